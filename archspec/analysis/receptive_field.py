@@ -1,0 +1,118 @@
+"""Receptive field of every module's output with respect to the network input (REFERENCE.md §5).
+
+Per spatial dimension we carry size R, jump J and effective (left) padding P; ``start = R/2 - P`` is the
+0.5-based centre of output index 0, and output index i depends on inputs ``[iJ - P, iJ - P + R - 1]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archspec.ir.graph import Network, Node
+from archspec.ops.base import Global, PositionDependent, WindowStep
+
+EXACT, GLOBAL, POSITION_DEPENDENT = "exact", "global", "position_dependent"
+
+
+@dataclass(frozen=True)
+class Field:
+    """The field of one feature map. ``size``/``jump``/``padding`` are set only when ``kind`` is exact."""
+
+    kind: str
+    size: tuple[int, ...] = ()
+    jump: tuple[int, ...] = ()
+    padding: tuple[int, ...] = ()
+    reason: str = ""
+
+    @property
+    def start(self) -> tuple[float, ...]:
+        return tuple(r / 2 - p for r, p in zip(self.size, self.padding, strict=True))
+
+    @property
+    def dims(self) -> int:
+        return len(self.size)
+
+    def span(self, index: int, dim: int = 0) -> tuple[int, int]:
+        """Input positions ``[first, last]`` (unclipped) that output ``index`` depends on."""
+        first = index * self.jump[dim] - self.padding[dim]
+        return first, first + self.size[dim] - 1
+
+    def to_dict(self) -> dict[str, object]:
+        if self.kind != EXACT:
+            return {"kind": self.kind, "size": None, "jump": None, "start": None, "padding": None,
+                    "reason": self.reason}
+        return {"kind": EXACT, "size": list(self.size), "jump": list(self.jump), "start": list(self.start),
+                "padding": list(self.padding)}
+
+
+def input_field(spatial_dims: int) -> Field:
+    return Field(EXACT, (1,) * spatial_dims, (1,) * spatial_dims, (0,) * spatial_dims)
+
+
+def apply_step(field: Field, step: object) -> Field:
+    """One op's effect: ``R += (k-1)J; P += pJ; J *= s`` per dimension."""
+    if field.kind != EXACT or step is None:
+        return field
+    if isinstance(step, PositionDependent):
+        return Field(POSITION_DEPENDENT, reason=step.reason)
+    if isinstance(step, Global):
+        return Field(GLOBAL, reason=step.reason)
+    assert isinstance(step, WindowStep)
+    size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.kernel, field.jump, strict=True))
+    padding = tuple(p + q * j for p, q, j in zip(field.padding, step.padding, field.jump, strict=True))
+    jump = tuple(j * s for j, s in zip(field.jump, step.stride, strict=True))
+    return Field(EXACT, size, jump, padding)
+
+
+def merge_fields(fields: list[Field]) -> Field:
+    """Union of the branches' fields (used by parallel containers)."""
+    if len(fields) == 1:
+        return fields[0]
+    for kind in (POSITION_DEPENDENT, GLOBAL):
+        odd = next((f for f in fields if f.kind == kind), None)
+        if odd is not None:
+            return odd
+    jumps = {f.jump for f in fields}
+    if len(jumps) > 1:
+        return Field(POSITION_DEPENDENT, reason="merged branches have different jumps")
+    first = tuple(min(-f.padding[d] for f in fields) for d in range(fields[0].dims))
+    last = tuple(max(f.size[d] - 1 - f.padding[d] for f in fields) for d in range(fields[0].dims))
+    return Field(EXACT, tuple(b - a + 1 for a, b in zip(first, last, strict=True)), fields[0].jump,
+                 tuple(-a for a in first))
+
+
+def receptive_fields(network: Network) -> dict[str, Field | None]:
+    """The field at every module path; None where the output has no spatial dimensions."""
+    fields: dict[str, Field | None] = {}
+
+    def visit(node: Node, field: Field | None) -> Field | None:
+        if node.is_leaf:
+            result = apply_step(field, node.op.receptive_field(node.args, node.input, node.output)) \
+                if field is not None else None
+        else:
+            result = node.container.propagate(field, node.children, visit, merge_fields)
+        result = _fit(result, node.output)
+        fields[node.path] = result
+        return result
+
+    visit(network.root, input_field(len(network.input) - 1) if len(network.input) > 1 else None)
+    return fields
+
+
+def _fit(field: Field | None, output: tuple[int, ...]) -> Field | None:
+    """Shapes without spatial dims have no field; a change in the number of spatial dims loses exactness."""
+    dims = len(output) - 1
+    if dims == 0 or field is None:
+        return None
+    if field.kind == EXACT and field.dims != dims:
+        return Field(POSITION_DEPENDENT, reason="spatial dimensions were merged or split")
+    return field
+
+
+def network_field(network: Network, fields: dict[str, Field | None]) -> Field | None:
+    """The field of the final feature map: the last main-path module whose output has a spatial dim > 1."""
+    chosen: Field | None = None
+    for node in network.modules():
+        if len(node.output) > 1 and max(node.output[1:]) > 1:
+            chosen = fields.get(node.path)
+    return chosen

@@ -1,0 +1,140 @@
+"""The static report: per-module shapes, counts, MACs, memory and receptive fields (DESIGN.md §4).
+
+Conventions (REFERENCE.md §3-4): ``macs`` is FlopCounterMode's total / 2 for the same input and batch;
+``activation_bytes`` is Σ over leaf ops of their output elements × 4 bytes (float32), batch included;
+``param_bytes`` is Σ parameter elements × 4. Containers carry the totals of what they contain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+from archspec.analysis.min_input import min_input
+from archspec.analysis.receptive_field import Field, network_field, receptive_fields
+from archspec.ir.graph import Network, Node
+from archspec.ops.base import Context
+
+DTYPE_BYTES = 4
+CONVENTIONS = {
+    "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
+            "normalisation, activations and pooling count 0)",
+    "activation_bytes": "sum over leaf ops of output elements x 4 bytes (float32), batch included",
+    "param_bytes": "parameter elements x 4 bytes (float32); buffers not included",
+    "receptive_field": "size, jump (effective stride), start (0.5-based centre of output index 0) and "
+                       "effective left padding per spatial dim, relative to the network input",
+}
+
+
+@dataclass
+class LayerReport:
+    path: str
+    op: str
+    leaf: bool
+    depth: int
+    input_shape: list[int]
+    output_shape: list[int]
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    activation_bytes: int
+    rf: Field | None
+    location: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "op": self.op, "leaf": self.leaf, "depth": self.depth,
+                "input_shape": self.input_shape, "output_shape": self.output_shape, "params": self.params,
+                "trainable_params": self.trainable_params, "buffers": self.buffers, "macs": self.macs,
+                "activation_bytes": self.activation_bytes, "rf": self.rf.to_dict() if self.rf else None,
+                "source": self.location}
+
+
+@dataclass
+class Totals:
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    activation_bytes: int = 0
+
+    @property
+    def param_bytes(self) -> int:
+        return self.params * DTYPE_BYTES
+
+    def to_dict(self) -> dict[str, int]:
+        return {"params": self.params, "trainable_params": self.trainable_params, "buffers": self.buffers,
+                "macs": self.macs, "activation_bytes": self.activation_bytes, "param_bytes": self.param_bytes}
+
+
+@dataclass
+class Report:
+    name: str
+    batch: int
+    input_shape: list[int]
+    output_shape: list[int]
+    totals: Totals
+    layers: list[LayerReport]
+    receptive_field: Field | None
+    min_input: list[int]
+    doc: str | None = None
+    file: str = ""
+    train: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def layer(self, path: str) -> LayerReport:
+        for row in self.layers:
+            if row.path == path:
+                return row
+        raise KeyError(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_shape": self.input_shape,
+            "outputs": [{"name": "output", "shape": self.output_shape}],
+            "totals": self.totals.to_dict(),
+            "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
+            "min_input": self.min_input,
+            "batch": self.batch,
+            "train": self.train,
+            "conventions": CONVENTIONS,
+            "warnings": self.warnings,
+            "layers": [row.to_dict() for row in self.layers],
+        }
+
+
+def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -> Report:
+    """Analyse an expanded network. Cost is linear in the number of modules and independent of input size."""
+    ctx = ctx or Context(batch=batch)
+    fields = receptive_fields(network)
+    rows: list[LayerReport] = []
+    totals = _visit(network.root, batch, fields, rows)
+    return Report(name=network.name, batch=batch, input_shape=[batch, *network.input],
+                  output_shape=[batch, *network.output], totals=totals, layers=rows,
+                  receptive_field=network_field(network, fields), min_input=min_input(network, ctx),
+                  doc=network.doc, file=network.file, train=ctx.train)
+
+
+def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[LayerReport]) -> Totals:
+    """Totals of ``node``; appends its row (before its children's: depth-first order) to ``rows``."""
+    position = len(rows)
+    if node.is_leaf:
+        op, args, x, y = node.op, node.args, node.input, node.output
+        params = op.parameters(args, x, y)
+        totals = Totals(params=params, trainable_params=params, buffers=op.buffers(args, x, y),
+                        macs=batch * op.macs(args, x, y), activation_bytes=batch * prod(y) * DTYPE_BYTES)
+    else:
+        totals = Totals()
+        for child in node.children:
+            child_totals = _visit(child, batch, fields, rows)
+            for name in ("params", "trainable_params", "buffers", "macs", "activation_bytes"):
+                setattr(totals, name, getattr(totals, name) + getattr(child_totals, name))
+    if node.path:
+        rows.insert(position, LayerReport(path=node.path, op=node.kind, leaf=node.is_leaf, depth=node.depth,
+                                input_shape=[batch, *node.input], output_shape=[batch, *node.output],
+                                params=totals.params, trainable_params=totals.trainable_params,
+                                buffers=totals.buffers, macs=totals.macs, activation_bytes=totals.activation_bytes,
+                                rf=fields.get(node.path), location=str(node.location)))
+    return totals

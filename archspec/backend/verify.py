@@ -1,0 +1,61 @@
+"""Check a compiled module against the static report with one real forward pass (``--verify``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archspec.analysis.report import Report
+
+
+def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
+    """Output shape of every submodule, from forward hooks, for a random input of ``input_shape``."""
+    import torch
+
+    shapes: dict[str, list[int]] = {}
+    handles = []
+    for path, module in model.named_modules():
+        if path:
+            handles.append(module.register_forward_hook(
+                lambda _m, _i, out, path=path: shapes.__setitem__(path, list(out.shape))))
+    try:
+        with torch.no_grad():
+            model(torch.randn(*input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes
+
+
+def measure_macs(model: Any, input_shape: list[int]) -> int:
+    """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(torch.randn(*input_shape))
+    return counter.get_total_flops() // 2
+
+
+def verify(model: Any, report: Report) -> list[str]:
+    """Every disagreement between the report and the module's real shapes and counts (empty: all agree)."""
+    problems: list[str] = []
+    was_training = model.training
+    model.train(report.train)
+    try:
+        measured = measure_shapes(model, report.input_shape)
+        macs = measure_macs(model, report.input_shape)
+    finally:
+        model.train(was_training)
+    for row in report.layers:
+        if measured.get(row.path) != row.output_shape:
+            problems.append(f"{row.path}: static shape {row.output_shape}, measured {measured.get(row.path)}")
+    if macs != report.totals.macs:
+        problems.append(f"MACs: static {report.totals.macs}, measured {macs} (FlopCounterMode / 2)")
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for b in model.buffers())
+    if params != report.totals.params:
+        problems.append(f"parameters: static {report.totals.params}, measured {params}")
+    if buffers != report.totals.buffers:
+        problems.append(f"buffers: static {report.totals.buffers}, measured {buffers}")
+    return problems

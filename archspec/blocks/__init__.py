@@ -1,0 +1,1 @@
+"""Built-in blocks, written in the spec language itself (``*.yaml`` beside this file)."""

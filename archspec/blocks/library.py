@@ -1,0 +1,39 @@
+"""Load the bundled block library: every ``blocks:`` entry of the YAML specs in this package."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from archspec.loading.source import SourceMap
+from archspec.spec.model import Block
+
+
+@cache
+def _library() -> tuple[dict[str, Block], dict[str, SourceMap]]:
+    from archspec.loading.yaml_loader import load_text
+    from archspec.spec.validate import validate
+
+    blocks: dict[str, Block] = {}
+    sources: dict[str, SourceMap] = {}
+    for entry in sorted(resources.files("archspec.blocks").iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        document = load_text(entry.read_text(encoding="utf-8"), f"<archspec>/blocks/{entry.name}")
+        library = validate(document, library=True)
+        for name, block in library.blocks.items():
+            if name in blocks:
+                raise RuntimeError(f"built-in block {name!r} is defined twice")
+            blocks[name] = block
+            sources[name] = library.source
+    return blocks, sources
+
+
+def builtin_blocks() -> dict[str, Block]:
+    """Blocks every spec can use by name. A spec's own block of the same name takes precedence."""
+    return _library()[0]
+
+
+def builtin_sources() -> dict[str, SourceMap]:
+    """The source map of the library file that defines each built-in block."""
+    return _library()[1]

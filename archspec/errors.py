@@ -1,0 +1,97 @@
+"""Diagnostics: every problem in a spec is reported as ``FILE:LINE:COL: error: PATH: what — fix``.
+
+All stages raise :class:`SpecError`, a ``ValueError`` that carries every diagnostic found, so the CLI and
+the Python API report the same complete list and never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+SpecPath = tuple[str | int, ...]
+
+
+def format_spec_path(path: SpecPath) -> str:
+    """Render a path the way users read it.
+
+    >>> format_spec_path(("layers", 4, "residual", "out"))
+    'layers[4].residual.out'
+    >>> format_spec_path(())
+    '<spec>'
+    """
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "<spec>"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value stands in its source text (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem: where it is, which spec item, what is wrong and how to fix it."""
+
+    message: str
+    path: SpecPath = ()
+    location: Location | None = None
+    fix: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.severity}: {format_spec_path(self.path)}: {self.message}"
+        if self.fix:
+            text += f" — {self.fix}"
+        return text
+
+
+class SpecError(ValueError):
+    """A spec is invalid. ``diagnostics`` holds every independent problem found, in source order."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=_source_order)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class OpError(Exception):
+    """Raised inside an op's rules; the expander attaches the spec path and source location.
+
+    ``argument`` names the offending argument so the location can point at it precisely.
+    """
+
+    def __init__(self, message: str, fix: str | None = None, argument: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.argument = argument
+
+
+def _source_order(diagnostic: Diagnostic) -> tuple[str, int, int]:
+    loc = diagnostic.location
+    return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """Suggest the closest known name, as a fix text, or None.
+
+    >>> did_you_mean("reul", ["relu", "gelu", "conv"])
+    "did you mean 'relu'?"
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

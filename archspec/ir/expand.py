@@ -1,0 +1,273 @@
+"""Expansion: a validated :class:`Spec` → the IR, evaluating params, expressions, blocks and repeats and
+inferring every shape on the way. The first shape error stops a chain (later shapes are unknowable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
+from archspec.ir.containers import SEQUENTIAL
+from archspec.ir.graph import Network, Node
+from archspec.ops.base import Context, Shape, format_shape
+from archspec.ops.registry import all_ops
+from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
+from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
+from archspec.spec.pydantic_errors import describe_value, diagnostics_from
+
+
+@dataclass(frozen=True)
+class ExpandLimits:
+    """Caps that make runaway specs fail fast with a clear message."""
+
+    max_nodes: int = 1_000_000
+    max_block_depth: int = 32
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Where a block was used, so errors inside it can point back at the user's spec."""
+
+    block: str
+    item: Item
+    source: Any  # the SourceMap of the file that holds the call
+
+
+class _Abort(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = None,
+           limits: ExpandLimits | None = None) -> Network:
+    """Expand ``spec`` for ``input_shape`` (default: the spec's ``input``).
+
+    Raises:
+        SpecError: located at the item that cannot be expanded.
+    """
+    expander = _Expander(spec, ctx or Context(), limits or ExpandLimits())
+    shape = tuple(spec.input if input_shape is None else input_shape)
+    try:
+        scope = expander.global_scope()
+        children = expander.sequence(spec.layers, shape, scope, "", spec, ())
+    except _Abort as abort:
+        raise SpecError([abort.diagnostic]) from None
+    root = Node(name="", path="", kind="network", input=shape, output=SEQUENTIAL.output_shape(
+        shape, [c.output for c in children]), spec_path=(), location=spec.source.locate(()),
+        container=SEQUENTIAL, children=children)
+    return Network(name=spec.name, input=shape, root=root, doc=spec.doc, file=spec.file)
+
+
+class _Expander:
+    def __init__(self, spec: Spec, ctx: Context, limits: ExpandLimits):
+        from archspec.blocks.library import builtin_blocks
+
+        self.spec = spec
+        self.ctx = ctx
+        self.limits = limits
+        self.ops = all_ops()
+        self.blocks = {**builtin_blocks(), **spec.blocks}
+        self.count = 0
+
+    # -- errors ---------------------------------------------------------------------------------------------
+
+    def fail(self, owner: Any, path: SpecPath, stack: tuple[CallSite, ...], message: str,
+             fix: str | None = None, key: bool = False) -> _Abort:
+        """Locate an error; inside a bundled block, point at the user's call and name the inner item."""
+        location = owner.source.locate(path, key)
+        if stack and owner is not self.spec:
+            outer = next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
+            message = f"in block '{stack[-1].block}' at {format_spec_path(path)}: {message}"
+            return _Abort(Diagnostic(message, outer.item.op_path, outer.source.locate(outer.item.op_path), fix))
+        if stack:
+            message += f" (in block '{stack[-1].block}' used at {format_spec_path(stack[-1].item.path)})"
+        return _Abort(Diagnostic(message, path, location, fix))
+
+    # -- scopes ---------------------------------------------------------------------------------------------
+
+    def global_scope(self) -> dict[str, Any]:
+        scope: dict[str, Any] = {}
+        for key, value in self.spec.params.items():
+            scope[key] = self.evaluate(value, scope, self.spec, ("params", key), ())
+        return scope
+
+    def evaluate(self, value: Any, scope: dict[str, Any], owner: Any, path: SpecPath,
+                 stack: tuple[CallSite, ...]) -> Any:
+        try:
+            result = evaluate_value(value, scope)
+        except ExpressionError as exc:
+            raise self.fail(owner, path, stack, exc.message, exc.fix) from None
+        return _integral(result) if is_expression(value) else result
+
+    def evaluate_args(self, raw: dict[str, Any], scope: dict[str, Any], owner: Any, path: SpecPath,
+                      stack: tuple[CallSite, ...]) -> dict[str, Any]:
+        return {key: self.evaluate(value, scope, owner, (*path, key), stack) for key, value in raw.items()}
+
+    # -- items ----------------------------------------------------------------------------------------------
+
+    def sequence(self, items: list[Item], x: Shape, scope: dict[str, Any], prefix: str, owner: Any,
+                 stack: tuple[CallSite, ...]) -> list[Node]:
+        nodes: list[Node] = []
+        names: dict[str, Item] = {}
+        for item in items:
+            node = self.item(item, x, scope, prefix, len(nodes), owner, stack)
+            if node is None:
+                continue
+            if node.name in names:
+                raise self.fail(owner, (*item.path, "name"), stack, f"name '{node.name}' is already used by "
+                                f"{format_spec_path(names[node.name].path)}", "give each item a distinct name")
+            names[node.name] = item
+            nodes.append(node)
+            x = node.output
+        return nodes
+
+    def item(self, item: Item, x: Shape, scope: dict[str, Any], prefix: str, index: int, owner: Any,
+             stack: tuple[CallSite, ...]) -> Node | None:
+        scope = {**scope, "in.channels": x[0], "in.spatial": list(x[1:]), "in.dims": len(x) - 1}
+        if item.inputs is not None or item.id is not None:
+            key = "from" if item.inputs is not None else "id"
+            raise self.fail(owner, (*item.path, key), stack, f"'{key}' (long skip connections) is not supported "
+                            "in this version", "express the connection with a container")
+        if item.condition is not None:
+            condition = self.evaluate(item.condition, scope, owner, (*item.path, "if"), stack)
+            if not isinstance(condition, bool):
+                raise self.fail(owner, (*item.path, "if"), stack, f"'if' must give true or false, got "
+                                f"{describe_value(condition)}", "compare with ==, <, ... or use and/or/not")
+            if not condition:
+                return None
+        name = str(index) if item.name is None else self.evaluate(item.name, scope, owner, (*item.path, "name"),
+                                                                   stack)
+        if not (isinstance(name, str) and _valid_name(name)):
+            raise self.fail(owner, (*item.path, "name"), stack, f"name {describe_value(name)} is not a valid "
+                            "module name", "use letters, digits and '_'")
+        path = f"{prefix}.{name}" if prefix else name
+        if item.repeat is None:
+            return self.instance(item, x, scope, name, path, owner, stack, use_first=False)
+        return self.repeated(item, x, scope, name, path, owner, stack)
+
+    def repeated(self, item: Item, x: Shape, scope: dict[str, Any], name: str, path: str, owner: Any,
+                 stack: tuple[CallSite, ...]) -> Node:
+        count = self.evaluate(item.repeat, scope, owner, (*item.path, "repeat"), stack)
+        if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
+            raise self.fail(owner, (*item.path, "repeat"), stack, f"repeat must be a whole number >= 1, got "
+                            f"{describe_value(count)}", "check the expression")
+        copies: list[Node] = []
+        before = self.count
+        for copy in range(count):
+            node = self.instance(item, x, scope, str(copy), f"{path}.{copy}", owner, stack, use_first=copy == 0)
+            copies.append(node)
+            x = node.output
+            if copy == 0:
+                self.check_budget(before + (self.count - before) * count, item, owner, stack)
+        return self.node(name, path, "repeat", copies[0].input, SEQUENTIAL.output_shape(copies[0].input,
+                         [c.output for c in copies]), item, owner, stack, container=SEQUENTIAL, children=copies)
+
+    def instance(self, item: Item, x: Shape, scope: dict[str, Any], name: str, path: str, owner: Any,
+                 stack: tuple[CallSite, ...], use_first: bool) -> Node:
+        raw = {**item.args, **(item.first or {})} if use_first else item.args
+        if item.children is not None:
+            children = self.sequence(item.children, x, scope, path, owner, stack)
+            return self.node(name, path, item.op, x, SEQUENTIAL.output_shape(x, [c.output for c in children]),
+                             item, owner, stack, container=SEQUENTIAL, children=children)
+        if item.op in self.ops:
+            return self.leaf(item, raw, x, scope, name, path, owner, stack)
+        if item.op in self.blocks:
+            return self.block(item, self.blocks[item.op], raw, x, scope, name, path, owner, stack)
+        names = [*self.ops, *self.blocks]
+        raise self.fail(owner, item.op_path, stack, f"unknown op '{item.op}'", did_you_mean(item.op, names),
+                        key=True)
+
+    def leaf(self, item: Item, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str, path: str,
+             owner: Any, stack: tuple[CallSite, ...]) -> Node:
+        op = self.ops[item.op]
+        values = self.evaluate_args(raw, scope, owner, item.op_path, stack)
+        try:
+            args = op.Args.model_validate(values)
+        except ValidationError as exc:
+            first = diagnostics_from(exc, op.Args, item.op_path, owner.source)[0]
+            raise self.fail(owner, first.path, stack, first.message, first.fix) from None
+        try:
+            y = op.output_shape(args, x, self.ctx)
+        except OpError as exc:
+            where = (*item.op_path, exc.argument) if exc.argument and exc.argument in raw else item.op_path
+            raise self.fail(owner, where, stack, f"{exc.message} [input {format_shape(x)}]", exc.fix) from None
+        return self.node(name, path, item.op, x, y, item, owner, stack, op=op, args=args)
+
+    def block(self, item: Item, block: Block, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str,
+              path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:
+        if len(stack) >= self.limits.max_block_depth:
+            raise self.fail(owner, item.op_path, stack, f"blocks nest deeper than {self.limits.max_block_depth} "
+                            f"levels (is '{block.name}' recursive?)", "stop the recursion with an 'if'")
+        values = self.evaluate_args(raw, scope, owner, item.op_path, stack)
+        for key in values:
+            if key not in block.params:
+                raise self.fail(owner, (*item.op_path, key), stack, f"block '{block.name}' has no parameter "
+                                f"'{key}'", did_you_mean(key, block.params) or
+                                f"its parameters: {', '.join(block.params) or 'none'}", key=True)
+        block_owner = self.spec if block.name in self.spec.blocks else _library_owner(block)
+        inner: dict[str, Any] = {} if block_owner is not self.spec else {
+            k: v for k, v in scope.items() if not k.startswith("in.")}
+        inner.update({"in.channels": x[0], "in.spatial": list(x[1:]), "in.dims": len(x) - 1})
+        site = CallSite(block.name, item, owner.source)
+        for key, default in block.params.items():
+            if key in values:
+                inner[key] = values[key]
+            elif default == REQUIRED:
+                raise self.fail(owner, item.op_path, stack, f"block '{block.name}' needs the argument '{key}'",
+                                f"add '{key}: ...' to its arguments")
+            else:
+                inner[key] = self.evaluate(default, inner, block_owner, (*block.path, "params", key),
+                                           (*stack, site))
+        children = self.sequence(block.layers, x, inner, path, block_owner, (*stack, site))
+        return self.node(name, path, block.name, x, SEQUENTIAL.output_shape(x, [c.output for c in children]),
+                         item, owner, stack, container=SEQUENTIAL, children=children)
+
+    def node(self, name: str, path: str, kind: str, x: Shape, y: Shape, item: Item, owner: Any,
+             stack: tuple[CallSite, ...], **fields: Any) -> Node:
+        self.count += 1
+        self.check_budget(self.count, item, owner, stack)
+        return Node(name=name, path=path, kind=kind, input=x, output=y, spec_path=item.path,
+                    location=owner.source.locate(item.path), **fields)
+
+    def check_budget(self, projected: int, item: Item, owner: Any, stack: tuple[CallSite, ...]) -> None:
+        if projected > self.limits.max_nodes:
+            raise self.fail(owner, item.path, stack, f"the network expands to more than "
+                            f"{self.limits.max_nodes:,} modules", "lower the repeat counts (or raise the "
+                            "limit with max_nodes)")
+
+
+class _LibraryOwner:
+    """Stands in for the spec that holds a bundled block, so its errors locate in the library file."""
+
+    def __init__(self, source: Any):
+        self.source = source
+
+
+_LIBRARY_OWNERS: dict[str, _LibraryOwner] = {}
+
+
+def _library_owner(block: Block) -> _LibraryOwner:
+    from archspec.blocks.library import builtin_sources
+
+    source = builtin_sources()[block.name]
+    return _LIBRARY_OWNERS.setdefault(source.file, _LibraryOwner(source))
+
+
+def _integral(value: Any) -> Any:
+    """Expressions may compute whole numbers as floats (``${c / 2}``); keep them whole."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def _valid_name(name: str) -> bool:
+    import re
+
+    return re.match(NAME_PATTERN, name) is not None or name.isdigit()
+
+
+__all__ = ["ExpandLimits", "Location", "expand"]

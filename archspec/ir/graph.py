@@ -1,0 +1,66 @@
+"""The IR: a tree of modules whose leaves are primitive ops with validated arguments and inferred shapes.
+
+A node's ``path`` is exactly the dotted submodule name in the compiled ``nn.Module``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from archspec.errors import Location, SpecPath
+from archspec.ops.base import Op, Shape
+
+
+@dataclass
+class Node:
+    name: str
+    path: str
+    kind: str  # what the user wrote: an op, block or container name
+    input: Shape
+    output: Shape
+    spec_path: SpecPath
+    location: Location
+    op: Op | None = None  # set for leaves
+    args: Any = None
+    container: Any = None  # set for containers (see archspec.ir.containers)
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op is not None
+
+    @property
+    def depth(self) -> int:
+        return self.path.count(".") + 1 if self.path else 0
+
+    def walk(self) -> Iterator[Node]:
+        """This node and everything below it, depth-first in registration order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def leaves(self) -> Iterator[Node]:
+        return (node for node in self.walk() if node.is_leaf)
+
+
+@dataclass
+class Network:
+    """The expanded spec: the root container (path ``""``) plus what the analysis needs to know."""
+
+    name: str
+    input: Shape
+    root: Node
+    doc: str | None = None
+    file: str = "<string>"
+
+    @property
+    def output(self) -> Shape:
+        return self.root.output
+
+    def modules(self) -> Iterator[Node]:
+        """Every submodule (the root excluded), depth-first."""
+        walker = self.root.walk()
+        next(walker)
+        return walker

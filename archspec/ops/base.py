@@ -1,0 +1,164 @@
+"""What every primitive op declares, in one place: arguments, shape rule, counts, MACs, receptive field,
+torch builder and worked examples. Op modules never import torch; the backend hands them ``torch.nn``.
+
+Shapes here are *feature* shapes without the batch dimension: ``(C, *spatial)`` or ``(features,)``.
+MACs are per sample; every counted op is linear in the batch (REFERENCE.md §3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from archspec.errors import OpError
+
+Shape = tuple[int, ...]
+
+PositiveInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=2**31 - 1)]
+PerDim = PositiveInt | list[PositiveInt]
+PerDimNonNegative = NonNegativeInt | list[NonNegativeInt]
+Padding = NonNegativeInt | list[NonNegativeInt] | Literal["same", "valid"]
+
+
+class OpArgs(BaseModel):
+    """Base of every op's argument model: unknown keys are errors and nothing is coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class NoArgs(OpArgs):
+    """For ops that take no arguments."""
+
+
+@dataclass(frozen=True)
+class WindowStep:
+    """How one op moves the receptive field, per spatial dimension (REFERENCE.md §5)."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]  # left padding
+
+
+@dataclass(frozen=True)
+class PositionDependent:
+    """The op's field differs between output positions (upsampling, transposed conv, uneven bins)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Global:
+    """Every output depends on the whole input along every spatial dimension."""
+
+    reason: str
+
+
+RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the field is unchanged
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked case checked statically and against the real torch module by the contract tests."""
+
+    args: dict[str, Any]
+    input: Shape
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Analysis settings an op may need to decide validity."""
+
+    batch: int = 1
+    train: bool = False
+
+
+class Op:
+    """A primitive op. Subclasses set ``name``, ``Args`` and ``examples`` and override the rules they need."""
+
+    name: ClassVar[str]
+    Args: ClassVar[type[OpArgs]] = NoArgs
+    examples: ClassVar[list[Example]] = []
+    min_dims: ClassVar[int] = 1  # the least number of feature dimensions (C counts) it accepts
+    max_dims: ClassVar[int] = 4
+
+    def check_input(self, x: Shape) -> None:
+        if not self.min_dims <= len(x) <= self.max_dims:
+            wanted = _rank_text(self.min_dims, self.max_dims)
+            raise OpError(f"'{self.name}' takes {wanted}, but its input is {format_shape(x)}",
+                          _rank_fix(self.min_dims))
+
+    def output_shape(self, args: Any, x: Shape, ctx: Context) -> Shape:
+        return x
+
+    def parameters(self, args: Any, x: Shape, y: Shape) -> int:
+        return 0
+
+    def buffers(self, args: Any, x: Shape, y: Shape) -> int:
+        return 0
+
+    def macs(self, args: Any, x: Shape, y: Shape) -> int:
+        """Multiply-accumulates for one sample, as FlopCounterMode / 2 counts them."""
+        return 0
+
+    def receptive_field(self, args: Any, x: Shape, y: Shape) -> RFStep:
+        return None
+
+    def build(self, nn: Any, args: Any, x: Shape) -> Any:
+        raise NotImplementedError(f"op {self.name} has no torch builder")
+
+    @classmethod
+    def describe(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+def format_shape(shape: Shape) -> str:
+    return "×".join(str(s) for s in shape) if shape else "scalar"
+
+
+def spatial_rank(x: Shape) -> int:
+    return len(x) - 1
+
+
+def per_dim(value: int | list[int], dims: int, argument: str) -> tuple[int, ...]:
+    """Expand an int or a per-dimension list to one value per spatial dimension.
+
+    >>> per_dim(3, 2, "kernel")
+    (3, 3)
+    >>> per_dim([1, 2, 3], 3, "stride")
+    (1, 2, 3)
+    """
+    if isinstance(value, int):
+        return (value,) * dims
+    if len(value) != dims:
+        raise OpError(f"'{argument}' has {len(value)} values but the input has {dims} spatial dimension(s)",
+                      f"give one value or {dims}", argument)
+    return tuple(value)
+
+
+def require_spatial(op: str, x: Shape, least: int = 1) -> int:
+    dims = spatial_rank(x)
+    if dims < least:
+        raise OpError(f"'{op}' needs an input with spatial dimensions, but its input is {format_shape(x)}",
+                      "put it before flatten/linear, or check the spec's input")
+    if dims > 3:
+        raise OpError(f"'{op}' supports 1 to 3 spatial dimensions, its input has {dims}")
+    return dims
+
+
+def check_positive_output(op: str, x: Shape, y: Shape, detail: str, fix: str) -> None:
+    if any(size < 1 for size in y[1:]):
+        raise OpError(f"output size {format_shape(y[1:])} for input {format_shape(x[1:])} ({detail})", fix)
+
+
+def _rank_text(low: int, high: int) -> str:
+    if low == high:
+        return f"inputs with {low} feature dimension(s)"
+    return f"inputs with {low} to {high} feature dimensions"
+
+
+def _rank_fix(low: int) -> str:
+    return "add spatial dimensions to the input or move the layer before flatten" if low > 1 else "check the input"

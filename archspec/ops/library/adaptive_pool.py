@@ -1,0 +1,77 @@
+"""``adaptive_avgpool`` / ``adaptive_maxpool``: pool to a requested output size (``nn.AdaptiveAvg/MaxPoolNd``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
+
+from archspec.errors import OpError
+from archspec.ops.base import Context, Example, Op, OpArgs, PositionDependent, Shape, WindowStep, require_spatial
+from archspec.ops.registry import register
+
+OutputSize = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class AdaptivePoolArgs(OpArgs):
+    output: OutputSize | list[OutputSize | None]
+
+
+def requested_sizes(args: AdaptivePoolArgs, x: Shape) -> tuple[int, ...]:
+    """The output size per dimension; ``None`` in a list keeps that dimension's input size."""
+    dims = require_spatial("adaptive pooling", x)
+    if isinstance(args.output, int):
+        sizes = (args.output,) * dims
+    elif len(args.output) != dims:
+        raise OpError(f"'output' has {len(args.output)} values but the input has {dims} spatial dimension(s)",
+                      f"give one value or {dims}", "output")
+    else:
+        sizes = tuple(length if size is None else size for size, length in zip(args.output, x[1:], strict=True))
+    if 0 in sizes:
+        raise OpError("output size 0 would give an empty tensor (PyTorch silently allows it)",
+                      "use output sizes >= 1", "output")
+    return sizes
+
+
+class AdaptivePool(Op):
+    """Shared rules: bins ``[floor(iL/O), ceil((i+1)L/O))`` — an ordinary pool when O divides L."""
+
+    torch_prefix: ClassVar[str]
+    Args = AdaptivePoolArgs
+    min_dims = 2
+    examples = [
+        Example({"output": 4}, (3, 10)),
+        Example({"output": 1}, (3, 7)),
+        Example({"output": 7}, (4, 14, 14)),
+        Example({"output": [6, None]}, (2, 13, 5)),
+        Example({"output": 5}, (2, 3, 3), "output larger than input"),
+        Example({"output": [1, 2, 3]}, (2, 4, 6, 9)),
+    ]
+
+    def output_shape(self, args: AdaptivePoolArgs, x: Shape, ctx: Context) -> Shape:
+        return (x[0], *requested_sizes(args, x))
+
+    def receptive_field(self, args: AdaptivePoolArgs, x: Shape, y: Shape) -> WindowStep | PositionDependent:
+        if any(length % size for length, size in zip(x[1:], y[1:], strict=True)):
+            return PositionDependent("adaptive pooling whose output size does not divide its input")
+        step = tuple(length // size for length, size in zip(x[1:], y[1:], strict=True))
+        return WindowStep(step, step, (0,) * len(step))
+
+    def build(self, nn: Any, args: AdaptivePoolArgs, x: Shape) -> Any:
+        dims = len(x) - 1
+        output = args.output if isinstance(args.output, int) else tuple(args.output)
+        return getattr(nn, f"{self.torch_prefix}{dims}d")(output)
+
+
+@register
+class AdaptiveAvgPool(AdaptivePool):
+    """Average pooling to a fixed output size (torch.nn.AdaptiveAvgPoolNd)."""
+
+    name, torch_prefix = "adaptive_avgpool", "AdaptiveAvgPool"
+
+
+@register
+class AdaptiveMaxPool(AdaptivePool):
+    """Max pooling to a fixed output size (torch.nn.AdaptiveMaxPoolNd)."""
+
+    name, torch_prefix = "adaptive_maxpool", "AdaptiveMaxPool"

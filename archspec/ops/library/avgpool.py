@@ -1,0 +1,60 @@
+"""``avgpool``: average pooling (``nn.AvgPool1d/2d/3d``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archspec.errors import OpError
+from archspec.ops.base import Context, Example, Op, OpArgs, PerDim, PerDimNonNegative, PositiveInt, Shape, WindowStep
+from archspec.ops.library.pooling import pooled_shape, pooled_window, torch_window, window
+from archspec.ops.registry import register
+
+
+class AvgPoolArgs(OpArgs):
+    kernel: PerDim
+    stride: PerDim | None = None
+    padding: PerDimNonNegative = 0
+    ceil_mode: bool = False
+    count_include_pad: bool = True
+    divisor_override: PositiveInt | None = None
+
+
+@register
+class AvgPool(Op):
+    """Average pooling; stride defaults to the kernel (torch.nn.AvgPoolNd)."""
+
+    name = "avgpool"
+    Args = AvgPoolArgs
+    min_dims = 2
+    examples = [
+        Example({"kernel": 2}, (3, 9)),
+        Example({"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (2, 10)),
+        Example({"kernel": 2, "stride": 2}, (6, 28, 28)),
+        Example({"kernel": 3, "stride": 1, "padding": 1, "count_include_pad": False}, (2, 5, 5)),
+        Example({"kernel": [2, 3], "stride": [2, 2], "divisor_override": 4}, (2, 7, 9)),
+        Example({"kernel": 2}, (2, 4, 6, 5)),
+        Example({"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (2, 5, 6, 7)),
+    ]
+
+    def output_shape(self, args: AvgPoolArgs, x: Shape, ctx: Context) -> Shape:
+        y = pooled_shape(self.name, args, x)
+        if args.divisor_override is not None and len(x) == 2:
+            raise OpError("divisor_override is not available for 1-D average pooling (torch.nn.AvgPool1d)",
+                          "remove divisor_override", "divisor_override")
+        if len(x) == 4:
+            kernel = window(self.name, args, x)[0]
+            if any(length < k for length, k in zip(x[1:], kernel, strict=True)):
+                # CPU quirk (REFERENCE.md §1): AvgPool3d checks the *unpadded* input against the kernel.
+                raise OpError(f"3-D average pooling rejects an input {x[1:]} smaller than its kernel {kernel}, "
+                              "even when padding would make it valid (PyTorch on CPU)",
+                              f"make the input at least {kernel} or use a smaller kernel")
+        return y
+
+    def receptive_field(self, args: AvgPoolArgs, x: Shape, y: Shape) -> WindowStep:
+        return pooled_window(self.name, args, x)
+
+    def build(self, nn: Any, args: AvgPoolArgs, x: Shape) -> Any:
+        dims = len(x) - 1
+        extra = {} if dims == 1 else {"divisor_override": args.divisor_override}
+        cls = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[dims - 1]
+        return cls(count_include_pad=args.count_include_pad, **extra, **torch_window(self.name, args, x))

@@ -1,0 +1,42 @@
+"""``dropout``: element dropout, or whole-channel dropout with ``channel: true`` (``nn.Dropout1d/2d/3d``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from archspec.errors import OpError
+from archspec.ops.base import Context, Example, Op, OpArgs, Shape
+from archspec.ops.registry import register
+
+
+class DropoutArgs(OpArgs):
+    p: Annotated[float, Field(ge=0, le=1)] = 0.5
+    channel: bool = False
+
+
+@register
+class Dropout(Op):
+    """Zeroes elements (or whole channels) with probability p in training; the identity in eval."""
+
+    name = "dropout"
+    Args = DropoutArgs
+    examples = [
+        Example({}, (10,)),
+        Example({"p": 0.2}, (3, 5, 5)),
+        Example({"p": 0.1, "channel": True}, (4, 9)),
+        Example({"channel": True}, (3, 4, 4)),
+        Example({"p": 0.3, "channel": True}, (2, 3, 3, 3)),
+    ]
+
+    def output_shape(self, args: DropoutArgs, x: Shape, ctx: Context) -> Shape:
+        if args.channel and not 2 <= len(x) <= 4:
+            raise OpError(f"channel dropout needs an input with 1 to 3 spatial dimensions, got {x}",
+                          "use channel: false after flatten", "channel")
+        return x
+
+    def build(self, nn: Any, args: DropoutArgs, x: Shape) -> Any:
+        if args.channel:
+            return (nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)[len(x) - 2](p=args.p)
+        return nn.Dropout(p=args.p)

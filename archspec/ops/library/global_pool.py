@@ -1,0 +1,40 @@
+"""``global_avgpool`` / ``global_maxpool``: pool every spatial dimension to 1 (keeps ``(C, 1, ...)``)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from archspec.ops.base import Context, Example, Op, Shape, WindowStep, require_spatial
+from archspec.ops.registry import register
+
+
+class GlobalPool(Op):
+    """Shared rules: an adaptive pool to size 1, i.e. a window as large as the input."""
+
+    torch_prefix: ClassVar[str]
+    min_dims = 2
+    examples = [Example({}, (8, 5)), Example({}, (16, 7, 7)), Example({}, (4, 3, 5, 6))]
+
+    def output_shape(self, args: Any, x: Shape, ctx: Context) -> Shape:
+        dims = require_spatial(self.name, x)
+        return (x[0],) + (1,) * dims
+
+    def receptive_field(self, args: Any, x: Shape, y: Shape) -> WindowStep:
+        return WindowStep(tuple(x[1:]), tuple(x[1:]), (0,) * (len(x) - 1))
+
+    def build(self, nn: Any, args: Any, x: Shape) -> Any:
+        return getattr(nn, f"{self.torch_prefix}{len(x) - 1}d")(1)
+
+
+@register
+class GlobalAvgPool(GlobalPool):
+    """Average over all spatial positions (torch.nn.AdaptiveAvgPoolNd(1))."""
+
+    name, torch_prefix = "global_avgpool", "AdaptiveAvgPool"
+
+
+@register
+class GlobalMaxPool(GlobalPool):
+    """Maximum over all spatial positions (torch.nn.AdaptiveMaxPoolNd(1))."""
+
+    name, torch_prefix = "global_maxpool", "AdaptiveMaxPool"

@@ -1,0 +1,44 @@
+"""``linear``: a fully connected layer over the last dimension (``nn.Linear``)."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+from archspec.ops.base import Context, Example, Global, Op, OpArgs, PositiveInt, RFStep, Shape
+from archspec.ops.registry import register
+
+
+class LinearArgs(OpArgs):
+    out: PositiveInt
+    bias: bool = True
+
+
+@register
+class Linear(Op):
+    """Fully connected layer acting on the last dimension: (*, in) → (*, out) (torch.nn.Linear)."""
+
+    name = "linear"
+    Args = LinearArgs
+    examples = [
+        Example({"out": 10}, (84,)),
+        Example({"out": 7, "bias": False}, (12,)),
+        Example({"out": 5}, (3, 8), "acts on the last dimension"),
+        Example({"out": 4}, (2, 3, 6)),
+    ]
+
+    def output_shape(self, args: LinearArgs, x: Shape, ctx: Context) -> Shape:
+        self.check_input(x)
+        return (*x[:-1], args.out)
+
+    def parameters(self, args: LinearArgs, x: Shape, y: Shape) -> int:
+        return x[-1] * args.out + (args.out if args.bias else 0)
+
+    def macs(self, args: LinearArgs, x: Shape, y: Shape) -> int:
+        return prod(y) * x[-1]
+
+    def receptive_field(self, args: LinearArgs, x: Shape, y: Shape) -> RFStep:
+        return Global("linear mixes the whole last dimension") if len(x) > 1 else None
+
+    def build(self, nn: Any, args: LinearArgs, x: Shape) -> Any:
+        return nn.Linear(x[-1], args.out, bias=args.bias)

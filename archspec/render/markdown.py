@@ -1,0 +1,36 @@
+"""The report as a Markdown document: a summary list and a per-layer table."""
+
+from __future__ import annotations
+
+from archspec.analysis.report import Report
+from archspec.render.numbers import field_cells, grouped, mebibytes, scaled, shape
+
+
+def render_markdown(report: Report) -> str:
+    totals = report.totals
+    lines = [f"# {report.name}", ""]
+    if report.doc:
+        lines += [report.doc.strip(), ""]
+    field = report.receptive_field
+    field_text = "none" if field is None else (
+        f"{field.kind.replace('_', ' ')}" if field.kind != "exact" else
+        f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, start {shape(list(field.start))}, "
+        f"padding {shape(list(field.padding))}")
+    lines += [
+        f"- **Input**: `{shape(report.input_shape)}` → **output** `{shape(report.output_shape)}`",
+        f"- **Parameters**: {grouped(totals.params)} (buffers {grouped(totals.buffers)})",
+        f"- **MACs**: {grouped(totals.macs)} ({scaled(totals.macs)}; FlopCounterMode / 2)",
+        f"- **Activation memory**: {mebibytes(totals.activation_bytes)}; **parameter memory**: "
+        f"{mebibytes(totals.param_bytes)}",
+        f"- **Receptive field**: {field_text}",
+        f"- **Smallest valid input**: `{shape(report.min_input)}`",
+        "",
+        "| Layer | Op | Output shape | Params | MACs | RF | Jump | Start |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for layer in report.layers:
+        size, jump, start = field_cells(layer.rf)
+        indent = "&nbsp;&nbsp;" * (layer.depth - 1)
+        lines.append(f"| {indent}`{layer.path}` | {layer.op} | `{shape(layer.output_shape)}` | "
+                     f"{grouped(layer.params)} | {grouped(layer.macs)} | {size} | {jump} | {start} |")
+    return "\n".join(lines) + "\n"

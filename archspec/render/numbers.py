@@ -1,0 +1,46 @@
+"""Number formatting shared by the human-readable renderers."""
+
+from __future__ import annotations
+
+
+def grouped(value: int) -> str:
+    """``1234567`` → ``'1,234,567'``."""
+    return f"{value:,}"
+
+
+def scaled(value: float, unit: str = "") -> str:
+    """Short human form: ``1.81 G``, ``61.71 K``.
+
+    >>> scaled(1_814_073_344)
+    '1.81 G'
+    >>> scaled(950)
+    '950'
+    """
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= factor:
+            return f"{value / factor:.2f} {prefix}{unit}"
+    return f"{value:g}{' ' + unit if unit else ''}"
+
+
+def mebibytes(value: int) -> str:
+    return f"{value / 2**20:.2f} MiB"
+
+
+def shape(values: list[int]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def field_cells(rf: object) -> tuple[str, str, str]:
+    """(size, jump, start) cells for a layer's receptive field."""
+    if rf is None:
+        return "–", "–", "–"
+    if rf.kind != "exact":  # type: ignore[attr-defined]
+        label = "global" if rf.kind == "global" else "varies"  # type: ignore[attr-defined]
+        return label, "", ""
+    return (_per_dim(rf.size), _per_dim(rf.jump), _per_dim(rf.start))  # type: ignore[attr-defined]
+
+
+def _per_dim(values: tuple) -> str:
+    """One number when every dimension agrees, else ``a×b``."""
+    texts = [f"{v:g}" for v in values]
+    return texts[0] if len(set(texts)) == 1 else "×".join(texts)

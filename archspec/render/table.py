@@ -1,0 +1,50 @@
+"""A readable per-layer table in the spirit of torchinfo's summary, with receptive-field columns."""
+
+from __future__ import annotations
+
+from archspec.analysis.report import Report
+from archspec.render.numbers import field_cells, grouped, mebibytes, scaled, shape
+
+_HEADERS = ("Layer (path)", "Op", "Output shape", "Params", "MACs", "RF", "Jump", "Start")
+
+
+def render_table(report: Report, max_depth: int | None = None) -> str:
+    rows = []
+    for layer in report.layers:
+        if max_depth is not None and layer.depth > max_depth:
+            continue
+        name = "  " * (layer.depth - 1) + layer.path.rsplit(".", 1)[-1]
+        rows.append((name, layer.op, shape(layer.output_shape), grouped(layer.params) if layer.params else "–",
+                     grouped(layer.macs) if layer.macs else "–", *field_cells(layer.rf)))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(_HEADERS)]
+    right = {3, 4, 5, 6, 7}
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths,
+                                                                                                 strict=True)))
+
+    rule = "=" * len(line(_HEADERS))
+    out = [rule, f"{report.name}" + (f" — {report.file}" if report.file else ""), rule, line(_HEADERS),
+           "-" * len(rule), *(line(r) for r in rows), rule]
+    totals = report.totals
+    field = report.receptive_field
+    if field is None:
+        field_text = "none (no spatial output)"
+    elif field.kind != "exact":
+        field_text = f"{field.kind.replace('_', ' ')} ({field.reason})"
+    else:
+        field_text = (f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, "
+                      f"start {shape(list(field.start))}, padding {shape(list(field.padding))}")
+    out += [
+        f"Input: {shape(report.input_shape)}   Output: {shape(report.output_shape)}   "
+        f"Smallest valid input: {shape(report.min_input)}",
+        f"Params: {grouped(totals.params)} (trainable {grouped(totals.trainable_params)})   "
+        f"Buffers: {grouped(totals.buffers)}",
+        f"MACs: {grouped(totals.macs)} ({scaled(totals.macs)}; FLOPs = 2 × MACs, FlopCounterMode convention)",
+        f"Memory: activations {mebibytes(totals.activation_bytes)} (leaf outputs, float32)   "
+        f"params {mebibytes(totals.param_bytes)}",
+        f"Receptive field: {field_text}",
+    ]
+    out += [f"warning: {w}" for w in report.warnings]
+    out.append(rule)
+    return "\n".join(out)

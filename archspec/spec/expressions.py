@@ -1,0 +1,229 @@
+"""Spec expressions: ``$name`` and ``${...}``, evaluated by a whitelisted AST walker — never ``eval``.
+
+The grammar is small arithmetic: numbers, booleans, names bound in the current scope, ``+ - * / // % **``,
+comparisons, ``and / or / not``, ``a if c else b``, and the functions ``min max round floor ceil abs``.
+``in.channels`` / ``in.spatial`` / ``in.dims`` read the shape flowing into the item. Anything else (attribute
+access, other calls, subscripts, lambdas, comprehensions, dunder names) is rejected with a clear message.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+_MAX_MAGNITUDE = 2**62
+_MAX_EXPRESSION_LENGTH = 500
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "round": round,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "abs": abs,
+}
+# `in` is a Python keyword, so `in.channels` is rewritten to a plain name before parsing.
+_INPUT_ATTRIBUTE = re.compile(r"\bin\.(channels|spatial|dims)\b")
+_WHOLE_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]+)?)$")
+_WHOLE_BRACED = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
+_EMBEDDED = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]+)?)")
+
+
+class ExpressionError(Exception):
+    """An expression is malformed, unsafe, or refers to something unknown."""
+
+    def __init__(self, message: str, fix: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, str) and "$" in value
+
+
+def evaluate_value(value: Any, scope: Mapping[str, Any]) -> Any:
+    """Evaluate every expression inside ``value`` (recursively through lists and mappings).
+
+    >>> evaluate_value({"out": "$width", "kernel": "${k * 2 + 1}"}, {"width": 64, "k": 1})
+    {'out': 64, 'kernel': 3}
+    >>> evaluate_value("block${i}", {"i": 2})
+    'block2'
+    """
+    if isinstance(value, str):
+        return _evaluate_string(value, scope) if "$" in value else value
+    if isinstance(value, list):
+        return [evaluate_value(item, scope) for item in value]
+    if isinstance(value, dict):
+        return {key: evaluate_value(item, scope) for key, item in value.items()}
+    return value
+
+
+def _evaluate_string(text: str, scope: Mapping[str, Any]) -> Any:
+    whole = _WHOLE_NAME.match(text)
+    if whole:
+        return _lookup(whole.group(1), scope)
+    braced = _WHOLE_BRACED.match(text)
+    if braced and "${" not in braced.group(1):
+        return evaluate_expression(braced.group(1), scope)
+
+    def substitute(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        return str(evaluate_expression(inner, scope))
+
+    return _EMBEDDED.sub(substitute, text)
+
+
+def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
+    """Evaluate one expression body (the text inside ``${...}``).
+
+    >>> evaluate_expression("max(16, round(c * 0.25)) // 8 * 8", {"c": 100})
+    24
+    >>> evaluate_expression("in.channels * 2", {"in.channels": 3})
+    6
+    """
+    if len(source) > _MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters")
+    rewritten = _INPUT_ATTRIBUTE.sub(r"in_\1", source)
+    try:
+        tree = ast.parse(rewritten.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"cannot parse expression {source!r}: {exc.msg}",
+                              "use numbers, names, + - * / // % **, comparisons, and/or/not") from None
+    return _Walker(scope).visit(tree.body)
+
+
+def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
+    if name in scope:
+        return scope[name]
+    key = name.replace("in_", "in.", 1) if _INPUT_ATTRIBUTE.match(name.replace("in_", "in.", 1)) else name
+    if key in scope:
+        return scope[key]
+    if name.startswith("__"):
+        raise ExpressionError(f"name {name!r} is not allowed", "names starting with '__' are reserved")
+    from archspec.errors import did_you_mean
+
+    known = [k for k in scope if not k.startswith("in.")]
+    raise ExpressionError(f"unknown name {key!r}", did_you_mean(key, known) or
+                          f"known names: {', '.join(sorted(known)) or 'none'}; declare it under params")
+
+
+class _Walker:
+    def __init__(self, scope: Mapping[str, Any]):
+        self.scope = scope
+
+    def visit(self, node: ast.AST) -> Any:
+        handler = getattr(self, f"visit_{type(node).__name__}", None)
+        if handler is None:
+            raise ExpressionError(f"{_describe(node)} is not allowed in expressions",
+                                  "use numbers, names, arithmetic, comparisons and min/max/round/floor/ceil/abs")
+        return _checked(handler(node))
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        if isinstance(node.value, bool | int | float):
+            return node.value
+        raise ExpressionError(f"constant {node.value!r} is not allowed in expressions", "use numbers only")
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        if node.id in ("True", "False"):
+            return node.id == "True"
+        return _lookup(node.id, self.scope)
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        left, right = self.visit(node.left), self.visit(node.right)
+        op = type(node.op)
+        if op not in _BINARY:
+            raise ExpressionError(f"operator {op.__name__} is not allowed", "use + - * / // % **")
+        if op is ast.Pow and _too_large_power(left, right):
+            raise ExpressionError(f"{left} ** {right} is too large", "use a smaller exponent")
+        try:
+            return _BINARY[op](left, right)
+        except ZeroDivisionError:
+            raise ExpressionError("division by zero") from None
+        except TypeError:
+            raise ExpressionError(f"cannot apply {op.__name__} to {left!r} and {right!r}") from None
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        value = self.visit(node.operand)
+        if isinstance(node.op, ast.Not):
+            return not value
+        if isinstance(node.op, ast.USub | ast.UAdd) and isinstance(value, int | float):
+            return -value if isinstance(node.op, ast.USub) else value
+        raise ExpressionError(f"unary {type(node.op).__name__} is not allowed here")
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> Any:
+        values = [self.visit(v) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+
+    def visit_Compare(self, node: ast.Compare) -> bool:
+        left = self.visit(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            if type(op) not in _COMPARE:
+                raise ExpressionError(f"comparison {type(op).__name__} is not allowed", "use == != < <= > >=")
+            right = self.visit(comparator)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
+        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+
+    def visit_List(self, node: ast.List) -> list[Any]:
+        return [self.visit(element) for element in node.elts]
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+            raise ExpressionError(f"call of {_describe(node.func)} is not allowed",
+                                  f"the functions are {', '.join(FUNCTIONS)}")
+        args = [self.visit(arg) for arg in node.args]
+        try:
+            return FUNCTIONS[node.func.id](*args)
+        except (TypeError, ValueError) as exc:
+            raise ExpressionError(f"{node.func.id}(...) failed: {exc}") from None
+
+
+def _describe(node: ast.AST) -> str:
+    names = {"Attribute": "attribute access", "Subscript": "subscripting", "Lambda": "lambda",
+             "ListComp": "a comprehension", "GeneratorExp": "a comprehension", "DictComp": "a comprehension",
+             "SetComp": "a comprehension", "Dict": "a mapping", "Set": "a set", "Starred": "unpacking",
+             "NamedExpr": "assignment", "JoinedStr": "an f-string", "Await": "await", "Yield": "yield"}
+    kind = type(node).__name__
+    if isinstance(node, ast.Name):
+        return f"'{node.id}'"
+    return names.get(kind, kind)
+
+
+def _too_large_power(base: Any, exponent: Any) -> bool:
+    if not isinstance(base, int | float) or not isinstance(exponent, int | float):
+        return False
+    if abs(base) <= 1:
+        return False
+    return exponent * math.log2(abs(base)) > 62
+
+
+def _checked(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_MAGNITUDE:
+        raise ExpressionError(f"value {value} is out of range", "keep numbers below 2**62")
+    return value

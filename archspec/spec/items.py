@@ -1,0 +1,113 @@
+"""Parse layer-list entries: ``- relu`` or ``- conv: {...}`` with the modifiers beside the op key."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from archspec.errors import Diagnostic, SpecPath
+from archspec.loading.source import SourceMap
+from archspec.spec.expressions import is_expression
+from archspec.spec.model import NAME_PATTERN, Item
+from archspec.spec.pydantic_errors import describe_value
+
+MODIFIERS = ("name", "repeat", "first", "id", "from", "if")
+CHILD_LIST_OPS = ("sequential",)  # ops whose value is a list of items rather than a mapping of arguments
+_NAME = re.compile(NAME_PATTERN)
+
+
+class ItemParser:
+    """Collects every problem in a layer list instead of stopping at the first."""
+
+    def __init__(self, source: SourceMap):
+        self.source = source
+        self.errors: list[Diagnostic] = []
+
+    def error(self, path: SpecPath, message: str, fix: str | None = None, key: bool = False) -> None:
+        self.errors.append(self.source.diagnostic(path, message, fix, key))
+
+    def parse_list(self, raw: Any, path: SpecPath) -> list[Item]:
+        if not isinstance(raw, list):
+            self.error(path, f"expected a list of layers, got {describe_value(raw)}", "write one '- op' per line")
+            return []
+        if not raw:
+            self.error(path, "the layer list is empty", "add at least one layer")
+        items = [self.parse_item(entry, (*path, index)) for index, entry in enumerate(raw)]
+        return [item for item in items if item is not None]
+
+    def parse_item(self, raw: Any, path: SpecPath) -> Item | None:
+        if isinstance(raw, str):
+            if not _NAME.match(raw):
+                self.error(path, f"{raw!r} is not an op name", "write an op name such as 'relu'")
+                return None
+            return Item(op=raw, args={}, path=path)
+        if not isinstance(raw, dict):
+            self.error(path, f"a layer must be an op name or a mapping, got {describe_value(raw)}",
+                       "write '- relu' or '- conv: {out: 64, kernel: 3}'")
+            return None
+        op_keys = [key for key in raw if key not in MODIFIERS]
+        if not op_keys:
+            self.error(path, "this item has modifiers but no op", "add the op key, e.g. 'conv: {...}'")
+            return None
+        if len(op_keys) > 1:
+            self.error((*path, op_keys[1]), f"one item holds two ops: '{op_keys[0]}' and '{op_keys[1]}'",
+                       "put each op in its own list item (start the second with '- ')", key=True)
+            return None
+        op = op_keys[0]
+        item = Item(op=op, args=raw[op], path=path)
+        if op in CHILD_LIST_OPS:
+            item.children = self.parse_list(raw[op], (*path, op))
+            item.args = {}
+        elif item.args is None:
+            item.args = {}
+        elif not isinstance(item.args, dict):
+            self.error((*path, op), f"the arguments of '{op}' must be a mapping, got {describe_value(item.args)}",
+                       f"write '{op}: {{name: value, ...}}'")
+            return None
+        self.parse_modifiers(raw, item)
+        return item
+
+    def parse_modifiers(self, raw: dict[str, Any], item: Item) -> None:
+        path = item.path
+        if "name" in raw:
+            item.name = raw["name"]
+            if not (isinstance(item.name, str) and (_NAME.match(item.name) or is_expression(item.name))):
+                self.error((*path, "name"), f"name {describe_value(item.name)} is not a valid module name",
+                           "use letters, digits and '_' (no dots), not starting with a digit")
+        if "repeat" in raw:
+            item.repeat = raw["repeat"]
+            if not _is_count(item.repeat):
+                self.error((*path, "repeat"), f"repeat must be a whole number >= 1, got {describe_value(item.repeat)}",
+                           "write e.g. 'repeat: 3'")
+        if "first" in raw:
+            if not isinstance(raw["first"], dict):
+                self.error((*path, "first"), f"'first' must be a mapping of arguments, got "
+                           f"{describe_value(raw['first'])}", "write 'first: {stride: 2}'")
+            elif "repeat" not in raw:
+                self.error((*path, "first"), "'first' only makes sense with 'repeat'", "add 'repeat: N' or merge "
+                           "these arguments into the op's", key=True)
+            else:
+                item.first = raw["first"]
+        if "id" in raw:
+            item.id = raw["id"]
+            if not (isinstance(item.id, str) and _NAME.match(item.id)):
+                self.error((*path, "id"), f"id {describe_value(item.id)} is not a valid identifier",
+                           "use letters, digits and '_'")
+        if "from" in raw:
+            sources = raw["from"] if isinstance(raw["from"], list) else [raw["from"]]
+            if not sources or not all(isinstance(s, str) for s in sources):
+                self.error((*path, "from"), f"'from' must name earlier ids, got {describe_value(raw['from'])}",
+                           "write 'from: some_id' or 'from: [a, b]'")
+            else:
+                item.inputs = sources
+        if "if" in raw:
+            item.condition = raw["if"]
+            if not (isinstance(item.condition, bool) or is_expression(item.condition)):
+                self.error((*path, "if"), f"'if' must be true/false or an expression, got "
+                           f"{describe_value(item.condition)}", "write e.g. 'if: ${stride > 1}'")
+
+
+def _is_count(value: Any) -> bool:
+    if is_expression(value):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

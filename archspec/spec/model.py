@@ -1,0 +1,95 @@
+"""Spec format version 1 (DESIGN.md §3) as pydantic v2 models, plus the parsed layer items.
+
+The top level and block definitions are pydantic models (and so have a JSON Schema). Layer items are
+parsed by :mod:`archspec.spec.items`, because their one op key is open-ended (any op or block name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from archspec.errors import SpecPath
+from archspec.loading.source import SourceMap
+
+SUPPORTED_VERSIONS = (1,)
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+Dimension = Annotated[int, Field(ge=1, le=2**31 - 1)]
+REQUIRED = "required"  # a block parameter whose value the caller must give
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class BlockModel(_Strict):
+    """A user-defined block: a parametrised list of layers usable as an op by its name."""
+
+    doc: str | None = None
+    params: dict[Name, Any] = Field(default_factory=dict,
+                                    description="argument defaults; the value 'required' makes it mandatory")
+    layers: list[Any] = Field(min_length=1, description="the block's layer items")
+
+
+class SpecModel(_Strict):
+    """A whole spec file."""
+
+    archspec: Literal[1] = Field(description="spec format version")
+    name: Name
+    doc: str | None = None
+    input: list[Dimension] = Field(min_length=1, max_length=4,
+                                   description="[C, *spatial] without batch; 1-3 spatial dims pick 1-D/2-D/3-D ops")
+    params: dict[Name, Any] = Field(default_factory=dict, description="named values usable in expressions")
+    blocks: dict[Name, BlockModel] = Field(default_factory=dict)
+    layers: list[Any] = Field(min_length=1)
+
+
+@dataclass
+class Item:
+    """One entry of a layer list: an op (or block, or container) with its arguments and modifiers."""
+
+    op: str
+    args: Any
+    path: SpecPath  # of the item itself, e.g. ("layers", 3)
+    name: Any = None
+    repeat: Any = None  # None: not repeated (no group module)
+    first: dict[str, Any] | None = None
+    id: str | None = None
+    inputs: list[str] | None = None  # the `from` modifier
+    condition: Any = None  # the `if` modifier
+    children: list[Item] | None = None  # parsed items of a container (sequential)
+
+    @property
+    def op_path(self) -> SpecPath:
+        return (*self.path, self.op)
+
+
+@dataclass
+class Block:
+    name: str
+    params: dict[str, Any]
+    layers: list[Item]
+    path: SpecPath
+    doc: str | None = None
+
+
+@dataclass
+class Spec:
+    """A validated spec: what expansion consumes."""
+
+    name: str
+    input: tuple[int, ...]
+    params: dict[str, Any]
+    blocks: dict[str, Block]
+    layers: list[Item]
+    source: SourceMap
+    doc: str | None = None
+    text: str = ""
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return self.source.file

@@ -1,0 +1,142 @@
+"""Validation: loaded data → :class:`Spec`, collecting every independent problem of the file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from archspec.errors import Diagnostic, SpecError, did_you_mean
+from archspec.loading.source import Document
+from archspec.ops.registry import all_ops
+from archspec.spec.expressions import is_expression
+from archspec.spec.items import CHILD_LIST_OPS, ItemParser
+from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
+from archspec.spec.pydantic_errors import describe_value, diagnostics_from
+
+
+def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False) -> Spec:
+    """Check a loaded document against spec format version 1.
+
+    Raises:
+        SpecError: with every problem found (structure, unknown ops, bad literal arguments, bad overrides).
+    """
+    data, source = document.data, document.source
+    if not isinstance(data, dict):
+        raise SpecError([source.diagnostic((), f"a spec must be a mapping, got {describe_value(data)}",
+                                           "start with 'archspec: 1'")])
+    version = data.get("archspec")
+    if "archspec" in data and version not in SUPPORTED_VERSIONS:
+        raise SpecError([source.diagnostic(("archspec",), f"unknown spec format version {describe_value(version)}",
+                                           f"known versions: {', '.join(map(str, SUPPORTED_VERSIONS))}")])
+    try:
+        model = SpecModel.model_validate(data)
+    except ValidationError as exc:
+        errors = diagnostics_from(exc, SpecModel, (), source)
+        # Report layer problems too, so one run shows everything that is wrong.
+        parser = ItemParser(source)
+        if isinstance(data.get("layers"), list):
+            parser.parse_list(data["layers"], ("layers",))
+        raise SpecError(errors + parser.errors) from None
+
+    parser = ItemParser(source)
+    blocks = {name: Block(name=name, params=dict(block.params), doc=block.doc, path=("blocks", name),
+                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")))
+              for name, block in model.blocks.items()}
+    layers = parser.parse_list(model.layers, ("layers",))
+    errors = list(parser.errors)
+    spec = Spec(name=model.name, doc=model.doc, input=tuple(model.input), params=dict(model.params), blocks=blocks,
+                layers=layers, source=source, text=document.text)
+    errors += _check_blocks(spec)
+    errors += _check_names(spec, library)
+    errors += _apply_overrides(spec, overrides or {})
+    if errors:
+        raise SpecError(errors)
+    return spec
+
+
+def known_names(spec: Spec, library: bool = False) -> dict[str, str]:
+    """Every name an item may use, with what it is (a library file sees only ops and its own blocks)."""
+    names = {name: "op" for name in all_ops()}
+    names.update({name: "container" for name in CHILD_LIST_OPS})
+    if not library:
+        from archspec.blocks.library import builtin_blocks
+
+        names.update({name: "block" for name in builtin_blocks()})
+    names.update({name: "block" for name in spec.blocks})
+    return names
+
+
+def walk_items(items: list[Item]) -> list[Item]:
+    found: list[Item] = []
+    for item in items:
+        found.append(item)
+        found.extend(walk_items(item.children or []))
+    return found
+
+
+def _all_items(spec: Spec) -> list[Item]:
+    items = walk_items(spec.layers)
+    for block in spec.blocks.values():
+        items.extend(walk_items(block.layers))
+    return items
+
+
+def _check_names(spec: Spec, library: bool = False) -> list[Diagnostic]:
+    """Unknown ops get did-you-mean; literal arguments of primitive ops are checked now, not at expansion."""
+    names = known_names(spec, library)
+    ops = all_ops()
+    errors: list[Diagnostic] = []
+    for item in _all_items(spec):
+        if item.op not in names:
+            errors.append(spec.source.diagnostic(item.op_path, f"unknown op '{item.op}'",
+                                                 did_you_mean(item.op, names) or "run 'archspec list' for the ops",
+                                                 key=True))
+            continue
+        op = ops.get(item.op)
+        if op is None or _has_expression(item.args) or item.first is not None:
+            continue
+        try:
+            op.Args.model_validate(item.args)
+        except ValidationError as exc:
+            errors += diagnostics_from(exc, op.Args, item.op_path, spec.source)
+    return errors
+
+
+def _check_blocks(spec: Spec) -> list[Diagnostic]:
+    errors: list[Diagnostic] = []
+    taken = {**{name: "op" for name in all_ops()}, **{name: "container" for name in CHILD_LIST_OPS}}
+    for name, block in spec.blocks.items():
+        if name in taken:
+            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in "
+                                                 f"{taken[name]}", "rename the block", key=True))
+        if name in block.params:
+            errors.append(spec.source.diagnostic((*block.path, "params", name),
+                                                 f"parameter '{name}' shadows its own block", "rename it", key=True))
+    return errors
+
+
+def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
+    errors: list[Diagnostic] = []
+    for key, value in overrides.items():
+        if key not in spec.params:
+            fix = did_you_mean(key, spec.params) or (f"known params: {', '.join(spec.params)}" if spec.params
+                                                       else "the spec declares no params")
+            errors.append(Diagnostic(f"override '{key}' does not name a param of the spec", ("params", key),
+                                     spec.source.locate(("params",)), fix))
+            continue
+        spec.params[key] = value
+        spec.overrides[key] = value
+    for key, value in spec.params.items():
+        if value == REQUIRED:
+            errors.append(spec.source.diagnostic(("params", key), f"param '{key}' is required but has no value",
+                                                 f"give it with --set {key}=VALUE or overrides={{'{key}': ...}}"))
+    return errors
+
+
+def _has_expression(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_expression(v) for v in value)
+    return is_expression(value)
