@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from archspec.errors import OpError
 from archspec.ir.graph import Network, Node
 from archspec.ops.base import Context, Shape
+from archspec.ops.containers import Inputs
 
 
 def output_for(network: Network, shape: Shape, ctx: Context) -> Shape | None:
     """The network's output for another input shape, or None when some layer would reject it."""
 
-    def visit(node: Node, x: Shape | None) -> Shape | None:
-        if x is None:
+    def visit(node: Node, x: Any) -> Any:
+        if x is None or (isinstance(x, Inputs) and None in x):
             return None
         if node.is_leaf:
             try:
                 return node.op.output_shape(node.args, x, ctx)
             except (OpError, ValueError, IndexError):
                 return None
-        return node.container.propagate(x, node.children, visit, _same_or_none)
+
+        def merge(shapes: list[Any]) -> Any:
+            if None in shapes:
+                return None
+            try:
+                return node.container.output_shape(node.args, x, shapes)
+            except OpError:
+                return None
+
+        return node.container.propagate(x, node.children, visit, merge, _side_must_be_valid)
 
     return visit(network.root, shape)
 
 
-def _same_or_none(shapes: list[Shape | None]) -> Shape | None:
-    return shapes[0] if shapes and all(s == shapes[0] for s in shapes) else None
+def _side_must_be_valid(main: Any, side: Any) -> Any:
+    return None if side is None else main
 
 
 def min_input(network: Network, ctx: Context) -> list[int]:

@@ -7,9 +7,11 @@ Per spatial dimension we carry size R, jump J and effective (left) padding P; ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from archspec.ir.graph import Network, Node
 from archspec.ops.base import Global, PositionDependent, WindowStep
+from archspec.ops.containers import keep_main
 
 EXACT, GLOBAL, POSITION_DEPENDENT = "exact", "global", "position_dependent"
 
@@ -64,8 +66,11 @@ def apply_step(field: Field, step: object) -> Field:
     return Field(EXACT, size, jump, padding)
 
 
-def merge_fields(fields: list[Field]) -> Field:
-    """Union of the branches' fields (used by parallel containers)."""
+def merge_fields(fields: list[Field | None]) -> Field | None:
+    """Union of the branches' fields (used by parallel containers); None where no branch is spatial."""
+    present = [f for f in fields if f is not None]
+    if len(present) < len(fields):
+        return None if not present else Field(GLOBAL, reason="a merged branch has no spatial dimensions")
     if len(fields) == 1:
         return fields[0]
     for kind in (POSITION_DEPENDENT, GLOBAL):
@@ -81,22 +86,37 @@ def merge_fields(fields: list[Field]) -> Field:
                  tuple(-a for a in first))
 
 
-def receptive_fields(network: Network) -> dict[str, Field | None]:
-    """The field at every module path; None where the output has no spatial dimensions."""
+def receptive_fields(network: Network, warnings: list[str] | None = None) -> dict[str, Field | None]:
+    """The field at every module path; None where the output has no spatial dimensions.
+
+    Merges whose branches are not centred alike append a warning to ``warnings``.
+    """
     fields: dict[str, Field | None] = {}
 
-    def visit(node: Node, field: Field | None) -> Field | None:
+    def visit(node: Node, field: Any) -> Field | None:
         if node.is_leaf:
             result = apply_step(field, node.op.receptive_field(node.args, node.input, node.output)) \
                 if field is not None else None
         else:
-            result = node.container.propagate(field, node.children, visit, merge_fields)
+            def merge(branch_fields: list[Field | None]) -> Field | None:
+                merged = merge_fields(branch_fields)
+                if warnings is not None and _misaligned(branch_fields):
+                    warnings.append(f"{node.path}: merged branches are not aligned (field centres "
+                                    f"{sorted({f.start for f in branch_fields if f and f.kind == EXACT})})")
+                return merged
+
+            result = node.container.propagate(field, node.children, visit, merge, keep_main)
         result = _fit(result, node.output)
         fields[node.path] = result
         return result
 
     visit(network.root, input_field(len(network.input) - 1) if len(network.input) > 1 else None)
     return fields
+
+
+def _misaligned(branch_fields: list[Field | None]) -> bool:
+    starts = {f.start for f in branch_fields if f is not None and f.kind == EXACT}
+    return len(starts) > 1
 
 
 def _fit(field: Field | None, output: tuple[int, ...]) -> Field | None:
@@ -113,6 +133,6 @@ def network_field(network: Network, fields: dict[str, Field | None]) -> Field | 
     """The field of the final feature map: the last main-path module whose output has a spatial dim > 1."""
     chosen: Field | None = None
     for node in network.modules():
-        if len(node.output) > 1 and max(node.output[1:]) > 1:
+        if not node.in_head and len(node.output) > 1 and max(node.output[1:]) > 1:
             chosen = fields.get(node.path)
     return chosen

@@ -42,13 +42,14 @@ class LayerReport:
     activation_bytes: int
     rf: Field | None
     location: str
+    train_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "op": self.op, "leaf": self.leaf, "depth": self.depth,
                 "input_shape": self.input_shape, "output_shape": self.output_shape, "params": self.params,
                 "trainable_params": self.trainable_params, "buffers": self.buffers, "macs": self.macs,
                 "activation_bytes": self.activation_bytes, "rf": self.rf.to_dict() if self.rf else None,
-                "source": self.location}
+                "train_only": self.train_only, "source": self.location}
 
 
 @dataclass
@@ -74,6 +75,7 @@ class Report:
     batch: int
     input_shape: list[int]
     output_shape: list[int]
+    outputs: list[dict[str, Any]]
     totals: Totals
     layers: list[LayerReport]
     receptive_field: Field | None
@@ -93,7 +95,7 @@ class Report:
         return {
             "name": self.name,
             "input_shape": self.input_shape,
-            "outputs": [{"name": "output", "shape": self.output_shape}],
+            "outputs": self.outputs,
             "totals": self.totals.to_dict(),
             "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
             "min_input": self.min_input,
@@ -108,17 +110,31 @@ class Report:
 def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -> Report:
     """Analyse an expanded network. Cost is linear in the number of modules and independent of input size."""
     ctx = ctx or Context(batch=batch)
-    fields = receptive_fields(network)
+    warnings: list[str] = []
+    fields = receptive_fields(network, warnings)
     rows: list[LayerReport] = []
-    totals = _visit(network.root, batch, fields, rows)
+    totals = _visit(network.root, batch, fields, rows, ctx.train)
+    outputs = [{"name": "output", "shape": [batch, *network.output]}]
+    outputs += [{"name": node.path, "shape": [batch, *node.side_output]} for node in network.modules()
+                if node.side_output is not None and (ctx.train or not node.train_only)]
     return Report(name=network.name, batch=batch, input_shape=[batch, *network.input],
-                  output_shape=[batch, *network.output], totals=totals, layers=rows,
+                  output_shape=[batch, *network.output], outputs=outputs, totals=totals, layers=rows,
                   receptive_field=network_field(network, fields), min_input=min_input(network, ctx),
-                  doc=network.doc, file=network.file, train=ctx.train)
+                  doc=network.doc, file=network.file, train=ctx.train, warnings=warnings)
 
 
-def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[LayerReport]) -> Totals:
-    """Totals of ``node``; appends its row (before its children's: depth-first order) to ``rows``."""
+def _with_batch(shape: Any, batch: int) -> list[Any]:
+    """``[N, *shape]``; for several inputs (``from: [a, b]``), one such list per input."""
+    if shape and isinstance(shape[0], tuple):
+        return [[batch, *part] for part in shape]
+    return [batch, *shape]
+
+
+def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[LayerReport], train: bool) -> Totals:
+    """Totals of ``node``; inserts its row before its children's (depth-first order) into ``rows``.
+
+    In eval mode, train-only heads keep their parameters in their parent's totals but not their MACs or
+    activations (they do not run)."""
     position = len(rows)
     if node.is_leaf:
         op, args, x, y = node.op, node.args, node.input, node.output
@@ -128,13 +144,16 @@ def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[L
     else:
         totals = Totals()
         for child in node.children:
-            child_totals = _visit(child, batch, fields, rows)
+            child_totals = _visit(child, batch, fields, rows, train)
+            runs = train or not child.train_only or node.train_only
             for name in ("params", "trainable_params", "buffers", "macs", "activation_bytes"):
-                setattr(totals, name, getattr(totals, name) + getattr(child_totals, name))
+                if runs or name not in ("macs", "activation_bytes"):
+                    setattr(totals, name, getattr(totals, name) + getattr(child_totals, name))
     if node.path:
         rows.insert(position, LayerReport(path=node.path, op=node.kind, leaf=node.is_leaf, depth=node.depth,
-                                input_shape=[batch, *node.input], output_shape=[batch, *node.output],
+                                input_shape=_with_batch(node.input, batch), output_shape=[batch, *node.output],
                                 params=totals.params, trainable_params=totals.trainable_params,
                                 buffers=totals.buffers, macs=totals.macs, activation_bytes=totals.activation_bytes,
-                                rf=fields.get(node.path), location=str(node.location)))
+                                rf=fields.get(node.path), location=str(node.location),
+                                train_only=node.train_only))
     return totals

@@ -48,6 +48,8 @@ def verify(model: Any, report: Report) -> list[str]:
     finally:
         model.train(was_training)
     for row in report.layers:
+        if row.train_only and not report.train:
+            continue  # train-only heads do not run in eval mode
         if measured.get(row.path) != row.output_shape:
             problems.append(f"{row.path}: static shape {row.output_shape}, measured {measured.get(row.path)}")
     if macs != report.totals.macs:

@@ -9,9 +9,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
-from archspec.ir.containers import SEQUENTIAL
 from archspec.ir.graph import Network, Node
 from archspec.ops.base import Context, Shape, format_shape
+from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
 from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
@@ -55,7 +55,7 @@ def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = N
     except _Abort as abort:
         raise SpecError([abort.diagnostic]) from None
     root = Node(name="", path="", kind="network", input=shape, output=SEQUENTIAL.output_shape(
-        shape, [c.output for c in children]), spec_path=(), location=spec.source.locate(()),
+        None, shape, [c.output for c in children]), spec_path=(), location=spec.source.locate(()),
         container=SEQUENTIAL, children=children)
     return Network(name=spec.name, input=shape, root=root, doc=spec.doc, file=spec.file)
 
@@ -70,6 +70,8 @@ class _Expander:
         self.ops = all_ops()
         self.blocks = {**builtin_blocks(), **spec.blocks}
         self.count = 0
+        self.in_head = False  # expanding inside a head (off the main path)
+        self.train_only = False  # ... of a head that runs only in training
 
     # -- errors ---------------------------------------------------------------------------------------------
 
@@ -107,29 +109,59 @@ class _Expander:
 
     # -- items ----------------------------------------------------------------------------------------------
 
-    def sequence(self, items: list[Item], x: Shape, scope: dict[str, Any], prefix: str, owner: Any,
+    def sequence(self, items: list[Item], x: Shape | Inputs, scope: dict[str, Any], prefix: str, owner: Any,
                  stack: tuple[CallSite, ...]) -> list[Node]:
+        if isinstance(x, Inputs):
+            raise self.fail(owner, items[0].path if items else (), stack, f"a layer list takes one input, "
+                            f"{len(x)} arrive through 'from'", "send several inputs to concat/add/multiply")
         nodes: list[Node] = []
         names: dict[str, Item] = {}
-        for item in items:
-            node = self.item(item, x, scope, prefix, len(nodes), owner, stack)
+        saved: dict[str, Shape] = {LIST_INPUT: x}
+        for position, item in enumerate(items):
+            source = self.route(item, items, position, x, saved, owner, stack)
+            node = self.item(item, source, scope, prefix, len(nodes), owner, stack)
             if node is None:
                 continue
             if node.name in names:
                 raise self.fail(owner, (*item.path, "name"), stack, f"name '{node.name}' is already used by "
                                 f"{format_spec_path(names[node.name].path)}", "give each item a distinct name")
             names[node.name] = item
+            node.id, node.sources = item.id, tuple(item.inputs) if item.inputs else None
+            if item.id:
+                if item.id in saved:
+                    raise self.fail(owner, (*item.path, "id"), stack, f"id '{item.id}' is used twice in this "
+                                    "layer list", "give each item a distinct id")
+                saved[item.id] = node.output
             nodes.append(node)
             x = node.output
         return nodes
 
-    def item(self, item: Item, x: Shape, scope: dict[str, Any], prefix: str, index: int, owner: Any,
+    def route(self, item: Item, items: list[Item], position: int, previous: Shape, saved: dict[str, Shape],
+              owner: Any, stack: tuple[CallSite, ...]) -> Shape | Inputs:
+        """The input an item reads: the previous output, or what its ``from`` names."""
+        if not item.inputs:
+            return previous
+        shapes = []
+        for source in item.inputs:
+            if source == PREVIOUS:
+                shapes.append(previous)
+            elif source in saved:
+                shapes.append(saved[source])
+            else:
+                later = next((other for other in items[position:] if other.id == source), None)
+                if later is not None:
+                    raise self.fail(owner, (*item.path, "from"), stack, f"'{source}' is defined later, at "
+                                    f"{format_spec_path(later.path)}; 'from' may only read earlier items (no "
+                                    "cycles)", "move the item with that id before this one")
+                known = [k for k in saved if k != LIST_INPUT] + [PREVIOUS, LIST_INPUT]
+                raise self.fail(owner, (*item.path, "from"), stack, f"unknown id '{source}' in 'from'",
+                                did_you_mean(source, known) or f"ids defined before this item in the same list: "
+                                f"{', '.join(known)}")
+        return shapes[0] if len(shapes) == 1 else Inputs(shapes)
+
+    def item(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], prefix: str, index: int, owner: Any,
              stack: tuple[CallSite, ...]) -> Node | None:
-        scope = {**scope, "in.channels": x[0], "in.spatial": list(x[1:]), "in.dims": len(x) - 1}
-        if item.inputs is not None or item.id is not None:
-            key = "from" if item.inputs is not None else "id"
-            raise self.fail(owner, (*item.path, key), stack, f"'{key}' (long skip connections) is not supported "
-                            "in this version", "express the connection with a container")
+        scope = {**scope, **_input_names(x)}
         if item.condition is not None:
             condition = self.evaluate(item.condition, scope, owner, (*item.path, "if"), stack)
             if not isinstance(condition, bool):
@@ -147,12 +179,15 @@ class _Expander:
             return self.instance(item, x, scope, name, path, owner, stack, use_first=False)
         return self.repeated(item, x, scope, name, path, owner, stack)
 
-    def repeated(self, item: Item, x: Shape, scope: dict[str, Any], name: str, path: str, owner: Any,
+    def repeated(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], name: str, path: str, owner: Any,
                  stack: tuple[CallSite, ...]) -> Node:
         count = self.evaluate(item.repeat, scope, owner, (*item.path, "repeat"), stack)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise self.fail(owner, (*item.path, "repeat"), stack, f"repeat must be a whole number >= 1, got "
                             f"{describe_value(count)}", "check the expression")
+        if isinstance(x, Inputs):
+            raise self.fail(owner, (*item.path, "from"), stack, "a repeated item takes one input",
+                            "merge the inputs in an item before the repeat")
         copies: list[Node] = []
         before = self.count
         for copy in range(count):
@@ -161,16 +196,18 @@ class _Expander:
             x = node.output
             if copy == 0:
                 self.check_budget(before + (self.count - before) * count, item, owner, stack)
-        return self.node(name, path, "repeat", copies[0].input, SEQUENTIAL.output_shape(copies[0].input,
-                         [c.output for c in copies]), item, owner, stack, container=SEQUENTIAL, children=copies)
+        return self.node(name, path, "repeat", copies[0].input, SEQUENTIAL.output_shape(
+            None, copies[0].input, [c.output for c in copies]), item, owner, stack, container=SEQUENTIAL,
+            children=copies)
 
-    def instance(self, item: Item, x: Shape, scope: dict[str, Any], name: str, path: str, owner: Any,
+    def instance(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], name: str, path: str, owner: Any,
                  stack: tuple[CallSite, ...], use_first: bool) -> Node:
         raw = {**item.args, **(item.first or {})} if use_first else item.args
-        if item.children is not None:
-            children = self.sequence(item.children, x, scope, path, owner, stack)
-            return self.node(name, path, item.op, x, SEQUENTIAL.output_shape(x, [c.output for c in children]),
-                             item, owner, stack, container=SEQUENTIAL, children=children)
+        if item.op in CONTAINERS:
+            return self.container(item, raw, x, scope, name, path, owner, stack)
+        if isinstance(x, Inputs):
+            raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
+                            "through 'from'", "merge them first with concat, add or multiply")
         if item.op in self.ops:
             return self.leaf(item, raw, x, scope, name, path, owner, stack)
         if item.op in self.blocks:
@@ -179,20 +216,65 @@ class _Expander:
         raise self.fail(owner, item.op_path, stack, f"unknown op '{item.op}'", did_you_mean(item.op, names),
                         key=True)
 
+    def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, scope: dict[str, Any], name: str,
+                  path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:
+        container = CONTAINERS[item.op]
+        args = self.validate_args(container.Args, raw, scope, item, owner, stack)
+        if isinstance(x, Inputs) and not container.merges:
+            raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
+                            "through 'from'", "merge them first with concat, add or multiply")
+        outer = (self.in_head, self.train_only)
+        self.in_head = self.in_head or container.off_main_path
+        self.train_only = self.train_only or bool(getattr(args, "train_only", False))
+        try:
+            if item.branches is None:
+                children = self.sequence(item.children or [], x, scope, path, owner, stack)
+            else:
+                inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
+                children = [self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}", item,
+                                        owner, stack)
+                            for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False)]
+        finally:
+            head_flags = (self.in_head, self.train_only)
+            self.in_head, self.train_only = outer
+        outputs = [child.output for child in children]
+        y = self.guard(lambda: container.output_shape(args, x, outputs), item, raw, owner, stack)
+        node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
+                         children=children)
+        node.side_output = container.side_output(args, x, outputs)
+        node.in_head, node.train_only = head_flags
+        return node
+
+    def branch(self, name: str, items: list[Item], x: Shape, scope: dict[str, Any], path: str, parent: Item,
+               owner: Any, stack: tuple[CallSite, ...]) -> Node:
+        children = self.sequence(items, x, scope, path, owner, stack)
+        return self.node(name, path, "branch", x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
+                         parent, owner, stack, container=SEQUENTIAL, children=children)
+
+    def guard(self, rule: Any, item: Item, raw: dict[str, Any], owner: Any, stack: tuple[CallSite, ...],
+              x: Shape | None = None) -> Any:
+        """Run a shape rule; an OpError becomes a located diagnostic (at the argument it names)."""
+        try:
+            return rule()
+        except OpError as exc:
+            where = (*item.op_path, exc.argument) if exc.argument and exc.argument in raw else item.op_path
+            context = f" [input {format_shape(x)}]" if x is not None else ""
+            raise self.fail(owner, where, stack, exc.message + context, exc.fix) from None
+
+    def validate_args(self, model: Any, raw: dict[str, Any], scope: dict[str, Any], item: Item, owner: Any,
+                      stack: tuple[CallSite, ...]) -> Any:
+        values = self.evaluate_args(raw, scope, owner, item.op_path, stack)
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            first = diagnostics_from(exc, model, item.op_path, owner.source)[0]
+            raise self.fail(owner, first.path, stack, first.message, first.fix) from None
+
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str, path: str,
              owner: Any, stack: tuple[CallSite, ...]) -> Node:
         op = self.ops[item.op]
-        values = self.evaluate_args(raw, scope, owner, item.op_path, stack)
-        try:
-            args = op.Args.model_validate(values)
-        except ValidationError as exc:
-            first = diagnostics_from(exc, op.Args, item.op_path, owner.source)[0]
-            raise self.fail(owner, first.path, stack, first.message, first.fix) from None
-        try:
-            y = op.output_shape(args, x, self.ctx)
-        except OpError as exc:
-            where = (*item.op_path, exc.argument) if exc.argument and exc.argument in raw else item.op_path
-            raise self.fail(owner, where, stack, f"{exc.message} [input {format_shape(x)}]", exc.fix) from None
+        args = self.validate_args(op.Args, raw, scope, item, owner, stack)
+        y = self.guard(lambda: op.output_shape(args, x, self.ctx), item, raw, owner, stack, x)
         return self.node(name, path, item.op, x, y, item, owner, stack, op=op, args=args)
 
     def block(self, item: Item, block: Block, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str,
@@ -209,7 +291,7 @@ class _Expander:
         block_owner = self.spec if block.name in self.spec.blocks else _library_owner(block)
         inner: dict[str, Any] = {} if block_owner is not self.spec else {
             k: v for k, v in scope.items() if not k.startswith("in.")}
-        inner.update({"in.channels": x[0], "in.spatial": list(x[1:]), "in.dims": len(x) - 1})
+        inner.update(_input_names(x))
         site = CallSite(block.name, item, owner.source)
         for key, default in block.params.items():
             if key in values:
@@ -221,7 +303,7 @@ class _Expander:
                 inner[key] = self.evaluate(default, inner, block_owner, (*block.path, "params", key),
                                            (*stack, site))
         children = self.sequence(block.layers, x, inner, path, block_owner, (*stack, site))
-        return self.node(name, path, block.name, x, SEQUENTIAL.output_shape(x, [c.output for c in children]),
+        return self.node(name, path, block.name, x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
                          item, owner, stack, container=SEQUENTIAL, children=children)
 
     def node(self, name: str, path: str, kind: str, x: Shape, y: Shape, item: Item, owner: Any,
@@ -229,7 +311,8 @@ class _Expander:
         self.count += 1
         self.check_budget(self.count, item, owner, stack)
         return Node(name=name, path=path, kind=kind, input=x, output=y, spec_path=item.path,
-                    location=owner.source.locate(item.path), **fields)
+                    location=owner.source.locate(item.path), in_head=self.in_head, train_only=self.train_only,
+                    **fields)
 
     def check_budget(self, projected: int, item: Item, owner: Any, stack: tuple[CallSite, ...]) -> None:
         if projected > self.limits.max_nodes:
@@ -253,6 +336,12 @@ def _library_owner(block: Block) -> _LibraryOwner:
 
     source = builtin_sources()[block.name]
     return _LIBRARY_OWNERS.setdefault(source.file, _LibraryOwner(source))
+
+
+def _input_names(x: Shape | Inputs) -> dict[str, Any]:
+    """``in.channels`` / ``in.spatial`` / ``in.dims`` of the shape reaching an item (the first, if several)."""
+    first = x[0] if isinstance(x, Inputs) else x
+    return {"in.channels": first[0], "in.spatial": list(first[1:]), "in.dims": len(first) - 1}
 
 
 def _integral(value: Any) -> Any:

@@ -24,8 +24,13 @@ class Node:
     location: Location
     op: Op | None = None  # set for leaves
     args: Any = None
-    container: Any = None  # set for containers (see archspec.ir.containers)
+    container: Any = None  # set for containers (see archspec.ops.containers)
     children: list[Node] = field(default_factory=list)
+    id: str | None = None  # `id`: later items may read this node's output
+    sources: tuple[str, ...] | None = None  # `from`: ids it reads ("prev", "input" or an id) instead of prev
+    train_only: bool = False  # inside a head that runs only in training
+    in_head: bool = False  # inside a head: not on the main path
+    side_output: Shape | None = None  # a head's output shape
 
     @property
     def is_leaf(self) -> bool:

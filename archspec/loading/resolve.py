@@ -31,7 +31,7 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
     if isinstance(source, dict):
         return Document(data=source, source=SourceMap("<dict>"), text=json.dumps(source, default=str))
     path = Path(source)
-    if path.is_file():
+    if path.exists() and not path.is_dir():
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

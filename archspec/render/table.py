@@ -14,7 +14,8 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
         if max_depth is not None and layer.depth > max_depth:
             continue
         name = "  " * (layer.depth - 1) + layer.path.rsplit(".", 1)[-1]
-        rows.append((name, layer.op, shape(layer.output_shape), grouped(layer.params) if layer.params else "–",
+        op = f"{layer.op} (train)" if layer.train_only and (layer.depth == 1 or layer.op == "head") else layer.op
+        rows.append((name, op, shape(layer.output_shape), grouped(layer.params) if layer.params else "–",
                      grouped(layer.macs) if layer.macs else "–", *field_cells(layer.rf)))
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(_HEADERS)]
     right = {3, 4, 5, 6, 7}
@@ -45,6 +46,9 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
         f"params {mebibytes(totals.param_bytes)}",
         f"Receptive field: {field_text}",
     ]
+    if any(layer.train_only for layer in report.layers) and not report.train:
+        out.append("(train): runs only in training; its MACs and activations are not in the totals (--train "
+                   "reports the training graph)")
     out += [f"warning: {w}" for w in report.warnings]
     out.append(rule)
     return "\n".join(out)

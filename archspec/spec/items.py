@@ -7,12 +7,12 @@ from typing import Any
 
 from archspec.errors import Diagnostic, SpecPath
 from archspec.loading.source import SourceMap
+from archspec.ops.containers import CONTAINERS, RESERVED_IDS
 from archspec.spec.expressions import is_expression
 from archspec.spec.model import NAME_PATTERN, Item
 from archspec.spec.pydantic_errors import describe_value
 
 MODIFIERS = ("name", "repeat", "first", "id", "from", "if")
-CHILD_LIST_OPS = ("sequential",)  # ops whose value is a list of items rather than a mapping of arguments
 _NAME = re.compile(NAME_PATTERN)
 
 
@@ -55,9 +55,9 @@ class ItemParser:
             return None
         op = op_keys[0]
         item = Item(op=op, args=raw[op], path=path)
-        if op in CHILD_LIST_OPS:
-            item.children = self.parse_list(raw[op], (*path, op))
-            item.args = {}
+        if op in CONTAINERS:
+            if not self.parse_container(item):
+                return None
         elif item.args is None:
             item.args = {}
         elif not isinstance(item.args, dict):
@@ -66,6 +66,46 @@ class ItemParser:
             return None
         self.parse_modifiers(raw, item)
         return item
+
+    def parse_container(self, item: Item) -> bool:
+        """Split a container's value into its children (or branches) and its own arguments."""
+        syntax, path = CONTAINERS[item.op].syntax, item.op_path
+        value = {} if item.args is None else item.args
+        if syntax == "list":
+            item.children, item.args = self.parse_list(value, path), {}
+            return True
+        if not isinstance(value, dict):
+            example = "branches: [[...], [...]]" if syntax == "branches" else "layers: [...]"
+            self.error(path, f"'{item.op}' takes a mapping, got {describe_value(value)}", f"write '{item.op}: "
+                       f"{{{example}}}'")
+            return False
+        item.args = {key: v for key, v in value.items() if key not in ("branches", "layers")}
+        if syntax == "layers":
+            if "layers" not in value:
+                self.error(path, f"'{item.op}' needs 'layers'", "add 'layers: [...]'", key=True)
+                return False
+            item.children = self.parse_list(value["layers"], (*path, "layers"))
+            return True
+        branches = value.get("branches", [])
+        if isinstance(branches, dict):
+            named = list(branches.items())
+        elif isinstance(branches, list):
+            named = [(str(index), branch) for index, branch in enumerate(branches)]
+        else:
+            self.error((*path, "branches"), f"'branches' must be a list of layer lists or a mapping of them, got "
+                       f"{describe_value(branches)}", "write 'branches: [[...], [...]]'")
+            return False
+        item.branches = []
+        for name, branch in named:
+            branch_path = (*path, "branches", name if isinstance(branches, dict) else int(name))
+            if isinstance(branches, dict) and not _NAME.match(str(name)):
+                self.error(branch_path, f"branch name {name!r} is not a valid module name",
+                           "use letters, digits and '_'", key=True)
+            if branch is None or branch == []:
+                item.branches.append((str(name), []))
+                continue
+            item.branches.append((str(name), self.parse_list(branch, branch_path)))
+        return True
 
     def parse_modifiers(self, raw: dict[str, Any], item: Item) -> None:
         path = item.path
@@ -93,6 +133,9 @@ class ItemParser:
             if not (isinstance(item.id, str) and _NAME.match(item.id)):
                 self.error((*path, "id"), f"id {describe_value(item.id)} is not a valid identifier",
                            "use letters, digits and '_'")
+            elif item.id in RESERVED_IDS:
+                self.error((*path, "id"), f"id '{item.id}' is reserved ({', '.join(RESERVED_IDS)} name the "
+                           "previous output and the list's input in 'from')", "choose another id")
         if "from" in raw:
             sources = raw["from"] if isinstance(raw["from"], list) else [raw["from"]]
             if not sources or not all(isinstance(s, str) for s in sources):

@@ -60,7 +60,8 @@ class Item:
     id: str | None = None
     inputs: list[str] | None = None  # the `from` modifier
     condition: Any = None  # the `if` modifier
-    children: list[Item] | None = None  # parsed items of a container (sequential)
+    children: list[Item] | None = None  # parsed items of a `list` or `layers` container
+    branches: list[tuple[str, list[Item]]] | None = None  # named branches of a `branches` container
 
     @property
     def op_path(self) -> SpecPath:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
-from archspec.spec.items import CHILD_LIST_OPS
 from archspec.spec.model import SpecModel
 
 _EXPRESSION = {"type": "string", "pattern": r"\$", "description": "an expression: $name or ${...}"}
@@ -44,10 +44,24 @@ def _item_schema(defs: dict[str, Any]) -> dict[str, Any]:
                               for key, value in args.get("properties", {}).items()}
         args["type"] = ["object", "null"]
         choices.append(_with_modifiers(name, args, op.describe()))
-    for name in CHILD_LIST_OPS:
-        choices.append(_with_modifiers(name, {"type": "array", "items": {"$ref": "#/$defs/item"}},
-                                       "a group of layers run in order"))
-    known = sorted([*all_ops(), *CHILD_LIST_OPS])
+    item_list = {"type": "array", "items": {"$ref": "#/$defs/item"}}
+    for name, container in sorted(CONTAINERS.items()):
+        if container.syntax == "list":
+            value: dict[str, Any] = item_list
+        else:
+            value = container.Args.model_json_schema()
+            value.pop("title", None)
+            value["additionalProperties"] = False
+            value.setdefault("properties", {})
+            if container.syntax == "layers":
+                value["properties"]["layers"] = item_list
+                value["required"] = ["layers"]
+            else:
+                value["properties"]["branches"] = {"anyOf": [
+                    {"type": "array", "items": {"anyOf": [item_list, {"type": "null"}]}},
+                    {"type": "object", "additionalProperties": {"anyOf": [item_list, {"type": "null"}]}}]}
+        choices.append(_with_modifiers(name, value, container.describe()))
+    known = sorted([*all_ops(), *CONTAINERS])
     choices.append({"type": "object", "description": "a block (built-in or from 'blocks:') with its arguments",
                     "not": {"anyOf": [{"required": [name]} for name in known]},
                     "minProperties": 1})

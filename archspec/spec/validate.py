@@ -8,9 +8,10 @@ from pydantic import ValidationError
 
 from archspec.errors import Diagnostic, SpecError, did_you_mean
 from archspec.loading.source import Document
+from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression
-from archspec.spec.items import CHILD_LIST_OPS, ItemParser
+from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
 from archspec.spec.pydantic_errors import describe_value, diagnostics_from
 
@@ -58,7 +59,7 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
 def known_names(spec: Spec, library: bool = False) -> dict[str, str]:
     """Every name an item may use, with what it is (a library file sees only ops and its own blocks)."""
     names = {name: "op" for name in all_ops()}
-    names.update({name: "container" for name in CHILD_LIST_OPS})
+    names.update({name: "container" for name in CONTAINERS})
     if not library:
         from archspec.blocks.library import builtin_blocks
 
@@ -72,6 +73,8 @@ def walk_items(items: list[Item]) -> list[Item]:
     for item in items:
         found.append(item)
         found.extend(walk_items(item.children or []))
+        for _, branch in item.branches or []:
+            found.extend(walk_items(branch))
     return found
 
 
@@ -93,7 +96,7 @@ def _check_names(spec: Spec, library: bool = False) -> list[Diagnostic]:
                                                  did_you_mean(item.op, names) or "run 'archspec list' for the ops",
                                                  key=True))
             continue
-        op = ops.get(item.op)
+        op = ops.get(item.op) or CONTAINERS.get(item.op)
         if op is None or _has_expression(item.args) or item.first is not None:
             continue
         try:
@@ -105,7 +108,7 @@ def _check_names(spec: Spec, library: bool = False) -> list[Diagnostic]:
 
 def _check_blocks(spec: Spec) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
-    taken = {**{name: "op" for name in all_ops()}, **{name: "container" for name in CHILD_LIST_OPS}}
+    taken = {**{name: "op" for name in all_ops()}, **{name: "container" for name in CONTAINERS}}
     for name, block in spec.blocks.items():
         if name in taken:
             errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in "

@@ -1,0 +1,220 @@
+"""Containers: ops that own other items. Each declares its syntax, argument model, shape rule, how a pass's
+state flows through its children, and its torch module — so passes and the backend never ask which
+container they are looking at.
+
+Syntax kinds:
+* ``list``: the value is a list of items (``sequential: [...]``);
+* ``branches``: a mapping with ``branches`` (a list of item lists, or a mapping name → item list; an empty
+  list is the identity) plus the container's own arguments (``concat``, ``add``, ``multiply``);
+* ``layers``: a mapping with ``layers`` plus arguments (``head``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from archspec.errors import OpError
+from archspec.ops.base import NoArgs, OpArgs, Shape, format_shape
+
+State = TypeVar("State")
+Visit = Callable[[Any, Any], Any]
+Merge = Callable[[list[Any]], Any]
+Side = Callable[[Any, Any], Any]
+
+
+class Inputs(tuple):  # type: ignore[type-arg]
+    """Several inputs reaching one item through ``from: [a, b]``: branch k (or the merge) takes input k."""
+
+
+PREVIOUS = "prev"  # in ``from``: the previous item's output
+LIST_INPUT = "input"  # in ``from``: the input of the enclosing layer list
+RESERVED_IDS = (PREVIOUS, LIST_INPUT)
+
+
+def keep_main(main: Any, side: Any) -> Any:
+    """Default for side outputs (heads): the main path continues unchanged."""
+    return main
+
+
+class Container:
+    name: ClassVar[str]
+    syntax: ClassVar[str]
+    Args: ClassVar[type[OpArgs]] = NoArgs
+    merges: ClassVar[bool] = False  # accepts several inputs (``from: [a, b]``)
+    off_main_path: ClassVar[bool] = False  # its children compute a side output (heads)
+
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+        raise NotImplementedError
+
+    def side_output(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape | None:
+        """The shape of a named side output this container produces (heads), else None."""
+        return None
+
+    def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
+        """Carry a pass's per-node state (shape, receptive field, ...) through the children."""
+        raise NotImplementedError
+
+    def build(self, nn: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def describe(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0]
+
+
+class Sequential(Container):
+    """Runs its items one after another (torch.nn.Sequential); items may use ``id`` / ``from``."""
+
+    name, syntax = "sequential", "list"
+
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+        return child_outputs[-1] if child_outputs else input  # type: ignore[return-value]
+
+    def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
+        saved: dict[str, Any] = {LIST_INPUT: state}
+        for child in children:
+            if child.sources:
+                state = Inputs(state if source == PREVIOUS else saved[source] for source in child.sources)
+                if len(state) == 1:
+                    state = state[0]
+            state = visit(child, state)
+            if child.id:
+                saved[child.id] = state
+        return state
+
+    def build(self, nn: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
+        from archspec.backend.modules import sequential
+
+        return sequential(named_children)
+
+
+class Parallel(Container):
+    """Shared rules of the containers that run branches on the same input and merge their outputs."""
+
+    syntax = "branches"
+    merges = True
+
+    def branch_inputs(self, input: Shape | Inputs, count: int) -> list[Any]:
+        if isinstance(input, Inputs):
+            if count and len(input) != count:
+                raise OpError(f"{len(input)} inputs reach '{self.name}' through 'from' but it has {count} "
+                              "branches", "give one branch per input, or no branches to merge the inputs as "
+                              "they are", "branches")
+            return list(input)
+        return [input] * max(count, 1)
+
+    def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
+        inputs = self.branch_inputs(state, len(children))
+        if not children:
+            return merge(inputs)
+        return merge([visit(child, x) for child, x in zip(children, inputs, strict=True)])
+
+
+class ConcatArgs(OpArgs):
+    dim: int = 1
+
+
+class Concat(Parallel):
+    """Concatenates its branches' outputs along ``dim`` (torch numbering; 1 = channels, the default)."""
+
+    name, Args = "concat", ConcatArgs
+
+    def output_shape(self, args: ConcatArgs, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+        shapes = list(child_outputs) or self.branch_inputs(input, 0)
+        rank = len(shapes[0]) + 1
+        dim = args.dim + rank if args.dim < 0 else args.dim
+        if not 1 <= dim < rank:
+            raise OpError(f"dim {args.dim} is not a feature dimension of {format_shape(shapes[0])}",
+                          "use dim 1 (channels)", "dim")
+        for shape in shapes[1:]:
+            if len(shape) != len(shapes[0]) or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0],
+                                                                                     strict=True)) if i != dim - 1):
+                raise OpError(f"cannot concatenate along dim {dim}: branch outputs are "
+                              f"{' and '.join(format_shape(s) for s in shapes)}",
+                              "make every size but the concatenated one agree (check strides and padding)")
+        merged = list(shapes[0])
+        merged[dim - 1] = sum(shape[dim - 1] for shape in shapes)
+        return tuple(merged)
+
+    def build(self, nn: Any, args: ConcatArgs, named_children: Sequence[tuple[str, Any]]) -> Any:
+        from archspec.backend.modules import Concat as ConcatModule
+
+        return ConcatModule(named_children, args.dim)
+
+
+class Elementwise(Parallel):
+    """Shared shape rule of ``add`` and ``multiply``: torch broadcasting of the branch outputs."""
+
+    operation: ClassVar[str]
+
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+        return broadcast(list(child_outputs) or self.branch_inputs(input, 0), self.name)
+
+    def build(self, nn: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
+        from archspec.backend import modules
+
+        return getattr(modules, self.operation)(named_children)
+
+
+class Add(Elementwise):
+    """Sums its branches' outputs (residual connections); shapes broadcast as in torch."""
+
+    name, operation = "add", "Add"
+
+
+class Multiply(Elementwise):
+    """Multiplies its branches' outputs (gating, squeeze-and-excitation); shapes broadcast as in torch."""
+
+    name, operation = "multiply", "Multiply"
+
+
+class HeadArgs(OpArgs):
+    train_only: bool = False
+
+
+class Head(Container):
+    """A named side output; the main path continues from its input unchanged (GoogLeNet's auxiliary heads)."""
+
+    name, syntax, Args = "head", "layers", HeadArgs
+    off_main_path = True
+
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+        return input  # type: ignore[return-value]
+
+    def side_output(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape | None:
+        return child_outputs[-1] if child_outputs else input  # type: ignore[return-value]
+
+    def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
+        branch = state
+        for child in children:
+            branch = visit(child, branch)
+        return side(state, branch)
+
+    def build(self, nn: Any, args: HeadArgs, named_children: Sequence[tuple[str, Any]]) -> Any:
+        from archspec.backend.modules import Head as HeadModule
+
+        return HeadModule(named_children, args.train_only)
+
+
+def broadcast(shapes: Sequence[Shape], op: str) -> Shape:
+    """Torch's broadcasting of feature shapes of equal rank (the batch dimension always agrees).
+
+    >>> broadcast([(64, 8, 8), (64, 1, 1)], "multiply")
+    (64, 8, 8)
+    """
+    listed = " and ".join(format_shape(s) for s in shapes)
+    if len({len(s) for s in shapes}) > 1:
+        raise OpError(f"cannot {op} outputs of different ranks: {listed}", "keep the same number of dimensions")
+    result = []
+    for sizes in zip(*shapes, strict=True):
+        distinct = set(sizes) - {1}
+        if len(distinct) > 1:
+            raise OpError(f"cannot {op} outputs {listed}",
+                          "make the shapes equal (e.g. a projection shortcut with the same stride) or broadcastable")
+        result.append(distinct.pop() if distinct else 1)
+    return tuple(result)
+
+
+CONTAINERS: dict[str, Container] = {c.name: c for c in (Sequential(), Concat(), Add(), Multiply(), Head())}
+SEQUENTIAL = CONTAINERS["sequential"]

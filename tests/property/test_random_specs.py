@@ -1,0 +1,515 @@
+"""Random valid specs: every static number equals what the compiled module really does (DESIGN.md §5).
+
+The strategies build spec dicts that are valid by construction: they track the shape flowing through the
+layers with PyTorch's own formulas (``torch_geometry``, REFERENCE.md §1) and pick only arguments PyTorch
+accepts for that shape. So a SpecError on a generated spec is a failure, not a filter. Covered: conv
+(stride, padding as int / per-dim list / 'same' / 'valid', dilation, groups, bias, padding modes),
+conv_transpose, max/avg pooling (ceil mode, padding <= k//2, dilation, count_include_pad, divisor_override),
+adaptive and global pools, batchnorm, lrn, activations, softmax, dropout, upsample, flatten (also partial)
+and linear heads (also on the last dim of a spatial tensor); 1-D, 2-D and 3-D inputs; ``repeat`` with
+``first``; ``sequential`` groups; ``name``; user-defined blocks with a required parameter, defaults,
+expressions (``${out * mult}``, ``${kernel // 2}``, ``${in.channels}``) and ``if``; global ``params``.
+
+A second property appends one invalid-by-construction layer to a valid spec and asserts a located
+SpecError pointing at that item — never another exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+from torch_geometry import conv_out, extent, pool_out, same_padding, transposed_out, upsampled
+from truth import assert_static_equals_measured
+
+import archspec
+
+Shape = tuple[int, ...]
+
+MAX_CHANNELS = 8
+CAP = {1: 24, 2: 16, 3: 8}  # largest spatial size per dim the strategies let a layer produce
+INPUT_RANGE = {1: (4, 24), 2: (3, 16), 3: (2, 8)}
+MAX_KERNEL = {1: 5, 2: 5, 3: 3}
+ACTIVATIONS = ["relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "elu", "hardswish", "hardsigmoid", "mish",
+               "identity"]
+
+
+def divisors(n: int) -> list[int]:
+    return [g for g in range(1, n + 1) if n % g == 0]
+
+
+@dataclass
+class Builder:
+    """Draws layers for the shape that flows in; ``shape`` is (C, *spatial) or (features,) after flatten."""
+
+    draw: Any
+    shape: Shape
+    blocks: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    block_shape: Any = None  # shape function of the user block, when one is defined
+    names: int = 0
+
+    # -- drawing helpers --------------------------------------------------------------------------------
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.draw(st.integers(lo, max(lo, hi)))
+
+    def flag(self) -> bool:
+        return self.draw(st.booleans())
+
+    def pick(self, options: list[Any]) -> Any:
+        return self.draw(st.sampled_from(options))
+
+    def compact(self, values: list[Any]) -> Any:
+        """One value per spatial dim: an int when they agree (sometimes), else the list."""
+        if len(set(values)) == 1 and self.flag():
+            return values[0]
+        return list(values)
+
+    @property
+    def dims(self) -> int:
+        return len(self.shape) - 1
+
+    @property
+    def cap(self) -> int:
+        return CAP[max(self.dims, 1)]
+
+    def channels_out(self, channels_in: int) -> tuple[int, int]:
+        """(groups, out) with groups dividing both."""
+        groups = self.pick(divisors(channels_in)) if self.flag() else 1
+        return groups, groups * self.integer(1, MAX_CHANNELS // groups)
+
+    # -- spatial layers ---------------------------------------------------------------------------------
+
+    def conv(self, x: Shape) -> tuple[dict, Shape]:
+        dims, lengths = len(x) - 1, x[1:]
+        groups, out = self.channels_out(x[0])
+        mode = self.pick(["int", "int", "same", "valid"])
+        shared = self.flag()
+        geometry = []
+        for length in ([min(lengths)] * dims if shared else lengths):
+            if geometry and shared:
+                geometry.append(geometry[0])
+                continue
+            dilation = self.pick([1, 1, 2])
+            max_padding = 0 if mode == "valid" else 3
+            kernel = self.integer(1, min(MAX_KERNEL[dims], (length + 2 * max_padding - 1) // dilation + 1))
+            if mode == "same":
+                geometry.append((kernel, 1, 0, dilation))
+                continue
+            stride = self.integer(1, 3)
+            lowest = max(0, -(-(extent(kernel, dilation) - length) // 2))
+            fits = [p for p in range(lowest, max_padding + 1)
+                    if conv_out(max(lengths), kernel, stride, p, dilation) <= max(self.cap, max(lengths))]
+            geometry.append((kernel, stride, self.pick(fits or [lowest]), dilation))
+        kernels, strides, paddings, dilations = (list(v) for v in zip(*geometry, strict=True))
+        args: dict[str, Any] = {"out": out, "kernel": self.compact(kernels)}
+        if mode == "same":
+            args["padding"] = "same"
+            sizes = list(lengths)
+        else:
+            if any(s != 1 for s in strides) or self.flag():
+                args["stride"] = self.compact(strides)
+            if mode == "valid":
+                args["padding"] = "valid"
+            elif any(paddings) or self.flag():
+                args["padding"] = self.compact(paddings)
+            sizes = [conv_out(n, k, s, p, d) for n, k, s, p, d in zip(lengths, kernels, strides, paddings, dilations,
+                                                                      strict=True)]
+            if mode == "int" and any(paddings) and self.integer(0, 3) == 0:
+                reflect_ok = all(p <= n - 1 for p, n in zip(paddings, lengths, strict=True))
+                args["padding_mode"] = self.pick(["circular", "replicate"] + (["reflect"] if reflect_ok else []))
+        if any(d != 1 for d in dilations) or self.flag():
+            args["dilation"] = self.compact(dilations)
+        if groups != 1 or self.flag():
+            args["groups"] = groups
+        if self.flag():
+            args["bias"] = self.flag()
+        return {"conv": args}, (out, *sizes)
+
+    def conv_transpose(self, x: Shape) -> tuple[dict, Shape]:
+        lengths = x[1:]
+        groups, out = self.channels_out(x[0])
+        kernels, strides, paddings, dilations, output_paddings, sizes = [], [], [], [], [], []
+        for length in lengths:
+            stride = self.integer(1, 3) if length * 2 <= self.cap else 1
+            dilation = self.pick([1, 1, 2])
+            kernel = self.integer(1, 4)
+            output_padding = self.integer(0, max(stride, dilation) - 1)
+            fits = [p for p in range(3)
+                    if 1 <= transposed_out(length, kernel, stride, p, dilation, output_padding) <= self.cap]
+            if not fits:
+                stride, dilation, kernel, output_padding, fits = 1, 1, 1, 0, [0]
+            padding = self.pick(fits)
+            kernels.append(kernel)
+            strides.append(stride)
+            paddings.append(padding)
+            dilations.append(dilation)
+            output_paddings.append(output_padding)
+            sizes.append(transposed_out(length, kernel, stride, padding, dilation, output_padding))
+        args: dict[str, Any] = {"out": out, "kernel": self.compact(kernels), "stride": self.compact(strides)}
+        for key, values in (("padding", paddings), ("dilation", dilations), ("output_padding", output_paddings)):
+            if any(v != (1 if key == "dilation" else 0) for v in values) or self.flag():
+                args[key] = self.compact(values)
+        if groups != 1 or self.flag():
+            args["groups"] = groups
+        if self.flag():
+            args["bias"] = self.flag()
+        return {"conv_transpose": args}, (out, *sizes)
+
+    def pool(self, x: Shape, kind: str) -> tuple[dict, Shape]:
+        dims, lengths = len(x) - 1, x[1:]
+        ceil_mode = self.flag()
+        default_stride = self.flag()
+        kernels, strides, paddings, dilations, sizes = [], [], [], [], []
+        for length in lengths:
+            dilation = self.pick([1, 1, 2]) if kind == "maxpool" else 1
+            # the largest padding allowed is k//2; the padded input must hold one window
+            options = [k for k in range(1, MAX_KERNEL[dims] + 1)
+                       if length + 2 * (k // 2) >= extent(k, dilation)
+                       and not (kind == "avgpool" and dims == 3 and k > length)]  # AvgPool3d CPU quirk
+            kernel = self.pick(options)
+            lowest = max(0, -(-(extent(kernel, dilation) - length) // 2))
+            padding = self.integer(lowest, kernel // 2)
+            stride = kernel if default_stride else self.integer(1, 3)
+            kernels.append(kernel)
+            strides.append(stride)
+            paddings.append(padding)
+            dilations.append(dilation)
+            sizes.append(pool_out(length, kernel, stride, padding, dilation, ceil_mode))
+        args: dict[str, Any] = {"kernel": self.compact(kernels)}
+        if not default_stride:
+            args["stride"] = self.compact(strides)
+        if any(paddings) or self.flag():
+            args["padding"] = self.compact(paddings)
+        if ceil_mode or self.flag():
+            args["ceil_mode"] = ceil_mode
+        if kind == "maxpool" and (any(d != 1 for d in dilations) or self.flag()):
+            args["dilation"] = self.compact(dilations)
+        if kind == "avgpool":
+            if self.flag():
+                args["count_include_pad"] = self.flag()
+            if dims > 1 and self.integer(0, 3) == 0:
+                args["divisor_override"] = self.integer(1, 5)
+        return {kind: args}, (x[0], *sizes)
+
+    def adaptive(self, x: Shape) -> tuple[dict, Shape]:
+        kind = self.pick(["adaptive_avgpool", "adaptive_maxpool"])
+        lengths = x[1:]
+        if self.flag():
+            size = self.integer(1, min(8, self.cap))
+            return {kind: {"output": size}}, (x[0], *[size] * len(lengths))
+        output = [None if self.integer(0, 3) == 0 else self.integer(1, min(8, self.cap)) for _ in lengths]
+        sizes = [n if o is None else o for o, n in zip(output, lengths, strict=True)]
+        return {kind: {"output": output}}, (x[0], *sizes)
+
+    def upsample(self, x: Shape) -> tuple[dict, Shape]:
+        dims, lengths = len(x) - 1, x[1:]
+        modes = ["nearest", "nearest-exact", "linear", "area"] + (["bicubic"] if dims == 2 else [])
+        mode = self.pick(modes)
+        args: dict[str, Any] = {}
+        if self.flag():
+            sizes = [self.integer(1, self.cap) for _ in lengths]
+            args["size"] = self.compact(sizes)
+        else:
+            scales = []
+            for length in lengths:
+                options = [s for s in (0.5, 1, 1.5, 2, 2.5, 3) if 1 <= upsampled(length, s) <= max(self.cap, length)]
+                scales.append(self.pick(options))
+            sizes = [upsampled(n, s) for n, s in zip(lengths, scales, strict=True)]
+            args["scale"] = self.compact(scales)
+        if mode != "nearest" or self.flag():
+            args["mode"] = mode
+        if mode in ("linear", "bicubic") and self.flag():
+            args["align_corners"] = self.flag()
+        return {"upsample": args}, (x[0], *sizes)
+
+    # -- layers for any shape -----------------------------------------------------------------------------
+
+    def pointwise(self, x: Shape) -> tuple[Any, Shape]:
+        spatial = len(x) > 1
+        kind = self.pick(["activation", "activation", "batchnorm", "dropout", "softmax"]
+                         + (["lrn"] if spatial else []))
+        if kind == "activation":
+            name = self.pick([*ACTIVATIONS, "leaky_relu"])
+            if name == "leaky_relu" and self.flag():
+                return {"leaky_relu": {"slope": self.pick([0.0, 0.01, 0.2])}}, x
+            if name == "gelu" and self.flag():
+                return {"gelu": {"approximate": self.pick(["none", "tanh"])}}, x
+            if name == "elu" and self.flag():
+                return {"elu": {"alpha": self.pick([0.5, 1.0])}}, x
+            return name, x
+        if kind == "batchnorm":
+            args: dict[str, Any] = {}
+            if self.flag():
+                args["affine"] = self.flag()
+            if self.flag():
+                args["eps"] = self.pick([1e-5, 1e-3])
+            if self.flag():
+                args["momentum"] = self.pick([None, 0.1, 0.5])
+            if prod(x[1:]) > 1 and self.integer(0, 3) == 0:  # batch statistics: needs > 1 value per channel
+                args["track_running_stats"] = False
+            return ({"batchnorm": args} if args or self.flag() else "batchnorm"), x
+        if kind == "dropout":
+            args = {"p": self.pick([0.0, 0.2, 0.5])} if self.flag() else {}
+            if spatial and self.flag():
+                args["channel"] = True
+            return ({"dropout": args} if args or self.flag() else "dropout"), x
+        if kind == "softmax":
+            return {"softmax": {"dim": self.pick([1, -1, len(x)])}}, x
+        return {"lrn": {"size": self.integer(1, 5), "alpha": 1e-4, "beta": 0.75, "k": self.pick([1.0, 2.0])}}, x
+
+    def linear(self, x: Shape) -> tuple[dict, Shape]:
+        out = self.integer(1, MAX_CHANNELS if len(x) == 1 else self.cap)
+        args: dict[str, Any] = {"out": out}
+        if self.flag():
+            args["bias"] = self.flag()
+        return {"linear": args}, (*x[:-1], out)
+
+    def flatten(self, x: Shape) -> tuple[Any, Shape]:
+        if len(x) >= 3 and self.flag():  # keep the channels: (C, prod(spatial)), one spatial dim
+            return {"flatten": {"start": 2}}, (x[0], prod(x[1:]))
+        return ("flatten" if self.flag() else {"flatten": {}}), (prod(x),)
+
+    # -- modifiers, blocks and params ---------------------------------------------------------------------
+
+    def conv_repeat(self, x: Shape) -> tuple[dict, Shape]:
+        """``conv`` k3 p1 repeated, the first copy overriding stride or out."""
+        copies = self.integer(2, 3)
+        out = self.integer(1, MAX_CHANNELS)
+        item: dict[str, Any] = {"conv": {"out": out, "kernel": 3, "padding": 1}, "repeat": copies}
+        sizes = list(x[1:])
+        if self.flag():
+            item["first"] = {"stride": 2}
+            sizes = [(n - 1) // 2 + 1 for n in sizes]
+        elif self.flag():
+            item["first"] = {"out": self.integer(1, MAX_CHANNELS), "bias": False}
+        return item, (out, *sizes)
+
+    def define_block(self) -> None:
+        """A user block ``unit(out, kernel=K, stride=1, mult=M)``: conv to out*mult channels with 'same'-style
+        padding, optional batchnorm / activation and a depthwise conv included only when stride == 1."""
+        dims = self.dims
+        kernel = self.pick([1, 3, 5] if dims < 3 else [1, 3])
+        mult = self.pick([1, 2])
+        layers: list[Any] = [{"conv": {"out": "${out * mult}", "kernel": "$kernel", "stride": "$stride",
+                                       "padding": "${kernel // 2}", "bias": self.flag()}}]
+        if self.flag():
+            layers.append("batchnorm")
+        if self.flag():
+            layers.append(self.pick(ACTIVATIONS))
+        depthwise = self.flag()
+        if depthwise:
+            layers.append({"conv": {"out": "${in.channels}", "kernel": 3, "padding": 1, "groups": "${in.channels}"},
+                           "if": "${stride == 1}", "name": "depthwise"})
+        self.blocks["unit"] = {"doc": "generated", "params": {"out": "required", "kernel": kernel, "stride": 1,
+                                                              "mult": mult}, "layers": layers}
+        self.block_shape = lambda x, out, stride: (out * mult, *[(n - 1) // stride + 1 for n in x[1:]])
+        self.block_mult = mult
+
+    def block_use(self, x: Shape) -> tuple[dict, Shape]:
+        out = self.integer(1, MAX_CHANNELS // self.block_mult)
+        args: dict[str, Any] = {"out": out}
+        if self.flag():
+            args["kernel"] = self.pick([1, 3])
+        stride = self.integer(1, 2) if self.flag() else 1
+        if stride != 1 or self.flag():
+            args["stride"] = stride
+        item: dict[str, Any] = {"unit": args}
+        y = self.block_shape(x, out, stride)
+        if self.flag():
+            copies = self.integer(2, 3)
+            item["repeat"] = copies
+            first_stride = self.integer(1, 2)
+            item["first"] = {"stride": first_stride}
+            y = self.block_shape(x, out, first_stride)
+            for _ in range(copies - 1):
+                y = self.block_shape(y, out, stride)
+        return item, y
+
+    def width_param(self, x: Shape) -> tuple[dict, Shape]:
+        """A conv whose width is the global param ``width`` through an expression."""
+        width = self.params.setdefault("width", self.integer(1, MAX_CHANNELS // 2))
+        expression, out = self.pick([("$width", width), ("${width * 2}", width * 2), ("${max(width, 3)}",
+                                                                                      max(width, 3))])
+        return {"conv": {"out": expression, "kernel": 1}}, (out, *x[1:])
+
+    # -- chains ---------------------------------------------------------------------------------------------
+
+    def spatial_layer(self, x: Shape, depth: int = 0) -> tuple[Any, Shape]:
+        choices = ["conv", "conv", "conv", "pointwise", "pointwise", "maxpool", "avgpool", "conv_transpose",
+                   "adaptive", "upsample", "conv_repeat", "width"]
+        if self.block_shape is not None:
+            choices += ["block", "block"]
+        if depth == 0:
+            choices.append("sequential")
+        choice = self.pick(choices)
+        if choice == "conv":
+            return self.conv(x)
+        if choice == "pointwise":
+            return self.pointwise(x)
+        if choice in ("maxpool", "avgpool"):
+            return self.pool(x, choice)
+        if choice == "conv_transpose":
+            return self.conv_transpose(x)
+        if choice == "adaptive":
+            return self.adaptive(x)
+        if choice == "upsample":
+            return self.upsample(x)
+        if choice == "conv_repeat":
+            return self.conv_repeat(x)
+        if choice == "width":
+            return self.width_param(x)
+        if choice == "block":
+            return self.block_use(x)
+        children = []
+        for _ in range(self.integer(1, 3)):
+            child, x = self.spatial_layer(x, depth + 1)
+            children.append(child)
+        return {"sequential": children}, x
+
+    def head(self, x: Shape) -> list[tuple[Any, Shape]]:
+        """Optional end: global pool / flatten, then linear layers with pointwise layers between."""
+        layers: list[tuple[Any, Shape]] = []
+        kind = self.pick(["none", "flatten", "global", "last_dim_linear"])
+        if kind == "none":
+            return layers
+        if kind == "last_dim_linear":
+            layers.append(self.linear(x))
+            return layers
+        if kind == "global":
+            pool = self.pick(["global_avgpool", "global_maxpool"])
+            x = (x[0], *[1] * (len(x) - 1))
+            layers.append((pool, x))
+        item, x = self.flatten(x)
+        layers.append((item, x))
+        for _ in range(self.integer(1, 3)):
+            item, x = self.linear(x)
+            layers.append((item, x))
+            if self.flag():
+                item, x = self.pointwise(x)
+                layers.append((item, x))
+        return layers
+
+    def named(self, item: Any) -> Any:
+        """Sometimes give the item a name (unique by construction)."""
+        if self.integer(0, 3) != 0:
+            return item
+        self.names += 1
+        named = {item: {}} if isinstance(item, str) else dict(item)
+        named["name"] = f"layer_{self.names}"
+        return named
+
+
+@st.composite
+def valid_specs(draw: Any) -> tuple[dict, Shape]:
+    """A valid spec dict and the output shape (without batch) that PyTorch's formulas give for it."""
+    dims = draw(st.sampled_from([1, 1, 2, 2, 2, 3]))
+    lo, hi = INPUT_RANGE[dims]
+    shape: Shape = (draw(st.integers(1, MAX_CHANNELS)), *draw(st.lists(st.integers(lo, hi), min_size=dims,
+                                                                        max_size=dims)))
+    builder = Builder(draw, shape)
+    if builder.flag():
+        builder.define_block()
+    layers: list[Any] = []
+    x = shape
+    for _ in range(draw(st.integers(1, 5))):
+        item, x = builder.spatial_layer(x)
+        layers.append(builder.named(item))
+    for item, x in builder.head(x):
+        layers.append(builder.named(item))
+    spec: dict[str, Any] = {"archspec": 1, "name": "random", "input": list(shape), "layers": layers}
+    if builder.params:
+        spec["params"] = builder.params
+    if builder.blocks:
+        spec["blocks"] = builder.blocks
+    return spec, x
+
+
+@given(valid_specs(), st.integers(2, 3))
+def test_random_spec_static_equals_measured(case, batch):
+    spec, output = case
+    note(f"spec: {spec}")
+    for n in (1, batch):
+        report = assert_static_equals_measured(spec, batch=n)
+        assert report.output_shape == [n, *output]  # the strategy's own shape bookkeeping agrees
+
+
+# -- invalid specs: a located error, never a traceback ----------------------------------------------------
+
+
+def invalid_layers(x: Shape) -> list[tuple[str, Any, bool]]:
+    """Layers that PyTorch (or the spec language) rejects for input ``x``: (what, item, has_spatial_dims).
+
+    Each is invalid whatever else the spec holds."""
+    channels, lengths = x[0], x[1:]
+    wide = (max(lengths) if lengths else 1) + 3
+    cases: list[tuple[str, Any, bool]] = [
+        ("unknown op", {"convolution": {"out": 4, "kernel": 3}}, False),
+        ("unknown argument", {"relu": {"inplace_typo": True}}, False),
+        ("negative out", {"linear": {"out": -1}}, False),
+        ("unknown name in expression", {"linear": {"out": "${undefined_param * 2}"}}, False),
+        ("fractional expression for an int", {"linear": {"out": "${7 / 2}"}}, False),
+        ("repeat zero", {"relu": {}, "repeat": 0}, False),
+        ("first without repeat", {"relu": {}, "first": {}}, False),
+        ("block missing required argument", {"unit": {}}, False),
+        ("block unknown argument", {"unit": {"out": 2, "colour": 1}}, False),
+    ]
+    if lengths:
+        cases += [
+            ("groups not dividing in channels", {"conv": {"out": (channels + 1) * 2, "kernel": 1,
+                                                          "groups": channels + 1}}, True),
+            ("groups not dividing out channels", {"conv": {"out": channels * 2 + 1, "kernel": 1,
+                                                           "groups": channels}}, channels > 1),
+            ("stride 0", {"conv": {"out": 2, "kernel": 1, "stride": 0}}, True),
+            ("negative padding", {"conv": {"out": 2, "kernel": 1, "padding": -1}}, True),
+            ("dilation 0", {"conv": {"out": 2, "kernel": 3, "dilation": 0}}, True),
+            ("kernel larger than the padded input", {"conv": {"out": 2, "kernel": wide + 2, "padding": 1}}, True),
+            ("same with stride 2", {"conv": {"out": 2, "kernel": 3, "stride": 2, "padding": "same"}}, True),
+            ("per-dim list of the wrong length", {"conv": {"out": 2, "kernel": [1] * (len(lengths) + 1)}}, True),
+            ("pool padding above k//2", {"maxpool": {"kernel": 3, "padding": 2}}, True),
+            ("pool window larger than the input", {"avgpool": {"kernel": wide + 4, "padding": 0}}, True),
+            ("output_padding too large", {"conv_transpose": {"out": 2, "kernel": 3, "stride": 2,
+                                                             "output_padding": 2}}, True),
+            ("adaptive output 0", {"adaptive_avgpool": {"output": 0}}, True),
+            ("upsample with both size and scale", {"upsample": {"size": 4, "scale": 2}}, True),
+            ("upsample shrinking to nothing", {"upsample": {"scale": 1 / (wide * 2)}}, True),
+        ]
+    else:
+        cases += [("conv on a vector", {"conv": {"out": 2, "kernel": 1}}, True),
+                  ("lrn on a vector", "lrn", True)]
+    return [case for case in cases if case[2] or not case[2]]
+
+
+@st.composite
+def invalid_specs(draw: Any) -> tuple[dict, str, int]:
+    spec, x = draw(valid_specs())
+    what, item, applies = draw(st.sampled_from(invalid_layers(x)))
+    if what.startswith("block") and "unit" not in spec.get("blocks", {}):
+        spec["blocks"] = {**spec.get("blocks", {}), "unit": {"params": {"out": "required"},
+                                                             "layers": [{"linear": {"out": "$out"}}]}}
+    index = draw(st.integers(0, len(spec["layers"]))) if what in (
+        "unknown op", "unknown argument", "negative out", "unknown name in expression", "repeat zero",
+        "first without repeat", "block missing required argument", "block unknown argument") else \
+        len(spec["layers"])
+    spec["layers"].insert(index, item)
+    return spec, what, index
+
+
+@given(invalid_specs())
+def test_invalid_spec_gives_a_located_error(case):
+    spec, what, index = case
+    note(f"{what} at layers[{index}]: {spec}")
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.analyze(spec)
+    diagnostics = info.value.diagnostics
+    assert diagnostics
+    for diagnostic in diagnostics:
+        assert diagnostic.location is not None, str(diagnostic)
+        assert diagnostic.message
+    # the first problem in source order is the inserted item (a shape error stops the chain there)
+    assert any(tuple(d.path[:2]) == ("layers", index) for d in diagnostics), [str(d) for d in diagnostics]
