@@ -36,8 +36,10 @@ class CallSite:
 
 
 class _Abort(Exception):
-    def __init__(self, diagnostic: Diagnostic):
-        self.diagnostic = diagnostic
+    """Stops a chain whose shapes can no longer be known; carries every diagnostic found so far."""
+
+    def __init__(self, *diagnostics: Diagnostic):
+        self.diagnostics = list(diagnostics)
 
 
 def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = None,
@@ -53,7 +55,7 @@ def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = N
         scope = expander.global_scope()
         children = expander.sequence(spec.layers, shape, scope, "", spec, ())
     except _Abort as abort:
-        raise SpecError([abort.diagnostic]) from None
+        raise SpecError(abort.diagnostics) from None
     root = Node(name="", path="", kind="network", input=shape, output=SEQUENTIAL.output_shape(
         None, shape, [c.output for c in children]), spec_path=(), location=spec.source.locate(()),
         container=SEQUENTIAL, children=children)
@@ -231,9 +233,15 @@ class _Expander:
                 children = self.sequence(item.children or [], x, scope, path, owner, stack)
             else:
                 inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
-                children = [self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}", item,
-                                        owner, stack)
-                            for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False)]
+                children, failures = [], []
+                for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
+                    try:  # branches are independent: report the problems of every one
+                        children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
+                                                    item, owner, stack))
+                    except _Abort as abort:
+                        failures += abort.diagnostics
+                if failures:
+                    raise _Abort(*failures)
         finally:
             head_flags = (self.in_head, self.train_only)
             self.in_head, self.train_only = outer
