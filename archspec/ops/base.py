@@ -26,7 +26,7 @@ Padding = NonNegativeInt | list[NonNegativeInt] | Literal["same", "valid"]
 class OpArgs(BaseModel):
     """Base of every op's argument model: unknown keys are errors and nothing is coerced."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class NoArgs(OpArgs):

@@ -22,7 +22,7 @@ REQUIRED = "required"  # a block parameter whose value the caller must give
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class BlockModel(_Strict):
