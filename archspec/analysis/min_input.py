@@ -42,26 +42,42 @@ def _side_must_be_valid(main: Any, side: Any) -> Any:
 def min_input(network: Network, ctx: Context) -> list[int]:
     """``[C, *spatial]`` where each spatial size is the smallest valid one with the others kept as given.
 
-    Validity is monotone for chains of convolutions and pools, so a binary search finds the edge; the result
-    is confirmed (and scanned linearly where a structure breaks monotonicity).
+    Validity is monotone in each size for convolutions, pools and merges of equally strided branches, so
+    a galloping search from 1 finds the edge in a few passes. Square inputs are searched for all dimensions
+    at once; the result is kept only if shrinking any single dimension by one breaks the network.
     """
     shape = list(network.input)
-    result = list(shape)
-    for dim in range(1, len(shape)):
+    if len(shape) < 2:
+        return shape
 
-        def valid(size: int, dim: int = dim) -> bool:
-            probe = list(shape)
+    def valid(sizes: dict[int, int]) -> bool:
+        probe = list(shape)
+        for dim, size in sizes.items():
             probe[dim] = size
-            return output_for(network, tuple(probe), ctx) is not None
+        return output_for(network, tuple(probe), ctx) is not None
 
-        low, high = 1, shape[dim]
-        while low < high:
-            middle = (low + high) // 2
-            if valid(middle):
-                high = middle
-            else:
-                low = middle + 1
-        if (low > 1 and valid(low - 1)) or not valid(low):
-            low = next(size for size in range(1, shape[dim] + 1) if valid(size))
-        result[dim] = low
+    dims = range(1, len(shape))
+    if len(set(shape[1:])) == 1:
+        joint = _smallest(lambda size: valid(dict.fromkeys(dims, size)), shape[1])
+        if all(joint == 1 or not valid({dim: joint - 1}) for dim in dims):
+            return [shape[0]] + [joint] * len(dims)
+    result = list(shape)
+    for dim in dims:
+        result[dim] = _smallest(lambda size, dim=dim: valid({dim: size}), shape[dim])
     return result
+
+
+def _smallest(valid: Any, upper: int) -> int:
+    """The least size in ``[1, upper]`` for which ``valid`` holds (``upper`` is known valid)."""
+    if valid(1):
+        return 1
+    low, high = 1, min(2, upper)  # low is invalid, high is the next candidate
+    while high < upper and not valid(high):
+        low, high = high, min(high * 2, upper)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if valid(middle):
+            high = middle
+        else:
+            low = middle
+    return high

@@ -9,6 +9,7 @@ access, other calls, subscripts, lambdas, comprehensions, dunder names) is rejec
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -107,7 +108,7 @@ def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters")
     rewritten = _INPUT_ATTRIBUTE.sub(r"in_\1", source)
     try:
-        tree = ast.parse(rewritten.strip(), mode="eval")
+        tree = _parse(rewritten.strip())
     except SyntaxError as exc:
         raise ExpressionError(f"cannot parse expression {source!r}: {exc.msg}",
                               "use numbers, names, + - * / // % **, comparisons, and/or/not") from None
@@ -227,3 +228,9 @@ def _checked(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_MAGNITUDE:
         raise ExpressionError(f"value {value} is out of range", "keep numbers below 2**62")
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> ast.Expression:
+    """Parsing dominates evaluation and specs repeat the same expressions in every block copy."""
+    return ast.parse(source, mode="eval")
