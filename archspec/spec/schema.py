@@ -63,8 +63,8 @@ def _item_schema(defs: dict[str, Any]) -> dict[str, Any]:
         choices.append(_with_modifiers(name, value, container.describe()))
     known = sorted([*all_ops(), *CONTAINERS])
     choices.append({"type": "object", "description": "a block (built-in or from 'blocks:') with its arguments",
-                    "not": {"anyOf": [{"required": [name]} for name in known]},
-                    "minProperties": 1})
+                    "allOf": [{"not": {"anyOf": [{"required": [name]} for name in known]}},
+                              {"not": {"propertyNames": {"enum": list(_MODIFIERS)}}}]})
     return {"anyOf": choices}
 
 
