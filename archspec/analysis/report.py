@@ -22,8 +22,9 @@ CONVENTIONS = {
             "normalisation, activations and pooling count 0)",
     "activation_bytes": "sum over leaf ops of output elements x 4 bytes (float32), batch included",
     "param_bytes": "parameter elements x 4 bytes (float32); buffers not included",
-    "receptive_field": "size, jump (effective stride), start (0.5-based centre of output index 0) and "
-                       "effective left padding per spatial dim, relative to the network input",
+    "receptive_field": "size, jump (effective stride; 'stride' in the network's field), start (0.5-based "
+                       "centre of output index 0) and effective left padding per spatial dim, relative to "
+                       "the network input; output i sees inputs [i*jump - padding, i*jump - padding + size - 1]",
 }
 
 
@@ -97,7 +98,7 @@ class Report:
             "input_shape": self.input_shape,
             "outputs": self.outputs,
             "totals": self.totals.to_dict(),
-            "receptive_field": self.receptive_field.to_dict() if self.receptive_field else None,
+            "receptive_field": _network_field(self.receptive_field),
             "min_input": self.min_input,
             "batch": self.batch,
             "train": self.train,
@@ -121,6 +122,15 @@ def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -
                   output_shape=[batch, *network.output], outputs=outputs, totals=totals, layers=rows,
                   receptive_field=network_field(network, fields), min_input=min_input(network, ctx),
                   doc=network.doc, file=network.file, train=ctx.train, warnings=warnings)
+
+
+def _network_field(field: Field | None) -> dict[str, Any] | None:
+    """DESIGN §4 names the network's jump ``stride``; ``jump`` is kept too, as in the per-layer fields."""
+    if field is None:
+        return None
+    result = field.to_dict()
+    result["stride"] = result["jump"]
+    return result
 
 
 def _with_batch(shape: Any, batch: int) -> list[Any]:
