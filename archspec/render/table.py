@@ -36,8 +36,10 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     else:
         field_text = (f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, "
                       f"start {shape(list(field.start))}, padding {shape(list(field.padding))}")
+    outputs = ", ".join(f"{o['name']} {shape(o['shape'])}" for o in report.outputs)
     out += [
-        f"Input: {shape(report.input_shape)}   Output: {shape(report.output_shape)}   "
+        f"Input: {shape(report.input_shape)}   Output{'s' if len(report.outputs) > 1 else ''}: "
+        f"{outputs if len(report.outputs) > 1 else shape(report.output_shape)}   "
         f"Smallest valid input: {shape(report.min_input)}",
         f"Params: {grouped(totals.params)} (trainable {grouped(totals.trainable_params)})   "
         f"Buffers: {grouped(totals.buffers)}",
