@@ -64,21 +64,38 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("what", nargs="?", choices=("specs", "ops", "blocks", "all"), default="all")
     listing.set_defaults(run=_list)
 
+    graph = commands.add_parser("graph", help="print the data flow as a Graphviz DOT or Mermaid diagram")
+    graph.add_argument("spec", metavar="SPEC")
+    graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    _shape_options(graph)
+    graph.set_defaults(run=_graph)
+
+    codegen = commands.add_parser("codegen", help="print standalone PyTorch source (needs only torch)")
+    codegen.add_argument("spec", metavar="SPEC")
+    codegen.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    _shape_options(codegen)
+    codegen.set_defaults(run=_codegen)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors)")
     schema.set_defaults(run=_schema)
     return parser
 
 
-def _analysis_options(parser: argparse.ArgumentParser) -> None:
+def _shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="C,H,W", help="input shape without batch (default: the spec's)")
-    parser.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for shapes, MACs, memory")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override a param (repeatable); VALUE is read as YAML")
+    parser.add_argument("--max-nodes", type=int, default=1_000_000, metavar="N",
+                        help="reject specs that expand to more modules than this")
+    parser.set_defaults(batch=1, train=False)
+
+
+def _analysis_options(parser: argparse.ArgumentParser) -> None:
+    _shape_options(parser)
+    parser.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for shapes, MACs, memory")
     parser.add_argument("--train", action="store_true", help="analyse the training-mode graph")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--depth", type=int, metavar="N", help="table: show modules down to this depth")
-    parser.add_argument("--max-nodes", type=int, default=1_000_000, metavar="N",
-                        help="reject specs that expand to more modules than this")
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:
@@ -189,6 +206,28 @@ def _list(args: argparse.Namespace) -> int:
         for name, block in sorted(builtin_blocks().items()):
             params = ", ".join(f"{k}" if v == "required" else f"{k}={v}" for k, v in block.params.items())
             print(f"  {name:18} ({params})")
+    return EXIT_OK
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from archspec.render.graph import render_dot, render_mermaid
+
+    _, network, _ = _analyse(args.spec, args)
+    print(render_dot(network) if args.format == "dot" else render_mermaid(network), end="")
+    return EXIT_OK
+
+
+def _codegen(args: argparse.Namespace) -> int:
+    from archspec.render.codegen import generate_source
+
+    _, network, _ = _analyse(args.spec, args)
+    source = generate_source(network)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(source)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(source, end="")
     return EXIT_OK
 
 

@@ -16,6 +16,12 @@ from torch import nn
 from archspec.ops.containers import LIST_INPUT, PREVIOUS
 
 
+def route(module: nn.Module, sources: tuple[str, ...] | None, identifier: str | None) -> nn.Module:
+    """Mark a child for :class:`RoutedSequential`: it reads ``sources`` and/or is saved as ``identifier``."""
+    module._archspec_route = (sources, identifier)
+    return module
+
+
 def sequential(named_children: Sequence[tuple[str, Any]]) -> nn.Module:
     """A plain ``nn.Sequential`` unless some child was given routing (``id`` / ``from``)."""
     if any(getattr(module, "_archspec_route", None) for _, module in named_children):

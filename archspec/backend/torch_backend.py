@@ -14,16 +14,24 @@ from archspec.ir.graph import Network, Node
 def compile_network(network: Network) -> Any:
     from torch import nn
 
-    from archspec.backend.modules import CompiledNetwork
+    from archspec.backend import modules
 
-    return CompiledNetwork([(child.name, _build(nn, child)) for child in network.root.children], network.name)
+    return build_tree(network, nn, modules)
 
 
-def _build(nn: Any, node: Node) -> Any:
-    if node.is_leaf:
-        module = node.op.build(nn, node.args, node.input)
-    else:
-        module = node.container.build(nn, node.args, [(child.name, _build(nn, child)) for child in node.children])
-    if node.sources or node.id:
-        module._archspec_route = (node.sources, node.id)
-    return module
+def build_tree(network: Network, nn: Any, modules: Any) -> Any:
+    """Build the root from ``nn`` (leaf ops) and ``modules`` (containers, routing, the root class).
+
+    The code generator calls this with recording stand-ins, so compiled and generated modules cannot
+    drift apart."""
+
+    def build(node: Node) -> Any:
+        if node.is_leaf:
+            module = node.op.build(nn, node.args, node.input)
+        else:
+            module = node.container.build(modules, node.args, [(child.name, build(child)) for child in node.children])
+        if node.sources or node.id:
+            module = modules.route(module, node.sources, node.id)
+        return module
+
+    return modules.CompiledNetwork([(child.name, build(child)) for child in network.root.children], network.name)

@@ -55,7 +55,9 @@ class Container:
         """Carry a pass's per-node state (shape, receptive field, ...) through the children."""
         raise NotImplementedError
 
-    def build(self, nn: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
+    def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
+        """The container's module, from ``modules`` — :mod:`archspec.backend.modules`, or the code
+        generator's stand-in that records the call as source text."""
         raise NotImplementedError
 
     @classmethod
@@ -83,10 +85,8 @@ class Sequential(Container):
                 saved[child.id] = state
         return state
 
-    def build(self, nn: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
-        from archspec.backend.modules import sequential
-
-        return sequential(named_children)
+    def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
+        return modules.sequential(named_children)
 
 
 class Parallel(Container):
@@ -137,10 +137,8 @@ class Concat(Parallel):
         merged[dim - 1] = sum(shape[dim - 1] for shape in shapes)
         return tuple(merged)
 
-    def build(self, nn: Any, args: ConcatArgs, named_children: Sequence[tuple[str, Any]]) -> Any:
-        from archspec.backend.modules import Concat as ConcatModule
-
-        return ConcatModule(named_children, args.dim)
+    def build(self, modules: Any, args: ConcatArgs, named_children: Sequence[tuple[str, Any]]) -> Any:
+        return modules.Concat(named_children, args.dim)
 
 
 class Elementwise(Parallel):
@@ -151,9 +149,7 @@ class Elementwise(Parallel):
     def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
         return broadcast(list(child_outputs) or self.branch_inputs(input, 0), self.name)
 
-    def build(self, nn: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
-        from archspec.backend import modules
-
+    def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
         return getattr(modules, self.operation)(named_children)
 
 
@@ -191,10 +187,8 @@ class Head(Container):
             branch = visit(child, branch)
         return side(state, branch)
 
-    def build(self, nn: Any, args: HeadArgs, named_children: Sequence[tuple[str, Any]]) -> Any:
-        from archspec.backend.modules import Head as HeadModule
-
-        return HeadModule(named_children, args.train_only)
+    def build(self, modules: Any, args: HeadArgs, named_children: Sequence[tuple[str, Any]]) -> Any:
+        return modules.Head(named_children, args.train_only)
 
 
 def broadcast(shapes: Sequence[Shape], op: str) -> Shape:
