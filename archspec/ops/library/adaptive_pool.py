@@ -7,7 +7,19 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Op, OpArgs, PositionDependent, Shape, WindowStep, require_spatial
+from archspec.ops.base import (
+    Context,
+    Example,
+    Global,
+    Op,
+    OpArgs,
+    PositionDependent,
+    RFStep,
+    Shape,
+    WindowStep,
+    format_shape,
+    require_spatial,
+)
 from archspec.ops.registry import register
 
 OutputSize = Annotated[int, Field(ge=0, le=2**31 - 1)]
@@ -28,8 +40,8 @@ def requested_sizes(args: AdaptivePoolArgs, x: Shape) -> tuple[int, ...]:
     else:
         sizes = tuple(length if size is None else size for size, length in zip(args.output, x[1:], strict=True))
     if 0 in sizes:
-        raise OpError("output size 0 would give an empty tensor (PyTorch silently allows it)",
-                      "use output sizes >= 1", "output")
+        raise OpError(f"output size {format_shape(sizes)} has a 0, which gives an empty tensor (PyTorch silently "
+                      "allows it)", "use output sizes of 1 or more (1 pools each channel to a single value)", "output")
     return sizes
 
 
@@ -51,7 +63,9 @@ class AdaptivePool(Op):
     def output_shape(self, args: AdaptivePoolArgs, x: Shape, ctx: Context) -> Shape:
         return (x[0], *requested_sizes(args, x))
 
-    def receptive_field(self, args: AdaptivePoolArgs, x: Shape, y: Shape) -> WindowStep | PositionDependent:
+    def receptive_field(self, args: AdaptivePoolArgs, x: Shape, y: Shape) -> RFStep:
+        if all(size == 1 for size in y[1:]):
+            return Global("adaptive pooling to size 1 reads every input position")
         if any(length % size for length, size in zip(x[1:], y[1:], strict=True)):
             return PositionDependent("adaptive pooling whose output size does not divide its input")
         step = tuple(length // size for length, size in zip(x[1:], y[1:], strict=True))

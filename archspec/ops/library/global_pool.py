@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from archspec.ops.base import Context, Example, Op, Shape, WindowStep, require_spatial
+from archspec.ops.base import Context, Example, Global, Op, Shape, require_spatial
 from archspec.ops.registry import register
 
 
 class GlobalPool(Op):
-    """Shared rules: an adaptive pool to size 1, i.e. a window as large as the input."""
+    """Shared rules: an adaptive pool to size 1, whose every output sees the whole input (a global field)."""
 
     torch_prefix: ClassVar[str]
     min_dims = 2
@@ -19,8 +19,8 @@ class GlobalPool(Op):
         dims = require_spatial(self.name, x)
         return (x[0],) + (1,) * dims
 
-    def receptive_field(self, args: Any, x: Shape, y: Shape) -> WindowStep:
-        return WindowStep(tuple(x[1:]), tuple(x[1:]), (0,) * (len(x) - 1))
+    def receptive_field(self, args: Any, x: Shape, y: Shape) -> Global:
+        return Global("global pooling reads every input position")
 
     def build(self, nn: Any, args: Any, x: Shape) -> Any:
         return getattr(nn, f"{self.torch_prefix}{len(x) - 1}d")(1)

@@ -1,0 +1,230 @@
+"""Parity of the bundled graph networks (GoogLeNet, ResNet, ResNeXt, DenseNet) with torchvision.
+
+Expected numbers come from outside archspec: REFERENCE.md §6 (measured with torch 2.14.1 / torchvision 0.29.1
+at 224×224, batch 1), and torchvision's own modules (``weights=None``) measured here — ``numel()`` sums,
+``FlopCounterMode`` / 2 at a small input, and outputs after transferring torchvision's weights into the
+compiled spec in registration order (DESIGN.md §5).
+
+The 224×224 MACs are checked against REFERENCE §6 only, so the default run needs no 224 forward pass; the
+real FlopCounterMode comparison runs at 2×3×64×64.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torchvision
+from torch.utils.flop_counter import FlopCounterMode
+
+import archspec
+
+# REFERENCE.md §6: params, buffers, MACs (= FlopCounterMode / 2) at 3×224×224, batch 1.
+REFERENCE = {
+    "googlenet": (6_624_904, 14_617, 1_498_376_192),  # without the aux heads
+    "resnet18": (11_689_512, 9_620, 1_814_073_344),
+    "resnet34": (21_797_672, 17_060, 3_663_761_408),
+    "resnet50": (25_557_032, 53_173, 4_089_184_256),
+    "resnet101": (44_549_160, 105_448, 7_801_405_440),
+    "resnet152": (60_192_808, 151_579, 11_513_626_624),
+    "resnext50_32x4d": (25_028_904, 68_277, 4_230_479_872),
+    "densenet121": (7_978_856, 83_769, 2_834_161_664),
+}
+GOOGLENET_WITH_AUX = (13_004_888, 15_131)  # REFERENCE §6: params, buffers; MACs: main path as without
+HEAVY = {"resnet101", "resnet152"}  # their torchvision builds and forwards run in the slow set
+
+BATCH, SIZE = 2, 64  # the measured comparisons: batch 2, 3×64×64
+NAMES = [pytest.param(name, marks=pytest.mark.slow) if name in HEAVY else name for name in REFERENCE]
+
+
+def spec_of(name: str, **overrides):
+    """The bundled spec; GoogLeNet without its aux heads unless ``aux_logits`` is given."""
+    if name == "googlenet":
+        overrides = {"aux_logits": False, **overrides}
+    return archspec.load(name, overrides=overrides or None)
+
+
+def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
+    if name == "googlenet":
+        kwargs = {"aux_logits": False, "init_weights": False, **kwargs}
+    return getattr(torchvision.models, name)(weights=None, **kwargs)
+
+
+def numel(tensors) -> int:
+    return sum(t.numel() for t in tensors)
+
+
+def transfer_in_order(source: torch.nn.Module, target: torch.nn.Module) -> None:
+    """Copy ``source``'s state dict into ``target`` pairing entries by registration order."""
+    theirs, ours = source.state_dict(), target.state_dict()
+    assert len(theirs) == len(ours), f"{len(theirs)} torchvision entries, {len(ours)} archspec entries"
+    for (their_key, value), (our_key, slot) in zip(theirs.items(), ours.items(), strict=True):
+        assert value.shape == slot.shape, f"{their_key} {tuple(value.shape)} -> {our_key} {tuple(slot.shape)}"
+    target.load_state_dict(dict(zip(ours, theirs.values(), strict=True)), strict=True)
+
+
+def flop_counted(model: torch.nn.Module, x: torch.Tensor):
+    """(output, FlopCounterMode total / 2) of one no-grad forward pass."""
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        output = model(x)
+    return output, counter.get_total_flops() // 2
+
+
+def random_input(seed: int = 0) -> torch.Tensor:
+    return torch.randn(BATCH, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(seed))
+
+
+# --- static numbers against REFERENCE §6 (no torch needed) ---------------------------------------------
+
+@pytest.mark.parametrize("name", list(REFERENCE))
+def test_static_totals_at_224_equal_reference(name):
+    params, buffers, macs = REFERENCE[name]
+    totals = archspec.analyze(spec_of(name)).totals
+    assert (totals.params, totals.trainable_params, totals.buffers, totals.macs) == (params, params, buffers, macs)
+
+
+def test_googlenet_with_aux_heads_static_totals_equal_reference():
+    params, buffers = GOOGLENET_WITH_AUX
+    report = archspec.analyze("googlenet")  # the bundled default keeps the aux heads
+    assert (report.totals.params, report.totals.buffers) == (params, buffers)
+    # eval mode: the train-only heads do not run, so the MACs are the main path's
+    assert report.totals.macs == REFERENCE["googlenet"][2]
+
+
+# --- measured against torchvision ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=NAMES)
+def pair(request):
+    """(name, torchvision model, compiled spec holding torchvision's weights), both in eval mode."""
+    name = request.param
+    torch.manual_seed(0)
+    theirs = torchvision_model(name).eval()
+    ours = archspec.compile(spec_of(name)).eval()
+    return name, theirs, ours
+
+
+def test_params_and_buffers_equal_torchvision(pair):
+    name, theirs, _ = pair
+    totals = archspec.analyze(spec_of(name)).totals
+    assert totals.params == numel(theirs.parameters()) == REFERENCE[name][0]
+    assert totals.buffers == numel(theirs.buffers()) == REFERENCE[name][1]
+
+
+def test_macs_equal_flop_counter_at_64(pair):
+    name, theirs, _ = pair
+    _, measured = flop_counted(theirs, random_input())
+    assert archspec.analyze(spec_of(name), input_shape=[3, SIZE, SIZE], batch=BATCH).totals.macs == measured
+
+
+def test_outputs_equal_after_weight_transfer(pair):
+    _, theirs, ours = pair
+    transfer_in_order(theirs, ours)
+    x = random_input(1)
+    with torch.no_grad():
+        expected, actual = theirs(x), ours(x)
+    assert actual.shape == expected.shape == (BATCH, 1000)
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+
+
+# --- GoogLeNet with its auxiliary heads -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def googlenet_with_aux():
+    torch.manual_seed(0)
+    return torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False)
+
+
+def transfer_by_name(source: torch.nn.Module, target: torch.nn.Module) -> None:
+    """torchvision registers aux1/aux2 after inception5b, archspec where they run; the top-level module names
+    agree, so pair the entries of each same-named top-level module in order (each in its own registration
+    order) and check every key of both models is used exactly once."""
+    mapping: dict[str, torch.Tensor] = {}
+    theirs_used: set[str] = set()
+    for child_name, child in target.named_children():
+        ours = child.state_dict()
+        if not ours:
+            continue
+        theirs = source.get_submodule(child_name).state_dict()
+        assert len(theirs) == len(ours), child_name
+        for (their_key, value), (our_key, slot) in zip(theirs.items(), ours.items(), strict=True):
+            assert value.shape == slot.shape, f"{child_name}.{their_key} -> {child_name}.{our_key}"
+            mapping[f"{child_name}.{our_key}"] = value
+            theirs_used.add(f"{child_name}.{their_key}")
+    assert theirs_used == set(source.state_dict())
+    target.load_state_dict(mapping, strict=True)
+
+
+def test_googlenet_with_aux_params_equal_torchvision(googlenet_with_aux):
+    totals = archspec.analyze("googlenet").totals
+    assert totals.params == numel(googlenet_with_aux.parameters()) == GOOGLENET_WITH_AUX[0]
+    assert totals.buffers == numel(googlenet_with_aux.buffers()) == GOOGLENET_WITH_AUX[1]
+
+
+def test_googlenet_registration_order_differs_only_in_aux_placement(googlenet_with_aux):
+    ours = [name for name, _ in archspec.compile("googlenet").named_children()]
+    theirs = [name for name, _ in googlenet_with_aux.named_children()]
+    assert ours.index("aux1") == ours.index("inception4a") + 1
+    assert ours.index("aux2") == ours.index("inception4d") + 1
+    assert theirs.index("aux1") > theirs.index("inception5b")
+    assert [n for n in ours if n in theirs] != theirs  # so registration-order transfer would pair wrongly
+    assert set(theirs) <= set(ours)
+
+
+def test_googlenet_with_aux_outputs_in_train_and_eval(googlenet_with_aux):
+    ours = archspec.compile("googlenet")
+    x = random_input(2)
+    googlenet_with_aux.train()
+    ours.train()
+    with torch.no_grad():
+        expected = googlenet_with_aux(x)
+        actual = ours(x)
+    assert isinstance(actual, dict)
+    assert list(actual) == ["output", "aux1", "aux2"]
+    assert actual["output"].shape == expected.logits.shape
+    assert actual["aux1"].shape == expected.aux_logits1.shape
+    assert actual["aux2"].shape == expected.aux_logits2.shape
+    googlenet_with_aux.eval()
+    ours.eval()
+    with torch.no_grad():
+        expected = googlenet_with_aux(x)
+        actual = ours(x)
+    assert isinstance(actual, torch.Tensor)
+    assert actual.shape == expected.shape == (BATCH, 1000)
+
+
+def test_googlenet_with_aux_macs_equal_flop_counter_in_train_and_eval(googlenet_with_aux):
+    x = random_input(3)
+    for train in (False, True):
+        googlenet_with_aux.train(train)
+        _, measured = flop_counted(googlenet_with_aux, x)
+        static = archspec.analyze("googlenet", input_shape=[3, SIZE, SIZE], batch=BATCH, train=train).totals.macs
+        assert static == measured, f"train={train}"
+    googlenet_with_aux.eval()
+
+
+def test_googlenet_with_aux_outputs_equal_by_name_in_train_mode_without_dropout(googlenet_with_aux):
+    theirs = copy.deepcopy(googlenet_with_aux)
+    ours = archspec.compile(archspec.load("googlenet", overrides={"dropout": 0.0, "aux_dropout": 0.0}))
+    transfer_by_name(theirs, ours)
+    for module in theirs.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    x = random_input(4)
+    theirs.train()
+    ours.train()
+    with torch.no_grad():
+        expected = theirs(x)
+        actual = ours(x)
+    theirs.eval()
+    torch.testing.assert_close(actual["output"], expected.logits, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(actual["aux1"], expected.aux_logits1, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(actual["aux2"], expected.aux_logits2, rtol=1e-4, atol=1e-5)
+    # both updated their batchnorm statistics from the same batch
+    torch.testing.assert_close(ours.inception5b.branches.branch1[0].bn.running_mean,
+                               theirs.inception5b.branch1.bn.running_mean)
+    # in eval mode, with the same running statistics, the main outputs agree too
+    ours.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x), rtol=1e-4, atol=1e-5)
