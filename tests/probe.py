@@ -20,7 +20,8 @@ channel softmax has zero gradient). Nonzero input-gradient positions give the sp
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,34 +30,34 @@ from torch import nn
 Span = tuple[int, int]
 
 _MAXPOOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
-_ADAPTIVE_MAXPOOLS = {nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,
-                      nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d}
+_ADAPTIVE_MAXPOOLS = {nn.AdaptiveMaxPool1d: F.adaptive_avg_pool1d, nn.AdaptiveMaxPool2d: F.adaptive_avg_pool2d,
+                      nn.AdaptiveMaxPool3d: F.adaptive_avg_pool3d}
 _CONVS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_MAX_POOLS = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 
 
 def _tuple(value: int | Sequence[int], dims: int) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
 
 
-class OnesPool(nn.Module):
+class OnesPool:
     """A depthwise convolution of ones over exactly the windows of a max pool (ceil mode included)."""
 
     def __init__(self, pool: nn.Module, dims: int):
-        super().__init__()
-        self.pool = pool
         self.dims = dims
         self.kernel = _tuple(pool.kernel_size, dims)
         self.stride = _tuple(pool.stride if pool.stride is not None else pool.kernel_size, dims)
         self.padding = _tuple(pool.padding, dims)
         self.dilation = _tuple(pool.dilation, dims)
+        self.ceil_mode = pool.ceil_mode
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            expected = self.pool(x).shape
-        lengths = x.shape[2:]
-        pads: list[int] = []
+            expected = _MAX_POOLS[self.dims](x, self.kernel, self.stride, self.padding, self.dilation,
+                                             self.ceil_mode).shape
+        pads: list[tuple[int, int]] = []
         for d in range(self.dims):
-            k, s, p, dil, length = self.kernel[d], self.stride[d], self.padding[d], self.dilation[d], lengths[d]
+            k, s, p, dil, length = self.kernel[d], self.stride[d], self.padding[d], self.dilation[d], x.shape[2 + d]
             extent = dil * (k - 1) + 1
             # the window of the pool's last output must fit: extra zeros on the right emulate ceil mode
             extra = max(0, (expected[2 + d] - 1) * s + extent - (length + 2 * p))
@@ -69,36 +70,39 @@ class OnesPool(nn.Module):
         return y
 
 
-def _replace(module: nn.Module, path: str, new: nn.Module) -> None:
-    parent_path, _, name = path.rpartition(".")
-    parent = module.get_submodule(parent_path) if parent_path else module
-    setattr(parent, name, new)
+def _stand_in(module: nn.Module, forward: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Replace ``module``'s computation in place (containers may hold direct references to their children,
+    so swapping the child object in its parent is not enough); paths and hooks stay as they are."""
+    module.forward = forward
 
 
 def prepare(module: nn.Module, seed: int = 0, dtype: torch.dtype = torch.float64) -> nn.Module:
     """An eval-mode copy of ``module`` in ``dtype`` in which every dependency shows up in the gradient."""
     model = copy.deepcopy(module).to(dtype).eval()
     generator = torch.Generator().manual_seed(seed)
-    for path, sub in list(model.named_modules()):
+    for sub in model.modules():
         if isinstance(sub, _MAXPOOLS):
-            _replace(model, path, OnesPool(sub, _MAXPOOLS.index(type(sub)) + 1))
+            _stand_in(sub, OnesPool(sub, _MAXPOOLS.index(type(sub)) + 1))
         elif type(sub) in _ADAPTIVE_MAXPOOLS:
-            _replace(model, path, _ADAPTIVE_MAXPOOLS[type(sub)](sub.output_size))
+            _stand_in(sub, functools.partial(_ADAPTIVE_MAXPOOLS[type(sub)], output_size=sub.output_size))
     with torch.no_grad():
         for sub in model.modules():
             for name, param in sub.named_parameters(recurse=False):
                 values = 0.5 + torch.rand(param.shape, generator=generator, dtype=param.dtype)
                 if name == "weight" and param.dim() >= 2:
-                    # conv / linear: each output's weights sum to 1 over its fan-in
+                    # conv / linear: each output's weights sum to about 1 over its fan-in
                     fan_in = param[0].numel() if not isinstance(sub, nn.modules.conv._ConvTransposeNd) \
                         else param.shape[0] * param[0, 0].numel()
                     values = values / fan_in
                 elif name == "bias":
                     values = values * 0.01
                 param.copy_(values)
-            if isinstance(sub, nn.modules.batchnorm._BatchNorm) and sub.track_running_stats:
+            if isinstance(sub, nn.modules.batchnorm._BatchNorm):
+                # batch statistics would couple the batch elements that receptive_spans probes separately
+                assert sub.track_running_stats, "the probe needs batchnorm with running statistics"
                 sub.running_mean.zero_()
                 sub.running_var.fill_(1.0)
+    model._probe_dtype = dtype  # marks a prepared copy: receptive_spans uses it as it is
     return model
 
 
@@ -134,8 +138,10 @@ def receptive_spans(module: nn.Module, input_shape: Sequence[int], indices: Sequ
     One forward and one backward pass: batch element ``b`` is probed at ``indices[b]`` (in eval mode the
     batch elements are independent). float64 by default; float32 is much faster and still safe for networks
     without saturating activations, where the smallest gradient is roughly (1/kernel volume)^depth.
+    ``module`` may be a copy already made by :func:`prepare` (to probe several paths of a large network).
     """
-    model = prepare(module, seed, dtype)
+    prepared = getattr(module, "_probe_dtype", None)
+    model, dtype = (module, prepared) if prepared is not None else (prepare(module, seed, dtype), dtype)
     generator = torch.Generator().manual_seed(seed + 1)
     batch = len(indices)
     x = (0.5 + torch.rand(batch, *input_shape, generator=generator, dtype=dtype)).requires_grad_()

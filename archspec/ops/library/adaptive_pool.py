@@ -58,6 +58,7 @@ class AdaptivePool(Op):
         Example({"output": [6, None]}, (2, 13, 5)),
         Example({"output": 5}, (2, 3, 3), "output larger than input"),
         Example({"output": [1, 2, 3]}, (2, 4, 6, 9)),
+        Example({"output": [None]}, (3, 6), "None keeps the input size, in 1-D too"),
     ]
 
     def output_shape(self, args: AdaptivePoolArgs, x: Shape, ctx: Context) -> Shape:
@@ -72,9 +73,9 @@ class AdaptivePool(Op):
         return WindowStep(step, step, (0,) * len(step))
 
     def build(self, nn: Any, args: AdaptivePoolArgs, x: Shape) -> Any:
-        dims = len(x) - 1
-        output = args.output if isinstance(args.output, int) else tuple(args.output)
-        return getattr(nn, f"{self.torch_prefix}{dims}d")(output)
+        # ``None`` entries resolved to the input size: AdaptiveAvg/MaxPool1d accept no None (2-D/3-D do).
+        output = args.output if isinstance(args.output, int) else requested_sizes(args, x)
+        return getattr(nn, f"{self.torch_prefix}{len(x) - 1}d")(output)
 
 
 @register
