@@ -209,8 +209,8 @@ class Builder:
         if self.flag():
             size = self.integer(1, min(8, self.cap))
             return {kind: {"output": size}}, (x[0], *[size] * len(lengths))
-        # ``None`` (keep the size) only in 2-D / 3-D: see test_adaptive_pool_1d_none_output (archspec bug)
-        output = [None if len(lengths) > 1 and self.integer(0, 3) == 0 else self.integer(1, min(8, self.cap))
+        # ``None`` keeps that dimension's size (in 1-D too: see test_adaptive_pool_1d_none_output)
+        output = [None if self.integer(0, 3) == 0 else self.integer(1, min(8, self.cap))
                   for _ in lengths]
         sizes = [n if o is None else o for o, n in zip(output, lengths, strict=True)]
         return {kind: {"output": output}}, (x[0], *sizes)
