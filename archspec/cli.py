@@ -106,7 +106,10 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise _UsageError(f"--set expects KEY=VALUE, got {pair!r}")
-        overrides[key.strip()] = load_text(text, "--set").data if text.strip() else None
+        try:
+            overrides[key.strip()] = load_text(text, "--set").data if text.strip() else None
+        except SpecError as error:
+            raise _UsageError(f"--set {key}: the value is not valid YAML ({error.diagnostics[0].message})") from None
     return overrides
 
 
@@ -119,6 +122,8 @@ def _input(text: str | None) -> list[int] | None:
         raise _UsageError(f"--input expects numbers like 3,224,224, got {text!r}") from None
     if not values:
         raise _UsageError("--input is empty")
+    if min(values) < 1:
+        raise _UsageError(f"--input sizes must be >= 1, got {text!r}")
     return values
 
 
@@ -131,7 +136,11 @@ def _analyse(source: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     if args.batch < 1:
         raise _UsageError("--batch must be >= 1")
     spec = load(source, _overrides(args.overrides))
-    network = expand(spec, _input(args.input), batch=args.batch, train=args.train, max_nodes=args.max_nodes)
+    shape = _input(args.input)
+    if shape is not None and len(shape) != len(spec.input):
+        raise _UsageError(f"--input {args.input} has {len(shape) - 1} spatial dims but {spec.name} is written for "
+                          f"{len(spec.input) - 1} (input {list(spec.input)})")
+    network = expand(spec, shape, batch=args.batch, train=args.train, max_nodes=args.max_nodes)
     return spec, network, build_report(network, args.batch, Context(batch=args.batch, train=args.train))
 
 
