@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 SpecPath = tuple[str | int, ...]
+_MAX_SHOWN_PARTS = 10  # longer paths (runaway nesting) are shortened in messages
 
 
 def format_spec_path(path: SpecPath) -> str:
@@ -19,7 +20,13 @@ def format_spec_path(path: SpecPath) -> str:
     'layers[4].residual.out'
     >>> format_spec_path(())
     '<spec>'
+    >>> format_spec_path(("layers", 0, "conv", *[0] * 100))
+    'layers[0].conv[0][0][0][0][0]…[0] (103 levels)'
     """
+    if len(path) > _MAX_SHOWN_PARTS:
+        last = path[-1]
+        tail = f"[{last}]" if isinstance(last, int) else f".{last}"
+        return f"{format_spec_path(path[:_MAX_SHOWN_PARTS - 2])}…{tail} ({len(path)} levels)"
     text = ""
     for part in path:
         if isinstance(part, int):

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from archspec.errors import Diagnostic, SpecError, did_you_mean
+from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.loading.source import Document, SourceMap
 from archspec.loading.yaml_loader import LoadLimits, load_text
 
@@ -32,11 +32,7 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
         return Document(data=source, source=SourceMap("<dict>"), text=json.dumps(source, default=str))
     path = Path(source)
     if path.exists() and not path.is_dir():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SpecError([Diagnostic(f"cannot read the file: {exc}", (), None, None)]) from None
-        return load_text(text, str(source), limits)
+        return load_text(_read_bounded(path, str(source), limits or LoadLimits()), str(source), limits)
     name = str(source)
     bundled = bundled_specs()
     if name in bundled:
@@ -44,3 +40,24 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
         return load_text(text, f"<archspec>/specs/{bundled[name]}", limits)
     fix = did_you_mean(name, bundled) or f"bundled specs: {', '.join(sorted(bundled))}"
     raise SpecError([Diagnostic(f"no such file or bundled spec: {name!r}", (), None, fix)])
+
+
+def _read_bounded(path: Path, file: str, limits: LoadLimits) -> str:
+    """The file's text, reading at most one byte past the size cap (a huge file or a device costs nothing)."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise SpecError([Diagnostic(f"cannot read the file: {exc.strerror or exc}", (), Location(file, 1, 1),
+                                    "check the path and its permissions")]) from None
+    if len(data) > limits.max_bytes:
+        raise SpecError([Diagnostic(f"the file is larger than the {limits.max_bytes:,}-byte cap", (),
+                                    Location(file, 1, 1), "a spec is small text; use 'repeat' and blocks "
+                                    "instead of writing layers out (or raise LoadLimits.max_bytes)")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError([Diagnostic(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})", (),
+                                    Location(file, line, column), "save the spec as UTF-8")]) from None

@@ -6,17 +6,21 @@ from the nodes ourselves, so that:
 * only the standard scalar, sequence and mapping tags are accepted — no tag can construct an object;
 * scalars follow the YAML 1.2 core schema (``1e-5`` is a float, ``yes`` is a string, ``1:30`` is text);
 * duplicate mapping keys are errors instead of silently keeping the last one;
-* alias expansion, nesting depth and file size are bounded, so a hostile file fails fast in little memory.
+* alias expansion, nesting depth, file size and number size are bounded, so a hostile file fails fast in
+  little memory (nodes are composed by PyYAML's Python composer over the C parser's events, so nesting depth
+  is checked while composing — the C composer recurses without a limit and crashes on ``[[[[...`` bombs).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import yaml
+from yaml.composer import Composer
 
 from archspec.errors import Diagnostic, Location, SpecError, SpecPath
 from archspec.loading.source import Document, SourceMap
@@ -24,21 +28,49 @@ from archspec.loading.source import Document, SourceMap
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {_TAG + kind for kind in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
 
 
 @dataclass(frozen=True)
 class LoadLimits:
     """Caps that keep hostile input cheap to reject."""
 
-    max_bytes: int = 4 * 1024 * 1024
+    max_bytes: int = 1024 * 1024
     max_values: int = 200_000
     max_depth: int = 100
+    max_digits: int = 30  # integers beyond ~10**30 are typos or attacks, never layer sizes
 
 
 class _CoreSchemaLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Resolves plain scalars by the YAML 1.2 core schema instead of PyYAML's YAML 1.1 rules."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any):
+        super().__init__("nesting too deep")
+        self.mark = mark
+
+
+class _DepthLimitedLoader(Composer, _CoreSchemaLoader):  # type: ignore[misc]
+    """The core-schema loader with PyYAML's Python composer, which we can stop at a nesting depth."""
+
+    max_depth = 100
+
+    def __init__(self, stream: str):
+        _CoreSchemaLoader.__init__(self, stream)
+        Composer.__init__(self)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > self.max_depth + 2:  # the builder reports the exact path; this only stops runaways
+                raise _TooDeep(self.peek_event().start_mark)
+            return Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
 
 
 _RESOLVERS = [
@@ -69,25 +101,30 @@ class _Builder:
         location = Location(self.source.file, node.start_mark.line + 1, node.start_mark.column + 1)
         self.errors.append(Diagnostic(message=message, path=path, location=location, fix=fix))
 
+    def forbidden_tag(self, node: yaml.Node, path: SpecPath) -> None:
+        tag = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
+        self.fail(node, path, f"YAML tag '{tag}' is not allowed: a spec holds only plain data, nothing is "
+                  "constructed or imported", "remove the tag and write the value as plain YAML")
+
     def build(self, node: yaml.Node, path: SpecPath, depth: int = 0) -> Any:
         self.count += 1
         if self.count > self.limits.max_values:
             raise _Abort(node, path, f"document expands to more than {self.limits.max_values:,} values "
-                         "(an alias/anchor bomb or a runaway file)", "write the spec out without deep aliases")
+                         "(an alias/anchor bomb or a runaway file)", "write the spec out without aliases of aliases")
         if depth > self.limits.max_depth:
             raise _Abort(node, path, f"nesting deeper than {self.limits.max_depth} levels",
-                         "flatten the structure (or remove a self-referencing alias)")
+                         f"nest at most {self.limits.max_depth} levels (a spec needs far fewer)")
         self.source.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _TAG + "seq":
-                self.fail(node, path, f"YAML tag {node.tag!r} is not allowed", "remove the tag")
+                self.forbidden_tag(node, path)
                 return None
             return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
             if node.tag != _TAG + "map":
-                self.fail(node, path, f"YAML tag {node.tag!r} is not allowed", "remove the tag")
+                self.forbidden_tag(node, path)
                 return None
             return self.mapping(node, path, depth)
         raise _Abort(node, path, "unsupported YAML node", None)  # pragma: no cover - PyYAML has no others
@@ -100,13 +137,16 @@ class _Builder:
                 self.merge(result, value_node, path, depth)
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in (_TAG + "str", _TAG + "int"):
-                self.fail(key_node, path, "mapping keys must be plain names", "quote the key or rename it")
+                if key_node.tag not in _PLAIN_TAGS:
+                    self.forbidden_tag(key_node, path)
+                else:
+                    self.fail(key_node, path, "mapping keys must be plain names", "quote the key or rename it")
                 continue
             key = str(key_node.value)
             if key in seen:
                 first = seen[key].start_mark
-                self.fail(key_node, (*path, key), f"duplicate key {key!r} (first given at line {first.line + 1})",
-                          "keep only one of them")
+                self.fail(key_node, (*path, key), f"duplicate key {key!r} (first given at line {first.line + 1}, "
+                          f"column {first.column + 1})", "keep only one of them")
                 continue
             seen[key] = key_node
             self.source.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -131,18 +171,29 @@ class _Builder:
         if tag == _TAG + "bool":
             return text.lower() == "true"
         if tag == _TAG + "int":
+            digits = text.lstrip("+-")
+            if len(digits.lstrip("0")) > self.limits.max_digits:
+                self.fail(node, path, f"number {_shorten(text)} is absurdly large ({len(digits)} digits)",
+                          f"write a number with at most {self.limits.max_digits} digits")
+                return None
             try:
                 return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
             except ValueError:
-                self.fail(node, path, f"{text!r} is not an integer", None)
+                self.fail(node, path, f"{_shorten(text)!r} is not an integer", "write digits only, e.g. 64")
                 return None
         if tag == _TAG + "float":
-            lowered = text.lower().lstrip("+")
-            if lowered in (".inf", "-.inf", ".nan"):
-                return {".inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}[lowered]
-            return float(text)
-        self.fail(node, path, f"YAML tag {tag!r} is not allowed", "specs hold only plain data; remove the tag")
+            value = float(text) if "inf" not in text.lower() and "nan" not in text.lower() else math.nan
+            if not math.isfinite(value):
+                self.fail(node, path, f"number {_shorten(text)} is not finite (infinite, NaN or too large)",
+                          "write a finite number such as 0.5 or 1e-5")
+                return None
+            return value
+        self.forbidden_tag(node, path)
         return None
+
+
+def _shorten(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 class _Abort(Exception):
@@ -159,31 +210,146 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     """
     limits = limits or LoadLimits()
     if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        raise SpecError([Diagnostic(f"file is larger than {limits.max_bytes:,} bytes", (),
-                                    Location(file, 1, 1), "split it or raise the size limit")])
+        raise SpecError([Diagnostic(f"the file is larger than the {limits.max_bytes:,}-byte cap", (),
+                                    Location(file, 1, 1), "a spec is small text; use 'repeat' and blocks "
+                                    "instead of writing layers out (or raise LoadLimits.max_bytes)")])
     if file.endswith(".json"):
+        _check_json(text, file)
         text = text.replace("\t", " ")  # JSON allows tabs as whitespace where YAML does not; columns stay put
+    loader = _DepthLimitedLoader(text)
+    loader.max_depth = limits.max_depth
     try:
-        root = yaml.compose(text, Loader=_CoreSchemaLoader)
+        root = loader.get_single_node()
+    except _TooDeep as exc:
+        raise SpecError([Diagnostic(f"nesting deeper than {limits.max_depth} levels", (),
+                                    Location(file, exc.mark.line + 1, exc.mark.column + 1),
+                                    f"nest at most {limits.max_depth} levels (a spec needs far fewer)")]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError([Diagnostic(f"YAML syntax: {problem}", (), location,
-                                    "fix the syntax at this position")]) from None
+        raise SpecError([_syntax_diagnostic(exc, file, text)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Diagnostic(f"YAML syntax: {exc}", (), Location(file, 1, 1), None)]) from None
+        raise SpecError([Diagnostic(f"YAML syntax: {exc}", (), Location(file, 1, 1),
+                                    "check that the file is YAML or JSON text")]) from None
+    finally:
+        loader.dispose()
     builder = _Builder(file, limits)
     if root is None:
         raise SpecError([Diagnostic("the file is empty", (), Location(file, 1, 1),
                                     "start with 'archspec: 1', 'name:', 'input:' and 'layers:'")])
+    _check_expansion(root, file, limits)
     try:
         data = builder.build(root, ())
     except _Abort as abort:
         builder.fail(abort.node, abort.path, abort.message, abort.fix)
         raise SpecError(builder.errors) from None
     except RecursionError:
-        raise SpecError([Diagnostic("structure nested too deeply", (), Location(file, 1, 1), None)]) from None
+        raise SpecError([Diagnostic("structure nested too deeply", (), Location(file, 1, 1),
+                                    f"nest at most {limits.max_depth} levels")]) from None
     if builder.errors:
         raise SpecError(builder.errors)
     return Document(data=data, source=builder.source, text=text)
+
+
+def _check_expansion(root: yaml.Node, file: str, limits: LoadLimits) -> None:
+    """Reject alias bombs and self-referencing aliases before building anything.
+
+    Aliases make the composed graph share nodes, so its size once expanded is counted per distinct node
+    (memoised) — a billion-laughs file costs microseconds here instead of gigabytes later.
+    """
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node, depth: int = 0) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if depth > limits.max_depth:
+            raise SpecError([Diagnostic(f"nesting deeper than {limits.max_depth} levels (through aliases)", (),
+                                        _mark(file, node), f"nest at most {limits.max_depth} levels")])
+        if key in active:
+            raise SpecError([Diagnostic("an alias refers to the anchor that contains it (a structure without end)",
+                                        (), _mark(file, node), "remove the alias, or point it at another anchor")])
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(value, depth + 1) for _, value in node.value)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    total = size(root)
+    if total <= limits.max_values:
+        return
+    path: SpecPath = ()
+    culprit = root
+    if isinstance(root, yaml.MappingNode) and root.value:
+        key_node, culprit = max(root.value, key=lambda entry: sizes[id(entry[1])])
+        path = (str(key_node.value),)
+    if total > len(sizes):  # some nodes are reached more than once: aliases multiply the document
+        raise SpecError([Diagnostic(f"the document expands to {total:,} values through aliases, more than the "
+                                    f"{limits.max_values:,} allowed (an alias/anchor bomb)", path,
+                                    _mark(file, culprit), "write the data out instead of nesting aliases of aliases")])
+    raise SpecError([Diagnostic(f"the document holds {total:,} values, more than the {limits.max_values:,} allowed",
+                                path, _mark(file, culprit), "a spec needs far fewer; use 'repeat' and blocks instead "
+                                "of writing layers out (or raise LoadLimits.max_values)")])
+
+
+def _mark(file: str, node: yaml.Node) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+_SYNTAX_FIXES = (
+    ("expected ',' or '}'", "close the '{{' with '}}', or separate its entries with ','"),
+    ("expected ',' or ']'", "close the '[' with ']', or separate its items with ','"),
+    ("mapping values are not allowed", "quote a value that contains ': ', or check this line's indentation "
+     "(an op with modifiers is written '- relu:' with the modifiers indented below it)"),
+    ("cannot start any token", "quote the value"),
+    ("found undefined alias", "define the anchor '&name' before using '*name'"),
+    ("found unexpected end of stream", "close the quote"),
+    ("found a tab character", "indent with spaces, not tabs"),
+)
+
+
+def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    lines = text.splitlines()
+    if mark and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
+        return Diagnostic("YAML syntax: a tab character here; YAML indents with spaces only", (), location,
+                          "replace the tab with spaces")
+    if "found another document" in problem:
+        return Diagnostic("YAML syntax: a second document starts here; a spec file holds one", (), location,
+                          "remove the '---' line and what follows (or split the file in two)")
+    context = exc.context_mark
+    where = f"line {context.line + 1}, column {context.column + 1}" if context else "an earlier line"
+    if exc.context and exc.problem and context is not None:
+        problem += f" ({exc.context.removeprefix('while ')} started at {where})"
+    fix = next((text.format() for key, text in _SYNTAX_FIXES if key in problem), "fix the YAML syntax at this position")
+    return Diagnostic(f"YAML syntax: {problem}", (), location, fix)
+
+
+def _check_json(text: str, file: str) -> None:
+    """A ``.json`` file must be JSON, not merely YAML (no trailing commas, comments or unquoted keys)."""
+    try:
+        json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise SpecError([Diagnostic(f"JSON syntax: {exc.msg}", (), Location(file, exc.lineno, exc.colno),
+                                    _json_fix(exc.msg))]) from None
+    except (ValueError, RecursionError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else "nesting too deep"
+        raise SpecError([Diagnostic(f"JSON: {_shorten(message, 80)}", (), Location(file, 1, 1),
+                                    "write plain JSON data with finite numbers")]) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _json_fix(message: str) -> str:
+    if message.startswith("Expecting property name") or message.startswith("Expecting value"):
+        return "remove a trailing comma, and quote every key and string with double quotes"
+    if message.startswith("Expecting ',' delimiter"):
+        return "separate items with ',' and close every '[' and '{'"
+    return "fix the JSON syntax at this position"

@@ -88,8 +88,7 @@ class Op:
     def check_input(self, x: Shape) -> None:
         if not self.min_dims <= len(x) <= self.max_dims:
             wanted = _rank_text(self.min_dims, self.max_dims)
-            raise OpError(f"'{self.name}' takes {wanted}, but its input is {format_shape(x)}",
-                          _rank_fix(self.min_dims))
+            raise OpError(f"'{self.name}' takes {wanted}, but its input has {len(x)}", _rank_fix(self.min_dims))
 
     def output_shape(self, args: Any, x: Shape, ctx: Context) -> Shape:
         return x
@@ -135,23 +134,50 @@ def per_dim(value: int | list[int], dims: int, argument: str) -> tuple[int, ...]
         return (value,) * dims
     if len(value) != dims:
         raise OpError(f"'{argument}' has {len(value)} values but the input has {dims} spatial dimension(s)",
-                      f"give one value or {dims}", argument)
+                      f"give one value (e.g. {argument}: {value[0] if value else 1}) or a list of {dims}", argument)
     return tuple(value)
 
 
 def require_spatial(op: str, x: Shape, least: int = 1) -> int:
     dims = spatial_rank(x)
     if dims < least:
-        raise OpError(f"'{op}' needs an input with spatial dimensions, but its input is {format_shape(x)}",
-                      "put it before flatten/linear, or check the spec's input")
+        raise OpError(f"'{op}' needs an input with spatial dimensions, but its input has none",
+                      "put it before flatten/linear, or give the spec's input as [C, H, W]")
     if dims > 3:
-        raise OpError(f"'{op}' supports 1 to 3 spatial dimensions, its input has {dims}")
+        raise OpError(f"'{op}' supports 1 to 3 spatial dimensions, its input has {dims}",
+                      "give the spec's input as [C, L], [C, H, W] or [C, D, H, W]")
     return dims
 
 
 def check_positive_output(op: str, x: Shape, y: Shape, detail: str, fix: str) -> None:
+    """Reject an output size < 1; ``fix`` names the padding or input size that works (see :func:`size_fix`)."""
     if any(size < 1 for size in y[1:]):
-        raise OpError(f"output size {format_shape(y[1:])} for input {format_shape(x[1:])} ({detail})", fix)
+        raise OpError(f"output size would be {format_shape(y[1:])}, less than 1 ({detail})", fix)
+
+
+def per_dim_text(values: tuple[int, ...] | list[int], sizes: bool = False) -> str:
+    """One number when every dimension agrees, else a list (or ``a×b`` for sizes).
+
+    >>> per_dim_text((3, 3)), per_dim_text((1, 2)), per_dim_text((11, 7), sizes=True)
+    ('3', '[1, 2]', '11×7')
+    """
+    if sizes:
+        return "×".join(str(v) for v in values)
+    return str(values[0]) if len(set(values)) == 1 else f"[{', '.join(str(v) for v in values)}]"
+
+
+def size_fix(padding: list[int] | None, min_input: tuple[int, ...], padding_word: str = ">=") -> str:
+    """The fix for an output size < 1: the padding that works (None: no padding does) or the input size.
+
+    >>> size_fix([2, 2], (11, 11))
+    "use padding >= 2, or make this layer's input at least 11×11"
+    >>> size_fix(None, (4,))
+    "make this layer's input at least 4 (padding cannot make up for it)"
+    """
+    smallest = per_dim_text(tuple(max(1, size) for size in min_input), sizes=True)
+    if padding is None:
+        return f"make this layer's input at least {smallest} (padding cannot make up for it)"
+    return f"use padding {padding_word} {per_dim_text(padding)}, or make this layer's input at least {smallest}"
 
 
 def _rank_text(low: int, high: int) -> str:

@@ -126,13 +126,14 @@ class Concat(Parallel):
         dim = args.dim + rank if args.dim < 0 else args.dim
         if not 1 <= dim < rank:
             raise OpError(f"dim {args.dim} is not a feature dimension of {format_shape(shapes[0])}",
-                          "use dim 1 (channels)", "dim")
-        for shape in shapes[1:]:
+                          f"use dim 1 (channels), or a dim from 1 to {rank - 1}", "dim")
+        for index, shape in enumerate(shapes[1:], start=1):
             if len(shape) != len(shapes[0]) or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0],
                                                                                      strict=True)) if i != dim - 1):
-                raise OpError(f"cannot concatenate along dim {dim}: branch outputs are "
-                              f"{' and '.join(format_shape(s) for s in shapes)}",
-                              "make every size but the concatenated one agree (check strides and padding)")
+                raise OpError(f"cannot concatenate along dim {dim}: branch outputs are {_listed(shapes)}",
+                              f"make every size except dim {dim} agree: branch 0 gives "
+                              f"{_except(shapes[0], dim - 1)}, branch {index} gives {_except(shape, dim - 1)} "
+                              "(check their strides and padding)")
         merged = list(shapes[0])
         merged[dim - 1] = sum(shape[dim - 1] for shape in shapes)
         return tuple(merged)
@@ -197,17 +198,30 @@ def broadcast(shapes: Sequence[Shape], op: str) -> Shape:
     >>> broadcast([(64, 8, 8), (64, 1, 1)], "multiply")
     (64, 8, 8)
     """
-    listed = " and ".join(format_shape(s) for s in shapes)
+    listed = _listed(shapes)
     if len({len(s) for s in shapes}) > 1:
-        raise OpError(f"cannot {op} outputs of different ranks: {listed}", "keep the same number of dimensions")
+        raise OpError(f"cannot {op} outputs of different ranks: {listed}",
+                      "give every branch the same number of dimensions (flatten all or none)")
     result = []
-    for sizes in zip(*shapes, strict=True):
+    for position, sizes in enumerate(zip(*shapes, strict=True)):
         distinct = set(sizes) - {1}
         if len(distinct) > 1:
-            raise OpError(f"cannot {op} outputs {listed}",
-                          "make the shapes equal (e.g. a projection shortcut with the same stride) or broadcastable")
+            what = "channels" if position == 0 else f"spatial dim {position}"
+            raise OpError(f"cannot {op} branch outputs {listed}: their {what} differ "
+                          f"({' vs '.join(str(s) for s in sizes)})",
+                          "make the shapes equal (e.g. a projection shortcut with the same out and stride) "
+                          "or broadcastable (size 1)")
         result.append(distinct.pop() if distinct else 1)
     return tuple(result)
+
+
+def _listed(shapes: Sequence[Shape]) -> str:
+    """``16×32×32 (branch 0) and 16×30×30 (branch 1)``."""
+    return " and ".join(f"{format_shape(s)} (branch {i})" for i, s in enumerate(shapes))
+
+
+def _except(shape: Shape, skip: int) -> str:
+    return "×".join("*" if i == skip else str(s) for i, s in enumerate(shape))
 
 
 CONTAINERS: dict[str, Container] = {c.name: c for c in (Sequential(), Concat(), Add(), Multiply(), Head())}

@@ -105,24 +105,30 @@ def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
     6
     """
     if len(source) > _MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters")
+        raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters",
+                              "split it into params and combine them")
     rewritten = _INPUT_ATTRIBUTE.sub(r"in_\1", source)
     try:
         tree = _parse(rewritten.strip())
-    except SyntaxError as exc:
-        raise ExpressionError(f"cannot parse expression {source!r}: {exc.msg}",
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else "too complex"
+        raise ExpressionError(f"cannot parse expression {_short(source)!r}: {reason}",
                               "use numbers, names, + - * / // % **, comparisons, and/or/not") from None
-    return _Walker(scope).visit(tree.body)
+    try:
+        return _Walker(scope).visit(tree.body)
+    except RecursionError:
+        raise ExpressionError(f"expression {_short(source)!r} is nested too deeply", "simplify it") from None
 
 
 def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
+    if name.startswith("__"):
+        raise ExpressionError(f"name {name!r} is not allowed",
+                              "names starting with '__' are reserved; use a param declared under params")
     if name in scope:
         return scope[name]
     key = name.replace("in_", "in.", 1) if _INPUT_ATTRIBUTE.match(name.replace("in_", "in.", 1)) else name
     if key in scope:
         return scope[key]
-    if name.startswith("__"):
-        raise ExpressionError(f"name {name!r} is not allowed", "names starting with '__' are reserved")
     from archspec.errors import did_you_mean
 
     known = [k for k in scope if not k.startswith("in.")]
@@ -137,7 +143,8 @@ class _Walker:
     def visit(self, node: ast.AST) -> Any:
         handler = getattr(self, f"visit_{type(node).__name__}", None)
         if handler is None:
-            raise ExpressionError(f"{_describe(node)} is not allowed in expressions",
+            quoted = f" ('{_short(ast.unparse(node))}')" if isinstance(node, ast.Attribute | ast.Subscript) else ""
+            raise ExpressionError(f"{_describe(node)} is not allowed in expressions{quoted}",
                                   "use numbers, names, arithmetic, comparisons and min/max/round/floor/ceil/abs")
         return _checked(handler(node))
 
@@ -152,26 +159,34 @@ class _Walker:
         return _lookup(node.id, self.scope)
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
-        left, right = self.visit(node.left), self.visit(node.right)
         op = type(node.op)
         if op not in _BINARY:
-            raise ExpressionError(f"operator {op.__name__} is not allowed", "use + - * / // % **")
+            raise ExpressionError(f"operator '{_SYMBOLS.get(op, op.__name__)}' is not allowed", "use + - * / // % **")
+        left, right = self.visit(node.left), self.visit(node.right)
+        symbol = _SYMBOLS[op]
+        if not (_is_number(left) and _is_number(right)):
+            # Arithmetic on lists or strings could build huge values ([0] * 10**9); specs never need it.
+            raise ExpressionError(f"cannot apply '{symbol}' to {_kind(left)} and {_kind(right)}",
+                                  "arithmetic works on numbers only; write lists out as [a, b]")
         if op is ast.Pow and _too_large_power(left, right):
-            raise ExpressionError(f"{left} ** {right} is too large", "use a smaller exponent")
+            raise ExpressionError(f"{_short(left)} ** {_short(right)} is too large", "use a smaller exponent")
         try:
             return _BINARY[op](left, right)
         except ZeroDivisionError:
-            raise ExpressionError("division by zero") from None
-        except TypeError:
-            raise ExpressionError(f"cannot apply {op.__name__} to {left!r} and {right!r}") from None
+            raise ExpressionError(f"division by zero in '{symbol}'", "make sure the divisor is not 0") from None
+        except OverflowError:
+            raise ExpressionError(f"{_short(left)} {symbol} {_short(right)} is too large",
+                                  "keep numbers below 2**62") from None
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
         value = self.visit(node.operand)
         if isinstance(node.op, ast.Not):
             return not value
-        if isinstance(node.op, ast.USub | ast.UAdd) and isinstance(value, int | float):
+        if isinstance(node.op, ast.USub | ast.UAdd) and _is_number(value):
             return -value if isinstance(node.op, ast.USub) else value
-        raise ExpressionError(f"unary {type(node.op).__name__} is not allowed here")
+        if isinstance(node.op, ast.Invert):
+            raise ExpressionError("operator '~' is not allowed", "use + - * / // % **")
+        raise ExpressionError(f"unary '-' cannot apply to {_kind(value)}", "use '-' on numbers only")
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Any:
         values = [self.visit(v) for v in node.values]
@@ -183,8 +198,12 @@ class _Walker:
             if type(op) not in _COMPARE:
                 raise ExpressionError(f"comparison {type(op).__name__} is not allowed", "use == != < <= > >=")
             right = self.visit(comparator)
-            if not _COMPARE[type(op)](left, right):
-                return False
+            try:
+                if not _COMPARE[type(op)](left, right):
+                    return False
+            except TypeError:
+                raise ExpressionError(f"cannot compare {_kind(left)} with {_kind(right)}",
+                                      "compare numbers with numbers") from None
             left = right
         return True
 
@@ -195,14 +214,19 @@ class _Walker:
         return [self.visit(element) for element in node.elts]
 
     def visit_Call(self, node: ast.Call) -> Any:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-            raise ExpressionError(f"call of {_describe(node.func)} is not allowed",
-                                  f"the functions are {', '.join(FUNCTIONS)}")
+        allowed = f"the only functions are {', '.join(FUNCTIONS)}"
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError(f"calling '{_short(ast.unparse(node.func))}' is not allowed", allowed)
+        if node.func.id not in FUNCTIONS:
+            raise ExpressionError(f"function '{node.func.id}' is not allowed in expressions", allowed)
+        if node.keywords:
+            raise ExpressionError(f"{node.func.id}() takes no keyword arguments", "pass the values in order")
         args = [self.visit(arg) for arg in node.args]
         try:
             return FUNCTIONS[node.func.id](*args)
-        except (TypeError, ValueError) as exc:
-            raise ExpressionError(f"{node.func.id}(...) failed: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionError(f"{node.func.id}(...) failed: {exc}",
+                                  f"pass numbers (or one list of numbers), e.g. {node.func.id}(a, b)") from None
 
 
 def _describe(node: ast.AST) -> str:
@@ -226,8 +250,37 @@ def _too_large_power(base: Any, exponent: Any) -> bool:
 
 def _checked(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_MAGNITUDE:
-        raise ExpressionError(f"value {value} is out of range", "keep numbers below 2**62")
+        raise ExpressionError(f"value {_short(value)} is out of range", "keep numbers below 2**62")
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= _MAX_MAGNITUDE):
+        raise ExpressionError(f"value {_short(value)} is out of range", "keep numbers below 2**62")
+    if isinstance(value, complex):
+        raise ExpressionError("the result is a complex number", "take roots of non-negative numbers only")
     return value
+
+
+_SYMBOLS: dict[type[ast.operator], str] = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
+    ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.MatMult: "@",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float)
+
+
+def _kind(value: Any) -> str:
+    kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
+        type(value), type(value).__name__)
+    return f"{kind} ({_short(value)})"
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A value or source text for a message, cut to ``limit`` characters (huge numbers in scientific form)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        text = f"{float(value):.3g}" if value.bit_length() < 1000 else f"a number of {value.bit_length()} bits"
+    else:
+        text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 @functools.lru_cache(maxsize=4096)

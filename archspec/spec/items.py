@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from archspec.errors import Diagnostic, SpecPath
+from archspec.errors import Diagnostic, SpecPath, did_you_mean
 from archspec.loading.source import SourceMap
 from archspec.ops.containers import CONTAINERS, RESERVED_IDS
 from archspec.spec.expressions import is_expression
@@ -46,6 +46,8 @@ class ItemParser:
                        "write '- relu' or '- conv: {out: 64, kernel: 3}'")
             return None
         op_keys = [key for key in raw if key not in MODIFIERS]
+        if len(op_keys) > 1:
+            op_keys = self.misspelt_modifiers(op_keys, path)
         if not op_keys:
             self.error(path, "this item has modifiers but no op", "add the op key, e.g. 'conv: {...}'")
             return None
@@ -66,6 +68,19 @@ class ItemParser:
             return None
         self.parse_modifiers(raw, item)
         return item
+
+    def misspelt_modifiers(self, op_keys: list[str], path: SpecPath) -> list[str]:
+        """Beside an op, a key like 'repaet' is a misspelt modifier rather than a second op: say so."""
+        from archspec.ops.registry import all_ops
+
+        known = {*all_ops(), *CONTAINERS}
+        misspelt = {key: did_you_mean(key, MODIFIERS) for key in op_keys if key not in known}
+        misspelt = {key: fix for key, fix in misspelt.items() if fix}
+        if len(op_keys) - len(misspelt) != 1:
+            return op_keys
+        for key, fix in misspelt.items():
+            self.error((*path, key), f"unknown modifier '{key}'", fix, key=True)
+        return [key for key in op_keys if key not in misspelt]
 
     def parse_container(self, item: Item) -> bool:
         """Split a container's value into its children (or branches) and its own arguments."""

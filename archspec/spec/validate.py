@@ -28,17 +28,19 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
                                            "start with 'archspec: 1'")])
     version = data.get("archspec")
     if "archspec" in data and version not in SUPPORTED_VERSIONS:
-        raise SpecError([source.diagnostic(("archspec",), f"unknown spec format version {describe_value(version)}",
-                                           f"known versions: {', '.join(map(str, SUPPORTED_VERSIONS))}")])
+        known = ", ".join(map(str, SUPPORTED_VERSIONS))
+        raise SpecError([source.diagnostic(("archspec",), f"unknown spec format version {describe_value(version)}; "
+                                           f"this archspec reads version {known}",
+                                           f"write 'archspec: {SUPPORTED_VERSIONS[-1]}' (or upgrade archspec for a "
+                                           "newer format)")])
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
         errors = diagnostics_from(exc, SpecModel, (), source)
         # Report layer problems too, so one run shows everything that is wrong.
-        parser = ItemParser(source)
-        if isinstance(data.get("layers"), list):
-            parser.parse_list(data["layers"], ("layers",))
-        raise SpecError(errors + parser.errors) from None
+        reported = {error.path for error in errors}
+        raise SpecError(errors + [error for error in _layer_errors(data, document, library)
+                                  if error.path not in reported]) from None
 
     parser = ItemParser(source)
     blocks = {name: Block(name=name, params=dict(block.params), doc=block.doc, path=("blocks", name),
@@ -54,6 +56,22 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     if errors:
         raise SpecError(errors)
     return spec
+
+
+def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> list[Diagnostic]:
+    """The item and op-argument problems of a document whose top level is invalid (as far as they can be seen)."""
+    parser = ItemParser(document.source)
+    blocks: dict[str, Block] = {}
+    raw_blocks = data.get("blocks")
+    if isinstance(raw_blocks, dict):
+        for name, block in raw_blocks.items():
+            if isinstance(block, dict) and isinstance(block.get("layers"), list):
+                params = block.get("params") if isinstance(block.get("params"), dict) else {}
+                blocks[str(name)] = Block(name=str(name), params=dict(params), path=("blocks", name),
+                                          layers=parser.parse_list(block["layers"], ("blocks", name, "layers")))
+    layers = parser.parse_list(data["layers"], ("layers",)) if isinstance(data.get("layers"), list) else []
+    partial = Spec(name="", input=(), params={}, blocks=blocks, layers=layers, source=document.source)
+    return parser.errors + _check_names(partial, library)
 
 
 def known_names(spec: Spec, library: bool = False) -> dict[str, str]:

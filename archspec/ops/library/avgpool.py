@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Op, OpArgs, PerDim, PerDimNonNegative, PositiveInt, Shape, WindowStep
+from archspec.ops.base import (
+    Context,
+    Example,
+    Op,
+    OpArgs,
+    PerDim,
+    PerDimNonNegative,
+    PositiveInt,
+    Shape,
+    WindowStep,
+    per_dim_text,
+)
 from archspec.ops.library.pooling import pooled_shape, pooled_window, torch_window, window
 from archspec.ops.registry import register
 
@@ -45,9 +56,11 @@ class AvgPool(Op):
             kernel = window(self.name, args, x)[0]
             if any(length < k for length, k in zip(x[1:], kernel, strict=True)):
                 # CPU quirk (REFERENCE.md §1): AvgPool3d checks the *unpadded* input against the kernel.
-                raise OpError(f"3-D average pooling rejects an input {x[1:]} smaller than its kernel {kernel}, "
-                              "even when padding would make it valid (PyTorch on CPU)",
-                              f"make the input at least {kernel} or use a smaller kernel")
+                fits = per_dim_text(tuple(min(k, length) for k, length in zip(kernel, x[1:], strict=True)))
+                raise OpError(f"3-D average pooling on CPU rejects an input smaller than its kernel "
+                              f"{per_dim_text(kernel, sizes=True)}, even when padding would make it valid (PyTorch)",
+                              f"use kernel {fits}, or make this layer's input at least "
+                              f"{per_dim_text(kernel, sizes=True)}", "kernel")
         return y
 
     def receptive_field(self, args: AvgPoolArgs, x: Shape, y: Shape) -> WindowStep:

@@ -37,8 +37,9 @@ class BatchNorm(Op):
         self.check_input(x)
         uses_batch_statistics = ctx.train or not args.track_running_stats
         if uses_batch_statistics and ctx.batch * prod(x[1:]) == 1:
-            raise OpError(f"with batch statistics, batchnorm needs more than one value per channel; input {x} "
-                          f"at batch {ctx.batch} has one", "use batch > 1 or a spatial input larger than 1")
+            raise OpError(f"with batch statistics (training), batchnorm needs more than one value per channel, but "
+                          f"batch {ctx.batch} of this input gives one (PyTorch rejects it)",
+                          "use batch 2 or more, or place batchnorm where the spatial size is above 1")
         return x
 
     def parameters(self, args: BatchNormArgs, x: Shape, y: Shape) -> int:

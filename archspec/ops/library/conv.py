@@ -18,7 +18,9 @@ from archspec.ops.base import (
     WindowStep,
     check_positive_output,
     per_dim,
+    per_dim_text,
     require_spatial,
+    size_fix,
 )
 from archspec.ops.registry import register
 from archspec.ops.shape_math import conv_output_size, same_padding
@@ -40,8 +42,9 @@ def check_groups(channels_in: int, channels_out: int, groups: int) -> None:
         if channels % groups:
             divisors = [g for g in range(1, min(channels_in, channels_out) + 1)
                         if channels_in % g == 0 and channels_out % g == 0]
-            raise OpError(f"groups={groups} does not divide the {channels} {side} channels",
-                          f"use groups in {divisors[-6:]}", "groups")
+            shown = ", ".join(str(g) for g in divisors[-6:])
+            raise OpError(f"groups {groups} does not divide the {channels} {side} channels",
+                          f"use groups that divide both {channels_in} and {channels_out}: {shown}", "groups")
 
 
 def resolve_padding(args: Any, dims: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -52,8 +55,10 @@ def resolve_padding(args: Any, dims: int) -> tuple[tuple[int, ...], tuple[int, .
         return (0,) * dims, (0,) * dims
     if args.padding == "same":
         if any(s != 1 for s in per_dim(args.stride, dims, "stride")):
-            raise OpError("padding 'same' works only with stride 1 (PyTorch rejects it otherwise)",
-                          "use stride 1, or give the padding as numbers", "padding")
+            stride = per_dim(args.stride, dims, "stride")
+            numbers = per_dim_text([d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True)])
+            raise OpError(f"padding 'same' works only with stride 1, not stride {per_dim_text(stride)} (PyTorch "
+                          f"rejects it)", f"give the padding as a number, e.g. padding: {numbers}", "padding")
         sides = [same_padding(k, d) for k, d in zip(kernel, dilation, strict=True)]
         return tuple(left for left, _ in sides), tuple(right for _, right in sides)
     padding = per_dim(args.padding, dims, "padding")
@@ -93,15 +98,20 @@ class Conv(Op):
                 if max(pad_left, pad_right) > limit:
                     raise OpError(f"{args.padding_mode} padding of {max(pad_left, pad_right)} needs an input of at "
                                   f"least {max(pad_left, pad_right) + (length - limit)}, got {length}",
-                                  "use a smaller padding or padding_mode 'zeros'", "padding")
+                                  f"use padding {limit} or less, or padding_mode 'zeros'", "padding")
         sizes = tuple(
             conv_output_size(length, k, s, pl, d, extra_padding=pr - pl)
             for length, k, s, pl, pr, d in zip(x[1:], kernel, stride, left, right, dilation, strict=True)
         )
         y = (args.out, *sizes)
-        needed = [d * (k - 1) + 1 - pl - pr for k, d, pl, pr in zip(kernel, dilation, left, right, strict=True)]
-        check_positive_output(self.name, x, y, f"kernel {kernel}, stride {stride}, padding {left}",
-                              f"the input must be at least {needed} here; use more padding or a larger input")
+        if any(size < 1 for size in sizes):
+            extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+            padding = [max(pl, -(-(e - length) // 2)) for e, length, pl in zip(extents, x[1:], left, strict=True)]
+            smallest = tuple(e - pl - pr for e, pl, pr in zip(extents, left, right, strict=True))
+            detail = f"kernel {per_dim_text(kernel)}" + (f", dilation {per_dim_text(dilation)}"
+                                                         if any(d > 1 for d in dilation) else "")
+            check_positive_output(self.name, x, y, f"{detail}, padding {per_dim_text(left)}",
+                                  size_fix(padding, smallest))
         return y
 
     def parameters(self, args: ConvArgs, x: Shape, y: Shape) -> int:

@@ -19,7 +19,9 @@ from archspec.ops.base import (
     WindowStep,
     check_positive_output,
     per_dim,
+    per_dim_text,
     require_spatial,
+    size_fix,
 )
 from archspec.ops.library.conv import check_groups
 from archspec.ops.registry import register
@@ -63,13 +65,19 @@ class ConvTranspose(Op):
         for op_, s, d in zip(output_padding, stride, dilation, strict=True):
             if op_ >= max(s, d):
                 raise OpError(f"output_padding {op_} must be smaller than the stride ({s}) or the dilation ({d})",
-                              f"use output_padding <= {max(s, d) - 1}", "output_padding")
+                              f"use output_padding {max(s, d) - 1} or less", "output_padding")
         sizes = tuple(transposed_output_size(length, k, s, p, d, o)
                       for length, k, s, p, d, o in zip(x[1:], kernel, stride, padding, dilation, output_padding,
                                                        strict=True))
         y = (args.out, *sizes)
-        check_positive_output(self.name, x, y, f"kernel {kernel}, stride {stride}, padding {padding}",
-                              "use less padding or a larger input")
+        if any(size < 1 for size in sizes):
+            reach = [s * (length - 1) + d * (k - 1) + o
+                     for length, k, s, d, o in zip(x[1:], kernel, stride, dilation, output_padding, strict=True)]
+            most = [min(p, r // 2) for p, r in zip(padding, reach, strict=True)]
+            smallest = tuple(1 + max(0, -(-(2 * p - d * (k - 1) - o) // s))
+                             for k, s, p, d, o in zip(kernel, stride, padding, dilation, output_padding, strict=True))
+            check_positive_output(self.name, x, y, f"kernel {per_dim_text(kernel)}, stride {per_dim_text(stride)}, "
+                                  f"padding {per_dim_text(padding)}", size_fix(most, smallest, "<="))
         return y
 
     def parameters(self, args: ConvTransposeArgs, x: Shape, y: Shape) -> int:

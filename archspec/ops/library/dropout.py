@@ -32,7 +32,7 @@ class Dropout(Op):
 
     def output_shape(self, args: DropoutArgs, x: Shape, ctx: Context) -> Shape:
         if args.channel and not 2 <= len(x) <= 4:
-            raise OpError(f"channel dropout needs an input with 1 to 3 spatial dimensions, got {x}",
+            raise OpError("channel dropout needs an input with 1 to 3 spatial dimensions",
                           "use channel: false after flatten", "channel")
         return x
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from archspec.errors import OpError
-from archspec.ops.base import Shape, WindowStep, check_positive_output, per_dim, require_spatial
+from archspec.ops.base import (
+    Shape,
+    WindowStep,
+    check_positive_output,
+    per_dim,
+    per_dim_text,
+    require_spatial,
+    size_fix,
+)
 from archspec.ops.shape_math import pool_output_size
 
 
@@ -19,7 +27,7 @@ def window(op: str, args: Any, x: Shape) -> tuple[tuple[int, ...], ...]:
     for k, p in zip(kernel, padding, strict=True):
         if p > k // 2:
             raise OpError(f"padding {p} is more than half the kernel {k} (PyTorch rejects it)",
-                          f"use padding <= {k // 2}", "padding")
+                          f"use padding {k // 2} or less, or a kernel of at least {2 * p}", "padding")
     return kernel, stride, padding, dilation
 
 
@@ -28,9 +36,16 @@ def pooled_shape(op: str, args: Any, x: Shape) -> Shape:
     sizes = tuple(pool_output_size(length, k, s, p, d, args.ceil_mode)
                   for length, k, s, p, d in zip(x[1:], kernel, stride, padding, dilation, strict=True))
     y = (x[0], *sizes)
-    needed = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(kernel, padding, dilation, strict=True)]
-    check_positive_output(op, x, y, f"kernel {kernel}, stride {stride}, padding {padding}",
-                          f"the input must be at least {needed} here; use padding or a larger input")
+    if any(size < 1 for size in sizes):
+        # floor mode needs L + 2p >= extent; ceil mode lets the last window start up to stride - 1 early
+        slack = [s - 1 if args.ceil_mode else 0 for s in stride]
+        extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+        wanted = [max(p, -(-(e - length - extra) // 2))
+                  for e, length, extra, p in zip(extents, x[1:], slack, padding, strict=True)]
+        possible = all(w <= k // 2 for w, k in zip(wanted, kernel, strict=True))
+        smallest = tuple(e - 2 * p - extra for e, p, extra in zip(extents, padding, slack, strict=True))
+        check_positive_output(op, x, y, f"kernel {per_dim_text(kernel)}, stride {per_dim_text(stride)}, padding "
+                              f"{per_dim_text(padding)}", size_fix(wanted if possible else None, smallest))
     return y
 
 

@@ -7,7 +7,18 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Op, OpArgs, PerDim, PositionDependent, Shape, per_dim, require_spatial
+from archspec.ops.base import (
+    Context,
+    Example,
+    Op,
+    OpArgs,
+    PerDim,
+    PositionDependent,
+    Shape,
+    format_shape,
+    per_dim,
+    require_spatial,
+)
 from archspec.ops.registry import register
 from archspec.ops.shape_math import interpolated_size
 
@@ -23,8 +34,10 @@ class UpsampleArgs(OpArgs):
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> UpsampleArgs:
-        if (self.scale is None) == (self.size is None):
-            raise ValueError("give exactly one of 'scale' or 'size'")
+        if self.scale is not None and self.size is not None:
+            raise ValueError("give exactly one of 'scale' or 'size', not both — remove 'size' or 'scale'")
+        if self.scale is None and self.size is None:
+            raise ValueError("give exactly one of 'scale' or 'size' — add e.g. 'scale: 2' or 'size: 32'")
         return self
 
 
@@ -70,8 +83,12 @@ class Upsample(Op):
         scales = per_dim(args.scale, dims, "scale") if isinstance(args.scale, list) else (args.scale,) * dims
         sizes = tuple(interpolated_size(length, s) for length, s in zip(x[1:], scales, strict=True))
         if min(sizes) < 1:
-            raise OpError(f"scale {args.scale} shrinks the input {x[1:]} to {sizes}",
-                          "use a larger scale or give 'size'", "scale")
+            shortest = min(x[1:])
+            smallest = float(f"{1 / shortest:.3g}")
+            while interpolated_size(shortest, smallest) < 1:  # the rounded value must still work
+                smallest = float(f"{smallest * 1.01:.3g}")
+            raise OpError(f"scale {args.scale} shrinks the input to {format_shape(sizes)}, less than 1",
+                          f"use scale {smallest:g} or more, or give 'size'", "scale")
         return (x[0], *sizes)
 
     def receptive_field(self, args: UpsampleArgs, x: Shape, y: Shape) -> PositionDependent | None:

@@ -1,0 +1,113 @@
+"""``archspec list``, ``archspec schema`` and ``archspec check`` on the bundled specs."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+from clitools import BUNDLED, cli_runner, run_cli
+
+from archspec.loading.resolve import bundled_specs
+from archspec.loading.yaml_loader import load_text
+
+CORE_OPS = ["conv", "conv_transpose", "linear", "batchnorm", "lrn", "relu", "relu6", "leaky_relu", "gelu", "silu",
+            "sigmoid", "tanh", "softmax", "identity", "dropout", "maxpool", "avgpool", "adaptive_avgpool",
+            "adaptive_maxpool", "global_avgpool", "flatten", "upsample"]
+
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
+
+
+def listed_names(out: str) -> set[str]:
+    return {line.split()[0] for line in out.splitlines() if line.startswith(" ") and line.split()}
+
+
+def test_list_shows_bundled_specs_and_ops(cli):
+    code, out, err = cli("list")
+    assert code == 0, err
+    names = listed_names(out)
+    assert set(BUNDLED) <= names
+    assert set(CORE_OPS) <= names
+    assert "vgg_block" in names
+
+
+@pytest.mark.parametrize(("what", "present", "absent"), [("specs", "vgg16", "conv"), ("ops", "conv", "vgg16")])
+def test_list_sections(cli, what, present, absent):
+    code, out, _ = cli("list", what)
+    assert code == 0
+    names = listed_names(out)
+    assert present in names
+    assert absent not in names
+
+
+def test_list_as_a_real_process():
+    result = run_cli("list", "specs")
+    assert result.returncode == 0, result.stderr
+    assert set(BUNDLED) <= listed_names(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def schema():
+    import contextlib
+    import io
+
+    from archspec.cli import main
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["schema"]) == 0
+    return json.loads(buffer.getvalue())
+
+
+def bundled_data(name: str):
+    file = bundled_specs()[name]
+    return load_text(resources.files("archspec.specs").joinpath(file).read_text(encoding="utf-8"), file).data
+
+
+def test_schema_is_a_valid_json_schema(schema):
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    assert schema.get("type") == "object"
+    assert {"archspec", "name", "input", "layers"} <= set(schema["properties"])
+
+
+def test_schema_from_cli_output(cli):
+    code, out, _ = cli("schema")
+    assert code == 0
+    assert json.loads(out)["properties"]["layers"]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_spec_validates_against_the_schema(schema, name):
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [error.message for error in validator.iter_errors(bundled_data(name))]
+    assert errors == []
+
+
+@pytest.mark.parametrize("change", [
+    {"nmae": "x"},
+    {"archspec": 2},
+    {"input": []},
+    {"layers": []},
+    {"layers": [{"conv": {"out": 4, "kernel": 3}, "repeat": 0}]},
+    {"layers": [{"conv": {"out": 4, "kernal": 3}}]},
+])
+def test_schema_rejects_structurally_invalid_specs(schema, change):
+    data = {"archspec": 1, "name": "x", "input": [3, 8, 8], "layers": ["relu"], **change}
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    assert list(validator.iter_errors(data)), change
+
+
+def test_check_every_bundled_spec(cli):
+    code, out, err = cli("check", *BUNDLED, "--format", "json")
+    assert code == 0, err
+    assert out.count('"name"') >= len(BUNDLED)
+
+
+def test_check_quiet(cli):
+    code, out, err = cli("check", *BUNDLED, "-q")
+    assert code == 0, err
+    assert out == ""

@@ -1,0 +1,244 @@
+"""Spec expressions: a whitelisted arithmetic language evaluated without ``eval`` (DESIGN.md §2-3)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pytest
+
+import archspec
+from archspec.errors import SpecError
+from archspec.spec.expressions import ExpressionError, evaluate_expression, evaluate_value
+
+SCOPE = {"c": 64, "k": 3, "ratio": 0.25, "flag": True, "dims": [7, 7], "in.channels": 3, "in.spatial": [32, 32],
+         "in.dims": 2}
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("1 + 2 * 3", 7),
+    ("(1 + 2) * 3", 9),
+    ("7 // 2", 3),
+    ("-7 // 2", -4),
+    ("7 / 2", 3.5),
+    ("7 % 3", 1),
+    ("2 ** 10", 1024),
+    ("2 ** -1", 0.5),
+    ("-c", -64),
+    ("+k", 3),
+    ("c * ratio", 16.0),
+    ("k // 2", 1),
+    ("min(c, 32)", 32),
+    ("max(16, round(c * 0.1))", 16),
+    ("max(1, 2, 3)", 3),
+    ("min(dims)", 7),
+    ("round(2.5)", 2),  # Python's banker's rounding
+    ("round(3.5)", 4),
+    ("round(2.675, 2)", 2.67),
+    ("floor(-1.5)", -2),
+    ("ceil(1.2)", 2),
+    ("floor(7 / 2)", 3),
+    ("abs(-3)", 3),
+    ("max(16, round(c * 0.25)) // 8 * 8", 16),
+    ("in.channels * 2", 6),
+    ("in.spatial", [32, 32]),
+    ("in.dims", 2),
+    ("in.channels == 3 and k > 1", True),
+    ("1 < k < 5", True),
+    ("1 < k < 2", False),
+    ("k != 3 or flag", True),
+    ("not flag", False),
+    ("c if k == 3 else 0", 64),
+    ("[k, k]", [3, 3]),
+    ("True", True),
+    ("1e-3 * 1000", 1.0),
+])
+def test_arithmetic(source, expected):
+    result = evaluate_expression(source, SCOPE)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("$c", 64),
+    ("${c * 2}", 128),
+    ("${ k*k }", 9),
+    ("$in.channels", 3),
+    ("${in.channels + 1}", 4),
+    ("stage${k}", "stage3"),
+    ("b$k", "b3"),
+    ("${k}x${k}", "3x3"),
+    ("plain", "plain"),
+    (["$k", {"x": "${k + 1}"}, 5], [3, {"x": 4}, 5]),
+    ({"out": "$c", "kernel": "${k * 2 + 1}"}, {"out": 64, "kernel": 7}),
+    (3, 3),
+    (None, None),
+])
+def test_evaluate_value(value, expected):
+    assert evaluate_value(value, SCOPE) == expected
+
+
+def rejected(source: str, scope=None) -> ExpressionError:
+    with pytest.raises(ExpressionError) as info:
+        evaluate_expression(source, SCOPE if scope is None else scope)
+    return info.value
+
+
+# (source, a pattern the message must match): the wording may change, the subject of the refusal must not.
+REJECTED = [
+    ("c.real", r"attribute"),
+    ("().__class__", r"attribute"),
+    ("(1).__class__.__bases__", r"attribute"),
+    ("k[0]", r"subscript"),
+    ("dims[0]", r"subscript"),
+    ("lambda: 1", r"lambda"),
+    ("[x for x in dims]", r"comprehension"),
+    ("(x for x in dims)", r"comprehension"),
+    ("{x: 1 for x in dims}", r"comprehension"),
+    ("{x for x in dims}", r"comprehension"),
+    ("{1: 2}", r"mapping|dict"),
+    ("{1, 2}", r"\bset\b"),
+    ("(y := 1)", r"assignment|:="),
+    ("max(*dims)", r"unpacking|\*"),
+    ("f'{k}'", r"f-string|string"),
+    ("'text'", r"'text'|string"),
+    ("b'x'", r"not allowed|bytes"),
+    ("None", r"None"),
+    ("open('x')", r"'open'"),
+    ("eval('1')", r"'eval'"),
+    ("__import__('os')", r"'__import__'"),
+    ("exec", r"'exec'"),
+    ("min(c, key=abs)", r"keyword|'min'"),
+    ("k.__class__", r"attribute|__class__"),
+    ("__builtins__", r"'__builtins__' is not allowed"),
+    ("__class__", r"'__class__' is not allowed"),
+    ("__x", r"'__x' is not allowed"),
+    ("2 ** 100", r"too large"),
+    ("10 ** 10 ** 10", r"too large"),
+    ("9 ** 9 ** 9", r"too large"),
+    ("2.0 ** 4096", r"too large"),
+    ("(2 ** 40) * (2 ** 40)", r"out of range|too large"),
+    ("1 / 0", r"division by zero"),
+    ("1 // 0", r"division by zero"),
+    ("1 % 0", r"division by zero"),
+    ("1 << 70", r"'<<'|LShift"),
+    ("c @ k", r"'@'|MatMult"),
+    ("~k", r"'~'|Invert"),
+    ("k in dims", r"\bIn\b|'in'"),
+    ("k is 3", r"\bIs\b|'is'"),
+    ("min()", r"min"),
+    ("1 +", r"parse"),
+    ("k = 3", r"parse"),
+    ("width", r"unknown name 'width'"),
+    ("cc", r"unknown name 'cc'"),
+    ("x" * 501, r"longer than 500"),
+]
+
+
+@pytest.mark.parametrize(("source", "pattern"), REJECTED, ids=[source[:30] for source, _ in REJECTED])
+def test_rejections(source, pattern):
+    assert re.search(pattern, rejected(source).message)
+
+
+def test_unknown_names_suggest_the_closest_param():
+    assert rejected("cc").fix == "did you mean 'c'?"
+    assert "declare it under params" in rejected("zzz", {"a": 1}).fix
+    assert "none" in rejected("zzz", {}).fix
+
+
+def test_did_you_mean_for_whole_name_references():
+    with pytest.raises(ExpressionError) as info:
+        evaluate_value("$ratoi", SCOPE)
+    assert info.value.fix == "did you mean 'ratio'?"
+
+
+def test_dunder_names_are_refused_even_as_whole_references():
+    with pytest.raises(ExpressionError, match="not allowed"):
+        evaluate_value("$__class__", SCOPE)
+
+
+def test_rejections_carry_a_fix():
+    for source in ("c.real", "k[0]", "lambda: 1", "open('x')", "2 ** 100"):
+        assert rejected(source).fix
+
+
+def test_never_evaluates_python(tmp_path):
+    marker = tmp_path / "pwned"
+    for source in (f"__import__('pathlib').Path('{marker}').touch()",
+                   f"open('{marker}', 'w')",
+                   "[c for c in ().__class__.__base__.__subclasses__()]"):
+        with pytest.raises(ExpressionError):
+            evaluate_expression(source, SCOPE)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("source", ["floor(1e308 * 10)", "ceil(-1e308 * 10)", "round(1e308 * 10)",
+                                    "floor(inf)", "ceil(nan)"])
+def test_floor_of_infinity_is_an_expression_error(source):
+    """Was an OverflowError traceback (math.floor(inf)) at f1fc28f."""
+    rejected(source, {"inf": float("inf"), "nan": float("nan")})
+
+
+@pytest.mark.parametrize("source", ["-" * 498 + "1", "not " * 124 + "1", "(" * 249 + "1" + ")" * 249,
+                                    "+-" * 249 + "1", "1" + "+1" * 249])
+def test_deeply_nested_expression_is_a_value_or_an_expression_error(source):
+    """498 unary minus signs were a RecursionError traceback at f1fc28f; the 500-character cap alone does not
+    bound the nesting depth."""
+    with contextlib.suppress(ExpressionError):  # a clear refusal is as good as the value
+        assert evaluate_expression(source, SCOPE) in (1, True, False, 250)
+
+
+def test_moderately_nested_expression():
+    assert evaluate_expression("-" * 100 + "1", SCOPE) == 1
+    assert evaluate_expression("(" * 50 + "k" + ")" * 50, SCOPE) == 3
+
+
+@pytest.mark.parametrize("source", ["[0] * 10 ** 7", "dims * 10 ** 7", "10 ** 7 * dims", "name * 10 ** 8",
+                                    "in.spatial * 2 ** 40"])
+def test_sequence_repetition_is_refused(source):
+    """'[0] * 10**7' built a 10-million-element list (and 2**31 copies exhausted memory) at f1fc28f."""
+    rejected(source, {**SCOPE, "name": "abc"})
+
+
+def test_expressions_in_a_spec_are_evaluated():
+    spec = {"archspec": 1, "name": "e", "input": [3, 16, 16], "params": {"width": 8, "k": 3},
+            "layers": [{"conv": {"out": "${width * 2}", "kernel": "$k", "padding": "${k // 2}"}},
+                       {"conv": {"out": "${in.channels // 2}", "kernel": 1}},
+                       {"conv": {"out": "${max(4, round(in.channels * 0.25))}", "kernel": 1}},
+                       {"maxpool": {"kernel": "${2 ** 1}"}},
+                       "flatten"]}
+    report = archspec.analyze(spec)
+    shapes = [row.output_shape for row in report.layers]
+    assert shapes == [[1, 16, 16, 16], [1, 8, 16, 16], [1, 4, 16, 16], [1, 4, 8, 8], [1, 256]]
+
+
+def test_float_results_that_are_whole_become_integers():
+    spec = {"archspec": 1, "name": "e", "input": [3, 8, 8], "params": {"width": 8},
+            "layers": [{"conv": {"out": "${width / 2}", "kernel": 1}}]}
+    assert archspec.analyze(spec).output_shape == [1, 4, 8, 8]
+
+
+def spec_error(spec: dict) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        archspec.analyze(spec)
+    return info.value
+
+
+def test_integer_fields_need_integral_results():
+    error = spec_error({"archspec": 1, "name": "e", "input": [3, 8, 8], "params": {"width": 9},
+                        "layers": [{"conv": {"out": "${width / 2}", "kernel": 1}}]})
+    assert error.diagnostics[0].path[:3] == ("layers", 0, "conv")
+    assert "4.5" in str(error)
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("${width.bit_length()}", r"attribute|bit_length"),
+    ("${__import__('os')}", r"not allowed"),
+    ("$widht", r"did you mean 'width'"),
+    ("${width ** 99}", r"too large"),
+])
+def test_bad_expressions_in_a_spec_are_located(expression, message):
+    error = spec_error({"archspec": 1, "name": "e", "input": [3, 8, 8], "params": {"width": 8},
+                        "layers": [{"conv": {"out": expression, "kernel": 1}}]})
+    assert re.search(message, str(error))
+    assert error.diagnostics[0].path[:3] == ("layers", 0, "conv")
