@@ -1,4 +1,5 @@
-"""The ``archspec`` command (DESIGN.md §4). Exit status: 0 ok, 1 invalid spec, 2 usage error.
+"""The ``archspec`` command (DESIGN.md §4). Exit status: 0 ok, 1 invalid spec, 2 usage error (3: a bug
+in archspec itself, reported without a traceback).
 
 ``check`` never imports torch; ``build`` imports it only to compile.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as error:  # a bug in archspec, not in the spec: say so without a traceback
+        if os.environ.get("ARCHSPEC_DEBUG"):
+            raise
+        print(f"archspec: internal error: {type(error).__name__}: {error} (please report it; set "
+              "ARCHSPEC_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 class _UsageError(Exception):

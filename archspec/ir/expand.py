@@ -16,6 +16,7 @@ from archspec.ops.registry import all_ops
 from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
 from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
 from archspec.spec.pydantic_errors import describe_value, diagnostics_from
+from archspec.spec.validate import walk_items
 
 
 @dataclass(frozen=True)
@@ -42,50 +43,76 @@ class _Abort(Exception):
         self.diagnostics = list(diagnostics)
 
 
+# Expansions past this many modules are first counted by a memoised estimate, so that a runaway spec is
+# rejected in milliseconds instead of after building a million nodes.
+SOFT_LIMIT = 5_000
+
+
 def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = None,
            limits: ExpandLimits | None = None) -> Network:
     """Expand ``spec`` for ``input_shape`` (default: the spec's ``input``).
 
     Raises:
-        SpecError: located at the item that cannot be expanded.
+        SpecError: located at the item that cannot be expanded, or that takes the network past
+            ``limits.max_nodes`` modules.
     """
-    expander = _Expander(spec, ctx or Context(), limits or ExpandLimits())
+    limits = limits or ExpandLimits()
+    ctx = ctx or Context()
     shape = tuple(spec.input if input_shape is None else input_shape)
-    try:
-        scope = expander.global_scope()
-        children = expander.sequence(spec.layers, shape, scope, "", spec, ())
-    except _Abort as abort:
-        raise SpecError(abort.diagnostics) from None
-    root = Node(name="", path="", kind="network", input=shape, output=SEQUENTIAL.output_shape(
-        None, shape, [c.output for c in children]), spec_path=(), location=spec.source.locate(()),
-        container=SEQUENTIAL, children=children)
-    return Network(name=spec.name, input=shape, root=root, doc=spec.doc, file=spec.file)
+    if limits.max_nodes > SOFT_LIMIT:
+        try:
+            return _Expander(spec, ctx, limits, soft_limit=SOFT_LIMIT).run(shape)
+        except _OverSoftLimit:
+            _Expander(spec, ctx, limits, estimating=True).run(shape)  # raises if the full network is too big
+    return _Expander(spec, ctx, limits).run(shape)
+
+
+class _OverSoftLimit(Exception):
+    """A large network: count it (cheaply) before building it."""
 
 
 class _Expander:
-    def __init__(self, spec: Spec, ctx: Context, limits: ExpandLimits):
+    def __init__(self, spec: Spec, ctx: Context, limits: ExpandLimits, soft_limit: int | None = None,
+                 estimating: bool = False):
         from archspec.blocks.library import builtin_blocks
 
         self.spec = spec
         self.ctx = ctx
         self.limits = limits
+        self.soft_limit = soft_limit
+        # Estimating counts modules without keeping them: a block with the same arguments and input is
+        # counted once, and a repeat is extrapolated once its copies reach a fixed point.
+        self.estimating = estimating
+        self.estimates: dict[Any, tuple[int, Shape]] = {}
         self.ops = all_ops()
         self.blocks = {**builtin_blocks(), **spec.blocks}
         self.count = 0
         self.in_head = False  # expanding inside a head (off the main path)
         self.train_only = False  # ... of a head that runs only in training
+        self.ids = {item.id: item.path for item in walk_items(_spec_items(spec)) if item.id}
+
+    def run(self, shape: Shape) -> Network:
+        try:
+            scope = self.global_scope()
+            children = self.sequence(self.spec.layers, shape, scope, "", self.spec, ())
+        except _Abort as abort:
+            raise SpecError(abort.diagnostics) from None
+        root = Node(name="", path="", kind="network", input=shape, output=SEQUENTIAL.output_shape(
+            None, shape, [c.output for c in children]), spec_path=(), location=self.spec.source.locate(()),
+            container=SEQUENTIAL, children=children)
+        return Network(name=self.spec.name, input=shape, root=root, doc=self.spec.doc, file=self.spec.file)
 
     # -- errors ---------------------------------------------------------------------------------------------
 
     def fail(self, owner: Any, path: SpecPath, stack: tuple[CallSite, ...], message: str,
-             fix: str | None = None, key: bool = False) -> _Abort:
+             fix: str | None = None, key: bool = False, context: bool = True) -> _Abort:
         """Locate an error; inside a bundled block, point at the user's call and name the inner item."""
         location = owner.source.locate(path, key)
         if stack and owner is not self.spec:
             outer = next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
             message = f"in block '{stack[-1].block}' at {format_spec_path(path)}: {message}"
             return _Abort(Diagnostic(message, outer.item.op_path, outer.source.locate(outer.item.op_path), fix))
-        if stack:
+        if stack and context:
             message += f" (in block '{stack[-1].block}' used at {format_spec_path(stack[-1].item.path)})"
         return _Abort(Diagnostic(message, path, location, fix))
 
@@ -149,8 +176,21 @@ class _Expander:
                 shapes.append(previous)
             elif source in saved:
                 shapes.append(saved[source])
+            elif source == item.id:
+                raise self.fail(owner, (*item.path, "from"), stack, f"'{source}' is this item's own id; 'from' may "
+                                "only read earlier items (no cycles)", "read an earlier id, or 'prev' for the "
+                                "previous item's output")
             else:
                 later = next((other for other in items[position:] if other.id == source), None)
+                elsewhere = self.ids.get(source)
+                if later is None and elsewhere is not None:
+                    enclosing = next((part for part in reversed(elsewhere[:-1]) if isinstance(part, str)
+                                      and part not in ("branches", "layers", "blocks")), "item")
+                    here = "branch" if "branches" in item.path else "layer list"
+                    raise self.fail(owner, (*item.path, "from"), stack, f"'{source}' is defined in another layer "
+                                    f"list, at {format_spec_path(elsewhere)}; 'from' reads only ids of its own list",
+                                    f"compute the value inside this {here}, or read '{source}' after the "
+                                    f"{enclosing}")
                 if later is not None:
                     raise self.fail(owner, (*item.path, "from"), stack, f"'{source}' is defined later, at "
                                     f"{format_spec_path(later.path)}; 'from' may only read earlier items (no "
@@ -191,13 +231,19 @@ class _Expander:
             raise self.fail(owner, (*item.path, "from"), stack, "a repeated item takes one input",
                             "merge the inputs in an item before the repeat")
         copies: list[Node] = []
-        before = self.count
         for copy in range(count):
+            before = self.count
             node = self.instance(item, x, scope, str(copy), f"{path}.{copy}", owner, stack, use_first=copy == 0)
             copies.append(node)
+            per_copy = self.count - before
+            if copy == 0 or node.output == x:
+                # Later copies see the same input (a fixed point): project the whole repeat now.
+                projected = self.count + per_copy * (count - copy - 1) + 1
+                self.check_budget(projected, item, owner, stack, (count, per_copy))
+                if self.estimating and copy > 0:
+                    self.count = projected - 1  # the group node below adds the last one
+                    break
             x = node.output
-            if copy == 0:
-                self.check_budget(before + (self.count - before) * count, item, owner, stack)
         return self.node(name, path, "repeat", copies[0].input, SEQUENTIAL.output_shape(
             None, copies[0].input, [c.output for c in copies]), item, owner, stack, container=SEQUENTIAL,
             children=copies)
@@ -288,8 +334,11 @@ class _Expander:
     def block(self, item: Item, block: Block, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str,
               path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:
         if len(stack) >= self.limits.max_block_depth:
-            raise self.fail(owner, item.op_path, stack, f"blocks nest deeper than {self.limits.max_block_depth} "
-                            f"levels (is '{block.name}' recursive?)", "stop the recursion with an 'if'")
+            recursive = any(site.block == block.name for site in stack)
+            what = f"block '{block.name}' calls itself" if recursive else "blocks call blocks"
+            raise self.fail(owner, item.op_path, stack, f"{what} more than {self.limits.max_block_depth} levels "
+                            "deep", "stop the recursion with an 'if' on a parameter that shrinks",
+                            context=False)
         values = self.evaluate_args(raw, scope, owner, item.op_path, stack)
         for key in values:
             if key not in block.params:
@@ -310,7 +359,15 @@ class _Expander:
             else:
                 inner[key] = self.evaluate(default, inner, block_owner, (*block.path, "params", key),
                                            (*stack, site))
+        key = (block.name, _frozen(values), x, self.in_head, self.train_only) if self.estimating else None
+        if key in self.estimates:
+            counted, output = self.estimates[key]
+            self.count += counted - 1
+            return self.node(name, path, block.name, x, output, item, owner, stack, container=SEQUENTIAL)
+        before = self.count
         children = self.sequence(block.layers, x, inner, path, block_owner, (*stack, site))
+        if key is not None:
+            self.estimates[key] = (self.count - before + 1, children[-1].output if children else x)
         return self.node(name, path, block.name, x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
                          item, owner, stack, container=SEQUENTIAL, children=children)
 
@@ -318,15 +375,22 @@ class _Expander:
              stack: tuple[CallSite, ...], **fields: Any) -> Node:
         self.count += 1
         self.check_budget(self.count, item, owner, stack)
+        if self.soft_limit is not None and self.count > self.soft_limit:
+            raise _OverSoftLimit
         return Node(name=name, path=path, kind=kind, input=x, output=y, spec_path=item.path,
                     location=owner.source.locate(item.path), in_head=self.in_head, train_only=self.train_only,
                     **fields)
 
-    def check_budget(self, projected: int, item: Item, owner: Any, stack: tuple[CallSite, ...]) -> None:
-        if projected > self.limits.max_nodes:
-            raise self.fail(owner, item.path, stack, f"the network expands to more than "
-                            f"{self.limits.max_nodes:,} modules", "lower the repeat counts (or raise the "
-                            "limit with max_nodes)")
+    def check_budget(self, projected: int, item: Item, owner: Any, stack: tuple[CallSite, ...],
+                     repeat: tuple[int, int] | None = None) -> None:
+        if projected <= self.limits.max_nodes:
+            return
+        detail = f" ({repeat[0]:,} copies of {repeat[1]:,} module{'s' if repeat[1] != 1 else ''})" if repeat else ""
+        where = (*item.path, "repeat") if repeat else item.path
+        lower = "the repeat count" if repeat else "the repeat counts or block fan-out"
+        raise self.fail(owner, where, stack, f"the network expands to more than {self.limits.max_nodes:,} "
+                        f"modules{detail}", f"lower {lower}, or raise the limit with --max-nodes N "
+                        "(max_nodes=N in Python)")
 
 
 class _LibraryOwner:
@@ -350,6 +414,19 @@ def _input_names(x: Shape | Inputs) -> dict[str, Any]:
     """``in.channels`` / ``in.spatial`` / ``in.dims`` of the shape reaching an item (the first, if several)."""
     first = x[0] if isinstance(x, Inputs) else x
     return {"in.channels": first[0], "in.spatial": list(first[1:]), "in.dims": len(first) - 1}
+
+
+def _spec_items(spec: Spec) -> list[Item]:
+    return [*spec.layers, *(item for block in spec.blocks.values() for item in block.layers)]
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for evaluated arguments (the estimate's memo key)."""
+    if isinstance(value, dict):
+        return tuple(sorted((key, _frozen(v)) for key, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _integral(value: Any) -> Any:

@@ -23,13 +23,8 @@ from errortools import (
 import archspec
 from archspec.cli import main
 
-# Golden messages that archspec/ir/expand.py (route) does not produce yet: the desired text is in the golden file.
-PENDING = {
-    "81_from_own_id": "expand.py _Expander.route: an item whose 'from' names its own id is told the id is "
-                      "'defined later, at layers[0]' (itself) and to move it — it should say it is the item's own id",
-    "82_from_other_branch": "expand.py _Expander.route: an id from a sibling branch is reported as unknown with the "
-                            "ids of this list; it should say where the id is defined and that ids are per list",
-}
+# Golden messages archspec does not produce yet (the desired text is in the golden file), with the reason.
+PENDING: dict[str, str] = {}
 CASES = corpus_files()
 
 
