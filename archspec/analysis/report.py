@@ -13,6 +13,7 @@ from typing import Any
 
 from archspec.analysis.min_input import min_input
 from archspec.analysis.receptive_field import Field, network_field, receptive_fields
+from archspec.errors import Location
 from archspec.ir.graph import Network, Node
 from archspec.ops.base import Context
 
@@ -42,7 +43,7 @@ class LayerReport:
     macs: int
     activation_bytes: int
     rf: Field | None
-    location: str
+    location: Location | None
     train_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,7 +51,7 @@ class LayerReport:
                 "input_shape": self.input_shape, "output_shape": self.output_shape, "params": self.params,
                 "trainable_params": self.trainable_params, "buffers": self.buffers, "macs": self.macs,
                 "activation_bytes": self.activation_bytes, "rf": self.rf.to_dict() if self.rf else None,
-                "train_only": self.train_only, "source": self.location}
+                "train_only": self.train_only, "source": str(self.location) if self.location else None}
 
 
 @dataclass
@@ -140,12 +141,14 @@ def _with_batch(shape: Any, batch: int) -> list[Any]:
     return [batch, *shape]
 
 
-def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[LayerReport], train: bool) -> Totals:
-    """Totals of ``node``; inserts its row before its children's (depth-first order) into ``rows``.
+def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[Any], train: bool) -> Totals:
+    """Totals of ``node``; its row goes before its children's (depth-first order) into ``rows``.
 
     In eval mode, train-only heads keep their parameters in their parent's totals but not their MACs or
     activations (they do not run)."""
     position = len(rows)
+    if node.path:
+        rows.append(None)  # this node's row, filled in once its children are summed
     if node.is_leaf:
         op, args, x, y = node.op, node.args, node.input, node.output
         params = op.parameters(args, x, y)
@@ -155,15 +158,17 @@ def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[L
         totals = Totals()
         for child in node.children:
             child_totals = _visit(child, batch, fields, rows, train)
-            runs = train or not child.train_only or node.train_only
-            for name in ("params", "trainable_params", "buffers", "macs", "activation_bytes"):
-                if runs or name not in ("macs", "activation_bytes"):
-                    setattr(totals, name, getattr(totals, name) + getattr(child_totals, name))
+            totals.params += child_totals.params
+            totals.trainable_params += child_totals.trainable_params
+            totals.buffers += child_totals.buffers
+            if train or not child.train_only or node.train_only:
+                totals.macs += child_totals.macs
+                totals.activation_bytes += child_totals.activation_bytes
     if node.path:
-        rows.insert(position, LayerReport(path=node.path, op=node.kind, leaf=node.is_leaf, depth=node.depth,
-                                input_shape=_with_batch(node.input, batch), output_shape=[batch, *node.output],
-                                params=totals.params, trainable_params=totals.trainable_params,
-                                buffers=totals.buffers, macs=totals.macs, activation_bytes=totals.activation_bytes,
-                                rf=fields.get(node.path), location=str(node.location),
-                                train_only=node.train_only))
+        rows[position] = LayerReport(path=node.path, op=node.kind, leaf=node.is_leaf, depth=node.depth,
+                                     input_shape=_with_batch(node.input, batch), output_shape=[batch, *node.output],
+                                     params=totals.params, trainable_params=totals.trainable_params,
+                                     buffers=totals.buffers, macs=totals.macs,
+                                     activation_bytes=totals.activation_bytes, rf=fields.get(node.path),
+                                     location=node.location, train_only=node.train_only)
     return totals

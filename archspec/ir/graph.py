@@ -42,9 +42,11 @@ class Node:
 
     def walk(self) -> Iterator[Node]:
         """This node and everything below it, depth-first in registration order."""
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
 
     def leaves(self) -> Iterator[Node]:
         return (node for node in self.walk() if node.is_leaf)
