@@ -27,7 +27,7 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
         raise SpecError([source.diagnostic((), f"a spec must be a mapping, got {describe_value(data)}",
                                            "start with 'archspec: 1'")])
     version = data.get("archspec")
-    if "archspec" in data and version not in SUPPORTED_VERSIONS:
+    if "archspec" in data and (type(version) is not int or version not in SUPPORTED_VERSIONS):
         known = ", ".join(map(str, SUPPORTED_VERSIONS))
         raise SpecError([source.diagnostic(("archspec",), f"unknown spec format version {describe_value(version)}; "
                                            f"this archspec reads version {known}",

@@ -434,3 +434,12 @@ def test_malformed_items(layers, message):
 def test_sequential_container():
     text = HEADER + "layers:\n  - sequential:\n      - conv: {out: 4, kernel: 3}\n      - relu\n    name: body\n"
     assert [row.path for row in analyse(text).layers] == ["body", "body.0", "body.1"]
+
+
+@pytest.mark.parametrize("version", ["1.0", "true", "'1'"])
+def test_format_version_must_be_the_integer_1(tmp_path, version):
+    path = tmp_path / "v.yaml"
+    path.write_text(f"archspec: {version}\nname: x\ninput: [3, 8, 8]\nlayers: [relu]\n")
+    with pytest.raises(archspec.SpecError, match="unknown spec format version") as error:
+        archspec.load(str(path))
+    assert error.value.diagnostics[0].location.line == 1
