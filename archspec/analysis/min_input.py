@@ -13,13 +13,17 @@ from archspec.ops.containers import Inputs
 def output_for(network: Network, shape: Shape, ctx: Context) -> Shape | None:
     """The network's output for another input shape, or None when some layer would reject it."""
 
+    failed = False  # any layer that rejects its input fails the network, even if `from` drops its output
+
     def visit(node: Node, x: Any) -> Any:
+        nonlocal failed
         if x is None or (isinstance(x, Inputs) and None in x):
             return None
         if node.is_leaf:
             try:
                 return node.op.output_shape(node.args, x, ctx)
             except (OpError, ValueError, IndexError):
+                failed = True
                 return None
 
         def merge(shapes: list[Any]) -> Any:
@@ -28,11 +32,14 @@ def output_for(network: Network, shape: Shape, ctx: Context) -> Shape | None:
             try:
                 return node.container.output_shape(node.args, x, shapes)
             except OpError:
+                nonlocal failed
+                failed = True
                 return None
 
         return node.container.propagate(x, node.children, visit, merge, _side_must_be_valid)
 
-    return visit(network.root, shape)
+    output = visit(network.root, shape)
+    return None if failed else output
 
 
 def _side_must_be_valid(main: Any, side: Any) -> Any:

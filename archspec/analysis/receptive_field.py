@@ -99,6 +99,8 @@ def receptive_fields(network: Network, warnings: list[str] | None = None) -> dic
                 if field is not None else None
         else:
             def merge(branch_fields: list[Field | None]) -> Field | None:
+                if not node.container.keeps_positions(node.args, len(node.output)):
+                    return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
                 merged = merge_fields(branch_fields)
                 if warnings is not None and _misaligned(branch_fields):
                     warnings.append(f"{node.path}: merged branches are not aligned (field centres "
@@ -130,9 +132,17 @@ def _fit(field: Field | None, output: tuple[int, ...]) -> Field | None:
 
 
 def network_field(network: Network, fields: dict[str, Field | None]) -> Field | None:
-    """The field of the final feature map: the last main-path module whose output has a spatial dim > 1."""
+    """The field of the final feature map: the last main-path module whose output has a spatial dim > 1.
+
+    Heads are off the main path; the branches inside a merge are not the main path either (the merge is)."""
     chosen: Field | None = None
-    for node in network.modules():
-        if not node.in_head and len(node.output) > 1 and max(node.output[1:]) > 1:
+    stack = list(reversed(network.root.children))
+    while stack:
+        node = stack.pop()
+        if node.in_head:
+            continue
+        if len(node.output) > 1 and max(node.output[1:]) > 1:
             chosen = fields.get(node.path)
+        if not node.is_leaf and not node.container.merges:
+            stack.extend(reversed(node.children))
     return chosen

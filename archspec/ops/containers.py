@@ -51,6 +51,10 @@ class Container:
         """The shape of a named side output this container produces (heads), else None."""
         return None
 
+    def keeps_positions(self, args: Any, rank: int) -> bool:
+        """Whether output position i comes from position i of every branch (so fields merge as a union)."""
+        return True
+
     def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
         """Carry a pass's per-node state (shape, receptive field, ...) through the children."""
         raise NotImplementedError
@@ -119,6 +123,9 @@ class Concat(Parallel):
     """Concatenates its branches' outputs along ``dim`` (torch numbering; 1 = channels, the default)."""
 
     name, Args = "concat", ConcatArgs
+
+    def keeps_positions(self, args: ConcatArgs, rank: int) -> bool:
+        return args.dim % (rank + 1) == 1  # along a spatial dim, later branches land at shifted positions
 
     def output_shape(self, args: ConcatArgs, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
         shapes = list(child_outputs) or self.branch_inputs(input, 0)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, NoArgs, Op, OpArgs, Shape
+from archspec.ops.base import Context, Example, Global, NoArgs, Op, OpArgs, RFStep, Shape
 from archspec.ops.registry import register
 
 _EVERY_RANK = [Example({}, (5,)), Example({}, (3, 7)), Example({}, (2, 4, 4)), Example({}, (2, 3, 3, 3))]
@@ -145,3 +145,9 @@ class Softmax(Pointwise):
             raise OpError(f"dim {args.dim} is not a feature dimension of an input with {rank} dimensions "
                           "(batch included)", f"use a dim from 1 to {rank - 1}, or -1 for the last", "dim")
         return x
+
+    def receptive_field(self, args: SoftmaxArgs, x: Shape, y: Shape) -> RFStep:
+        """Along channels softmax is pointwise in space; along a spatial dim every output sees that whole dim."""
+        if args.dim % (len(x) + 1) >= 2:
+            return Global(f"softmax along spatial dim {args.dim} reads the whole dimension")
+        return None
