@@ -28,7 +28,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,9 @@ import archspec
 
 # Bundled spec name -> (torchvision.models builder, its keyword arguments). Entries whose spec is not bundled
 # are skipped, so a network joins the comparison as soon as its spec ships. Keyword arguments pick the
-# torchvision variant the spec describes (no auxiliary heads: they do not run in eval mode).
+# torchvision variant the spec describes: the googlenet spec carries the auxiliary heads (training-only, so
+# their parameters count and their MACs do not in eval); init_weights=True is torchvision's default, spelled
+# out to silence its FutureWarning.
 PEERS: dict[str, tuple[str, dict[str, Any]]] = {
     "alexnet": ("alexnet", {}),
     "vgg11": ("vgg11", {}),
@@ -55,8 +57,8 @@ PEERS: dict[str, tuple[str, dict[str, Any]]] = {
     "resnet152": ("resnet152", {}),
     "resnext50_32x4d": ("resnext50_32x4d", {}),
     "wide_resnet50_2": ("wide_resnet50_2", {}),
-    "googlenet": ("googlenet", {"aux_logits": False, "init_weights": False}),
-    "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": False}),
+    "googlenet": ("googlenet", {"aux_logits": True, "init_weights": True}),
+    "inception_v3": ("inception_v3", {"aux_logits": True, "init_weights": True}),
     "densenet121": ("densenet121", {}),
     "squeezenet1_0": ("squeezenet1_0", {}),
     "squeezenet1_1": ("squeezenet1_1", {}),
@@ -76,20 +78,24 @@ FORWARD_TOLERANCE = 0.03  # DESIGN.md §6: compiled forward within 3% of torchvi
 
 @dataclass
 class Settings:
+    # Timed runs of each measurement: at most `*_repeats`, fewer once `budget_s` seconds are spent (never
+    # fewer than one), so cheap measurements get many samples and a VGG build does not eat the run.
     analyze_repeats: int  # archspec.analyze calls timed (after one warm-up)
     peer_repeats: int  # torchinfo / fvcore / FlopCounterMode runs timed (after one warm-up)
     build_repeats: int  # torchvision model constructions timed
-    forward_rounds: int  # rounds of (torchvision, archspec, archspec, torchvision) forwards
+    budget_s: float
+    forward_rounds: int  # rounds of (torchvision, archspec, archspec, torchvision) forwards, at least 2 ...
+    forward_budget_s: float  # ... more while under this many seconds
     forward_batch: int
     forward_size: int
     process_repeats: int  # whole-process runs of `archspec check`
     torch_import_repeats: int  # whole-process runs of `python -c "import torch"`
 
 
-FULL = Settings(analyze_repeats=30, peer_repeats=3, build_repeats=3, forward_rounds=4, forward_batch=4,
-                forward_size=128, process_repeats=5, torch_import_repeats=3)
-QUICK = Settings(analyze_repeats=3, peer_repeats=1, build_repeats=1, forward_rounds=1, forward_batch=2,
-                 forward_size=64, process_repeats=1, torch_import_repeats=1)
+FULL = Settings(analyze_repeats=30, peer_repeats=5, build_repeats=3, budget_s=1.0, forward_rounds=8,
+                forward_budget_s=4.0, forward_batch=2, forward_size=128, process_repeats=5, torch_import_repeats=3)
+QUICK = Settings(analyze_repeats=3, peer_repeats=1, build_repeats=1, budget_s=0.0, forward_rounds=1,
+                 forward_budget_s=0.0, forward_batch=2, forward_size=64, process_repeats=1, torch_import_repeats=1)
 
 
 @dataclass
@@ -119,6 +125,7 @@ class NetworkResult:
     torchinfo_params: int
     fvcore_total: int | None
     forward_input: list[int] = field(default_factory=list)
+    forward_runs: int = 0  # timed forwards of each module
 
     def ratios(self) -> dict[str, float | None]:
         a = self.archspec_analyze_s
@@ -141,6 +148,7 @@ class ProcessResult:
     label: str
     command: list[str]
     wall_s: float
+    cpu_s: float  # user + system CPU time: less sensitive than wall time to other load on the machine
     peak_rss_mb: float
     runs: int
 
@@ -153,13 +161,14 @@ def bundled_specs() -> set[str]:
     return {Path(entry.name).stem for entry in folder.iterdir() if entry.name.endswith((".yaml", ".yml", ".json"))}
 
 
-def timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> tuple[float, Any]:
-    """Median wall time of ``fn`` over ``repeats`` runs after ``warmup`` untimed ones, and its last result."""
+def timed(fn: Callable[[], Any], repeats: int, budget_s: float, warmup: int = 1) -> tuple[float, Any]:
+    """Median wall time of ``fn`` after ``warmup`` untimed runs, over at most ``repeats`` runs (stopping once
+    ``budget_s`` seconds are spent, after one at least), and its last result."""
     result = None
     for _ in range(warmup):
         result = fn()
-    times = []
-    for _ in range(repeats):
+    times: list[float] = []
+    while len(times) < repeats and (not times or sum(times) < budget_s):
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
@@ -193,17 +202,18 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
     builder = getattr(torchvision.models, builder_name)
 
     # archspec: static analysis, no torch involved.
-    analyze_s, report = timed(lambda: archspec.analyze(name), settings.analyze_repeats)
+    analyze_s, report = timed(lambda: archspec.analyze(name), settings.analyze_repeats, settings.budget_s)
     channels, *spatial = report.input_shape[1:]
     large = [channels, *[LARGE_SPATIAL] * len(spatial)]
     analyze_large_s, report_large = timed(lambda: archspec.analyze(name, large, batch=LARGE_BATCH),
-                                          settings.analyze_repeats)
+                                          settings.analyze_repeats, settings.budget_s)
     input_shape = list(report.input_shape)  # batch 1, the spec's own input
     log(f"  archspec.analyze {analyze_s * 1e3:.2f} ms (large {analyze_large_s * 1e3:.2f} ms)")
 
     # torchvision: build the model (weight initialisation included: that is what a user pays).
     torch.manual_seed(0)
-    build_s, model = timed(lambda: builder(weights=None, **kwargs), settings.build_repeats, warmup=0)
+    build_s, model = timed(lambda: builder(weights=None, **kwargs), settings.build_repeats, settings.budget_s,
+                           warmup=0)
     model.eval()
     tv_params = sum(p.numel() for p in model.parameters())
     x = torch.randn(*input_shape)
@@ -215,11 +225,11 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
             model(x)
         return counter.get_total_flops() // 2
 
-    flopcounter_s, flopcounter_macs = timed(flop_counter, settings.peer_repeats)
+    flopcounter_s, flopcounter_macs = timed(flop_counter, settings.peer_repeats, settings.budget_s)
     log(f"  FlopCounterMode {flopcounter_s * 1e3:.1f} ms")
 
     torchinfo_s, stats = timed(lambda: torchinfo.summary(model, input_size=tuple(input_shape), verbose=0,
-                                                         device="cpu"), settings.peer_repeats)
+                                                         device="cpu"), settings.peer_repeats, settings.budget_s)
     log(f"  torchinfo.summary {torchinfo_s * 1e3:.1f} ms")
 
     fvcore_s = fvcore_total = None
@@ -233,7 +243,7 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.jit deprecation warnings from fvcore's tracer
-            fvcore_s, fvcore_total = timed(fvcore_count, settings.peer_repeats)
+            fvcore_s, fvcore_total = timed(fvcore_count, settings.peer_repeats, settings.budget_s)
         log(f"  fvcore {fvcore_s * 1e3:.1f} ms")
 
     # Forward speed: archspec's compiled module against torchvision's, same input, eval mode, no_grad.
@@ -243,7 +253,8 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
     compiled = archspec.compile(name, forward_input[1:])
     compile_s = time.perf_counter() - start
     compiled.eval()
-    tv_fwd, as_fwd = forward_times(model, compiled, torch.randn(*forward_input), settings.forward_rounds)
+    tv_fwd, as_fwd = forward_times(model, compiled, torch.randn(*forward_input), settings.forward_rounds,
+                                   settings.forward_budget_s)
     log(f"  forward torchvision {statistics.median(tv_fwd) * 1e3:.1f} ms, "
         f"archspec {statistics.median(as_fwd) * 1e3:.1f} ms")
 
@@ -256,13 +267,15 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
         archspec_params=report.totals.params, torchvision_params=tv_params, archspec_macs=report.totals.macs,
         flopcounter_macs=flopcounter_macs, archspec_macs_large=report_large.totals.macs,
         torchinfo_mult_adds=int(stats.total_mult_adds), torchinfo_params=int(stats.total_params),
-        fvcore_total=fvcore_total, forward_input=forward_input,
+        fvcore_total=fvcore_total, forward_input=forward_input, forward_runs=len(as_fwd),
     )
     return result
 
 
-def forward_times(reference: Any, candidate: Any, x: Any, rounds: int) -> tuple[list[float], list[float]]:
-    """Interleaved forward timings (reference, candidate, candidate, reference per round) so drift cancels."""
+def forward_times(reference: Any, candidate: Any, x: Any, rounds: int,
+                  budget_s: float) -> tuple[list[float], list[float]]:
+    """Interleaved forward timings (reference, candidate, candidate, reference per round) so drift cancels:
+    at most ``rounds`` rounds, at least ``min(rounds, 2)``, and no new round once ``budget_s`` is spent."""
     import torch
 
     def run(module: Any) -> float:
@@ -273,7 +286,10 @@ def forward_times(reference: Any, candidate: Any, x: Any, rounds: int) -> tuple[
     ref, cand = [], []
     with torch.no_grad():
         run(reference), run(candidate)  # warm-up: allocator, oneDNN primitive caches
-        for _ in range(rounds):
+        start = time.perf_counter()
+        for done in range(rounds):
+            if done >= 2 and time.perf_counter() - start > budget_s:
+                break
             ref.append(run(reference))
             cand.append(run(candidate))
             cand.append(run(candidate))
@@ -292,23 +308,24 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
 wall = time.perf_counter() - start
-print(json.dumps({"rc": code, "wall_s": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": code, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}))
 """
 
 
-def run_process(command: list[str]) -> tuple[float, float]:
+def run_process(command: list[str]) -> tuple[float, float, float]:
     out = subprocess.run([sys.executable, "-c", _RUNNER, *command], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout)
     if data["rc"] != 0:
         raise RuntimeError(f"{' '.join(command)} exited with {data['rc']}")
-    return data["wall_s"], data["maxrss_kb"] / 1024
+    return data["wall_s"], data["cpu_s"], data["maxrss_kb"] / 1024
 
 
 def measure_process(label: str, command: list[str], repeats: int) -> ProcessResult:
     run_process(command)  # warm-up: page cache, .pyc files
-    walls, rss = zip(*(run_process(command) for _ in range(repeats)), strict=True)
-    return ProcessResult(label=label, command=command, wall_s=statistics.median(walls), peak_rss_mb=max(rss),
-                         runs=repeats)
+    walls, cpus, rss = zip(*(run_process(command) for _ in range(repeats)), strict=True)
+    return ProcessResult(label=label, command=command, wall_s=statistics.median(walls), cpu_s=statistics.median(cpus),
+                         peak_rss_mb=max(rss), runs=repeats)
 
 
 def archspec_command() -> list[str]:
@@ -389,27 +406,31 @@ def markdown(results: list[NetworkResult], processes: list[ProcessResult], setti
             f"| {ratio(q['fvcore_total_over_macs'], 6)} |")
 
     add("\n## Compiled module forward speed (eval, no_grad)\n")
-    add(f"Interleaved runs (torchvision, archspec, archspec, torchvision) x {settings.forward_rounds} rounds after "
-        "a warm-up; ms. Goal: archspec within 3% of torchvision.\n")
+    add(f"Interleaved runs (torchvision, archspec, archspec, torchvision) x up to {settings.forward_rounds} rounds "
+        f"(at least 2; no new round after {settings.forward_budget_s:g} s) after a warm-up; ms; runs = timed "
+        "forwards of each. Goal: archspec within 3% of torchvision.\n")
     add("| network | input | torchvision median | archspec median | archspec / torchvision | torchvision best "
-        "| archspec best | best / best | archspec.compile (s) |")
-    add("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        "| archspec best | best / best | runs | archspec.compile (s) |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         q = r.ratios()
         add(f"| {r.network} | {'x'.join(map(str, r.forward_input))} | {ms(r.forward_torchvision_s)} "
             f"| {ms(r.forward_archspec_s)} | {ratio(q['forward_archspec_over_torchvision'], 3)} "
             f"| {ms(r.forward_torchvision_best_s)} | {ms(r.forward_archspec_best_s)} "
-            f"| {ratio(q['forward_best_archspec_over_torchvision'], 3)} | {r.archspec_compile_s:.2f} |")
+            f"| {ratio(q['forward_best_archspec_over_torchvision'], 3)} | {r.forward_runs} "
+            f"| {r.archspec_compile_s:.2f} |")
 
     if processes:
-        add("\n## Whole process (wall time median, peak RSS max over runs)\n")
-        add("| command | wall (s) | peak RSS (MB) | wall / import torch | RSS / import torch | runs |")
-        add("|---|---:|---:|---:|---:|---:|")
+        add("\n## Whole process (medians of wall and CPU time, peak RSS max over runs)\n")
+        add("| command | wall (s) | CPU user+sys (s) | peak RSS (MB) | wall / import torch | RSS / import torch "
+            "| runs |")
+        add("|---|---:|---:|---:|---:|---:|---:|")
         torch_row = next((p for p in processes if "import torch" in p.label), None)
         for p in processes:
             rel_wall = ratio(p.wall_s / torch_row.wall_s, 3) if torch_row else "n/a"
             rel_rss = ratio(p.peak_rss_mb / torch_row.peak_rss_mb, 3) if torch_row else "n/a"
-            add(f"| `{p.label}` | {p.wall_s:.3f} | {p.peak_rss_mb:.0f} | {rel_wall} | {rel_rss} | {p.runs} |")
+            add(f"| `{p.label}` | {p.wall_s:.3f} | {p.cpu_s:.3f} | {p.peak_rss_mb:.0f} | {rel_wall} | {rel_rss} "
+                f"| {p.runs} |")
     return "\n".join(lines) + "\n"
 
 
@@ -461,14 +482,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-process", action="store_true", help="skip the whole-process measurements")
     parser.add_argument("--forward-batch", type=int, metavar="N")
     parser.add_argument("--forward-size", type=int, metavar="PIXELS", help="square input side for forward timing")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="torch intra-op threads for every torch measurement (default 1; 0: torch's own choice). "
+                        "With 2 threads on a 2-core machine shared with other work, each parallel region waits for a "
+                        "descheduled thread and torch timings swing by 10x or more; archspec's analysis is "
+                        "single-threaded Python either way")
     parser.add_argument("--profile", metavar="NAME", help="print cProfile's top functions of archspec.analyze(NAME)")
     args = parser.parse_args(argv)
 
     settings = QUICK if args.quick else FULL
-    if args.forward_batch or args.forward_size:
-        settings = Settings(**{**asdict(settings), **({"forward_batch": args.forward_batch} if args.forward_batch
-                                                       else {}),
-                               **({"forward_size": args.forward_size} if args.forward_size else {})})
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # before any torch work: intra-op pool size is fixed at first use
+    if args.forward_batch:
+        settings = replace(settings, forward_batch=args.forward_batch)
+    if args.forward_size:
+        settings = replace(settings, forward_size=args.forward_size)
     if args.profile:
         print(profile_analyze(args.profile, 30))
 
@@ -501,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     info["load_average_1m_at_start"] = load_at_start
     print(f"# archspec vs peers — {info['date']}, {info['cpus']} CPUs, torch {info['torch']} "
-          f"({info['torch_threads']} threads), {'quick' if args.quick else 'full'} run, "
+          f"(torch threads: {info['torch_threads']}), {'quick' if args.quick else 'full'} run, "
           f"{time.perf_counter() - started:.0f} s, load average {load_at_start:.2f} → "
           f"{info['load_average_1m']:.2f}, archspec bytecode cached: {info['archspec_bytecode_cached']}\n")
     print(markdown(results, processes, settings, fvcore_note))
