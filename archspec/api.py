@@ -48,12 +48,17 @@ def analyze(spec: SpecLike, input_shape: list[int] | tuple[int, ...] | None = No
     return build_report(network, batch, Context(batch=batch, train=train))
 
 
-def compile(spec: SpecLike | Network, input_shape: list[int] | tuple[int, ...] | None = None) -> Any:
-    """A ``torch.nn.Module`` whose submodule paths, shapes and counts equal the static report's."""
+def compile(spec: SpecLike | Network, input_shape: list[int] | tuple[int, ...] | None = None,
+            in_place: bool = True) -> Any:
+    """A ``torch.nn.Module`` whose submodule paths, shapes and counts equal the static report's.
+
+    ``in_place`` (default, as torchvision does) lets ReLU-like ops overwrite their input where it is the
+    fresh output of the previous layer that nothing else reads; outputs and gradients are the same either
+    way. Turn it off to inspect every layer's own output with forward hooks."""
     from archspec.backend.torch_backend import compile_network
 
     network = spec if isinstance(spec, Network) else expand(spec, input_shape)
-    return compile_network(network)
+    return compile_network(network, in_place)
 
 
 def _check_input(spec: Spec, shape: list[int] | tuple[int, ...] | None) -> tuple[int, ...] | None:

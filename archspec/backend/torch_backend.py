@@ -11,27 +11,51 @@ from typing import Any
 from archspec.ir.graph import Network, Node
 
 
-def compile_network(network: Network) -> Any:
+def compile_network(network: Network, in_place: bool = True) -> Any:
     from torch import nn
 
     from archspec.backend import modules
 
-    return build_tree(network, nn, modules)
+    return build_tree(network, nn, modules, in_place)
 
 
-def build_tree(network: Network, nn: Any, modules: Any) -> Any:
+def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -> Any:
     """Build the root from ``nn`` (leaf ops) and ``modules`` (containers, routing, the root class).
+
+    With ``in_place``, an op that has an in-place form (ReLU) gets it where its input is the fresh output
+    of the previous item and nothing else reads that output — where torchvision puts ``inplace=True``.
 
     The code generator calls this with recording stand-ins, so compiled and generated modules cannot
     drift apart."""
 
-    def build(node: Node) -> Any:
+    def build(node: Node, overwrite_input: bool) -> tuple[Any, bool]:
+        """The node's module, and whether its output is fresh (a following op may overwrite it)."""
         if node.is_leaf:
-            module = node.op.build(nn, node.args, node.input)
+            module = node.op.build_in_place(nn, node.args, node.input) if overwrite_input else None
+            fresh = module is None and node.op.fresh_output
+            module = module or node.op.build(nn, node.args, node.input)
         else:
-            module = node.container.build(modules, node.args, [(child.name, build(child)) for child in node.children])
+            named, children_fresh = children(node)
+            module = node.container.build(modules, node.args, named)
+            fresh = node.container.fresh_output(children_fresh, len(node.children) or _input_count(node))
         if node.sources or node.id:
             module = modules.route(module, node.sources, node.id)
-        return module
+        return module, fresh
 
-    return modules.CompiledNetwork([(child.name, build(child)) for child in network.root.children], network.name)
+    def children(node: Node) -> tuple[list[tuple[str, Any]], list[bool]]:
+        chained = node.container.chains_children
+        named, fresh, previous_fresh = [], [], False
+        for child in node.children:
+            module, child_fresh = build(child, in_place and chained and previous_fresh and not child.sources)
+            named.append((child.name, module))
+            fresh.append(child_fresh)
+            previous_fresh = child_fresh and not child.id  # an id'd output is read again later
+        return named, fresh
+
+    named, _ = children(network.root)
+    return modules.CompiledNetwork(named, network.name)
+
+
+def _input_count(node: Node) -> int:
+    """How many tensors reach a node: several when ``from`` names several ids."""
+    return len(node.input) if node.input and isinstance(node.input[0], tuple) else 1

@@ -84,6 +84,10 @@ class Op:
     examples: ClassVar[list[Example]] = []
     min_dims: ClassVar[int] = 1  # the least number of feature dimensions (C counts) it accepts
     max_dims: ClassVar[int] = 4
+    # Its output is a new tensor that its own backward pass does not read, so the next op may overwrite it
+    # in place (conv, linear, batchnorm, pooling). Views, pass-throughs and ops whose gradient is computed
+    # from their result (activations, softmax) are not.
+    fresh_output: ClassVar[bool] = False
 
     def check_input(self, x: Shape) -> None:
         if not self.min_dims <= len(x) <= self.max_dims:
@@ -108,6 +112,13 @@ class Op:
 
     def build(self, nn: Any, args: Any, x: Shape) -> Any:
         raise NotImplementedError(f"op {self.name} has no torch builder")
+
+    def build_in_place(self, nn: Any, args: Any, x: Shape) -> Any | None:
+        """The same module computing in place (``ReLU(inplace=True)``), or None if the op has no such form.
+
+        The backend asks only where the input is a fresh tensor that nothing else reads, as torchvision
+        places its in-place ReLUs; the result is the same, one tensor fewer is allocated."""
+        return None
 
     @classmethod
     def describe(cls) -> str:

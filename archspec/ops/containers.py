@@ -43,6 +43,12 @@ class Container:
     Args: ClassVar[type[OpArgs]] = NoArgs
     merges: ClassVar[bool] = False  # accepts several inputs (``from: [a, b]``)
     off_main_path: ClassVar[bool] = False  # its children compute a side output (heads)
+    chains_children: ClassVar[bool] = False  # each child reads the previous child's output
+
+    def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
+        """Whether its module returns a new tensor that nothing else reads (see ``Op.fresh_output``), given
+        which of its children do and how many tensors it merges."""
+        return False
 
     def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
         raise NotImplementedError
@@ -73,6 +79,10 @@ class Sequential(Container):
     """Runs its items one after another (torch.nn.Sequential); items may use ``id`` / ``from``."""
 
     name, syntax = "sequential", "list"
+    chains_children = True
+
+    def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
+        return bool(children_fresh) and children_fresh[-1]
 
     def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
         return child_outputs[-1] if child_outputs else input  # type: ignore[return-value]
@@ -124,6 +134,9 @@ class Concat(Parallel):
 
     name, Args = "concat", ConcatArgs
 
+    def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
+        return True  # torch.cat always allocates its result
+
     def keeps_positions(self, args: ConcatArgs, rank: int) -> bool:
         return args.dim % (rank + 1) == 1  # along a spatial dim, later branches land at shifted positions
 
@@ -154,6 +167,9 @@ class Elementwise(Parallel):
 
     operation: ClassVar[str]
 
+    def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
+        return merged >= 2  # a single operand is returned as it is
+
     def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
         return broadcast(list(child_outputs) or self.branch_inputs(input, 0), self.name)
 
@@ -182,6 +198,7 @@ class Head(Container):
 
     name, syntax, Args = "head", "layers", HeadArgs
     off_main_path = True
+    chains_children = True  # its output is its input, passed on: never fresh
 
     def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
         return input  # type: ignore[return-value]

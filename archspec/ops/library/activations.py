@@ -18,9 +18,17 @@ class Pointwise(Op):
 
     torch_class: ClassVar[str]
     examples = _EVERY_RANK
+    # torch's in-place form computes its gradient from the result alone (relu_, hardtanh_, leaky_relu_ with
+    # slope >= 0), so overwriting the input is safe in training too.
+    has_in_place_form: ClassVar[bool] = False
 
     def build(self, nn: Any, args: Any, x: Shape) -> Any:
         return getattr(nn, self.torch_class)(**self.torch_kwargs(args))
+
+    def build_in_place(self, nn: Any, args: Any, x: Shape) -> Any | None:
+        if not self.has_in_place_form:
+            return None
+        return getattr(nn, self.torch_class)(**self.torch_kwargs(args), inplace=True)
 
     def torch_kwargs(self, args: Any) -> dict[str, Any]:
         return args.model_dump()
@@ -31,6 +39,7 @@ class ReLU(Pointwise):
     """max(0, x) (torch.nn.ReLU)."""
 
     name, torch_class = "relu", "ReLU"
+    has_in_place_form = True
 
 
 @register
@@ -38,6 +47,7 @@ class ReLU6(Pointwise):
     """min(max(0, x), 6) (torch.nn.ReLU6; MobileNet)."""
 
     name, torch_class = "relu6", "ReLU6"
+    has_in_place_form = True
 
 
 class LeakyReLUArgs(OpArgs):
@@ -49,6 +59,7 @@ class LeakyReLU(Pointwise):
     """x for x > 0, slope·x otherwise (torch.nn.LeakyReLU)."""
 
     name, torch_class, Args = "leaky_relu", "LeakyReLU", LeakyReLUArgs
+    has_in_place_form = True
     examples = [*_EVERY_RANK, Example({"slope": 0.2}, (3, 4, 4))]
 
     def torch_kwargs(self, args: LeakyReLUArgs) -> dict[str, Any]:

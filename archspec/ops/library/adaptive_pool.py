@@ -50,6 +50,7 @@ class AdaptivePool(Op):
 
     torch_prefix: ClassVar[str]
     Args = AdaptivePoolArgs
+    fresh_output = True
     min_dims = 2
     examples = [
         Example({"output": 4}, (3, 10)),

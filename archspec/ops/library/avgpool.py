@@ -35,6 +35,7 @@ class AvgPool(Op):
     """Average pooling; stride defaults to the kernel (torch.nn.AvgPoolNd)."""
 
     name = "avgpool"
+    fresh_output = True
     Args = AvgPoolArgs
     min_dims = 2
     examples = [

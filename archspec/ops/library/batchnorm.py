@@ -24,6 +24,7 @@ class BatchNorm(Op):
     """Batch normalisation; the dimensionality follows the input (torch.nn.BatchNormNd)."""
 
     name = "batchnorm"
+    fresh_output = True
     Args = BatchNormArgs
     examples = [
         Example({}, (6,)),

@@ -70,6 +70,7 @@ class Conv(Op):
     """Convolution over 1, 2 or 3 spatial dimensions (torch.nn.ConvNd)."""
 
     name = "conv"
+    fresh_output = True
     Args = ConvArgs
     min_dims = 2
     examples = [

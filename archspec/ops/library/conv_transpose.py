@@ -44,6 +44,7 @@ class ConvTranspose(Op):
     """Transposed convolution over 1, 2 or 3 spatial dimensions (torch.nn.ConvTransposeNd)."""
 
     name = "conv_transpose"
+    fresh_output = True
     Args = ConvTransposeArgs
     min_dims = 2
     examples = [

@@ -19,6 +19,7 @@ class Linear(Op):
     """Fully connected layer acting on the last dimension: (*, in) → (*, out) (torch.nn.Linear)."""
 
     name = "linear"
+    fresh_output = True
     Args = LinearArgs
     examples = [
         Example({"out": 10}, (84,)),

@@ -22,6 +22,7 @@ class MaxPool(Op):
     """Max pooling; stride defaults to the kernel (torch.nn.MaxPoolNd)."""
 
     name = "maxpool"
+    fresh_output = True
     Args = MaxPoolArgs
     min_dims = 2
     examples = [
