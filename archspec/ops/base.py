@@ -56,6 +56,21 @@ class Global:
     reason: str
 
 
+def global_along(x: Shape, dims: tuple[int, ...], reason: str) -> WindowStep | Global:
+    """The step of an op whose every output reads the whole input along spatial ``dims`` (0-based) and is
+    pointwise along the others: a window as long as the input with stride 0, so each output's span along
+    those dims is the same, whole one (jump 0). Along every dim at once it is simply :class:`Global`.
+
+    >>> global_along((4, 6, 9), (1,), "linear")
+    WindowStep(kernel=(1, 9), stride=(1, 0), padding=(0, 0))
+    """
+    spatial = x[1:]
+    if set(dims) >= set(range(len(spatial))):
+        return Global(reason)
+    return WindowStep(tuple(length if d in dims else 1 for d, length in enumerate(spatial)),
+                      tuple(0 if d in dims else 1 for d in range(len(spatial))), (0,) * len(spatial))
+
+
 RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the field is unchanged
 
 

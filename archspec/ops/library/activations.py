@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Global, NoArgs, Op, OpArgs, RFStep, Shape
+from archspec.ops.base import Context, Example, NoArgs, Op, OpArgs, RFStep, Shape, global_along
 from archspec.ops.registry import register
 
 _EVERY_RANK = [Example({}, (5,)), Example({}, (3, 7)), Example({}, (2, 4, 4)), Example({}, (2, 3, 3, 3))]
@@ -159,6 +159,7 @@ class Softmax(Pointwise):
 
     def receptive_field(self, args: SoftmaxArgs, x: Shape, y: Shape) -> RFStep:
         """Along channels softmax is pointwise in space; along a spatial dim every output sees that whole dim."""
-        if args.dim % (len(x) + 1) >= 2:
-            return Global(f"softmax along spatial dim {args.dim} reads the whole dimension")
+        dim = args.dim % (len(x) + 1)
+        if dim >= 2:
+            return global_along(x, (dim - 2,), f"softmax along spatial dim {args.dim} reads the whole dimension")
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from archspec.ops.base import Context, Example, Global, Op, OpArgs, PositiveInt, RFStep, Shape
+from archspec.ops.base import Context, Example, Op, OpArgs, PositiveInt, RFStep, Shape, global_along
 from archspec.ops.registry import register
 
 
@@ -26,6 +26,7 @@ class Linear(Op):
         Example({"out": 7, "bias": False}, (12,)),
         Example({"out": 5}, (3, 8), "acts on the last dimension"),
         Example({"out": 4}, (2, 3, 6)),
+        Example({"out": 3}, (2, 3, 4, 5), "3-D input: only the last dim is mixed"),
     ]
 
     def output_shape(self, args: LinearArgs, x: Shape, ctx: Context) -> Shape:
@@ -39,7 +40,7 @@ class Linear(Op):
         return prod(y) * x[-1]
 
     def receptive_field(self, args: LinearArgs, x: Shape, y: Shape) -> RFStep:
-        return Global("linear mixes the whole last dimension") if len(x) > 1 else None
+        return global_along(x, (len(x) - 2,), "linear mixes the whole last dimension") if len(x) > 1 else None
 
     def build(self, nn: Any, args: LinearArgs, x: Shape) -> Any:
         return nn.Linear(x[-1], args.out, bias=args.bias)
