@@ -6,7 +6,8 @@
 """
 
 from archspec.api import analyze, compile, expand, load
+from archspec.checkpoint import load_checkpoint
 from archspec.errors import Diagnostic, SpecError
 
-__all__ = ["Diagnostic", "SpecError", "analyze", "compile", "expand", "load"]
+__all__ = ["Diagnostic", "SpecError", "analyze", "compile", "expand", "load", "load_checkpoint"]
 __version__ = "0.1.0"
