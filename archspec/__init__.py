@@ -7,8 +7,9 @@
 
 from archspec.api import analyze, compile, expand, load
 from archspec.backend.weights import WeightMismatch, load_weights_in_order
+from archspec.checkpoint import load_checkpoint
 from archspec.errors import Diagnostic, SpecError
 
-__all__ = ["Diagnostic", "SpecError", "WeightMismatch", "analyze", "compile", "expand", "load",
+__all__ = ["Diagnostic", "SpecError", "WeightMismatch", "analyze", "compile", "expand", "load", "load_checkpoint",
            "load_weights_in_order"]
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
-"""The ``archspec`` command (DESIGN.md §4). Exit status: 0 ok, 1 invalid spec, 2 usage error (3: a bug
-in archspec itself, reported without a traceback).
+"""The ``archspec`` command (DESIGN.md §4). Exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug in
+archspec itself (an internal error, or ``--verify`` finding the module disagreeing with the report),
+reported without a traceback.
 
 ``check`` never imports torch; ``build`` imports it only to compile.
 """
@@ -11,12 +12,18 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from archspec.errors import SpecError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("table", "json", "markdown")
+STDIN = "-"  # SPEC: read the spec from standard input
+STDIN_NAME = "<stdin>"  # ... and name it so in messages
+SPEC_HELP = "a spec file, a bundled spec's name (see 'archspec list'), or '-' for standard input"
+EXIT_STATUS_HELP = ("exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug in archspec (an internal error, "
+                    "or --verify finding a mismatch)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,35 +58,40 @@ class _UsageError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archspec", description="Network architectures as spec files: "
-                                     "validated, analysed exactly without torch, compiled to PyTorch.")
+                                     "validated, analysed exactly without torch, compiled to PyTorch.",
+                                     epilog=EXIT_STATUS_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    build = commands.add_parser("build", help="validate, analyse and compile a spec; print its report")
-    build.add_argument("spec", metavar="SPEC", help="a spec file, or a bundled spec's name (see 'archspec list')")
-    _analysis_options(build)
-    build.add_argument("--save", metavar="PATH", help="write weights and spec (torch.load(weights_only=True))")
+    build = commands.add_parser("build", help="validate, analyse and compile a spec; print its report",
+                                epilog=EXIT_STATUS_HELP)
+    build.add_argument("spec", metavar="SPEC", help=f"{SPEC_HELP}; or a checkpoint written by --save, rebuilt "
+                       "with its weights")
+    _analysis_options(build, quiet="print no report (still compiles, verifies and saves); only errors")
+    build.add_argument("--save", metavar="PATH", help="write weights and spec (torch.load(weights_only=True); "
+                       "reload with archspec.load_checkpoint(PATH))")
     build.add_argument("--verify", action="store_true",
-                       help="run one forward pass and check every static shape, the MACs and the counts")
+                       help="run one forward pass and check every static shape, the MACs and the counts; a "
+                       "mismatch is a bug in archspec and exits with status 3")
     build.set_defaults(run=_build)
 
-    check = commands.add_parser("check", help="validate and analyse without importing torch")
-    check.add_argument("specs", metavar="SPEC", nargs="+")
-    _analysis_options(check)
-    check.add_argument("--quiet", "-q", action="store_true", help="print nothing for valid specs")
+    check = commands.add_parser("check", help="validate and analyse without importing torch",
+                                epilog=EXIT_STATUS_HELP)
+    check.add_argument("specs", metavar="SPEC", nargs="+", help=SPEC_HELP)
+    _analysis_options(check, quiet="print nothing for valid specs; only errors")
     check.set_defaults(run=_check)
 
-    listing = commands.add_parser("list", help="list bundled specs, ops and built-in blocks")
-    listing.add_argument("what", nargs="?", choices=("specs", "ops", "blocks", "all"), default="all")
+    listing = commands.add_parser("list", help="list bundled specs, ops, containers and built-in blocks")
+    listing.add_argument("what", nargs="?", choices=("specs", "ops", "containers", "blocks", "all"), default="all")
     listing.set_defaults(run=_list)
 
     graph = commands.add_parser("graph", help="print the data flow as a Graphviz DOT or Mermaid diagram")
-    graph.add_argument("spec", metavar="SPEC")
+    graph.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     _shape_options(graph)
     graph.set_defaults(run=_graph)
 
     codegen = commands.add_parser("codegen", help="print standalone PyTorch source (needs only torch)")
-    codegen.add_argument("spec", metavar="SPEC")
+    codegen.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     codegen.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     _shape_options(codegen)
     codegen.set_defaults(run=_codegen)
@@ -98,12 +110,47 @@ def _shape_options(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(batch=1, train=False)
 
 
-def _analysis_options(parser: argparse.ArgumentParser) -> None:
+def _analysis_options(parser: argparse.ArgumentParser, quiet: str) -> None:
+    """The options ``check`` and ``build`` share; ``quiet`` says what --quiet means for the command."""
     _shape_options(parser)
     parser.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for shapes, MACs, memory")
     parser.add_argument("--train", action="store_true", help="analyse the training-mode graph")
-    parser.add_argument("--format", choices=FORMATS, default="table")
-    parser.add_argument("--depth", type=int, metavar="N", help="table: show modules down to this depth")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="json: one report object, or an array of them for several specs")
+    parser.add_argument("--depth", type=int, metavar="N", help="table and markdown: show modules down to this "
+                        "depth (1: top-level modules; 0: totals only); JSON always lists every module")
+    parser.add_argument("--quiet", "-q", action="store_true", help=quiet)
+
+
+def _check_analysis_options(args: argparse.Namespace) -> None:
+    """Usage errors in the shared options, found before any spec is read (or anything slow runs)."""
+    if args.batch < 1:
+        raise _UsageError("--batch must be >= 1")
+    if args.depth is not None:
+        if args.depth < 0:
+            raise _UsageError(f"--depth must be >= 0 (0: totals only), got {args.depth}")
+        if args.format == "json":
+            raise _UsageError("--depth applies to the table and markdown formats; the JSON report lists every "
+                              "module")
+
+
+def _check_writable(option: str, path: str) -> None:
+    """A file that ``option`` is to write must be creatable: say so now rather than after compiling."""
+    target = Path(path)
+    folder = target.parent
+    if target.is_dir():
+        raise _UsageError(f"{option} {path}: is a directory; give a file name")
+    if not folder.exists():
+        raise _UsageError(f"{option} {path}: the directory {folder} does not exist")
+    if not folder.is_dir():
+        raise _UsageError(f"{option} {path}: {folder} is not a directory")
+    writable = os.access(target, os.W_OK) if target.exists() else os.access(folder, os.W_OK | os.X_OK)
+    if not writable:
+        raise _UsageError(f"{option} {path}: permission denied")
+
+
+def _write_failed(option: str, path: str, error: OSError) -> _UsageError:
+    return _UsageError(f"{option} {path}: cannot write the file: {error.strerror or error}")
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:
@@ -135,69 +182,121 @@ def _input(text: str | None) -> list[int] | None:
     return values
 
 
+def _load(source: str, args: argparse.Namespace) -> Any:
+    """The validated spec named by SPEC (``-``: standard input), with the --set overrides applied."""
+    from archspec.loading.resolve import load_document, load_stream
+    from archspec.spec.validate import validate
+
+    overrides = _overrides(args.overrides)
+    document = load_stream(sys.stdin.buffer, STDIN_NAME) if source == STDIN else load_document(source)
+    return validate(document, overrides, override_origin="--set")
+
+
 def _analyse(source: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(spec, network, report) — the network is expanded once and shared by the report and the compiler."""
+    spec = _load(source, args)
+    return (spec, *_analyse_spec(spec, _input(args.input), args))
+
+
+def _analyse_spec(spec: Any, shape: list[int] | None, args: argparse.Namespace) -> tuple[Any, Any]:
+    """(network, report) of a loaded spec for the input ``shape`` (None: the spec's own)."""
     from archspec.analysis.report import build_report
-    from archspec.api import expand, load
+    from archspec.api import expand
     from archspec.ops.base import Context
 
-    if args.batch < 1:
-        raise _UsageError("--batch must be >= 1")
-    spec = load(source, _overrides(args.overrides))
-    shape = _input(args.input)
     if shape is not None and len(shape) != len(spec.input):
         raise _UsageError(f"--input {args.input} has {len(shape) - 1} spatial dims but {spec.name} is written for "
                           f"{len(spec.input) - 1} (input {list(spec.input)})")
     network = expand(spec, shape, batch=args.batch, train=args.train, max_nodes=args.max_nodes)
-    return spec, network, build_report(network, args.batch, Context(batch=args.batch, train=args.train))
+    return network, build_report(network, args.batch, Context(batch=args.batch, train=args.train))
 
 
-def _render(report: Any, args: argparse.Namespace) -> str:
+def _render(reports: list[Any], args: argparse.Namespace, several: bool) -> str:
+    """The reports in ``args.format``; JSON is one document: an object, or an array when ``several`` specs
+    were asked for (whether or not all of them are valid)."""
     if args.format == "json":
-        return json.dumps(report.to_dict(), indent=2)
+        documents = [report.to_dict() for report in reports]
+        return json.dumps(documents if several else documents[0], indent=2)
     if args.format == "markdown":
         from archspec.render.markdown import render_markdown
 
-        return render_markdown(report)
+        return "\n".join(render_markdown(report, args.depth) for report in reports)
     from archspec.render.table import render_table
 
-    return render_table(report, args.depth)
+    return "\n\n".join(render_table(report, args.depth) for report in reports)
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    """A progress note on standard error (silenced by --quiet)."""
+    if not args.quiet:
+        print(text, file=sys.stderr)
 
 
 def _build(args: argparse.Namespace) -> int:
-    spec, network, report = _analyse(args.spec, args)
+    _check_analysis_options(args)
+    if args.save:
+        _check_writable("--save", args.save)
+    checkpoint = _checkpoint(args)
+    if checkpoint is None:
+        spec, network, report = _analyse(args.spec, args)
+        shape = _input(args.input)
+    else:
+        spec, shape = checkpoint.spec, checkpoint.input_shape
+        network, report = _analyse_spec(spec, shape, args)
     from archspec.api import compile
     from archspec.backend.verify import verify
 
     model = compile(network)
-    print(_render(report, args))
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint.state_dict)
+    if not args.quiet:
+        print(_render([report], args, several=False))
     if args.verify:
         problems = verify(model, report)
         if problems:
-            print("verify: the compiled module disagrees with the static report:", file=sys.stderr)
+            print("verify: the compiled module disagrees with the static report — a bug in archspec, please "
+                  "report it:", file=sys.stderr)
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
-            return EXIT_INVALID
-        print(f"verify: {len(report.layers)} modules — shapes, parameters, buffers and MACs match a real "
-              "forward pass", file=sys.stderr)
+            return EXIT_INTERNAL
+        _note(args, f"verify: {len(report.layers)} modules — shapes, parameters, buffers and MACs match a real "
+              "forward pass")
     if args.save:
         from archspec.checkpoint import save
 
-        save(model, spec, args.save, _input(args.input))
-        print(f"saved: {args.save}", file=sys.stderr)
+        try:
+            save(model, spec, args.save, shape)
+        except OSError as error:
+            raise _write_failed("--save", args.save, error) from None
+        _note(args, f"saved: {args.save}")
     return EXIT_OK
 
 
+def _checkpoint(args: argparse.Namespace) -> Any:
+    """The checkpoint that SPEC names (build reads one to rebuild the module with its weights), else None."""
+    from archspec.checkpoint import is_checkpoint, read_checkpoint
+
+    if args.spec == STDIN or not is_checkpoint(args.spec):
+        return None
+    if args.overrides or args.input:
+        raise _UsageError(f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
+                          "so --set and --input cannot change them")
+    return read_checkpoint(args.spec)
+
+
 def _check(args: argparse.Namespace) -> int:
+    _check_analysis_options(args)
+    if args.specs.count(STDIN) > 1:
+        raise _UsageError("'-' (standard input) can be given only once")
+    reports: list[Any] = []
     failed: list[SpecError] = []
     for source in args.specs:
         try:
-            _, _, report = _analyse(source, args)
+            reports.append(_analyse(source, args)[2])
         except SpecError as error:
             failed.append(error)
-            continue
-        if not args.quiet:
-            print(_render(report, args))
+    if reports and not args.quiet:
+        print(_render(reports, args, several=len(args.specs) > 1))
     if failed:
         print("\n".join(str(error) for error in failed), file=sys.stderr)
         return EXIT_INVALID
@@ -207,6 +306,7 @@ def _check(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from archspec.blocks.library import builtin_blocks
     from archspec.loading.resolve import bundled_specs
+    from archspec.ops.containers import CONTAINERS
     from archspec.ops.registry import all_ops
 
     if args.what in ("specs", "all"):
@@ -216,14 +316,23 @@ def _list(args: argparse.Namespace) -> int:
     if args.what in ("ops", "all"):
         print("Ops:")
         for name, op in sorted(all_ops().items()):
-            fields = ", ".join(op.Args.model_fields)
-            print(f"  {name:18} {op.describe()}" + (f"  [{fields}]" if fields else ""))
+            print(_described(name, op.describe(), list(op.Args.model_fields)))
+    if args.what in ("containers", "all"):
+        print("Containers (hold items: sequential: [...], or branches: / layers: beside their arguments):")
+        for name, container in CONTAINERS.items():
+            keys = [] if container.syntax == "list" else [container.syntax]
+            print(_described(name, container.describe(), [*keys, *container.Args.model_fields]))
     if args.what in ("blocks", "all"):
         print("Built-in blocks:")
         for name, block in sorted(builtin_blocks().items()):
             params = ", ".join(f"{k}" if v == "required" else f"{k}={v}" for k, v in block.params.items())
             print(f"  {name:18} ({params})")
     return EXIT_OK
+
+
+def _described(name: str, description: str, fields: list[str]) -> str:
+    """One line of ``archspec list``: the name, its one-line description and its argument names."""
+    return f"  {name:18} {description}" + (f"  [{', '.join(fields)}]" if fields else "")
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -237,11 +346,16 @@ def _graph(args: argparse.Namespace) -> int:
 def _codegen(args: argparse.Namespace) -> int:
     from archspec.render.codegen import generate_source
 
+    if args.output:
+        _check_writable("--output", args.output)
     _, network, _ = _analyse(args.spec, args)
     source = generate_source(network)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(source)
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(source)
+        except OSError as error:
+            raise _write_failed("--output", args.output, error) from None
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         print(source, end="")

@@ -38,14 +38,19 @@ def format_spec_path(path: SpecPath) -> str:
 
 @dataclass(frozen=True)
 class Location:
-    """Where a value stands in its source text (1-based line and column)."""
+    """Where a value stands in its source text (1-based line and column); without them, the file as a whole
+    (one that is missing, or is not a spec at all).
+
+    >>> str(Location("net.yaml", 3, 7)), str(Location("nosuch"))
+    ('net.yaml:3:7', 'nosuch')
+    """
 
     file: str
-    line: int
-    column: int
+    line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,11 @@ class Diagnostic:
     severity: str = "error"
 
     def __str__(self) -> str:
+        """``FILE:LINE:COL: error: PATH: what — fix``; about a whole file: ``FILE: error: what — fix``."""
         where = f"{self.location}: " if self.location else ""
-        text = f"{where}{self.severity}: {format_spec_path(self.path)}: {self.message}"
+        about_whole_file = self.location is not None and self.location.line is None and not self.path
+        spec_path = "" if about_whole_file else f"{format_spec_path(self.path)}: "
+        text = f"{where}{self.severity}: {spec_path}{self.message}"
         if self.fix:
             text += f" — {self.fix}"
         return text
@@ -89,7 +97,7 @@ class OpError(Exception):
 
 def _source_order(diagnostic: Diagnostic) -> tuple[str, int, int]:
     loc = diagnostic.location
-    return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+    return (loc.file, loc.line or 0, loc.column or 0) if loc else ("", 0, 0)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

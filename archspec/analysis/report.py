@@ -87,6 +87,10 @@ class Report:
     train: bool = False
     warnings: list[str] = field(default_factory=list)
 
+    def shown_layers(self, max_depth: int | None = None) -> list[LayerReport]:
+        """The modules down to ``max_depth`` (1: the top-level ones; None: all), in depth-first order."""
+        return [row for row in self.layers if max_depth is None or row.depth <= max_depth]
+
     def layer(self, path: str) -> LayerReport:
         for row in self.layers:
             if row.path == path:

@@ -38,8 +38,11 @@ def measure_macs(model: Any, input_shape: list[int]) -> int:
 
 
 def verify(model: Any, report: Report) -> list[str]:
-    """Every disagreement between the report and the module's real shapes and counts (empty: all agree)."""
-    problems: list[str] = []
+    """Every disagreement between the report and the module's real submodules, shapes and counts (empty: all
+    agree). A disagreement is a bug in archspec: the report and the module come from the same spec."""
+    modules = [path for path, _ in model.named_modules() if path]
+    present = set(modules)
+    problems = _compare_paths(modules, [row.path for row in report.layers])
     was_training = model.training
     model.train(report.train)
     try:
@@ -50,8 +53,10 @@ def verify(model: Any, report: Report) -> list[str]:
     for row in report.layers:
         if row.train_only and not report.train:
             continue  # train-only heads do not run in eval mode
-        if measured.get(row.path) != row.output_shape:
-            problems.append(f"{row.path}: static shape {row.output_shape}, measured {measured.get(row.path)}")
+        if row.path in measured and measured[row.path] != row.output_shape:
+            problems.append(f"{row.path}: static shape {row.output_shape}, measured {measured[row.path]}")
+        elif row.path not in measured and row.path in present:
+            problems.append(f"{row.path}: static shape {row.output_shape}, but it did not run in the forward pass")
     if macs != report.totals.macs:
         problems.append(f"MACs: static {report.totals.macs}, measured {macs} (FlopCounterMode / 2)")
     params = sum(p.numel() for p in model.parameters())
@@ -60,4 +65,12 @@ def verify(model: Any, report: Report) -> list[str]:
         problems.append(f"parameters: static {report.totals.params}, measured {params}")
     if buffers != report.totals.buffers:
         problems.append(f"buffers: static {report.totals.buffers}, measured {buffers}")
+    return problems
+
+
+def _compare_paths(modules: list[str], reported: list[str]) -> list[str]:
+    """Submodules the report leaves out, and reported layers that the module does not have."""
+    listed, present = set(reported), set(modules)
+    problems = [f"{path}: in the compiled module but not in the report" for path in modules if path not in listed]
+    problems += [f"{path}: in the report but not in the compiled module" for path in reported if path not in present]
     return problems

@@ -3,6 +3,7 @@ inferring every shape on the way. The first shape error stops a chain (later sha
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from archspec.ir.graph import Network, Node
 from archspec.ops.base import Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
-from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
+from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression, referenced_names
 from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
 from archspec.spec.pydantic_errors import describe_value, diagnostics_from
 from archspec.spec.validate import walk_items
@@ -67,6 +68,9 @@ def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = N
     return _Expander(spec, ctx, limits).run(shape)
 
 
+_UNTRACED = object()  # fail(): the error is not about one value of the spec
+
+
 class _OverSoftLimit(Exception):
     """A large network: count it (cheaply) before building it."""
 
@@ -105,8 +109,15 @@ class _Expander:
     # -- errors ---------------------------------------------------------------------------------------------
 
     def fail(self, owner: Any, path: SpecPath, stack: tuple[CallSite, ...], message: str,
-             fix: str | None = None, key: bool = False, context: bool = True) -> _Abort:
-        """Locate an error; inside a bundled block, point at the user's call and name the inner item."""
+             fix: str | None = None, key: bool = False, context: bool = True, culprit: Any = _UNTRACED,
+             reads_input: bool = False) -> _Abort:
+        """Locate an error; inside a bundled block, point at the user's call and name the inner item.
+
+        ``culprit`` is the raw (unevaluated) value at fault, read at the level of ``stack``: where it derives
+        from overridden params, the message says so. Where the fault is not traced to a value, or also depends
+        on the input's shape (``reads_input``; shapes are not traced), the message names every override in
+        effect."""
+        message += self.override_note(culprit, stack, reads_input)
         location = owner.source.locate(path, key)
         if stack and owner is not self.spec:
             outer = next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
@@ -115,6 +126,44 @@ class _Expander:
         if stack and context:
             message += f" (in block '{stack[-1].block}' used at {format_spec_path(stack[-1].item.path)})"
         return _Abort(Diagnostic(message, path, location, fix))
+
+    def override_note(self, culprit: Any, stack: tuple[CallSite, ...], reads_input: bool) -> str:
+        """`` (num_classes = 0 from --set)`` for the overrides ``culprit`` derives from; else, for a fault that
+        no value explains, `` (with ... from --set)`` naming every override; empty without overrides."""
+        overrides = self.spec.overrides
+        if not overrides:
+            return ""
+        traced = set() if culprit is _UNTRACED else self.override_sources(culprit, stack)
+        if not traced and culprit is not _UNTRACED and not reads_input:
+            return ""  # the value alone is at fault, and no override made it
+        named = [key for key in overrides if key in traced] or list(overrides)
+        values = ", ".join(f"{key} = {json.dumps(overrides[key], default=str)}" for key in named)
+        return f" ({'' if traced else 'with '}{values} from {self.spec.override_origin})"
+
+    def override_sources(self, value: Any, stack: tuple[CallSite, ...], seen: frozenset[Any] = frozenset()
+                         ) -> set[str]:
+        """The overridden params that the raw ``value``, evaluated in the scope of ``stack``, derives from."""
+        return set().union(*(self.name_sources(name, stack, seen) for name in referenced_names(value)))
+
+    def name_sources(self, name: str, stack: tuple[CallSite, ...], seen: frozenset[Any]) -> set[str]:
+        """The overridden params behind ``name`` in the scope of ``stack``: a block parameter follows the call's
+        argument (or the default), a user block also sees its caller's names, a param its own definition."""
+        if (name, len(stack)) in seen:
+            return set()  # a self-referential definition: an error of its own
+        seen = seen | {(name, len(stack))}
+        if not stack:
+            if name in self.spec.overrides:
+                return {name}
+            return self.override_sources(self.spec.params[name], (), seen) if name in self.spec.params else set()
+        site, block = stack[-1], self.blocks.get(stack[-1].block)
+        if block is not None and name in block.params:
+            given = [args[name] for args in (site.item.args, site.item.first or {})
+                     if isinstance(args, dict) and name in args]
+            return (self.override_sources(given, stack[:-1], seen) if given
+                    else self.override_sources(block.params[name], stack, seen))
+        if block is not None and block.name in self.spec.blocks:
+            return self.name_sources(name, stack[:-1], seen)
+        return set()
 
     # -- scopes ---------------------------------------------------------------------------------------------
 
@@ -129,7 +178,7 @@ class _Expander:
         try:
             result = evaluate_value(value, scope)
         except ExpressionError as exc:
-            raise self.fail(owner, path, stack, exc.message, exc.fix) from None
+            raise self.fail(owner, path, stack, exc.message, exc.fix, culprit=value) from None
         return _integral(result) if is_expression(value) else result
 
     def evaluate_args(self, raw: dict[str, Any], scope: dict[str, Any], owner: Any, path: SpecPath,
@@ -208,7 +257,8 @@ class _Expander:
             condition = self.evaluate(item.condition, scope, owner, (*item.path, "if"), stack)
             if not isinstance(condition, bool):
                 raise self.fail(owner, (*item.path, "if"), stack, f"'if' must give true or false, got "
-                                f"{describe_value(condition)}", "compare with ==, <, ... or use and/or/not")
+                                f"{describe_value(condition)}", "compare with ==, <, ... or use and/or/not",
+                                culprit=item.condition)
             if not condition:
                 return None
         name = str(index) if item.name is None else self.evaluate(item.name, scope, owner, (*item.path, "name"),
@@ -226,7 +276,7 @@ class _Expander:
         count = self.evaluate(item.repeat, scope, owner, (*item.path, "repeat"), stack)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise self.fail(owner, (*item.path, "repeat"), stack, f"repeat must be a whole number >= 1, got "
-                            f"{describe_value(count)}", "check the expression")
+                            f"{describe_value(count)}", "check the expression", culprit=item.repeat)
         if isinstance(x, Inputs):
             raise self.fail(owner, (*item.path, "from"), stack, "a repeated item takes one input",
                             "merge the inputs in an item before the repeat")
@@ -311,9 +361,12 @@ class _Expander:
         try:
             return rule()
         except OpError as exc:
-            where = (*item.op_path, exc.argument) if exc.argument and exc.argument in raw else item.op_path
+            named = bool(exc.argument) and exc.argument in raw
+            where = (*item.op_path, exc.argument) if named else item.op_path
             context = f" [input {format_shape(x)}]" if x is not None else ""
-            raise self.fail(owner, where, stack, exc.message + context, exc.fix) from None
+            culprit = raw[exc.argument] if named else _UNTRACED
+            raise self.fail(owner, where, stack, exc.message + context, exc.fix, culprit=culprit,
+                            reads_input=True) from None
 
     def validate_args(self, model: Any, raw: dict[str, Any], scope: dict[str, Any], item: Item, owner: Any,
                       stack: tuple[CallSite, ...]) -> Any:
@@ -322,7 +375,9 @@ class _Expander:
             return model.model_validate(values)
         except ValidationError as exc:
             first = diagnostics_from(exc, model, item.op_path, owner.source)[0]
-            raise self.fail(owner, first.path, stack, first.message, first.fix) from None
+            argument = first.path[len(item.op_path)] if len(first.path) > len(item.op_path) else None
+            culprit = raw.get(argument, raw)
+            raise self.fail(owner, first.path, stack, first.message, first.fix, culprit=culprit) from None
 
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str, path: str,
              owner: Any, stack: tuple[CallSite, ...]) -> Node:

@@ -6,8 +6,9 @@ import json
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from archspec.checkpoint import ZIP_SIGNATURE, is_checkpoint
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.loading.source import Document, SourceMap
 from archspec.loading.yaml_loader import LoadLimits, load_text
@@ -26,38 +27,55 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
     """Read and parse a spec from a path, a bundled name or a dict.
 
     Raises:
-        SpecError: when the file is missing, unreadable or not valid YAML/JSON.
+        SpecError: when the file is missing, unreadable, not text (an archspec checkpoint, say) or not valid
+            YAML/JSON.
     """
     if isinstance(source, dict):
         return Document(data=source, source=SourceMap("<dict>"), text=json.dumps(source, default=str))
     path = Path(source)
     if path.exists() and not path.is_dir():
-        return load_text(_read_bounded(path, str(source), limits or LoadLimits()), str(source), limits)
+        limits = limits or LoadLimits()
+        try:
+            with path.open("rb") as stream:
+                return load_stream(stream, str(source), limits)
+        except OSError as exc:
+            raise SpecError([Diagnostic(f"cannot read the file: {exc.strerror or exc}", (), Location(str(source)),
+                                        "check the path and its permissions")]) from None
     name = str(source)
     bundled = bundled_specs()
     if name in bundled:
         text = resources.files("archspec.specs").joinpath(bundled[name]).read_text(encoding="utf-8")
         return load_text(text, f"<archspec>/specs/{bundled[name]}", limits)
     fix = did_you_mean(name, bundled) or f"bundled specs: {', '.join(sorted(bundled))}"
-    raise SpecError([Diagnostic(f"no such file or bundled spec: {name!r}", (), None, fix)])
+    raise SpecError([Diagnostic(f"no such file or bundled spec {name!r}", (), Location(name), fix)])
 
 
-def _read_bounded(path: Path, file: str, limits: LoadLimits) -> str:
-    """The file's text, reading at most one byte past the size cap (a huge file or a device costs nothing)."""
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(limits.max_bytes + 1)
-    except OSError as exc:
-        raise SpecError([Diagnostic(f"cannot read the file: {exc.strerror or exc}", (), Location(file, 1, 1),
-                                    "check the path and its permissions")]) from None
+def load_stream(stream: BinaryIO, file: str, limits: LoadLimits | None = None) -> Document:
+    """Parse a spec from an open binary stream (a file, or standard input as ``<stdin>``), reading at most one
+    byte past the size cap, so that a huge file or a device costs nothing."""
+    limits = limits or LoadLimits()
+    data = stream.read(limits.max_bytes + 1)
+    if data.startswith(ZIP_SIGNATURE):
+        raise SpecError([_not_a_spec(file)])
     if len(data) > limits.max_bytes:
         raise SpecError([Diagnostic(f"the file is larger than the {limits.max_bytes:,}-byte cap", (),
                                     Location(file, 1, 1), "a spec is small text; use 'repeat' and blocks "
                                     "instead of writing layers out (or raise LoadLimits.max_bytes)")])
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError([Diagnostic(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})", (),
                                     Location(file, line, column), "save the spec as UTF-8")]) from None
+    return load_text(text, file, limits)
+
+
+def _not_a_spec(file: str) -> Diagnostic:
+    """A zip archive where a spec was expected: say what it is and what reads it."""
+    if Path(file).is_file() and is_checkpoint(file):
+        return Diagnostic(f"{file} is an archspec checkpoint (written by 'archspec build --save'), not a spec", (),
+                          Location(file), f"'archspec build {file}' reports it and rebuilds the module; in Python, "
+                          f"archspec.load_checkpoint({file!r}) returns the module with its weights")
+    return Diagnostic("the file is a zip archive (a torch.save file?), not a spec", (), Location(file),
+                      "give the YAML or JSON spec; archspec checkpoints load with archspec.load_checkpoint(path)")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from archspec.analysis.report import Report
-from archspec.render.numbers import field_cells, grouped, mebibytes, scaled, shape
+from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, scaled, shape
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, max_depth: int | None = None) -> str:
+    """A summary list and the layer table (modules down to ``max_depth``; 0: no table)."""
     totals = report.totals
     lines = [f"# {report.name}", ""]
     if report.doc:
@@ -24,13 +25,16 @@ def render_markdown(report: Report) -> str:
         f"{mebibytes(totals.param_bytes)}",
         f"- **Receptive field**: {field_text}",
         f"- **Smallest valid input**: `{shape(report.min_input)}`",
-        "",
-        "| Layer | Op | Output shape | Params | MACs | RF | Jump | Start |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
-    for layer in report.layers:
-        size, jump, start = field_cells(layer.rf)
+    if max_depth == 0:
+        return "\n".join(lines) + "\n"
+    lines += [
+        "",
+        "| " + " | ".join(("Layer", "Op", "Output shape", "Params", "MACs", *FIELD_HEADERS)) + " |",
+        "|---|---|---|" + "---:|" * (2 + len(FIELD_HEADERS)),
+    ]
+    for layer in report.shown_layers(max_depth):
         indent = "&nbsp;&nbsp;" * (layer.depth - 1)
         lines.append(f"| {indent}`{layer.path}` | {layer.op} | `{shape(layer.output_shape)}` | "
-                     f"{grouped(layer.params)} | {grouped(layer.macs)} | {size} | {jump} | {start} |")
+                     f"{grouped(layer.params)} | {grouped(layer.macs)} | {' | '.join(field_cells(layer.rf))} |")
     return "\n".join(lines) + "\n"

@@ -30,14 +30,18 @@ def shape(values: list[int]) -> str:
     return "[" + ", ".join(str(v) for v in values) + "]"
 
 
-def field_cells(rf: object) -> tuple[str, str, str]:
-    """(size, jump, start) cells for a layer's receptive field."""
+FIELD_HEADERS = ("RF", "Jump", "Start", "Pad")  # the cells of field_cells: size, jump, start, effective padding
+
+
+def field_cells(rf: object) -> tuple[str, str, str, str]:
+    """(size, jump, start, effective padding) cells for a layer's receptive field."""
     if rf is None:
-        return "–", "–", "–"
+        return "–", "–", "–", "–"
     if rf.kind != "exact":  # type: ignore[attr-defined]
         label = "global" if rf.kind == "global" else "varies"  # type: ignore[attr-defined]
-        return label, "", ""
-    return (_per_dim(rf.size), _per_dim(rf.jump), _per_dim(rf.start))  # type: ignore[attr-defined]
+        return label, "", "", ""
+    return (_per_dim(rf.size), _per_dim(rf.jump), _per_dim(rf.start),  # type: ignore[attr-defined]
+            _per_dim(rf.padding))  # type: ignore[attr-defined]
 
 
 def _per_dim(values: tuple) -> str:

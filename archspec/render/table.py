@@ -3,30 +3,30 @@
 from __future__ import annotations
 
 from archspec.analysis.report import Report
-from archspec.render.numbers import field_cells, grouped, mebibytes, scaled, shape
+from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, scaled, shape
 
-_HEADERS = ("Layer (path)", "Op", "Output shape", "Params", "MACs", "RF", "Jump", "Start")
+_HEADERS = ("Layer (path)", "Op", "Output shape", "Params", "MACs", *FIELD_HEADERS)
 
 
 def render_table(report: Report, max_depth: int | None = None) -> str:
+    """The layer table (modules down to ``max_depth``; 0: none, only the summary) and the network's totals."""
     rows = []
-    for layer in report.layers:
-        if max_depth is not None and layer.depth > max_depth:
-            continue
+    for layer in report.shown_layers(max_depth):
         name = "  " * (layer.depth - 1) + layer.path.rsplit(".", 1)[-1]
         op = f"{layer.op} (train)" if layer.train_only and (layer.depth == 1 or layer.op == "head") else layer.op
         rows.append((name, op, shape(layer.output_shape), grouped(layer.params) if layer.params else "–",
                      grouped(layer.macs) if layer.macs else "–", *field_cells(layer.rf)))
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(_HEADERS)]
-    right = {3, 4, 5, 6, 7}
+    right = set(range(3, len(_HEADERS)))
 
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths,
-                                                                                                 strict=True)))
+                                                                                                 strict=True))).rstrip()
 
     rule = "=" * len(line(_HEADERS))
-    out = [rule, f"{report.name}" + (f" — {report.file}" if report.file else ""), rule, line(_HEADERS),
-           "-" * len(rule), *(line(r) for r in rows), rule]
+    out = [rule, f"{report.name}" + (f" — {report.file}" if report.file else ""), rule]
+    if max_depth != 0:
+        out += [line(_HEADERS), "-" * len(rule), *(line(r) for r in rows), rule]
     totals = report.totals
     field = report.receptive_field
     if field is None:

@@ -81,6 +81,38 @@ def evaluate_value(value: Any, scope: Mapping[str, Any]) -> Any:
     return value
 
 
+def referenced_names(value: Any) -> set[str]:
+    """The names the expressions inside ``value`` read (recursively through lists and mappings); the input's
+    shape (``in.channels``, ...) and malformed expressions contribute none.
+
+    >>> sorted(referenced_names({"out": "$width", "kernel": "${k * 2 + 1}", "stride": 1}))
+    ['k', 'width']
+    >>> sorted(referenced_names(["block${i}", "${max(in.channels, c)}"]))
+    ['c', 'i']
+    """
+    if isinstance(value, list):
+        return set().union(*(referenced_names(item) for item in value))
+    if isinstance(value, dict):
+        return set().union(*(referenced_names(item) for item in value.values()))
+    if not is_expression(value):
+        return set()
+    whole = _WHOLE_NAME.match(value)
+    if whole:
+        return set() if whole.group(1).startswith("in.") else {whole.group(1)}
+    braced = _WHOLE_BRACED.match(value)
+    bodies = [braced.group(1)] if braced and "${" not in braced.group(1) else [
+        match.group(1) if match.group(1) is not None else match.group(2) for match in _EMBEDDED.finditer(value)]
+    names: set[str] = set()
+    for body in bodies:
+        try:
+            tree = _parse(_INPUT_ATTRIBUTE.sub(r"in_\1", body).strip())
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        names.update(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+    return {name for name in names if not _INPUT_ATTRIBUTE.match(name.replace("in_", "in.", 1))} - {
+        *FUNCTIONS, "True", "False"}
+
+
 def _evaluate_string(text: str, scope: Mapping[str, Any]) -> Any:
     whole = _WHOLE_NAME.match(text)
     if whole:

@@ -90,6 +90,7 @@ class Spec:
     doc: str | None = None
     text: str = ""
     overrides: dict[str, Any] = field(default_factory=dict)
+    override_origin: str = "overrides"  # where the overrides came from, for messages ("--set" in the CLI)
 
     @property
     def file(self) -> str:

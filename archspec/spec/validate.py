@@ -16,8 +16,10 @@ from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec,
 from archspec.spec.pydantic_errors import describe_value, diagnostics_from
 
 
-def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False) -> Spec:
-    """Check a loaded document against spec format version 1.
+def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False,
+             override_origin: str = "overrides") -> Spec:
+    """Check a loaded document against spec format version 1. ``override_origin`` names where ``overrides``
+    came from in later messages about them (the CLI's ``--set``).
 
     Raises:
         SpecError: with every problem found (structure, unknown ops, bad literal arguments, bad overrides).
@@ -49,7 +51,7 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     layers = parser.parse_list(model.layers, ("layers",))
     errors = list(parser.errors)
     spec = Spec(name=model.name, doc=model.doc, input=tuple(model.input), params=dict(model.params), blocks=blocks,
-                layers=layers, source=source, text=document.text)
+                layers=layers, source=source, text=document.text, override_origin=override_origin)
     errors += _check_blocks(spec)
     errors += _check_names(spec, library)
     errors += _apply_overrides(spec, overrides or {})

@@ -22,10 +22,10 @@ def subprocess_env(*extra_paths: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``python -m archspec.cli ARGS`` as a separate process."""
+            timeout: float = 120, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``python -m archspec.cli ARGS`` as a separate process, reading ``stdin`` as its standard input."""
     return subprocess.run([sys.executable, "-m", "archspec.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env or subprocess_env(), timeout=timeout, check=False)
+                          input=stdin, cwd=cwd, env=env or subprocess_env(), timeout=timeout, check=False)
 
 
 def position(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
@@ -40,6 +40,18 @@ def position(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:
     line = text.count("\n", 0, index) + 1
     column = index - (text.rfind("\n", 0, index) + 1) + 1
     return line, column
+
+
+def write_spec(folder: Path, text: str, name: str = "spec.yaml") -> Path:
+    """``text`` written to ``folder/name``: a spec file for a test."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def bundled_text(name: str) -> str:
+    """The text of a bundled spec, to locate expected error positions in."""
+    return (REPO_ROOT / "archspec" / "specs" / f"{name}.yaml").read_text(encoding="utf-8")
 
 
 def cli_runner(capsys):

@@ -105,9 +105,23 @@ def test_json_spec_with_tabs_is_located(cli, tmp_path):
 
 def test_unknown_spec_name_suggests_a_bundled_one(cli):
     code, _, err = cli("check", "lenet")
-    assert code in (1, 2)
-    assert "lenet5" in err
-    assert "Traceback" not in err
+    assert code == 1
+    assert err == "lenet: error: no such file or bundled spec 'lenet' — did you mean 'lenet5'?\n"
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_missing_spec_is_named_like_every_other_error(cli, command):
+    """``FILE: error: ...`` (no line: there is no file to point into), then the bundled names."""
+    code, _, err = cli(command, "nosuch")
+    assert code == 1
+    assert err.startswith("nosuch: error: no such file or bundled spec 'nosuch' — bundled specs: alexnet, ")
+    assert "lenet5" in err and err.count("\n") == 1
+
+
+def test_missing_file_path_as_a_real_process(tmp_path):
+    result = run_cli("check", "specs/nosuch.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("specs/nosuch.yaml: error: no such file or bundled spec 'specs/nosuch.yaml'")
 
 
 def test_invalid_spec_as_a_real_process(tmp_path):

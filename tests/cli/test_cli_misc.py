@@ -111,3 +111,52 @@ def test_check_quiet(cli):
     code, out, err = cli("check", *BUNDLED, "-q")
     assert code == 0, err
     assert out == ""
+
+
+CONTAINER_NAMES = ["sequential", "concat", "add", "multiply", "head"]
+
+
+def test_list_shows_the_containers_with_their_descriptions(cli):
+    from archspec.ops.containers import CONTAINERS
+
+    code, out, err = cli("list", "containers")
+    assert code == 0, err
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert list(rows) == CONTAINER_NAMES
+    for name in CONTAINER_NAMES:
+        first_line = (type(CONTAINERS[name]).__doc__ or "").strip().splitlines()[0]
+        assert first_line and first_line in rows[name], name
+    assert "[branches, dim]" in rows["concat"] and "[layers, train_only]" in rows["head"]
+
+
+def test_list_all_includes_containers_once(cli):
+    _, out, _ = cli("list")
+    assert out.count("\n  concat ") == 1 and "Containers" in out
+    _, ops, _ = cli("list", "ops")
+    assert "concat" not in listed_names(ops)
+
+
+def row_cells(out: str, path: str) -> list[str]:
+    return next(line.split() for line in out.splitlines() if line.split() and line.split()[0] == path)
+
+
+def test_table_has_an_effective_padding_column(cli):
+    """ResNet-18: conv1 (k7 s2 p3) has P = 3; maxpool (k3 s2 p1) adds 1 × jump 2: P = 5; the network's final
+    field (layer4, DESIGN.md §4) has padding 217 (and RF 435, jump 32, start 0.5)."""
+    code, out, err = cli("check", "resnet18", "--depth", "1")
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("Layer (path)"))
+    assert header.split()[-4:] == ["RF", "Jump", "Start", "Pad"]
+    assert row_cells(out, "conv1")[-4:] == ["7", "2", "0.5", "3"]
+    assert row_cells(out, "maxpool")[-4:] == ["11", "4", "0.5", "5"]
+    assert row_cells(out, "layer4")[-4:] == ["435", "32", "0.5", "217"]
+    assert row_cells(out, "fc")[-4:] == ["–"] * 4
+
+
+def test_markdown_has_an_effective_padding_column(cli):
+    code, out, err = cli("check", "resnet18", "--format", "markdown", "--depth", "1")
+    assert code == 0, err
+    table = [line for line in out.splitlines() if line.startswith("|")]
+    assert table[0].endswith("| RF | Jump | Start | Pad |")
+    assert table[1].count("|") == table[0].count("|")
+    assert next(line for line in table if "`layer4`" in line).endswith("| 435 | 32 | 0.5 | 217 |")

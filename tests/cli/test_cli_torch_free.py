@@ -51,8 +51,14 @@ print(json.dumps(results))
 
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory):
-    broken = tmp_path_factory.mktemp("specs") / "broken.yaml"
+    import archspec
+    from archspec.checkpoint import save
+
+    folder = tmp_path_factory.mktemp("specs")
+    broken = folder / "broken.yaml"
     broken.write_text("archspec: 1\nname: broken\ninput: [3, 8, 8]\nlayers:\n  - reul\n")
+    checkpoint = folder / "lenet5.pt"  # written here, with torch; checked there, without
+    save(archspec.compile("lenet5"), archspec.load("lenet5"), checkpoint)
     commands = {
         "table": ["check", *BUNDLED],
         "json": ["check", *BUNDLED, "--format", "json"],
@@ -60,6 +66,7 @@ def probe(tmp_path_factory):
         "options": ["check", "vgg16", "--input", "3,64,64", "--batch", "8", "--set", "num_classes=10",
                     "--set", "batchnorm=true", "--train", "--format", "json"],
         "invalid": ["check", str(broken)],
+        "checkpoint": ["check", str(checkpoint)],
         "list": ["list"],
         "schema": ["schema"],
     }
@@ -91,6 +98,23 @@ def test_invalid_spec_without_torch(probe):
     assert "did you mean 'relu'" in run["stderr"]
     assert run["attempts"] == []
     assert run["loaded"] == []
+
+
+def test_checkpoint_is_recognised_without_torch(probe):
+    run = probe["checkpoint"]
+    assert run["code"] == 1
+    assert "is an archspec checkpoint" in run["stderr"] and "archspec.load_checkpoint" in run["stderr"]
+    assert run["attempts"] == []
+    assert run["loaded"] == []
+
+
+def test_import_archspec_stays_torch_free():
+    """``archspec.load_checkpoint`` is exported, but torch is imported only when it is called."""
+    code = BLOCKER + "import archspec\nassert callable(archspec.load_checkpoint)\nprint(_NoTorch.attempts)\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_console_entry_point_with_sitecustomize(tmp_path):
