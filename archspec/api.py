@@ -13,7 +13,7 @@ from archspec.ir.graph import Network
 from archspec.loading.resolve import load_document
 from archspec.loading.yaml_loader import LoadLimits
 from archspec.ops.base import Context
-from archspec.spec.model import Spec
+from archspec.spec.model import MAX_DIMENSION, Spec
 from archspec.spec.validate import validate
 
 SpecLike = Spec | str | os.PathLike[str] | dict[str, Any]
@@ -65,11 +65,11 @@ def _check_input(spec: Spec, shape: list[int] | tuple[int, ...] | None) -> tuple
     if shape is None:
         return None
     shape = tuple(shape)
-    if not 1 <= len(shape) <= 4 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1
-                                           for s in shape):
+    if not 1 <= len(shape) <= 4 or not all(isinstance(s, int) and not isinstance(s, bool) and
+                                           1 <= s <= MAX_DIMENSION for s in shape):
         raise SpecError([Diagnostic(f"input shape {list(shape)} must be [C, *spatial] with 0 to 3 spatial "
-                                    "dims, all >= 1", ("input",), spec.source.locate(("input",)),
-                                    "e.g. --input 3,224,224")])
+                                    f"dims, all from 1 to {MAX_DIMENSION:,}", ("input",),
+                                    spec.source.locate(("input",)), "e.g. --input 3,224,224")])
     if len(shape) != len(spec.input):
         raise SpecError([Diagnostic(f"input shape {list(shape)} has {len(shape) - 1} spatial dims but the spec "
                                     f"is written for {len(spec.input) - 1} ({list(spec.input)})", ("input",),

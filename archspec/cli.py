@@ -105,7 +105,7 @@ def _shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="C,H,W", help="input shape without batch (default: the spec's)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override a param (repeatable); VALUE is read as YAML")
-    parser.add_argument("--max-nodes", type=int, default=1_000_000, metavar="N",
+    parser.add_argument("--max-nodes", type=_positive_int, default=1_000_000, metavar="N",
                         help="reject specs that expand to more modules than this")
     parser.set_defaults(batch=1, train=False)
 
@@ -169,6 +169,8 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _input(text: str | None) -> list[int] | None:
+    from archspec.spec.model import MAX_DIMENSION
+
     if text is None:
         return None
     try:
@@ -177,9 +179,20 @@ def _input(text: str | None) -> list[int] | None:
         raise _UsageError(f"--input expects numbers like 3,224,224, got {text!r}") from None
     if not values:
         raise _UsageError("--input is empty")
-    if min(values) < 1:
-        raise _UsageError(f"--input sizes must be >= 1, got {text!r}")
+    if not all(1 <= value <= MAX_DIMENSION for value in values):
+        raise _UsageError(f"--input sizes must be from 1 to {MAX_DIMENSION:,}, got {text!r}")
     return values
+
+
+def _positive_int(text: str) -> int:
+    """argparse type for counts: a bad value is a usage error (exit 2) with argparse's own message."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _load(source: str, args: argparse.Namespace) -> Any:

@@ -33,7 +33,16 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
     if isinstance(source, dict):
         return Document(data=source, source=SourceMap("<dict>"), text=json.dumps(source, default=str))
     path = Path(source)
-    if path.exists() and not path.is_dir():
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.name.endswith(SPEC_SUFFIXES))[:5]
+        raise SpecError([Diagnostic("is a directory, not a spec file", (), Location(str(source)),
+                                    f"name a spec file in it ({', '.join(inside)})" if inside else
+                                    "name a .yaml, .yml or .json spec file")])
+    if path.exists() and not path.is_file():
+        # A FIFO or a device would block or never end; standard input has its own name.
+        raise SpecError([Diagnostic("is not a regular file (a pipe or a device)", (), Location(str(source)),
+                                    "save the spec to a file, or pass '-' to read it from standard input")])
+    if path.exists():
         limits = limits or LoadLimits()
         try:
             with path.open("rb") as stream:

@@ -17,7 +17,8 @@ from archspec.loading.source import SourceMap
 SUPPORTED_VERSIONS = (1,)
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
-Dimension = Annotated[int, Field(ge=1, le=2**31 - 1)]
+MAX_DIMENSION = 2**31 - 1  # torch indexes sizes with int64 but many kernels with int32; no real input is larger
+Dimension = Annotated[int, Field(ge=1, le=MAX_DIMENSION)]
 REQUIRED = "required"  # a block parameter whose value the caller must give
 
 

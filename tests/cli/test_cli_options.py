@@ -244,3 +244,45 @@ def test_standard_input_only_once(cli):
     code, _, err = cli("check", "-", "lenet5", "-")
     assert code == 2
     assert "standard input" in err
+
+
+# -- SPEC that is not a regular file, and bounds of the numeric options -------------------------------------
+
+
+def test_a_directory_as_spec_names_the_specs_inside(cli, tmp_path):
+    (tmp_path / "net.yaml").write_text(PIPED)
+    code, out, err = cli("check", str(tmp_path))
+    assert code == 1 and not out
+    assert err == f"{tmp_path}: error: is a directory, not a spec file — name a spec file in it (net.yaml)\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_as_spec_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    result = run_cli("check", str(fifo), timeout=60)  # opening a FIFO with no writer would block forever
+    assert result.returncode == 1
+    assert result.stderr == (f"{fifo}: error: is not a regular file (a pipe or a device) — save the spec to a "
+                             "file, or pass '-' to read it from standard input\n")
+
+
+@pytest.mark.parametrize(("value", "message"), [("0", "must be >= 1, got 0"), ("-5", "must be >= 1, got -5"),
+                                                ("many", "expected a whole number, got 'many'")])
+def test_max_nodes_must_be_a_positive_count(capsys, value, message):
+    from archspec.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", "lenet5", "--max-nodes", value])
+    assert exit_info.value.code == 2
+    assert f"argument --max-nodes: {message}\n" in capsys.readouterr().err
+
+
+def test_input_sizes_are_bounded_like_the_spec_input(cli, no_compile):
+    code, out, err = cli("build", "lenet5", "--input", "1,99999999999,32")
+    assert code == 2 and not out
+    assert err == "archspec: error: --input sizes must be from 1 to 2,147,483,647, got '1,99999999999,32'\n"
+
+
+def test_api_input_shape_is_bounded():
+    with pytest.raises(archspec.api.SpecError, match=r"all from 1 to 2,147,483,647"):
+        archspec.api.analyze("lenet5", input_shape=[1, 2**40, 32])
