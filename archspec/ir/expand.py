@@ -208,7 +208,7 @@ class _Expander:
             condition = self.evaluate(item.condition, scope, owner, (*item.path, "if"), stack)
             if not isinstance(condition, bool):
                 raise self.fail(owner, (*item.path, "if"), stack, f"'if' must give true or false, got "
-                                f"{describe_value(condition)}", "compare with ==, <, ... or use and/or/not")
+                                f"{describe_value(condition)}", _condition_fix(item.condition, condition))
             if not condition:
                 return None
         name = str(index) if item.name is None else self.evaluate(item.name, scope, owner, (*item.path, "name"),
@@ -226,7 +226,7 @@ class _Expander:
         count = self.evaluate(item.repeat, scope, owner, (*item.path, "repeat"), stack)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise self.fail(owner, (*item.path, "repeat"), stack, f"repeat must be a whole number >= 1, got "
-                            f"{describe_value(count)}", "check the expression")
+                            f"{describe_value(count)}", _count_fix(item.repeat, count))
         if isinstance(x, Inputs):
             raise self.fail(owner, (*item.path, "from"), stack, "a repeated item takes one input",
                             "merge the inputs in an item before the repeat")
@@ -436,6 +436,36 @@ def _integral(value: Any) -> Any:
     if isinstance(value, list):
         return [_integral(v) for v in value]
     return value
+
+
+def _condition_fix(written: Any, value: Any) -> str:
+    """How to make an ``if`` give true or false, for what its expression gave."""
+    if isinstance(value, int | float):
+        return f"compare the number, e.g. 'if: ${{{_body(written)} > 0}}' (a number is not true or false here)"
+    if isinstance(value, list):
+        return "compare a single number, e.g. 'if: ${min(in.spatial) >= 8}' (a list is not true or false here)"
+    return "compare values with == != < <= > >=, and combine them with and/or/not"
+
+
+def _count_fix(written: Any, value: Any) -> str:
+    """How to make a ``repeat`` expression give a whole number >= 1, for what it gave."""
+    if isinstance(value, float):
+        whole = f"ceil({_body(written)})" if value > 0 else f"max(1, ceil({_body(written)}))"
+        return f"make it whole, e.g. 'repeat: ${{{whole}}}' (or divide with // instead of /)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (f"the expression gives {value}: keep at least one copy with 'repeat: ${{max(1, {_body(written)})}}', "
+                "or leave the item out with 'if'")
+    if isinstance(value, bool):
+        return f"choose a count with 'a if condition else b', e.g. 'repeat: ${{2 if {_body(written)} else 1}}'"
+    return "make it give a whole number of copies, e.g. 'repeat: 2'"
+
+
+def _body(written: Any) -> str:
+    """The expression text of ``$x`` / ``${...}``, to quote it inside a suggested fix."""
+    text = str(written)
+    if text.startswith("${") and text.endswith("}"):
+        return text[2:-1].strip()
+    return text[1:] if text.startswith("$") else text
 
 
 def _valid_name(name: str) -> bool:
