@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
-from archspec.ir.graph import Network, Node
+from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ops.base import Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
@@ -199,7 +199,7 @@ class _Expander:
                 raise self.fail(owner, (*item.path, "from"), stack, f"unknown id '{source}' in 'from'",
                                 did_you_mean(source, known) or f"ids defined before this item in the same list: "
                                 f"{', '.join(known)}")
-        return shapes[0] if len(shapes) == 1 else Inputs(shapes)
+        return shapes[0] if len(shapes) == 1 else Inputs(shapes, item.inputs)
 
     def item(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], prefix: str, index: int, owner: Any,
              stack: tuple[CallSite, ...]) -> Node | None:
@@ -292,7 +292,12 @@ class _Expander:
             head_flags = (self.in_head, self.train_only)
             self.in_head, self.train_only = outer
         outputs = [child.output for child in children]
-        y = self.guard(lambda: container.output_shape(args, x, outputs), item, raw, owner, stack)
+        labels = _merge_labels(item, x)
+        y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, owner, stack)
+        if container.off_main_path and path == MAIN_OUTPUT:
+            raise self.fail(owner, (*item.path, "name") if item.name is not None else item.op_path, stack,
+                            f"a head may not be named '{MAIN_OUTPUT}': that name is reserved for the network's main "
+                            "output (in the report and the forward dict)", f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
         node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
                          children=children)
         node.side_output = container.side_output(args, x, outputs)
@@ -414,6 +419,16 @@ def _input_names(x: Shape | Inputs) -> dict[str, Any]:
     """``in.channels`` / ``in.spatial`` / ``in.dims`` of the shape reaching an item (the first, if several)."""
     first = x[0] if isinstance(x, Inputs) else x
     return {"in.channels": first[0], "in.spatial": list(first[1:]), "in.dims": len(first) - 1}
+
+
+def _merge_labels(item: Item, x: Shape | Inputs) -> list[str] | None:
+    """How merge errors name what is merged: the branches (with the id feeding each, if any), or the ids of
+    ``from: [prev, e2]`` merged as they are."""
+    sources = x.names if isinstance(x, Inputs) else ()
+    if item.branches:
+        return [f"branch {name}" + (f" on '{sources[index]}'" if index < len(sources) else "")
+                for index, (name, _) in enumerate(item.branches)]
+    return [f"'{source}'" for source in sources] or None
 
 
 def _spec_items(spec: Spec) -> list[Item]:
