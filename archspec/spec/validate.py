@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from archspec.errors import Diagnostic, SpecError, SpecPath, did_you_mean
 from archspec.loading.source import Document, SourceMap
+from archspec.loading.yaml_loader import plain_data
 from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression, referenced_names
@@ -203,6 +204,10 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
                                                        else "the spec declares no params")
             errors.append(Diagnostic(f"override '{key}' does not name a param of the spec", ("params", key),
                                      spec.source.locate(("params",)), fix))
+            continue
+        value, problems = plain_data(value, spec.source, ("params", key))  # as strict as the spec's own data
+        if problems:
+            errors += problems
             continue
         spec.params[key] = value
         spec.overrides[key] = value
