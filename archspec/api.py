@@ -79,4 +79,5 @@ def _check_input(spec: Spec, shape: list[int] | tuple[int, ...] | None) -> tuple
 
 def _check_batch(batch: int) -> None:
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise SpecError([Diagnostic(f"batch must be a whole number >= 1, got {batch!r}", (), None, None)])
+        raise SpecError([Diagnostic(f"batch must be a whole number >= 1, got {batch!r}", (), None,
+                                    "pass e.g. batch=1 (--batch 1)")])

@@ -14,7 +14,7 @@ from typing import Any
 from archspec.analysis.min_input import min_input
 from archspec.analysis.receptive_field import Field, network_field, receptive_fields
 from archspec.errors import Location
-from archspec.ir.graph import Network, Node
+from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ops.base import Context
 
 DTYPE_BYTES = 4
@@ -120,7 +120,7 @@ def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -
     fields = receptive_fields(network, warnings)
     rows: list[LayerReport] = []
     totals = _visit(network.root, batch, fields, rows, ctx.train)
-    outputs = [{"name": "output", "shape": [batch, *network.output]}]
+    outputs = [{"name": MAIN_OUTPUT, "shape": [batch, *network.output]}]
     outputs += [{"name": node.path, "shape": [batch, *node.side_output]} for node in network.modules()
                 if node.side_output is not None and (ctx.train or not node.train_only)]
     return Report(name=network.name, batch=batch, input_shape=[batch, *network.input],

@@ -140,7 +140,7 @@ class CompiledNetwork(RoutedSequential):
         output = super().forward(x)
         if not self._heads:
             return output
-        outputs = {"output": output}
+        outputs = {"output": output}  # archspec.ir.graph.MAIN_OUTPUT (this file is copied into generated code)
         for path, head in self._heads:
             if head.side_output is not None:
                 outputs[path] = head.side_output

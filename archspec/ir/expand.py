@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
-from archspec.ir.graph import Network, Node
+from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ops.base import Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
@@ -248,7 +248,7 @@ class _Expander:
                 raise self.fail(owner, (*item.path, "from"), stack, f"unknown id '{source}' in 'from'",
                                 did_you_mean(source, known) or f"ids defined before this item in the same list: "
                                 f"{', '.join(known)}")
-        return shapes[0] if len(shapes) == 1 else Inputs(shapes)
+        return shapes[0] if len(shapes) == 1 else Inputs(shapes, item.inputs)
 
     def item(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], prefix: str, index: int, owner: Any,
              stack: tuple[CallSite, ...]) -> Node | None:
@@ -257,7 +257,7 @@ class _Expander:
             condition = self.evaluate(item.condition, scope, owner, (*item.path, "if"), stack)
             if not isinstance(condition, bool):
                 raise self.fail(owner, (*item.path, "if"), stack, f"'if' must give true or false, got "
-                                f"{describe_value(condition)}", "compare with ==, <, ... or use and/or/not",
+                                f"{describe_value(condition)}", _condition_fix(item.condition, condition),
                                 culprit=item.condition)
             if not condition:
                 return None
@@ -276,7 +276,7 @@ class _Expander:
         count = self.evaluate(item.repeat, scope, owner, (*item.path, "repeat"), stack)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise self.fail(owner, (*item.path, "repeat"), stack, f"repeat must be a whole number >= 1, got "
-                            f"{describe_value(count)}", "check the expression", culprit=item.repeat)
+                            f"{describe_value(count)}", _count_fix(item.repeat, count), culprit=item.repeat)
         if isinstance(x, Inputs):
             raise self.fail(owner, (*item.path, "from"), stack, "a repeated item takes one input",
                             "merge the inputs in an item before the repeat")
@@ -342,7 +342,12 @@ class _Expander:
             head_flags = (self.in_head, self.train_only)
             self.in_head, self.train_only = outer
         outputs = [child.output for child in children]
-        y = self.guard(lambda: container.output_shape(args, x, outputs), item, raw, owner, stack)
+        labels = _merge_labels(item, x)
+        y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, owner, stack)
+        if container.off_main_path and path == MAIN_OUTPUT:
+            raise self.fail(owner, (*item.path, "name") if item.name is not None else item.op_path, stack,
+                            f"a head may not be named '{MAIN_OUTPUT}': that name is reserved for the network's main "
+                            "output (in the report and the forward dict)", f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
         node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
                          children=children)
         node.side_output = container.side_output(args, x, outputs)
@@ -471,6 +476,16 @@ def _input_names(x: Shape | Inputs) -> dict[str, Any]:
     return {"in.channels": first[0], "in.spatial": list(first[1:]), "in.dims": len(first) - 1}
 
 
+def _merge_labels(item: Item, x: Shape | Inputs) -> list[str] | None:
+    """How merge errors name what is merged: the branches (with the id feeding each, if any), or the ids of
+    ``from: [prev, e2]`` merged as they are."""
+    sources = x.names if isinstance(x, Inputs) else ()
+    if item.branches:
+        return [f"branch {name}" + (f" on '{sources[index]}'" if index < len(sources) else "")
+                for index, (name, _) in enumerate(item.branches)]
+    return [f"'{source}'" for source in sources] or None
+
+
 def _spec_items(spec: Spec) -> list[Item]:
     return [*spec.layers, *(item for block in spec.blocks.values() for item in block.layers)]
 
@@ -491,6 +506,36 @@ def _integral(value: Any) -> Any:
     if isinstance(value, list):
         return [_integral(v) for v in value]
     return value
+
+
+def _condition_fix(written: Any, value: Any) -> str:
+    """How to make an ``if`` give true or false, for what its expression gave."""
+    if isinstance(value, int | float):
+        return f"compare the number, e.g. 'if: ${{{_body(written)} > 0}}' (a number is not true or false here)"
+    if isinstance(value, list):
+        return "compare a single number, e.g. 'if: ${min(in.spatial) >= 8}' (a list is not true or false here)"
+    return "compare values with == != < <= > >=, and combine them with and/or/not"
+
+
+def _count_fix(written: Any, value: Any) -> str:
+    """How to make a ``repeat`` expression give a whole number >= 1, for what it gave."""
+    if isinstance(value, float):
+        whole = f"ceil({_body(written)})" if value > 0 else f"max(1, ceil({_body(written)}))"
+        return f"make it whole, e.g. 'repeat: ${{{whole}}}' (or divide with // instead of /)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (f"the expression gives {value}: keep at least one copy with 'repeat: ${{max(1, {_body(written)})}}', "
+                "or leave the item out with 'if'")
+    if isinstance(value, bool):
+        return f"choose a count with 'a if condition else b', e.g. 'repeat: ${{2 if {_body(written)} else 1}}'"
+    return "make it give a whole number of copies, e.g. 'repeat: 2'"
+
+
+def _body(written: Any) -> str:
+    """The expression text of ``$x`` / ``${...}``, to quote it inside a suggested fix."""
+    text = str(written)
+    if text.startswith("${") and text.endswith("}"):
+        return text[2:-1].strip()
+    return text[1:] if text.startswith("$") else text
 
 
 def _valid_name(name: str) -> bool:

@@ -12,6 +12,10 @@ from typing import Any
 from archspec.errors import Location, SpecPath
 from archspec.ops.base import Op, Shape
 
+# The name of the network's main output among its outputs (the report's ``outputs``, the forward dict); heads are
+# named by their paths, so no head may have this one.
+MAIN_OUTPUT = "output"
+
 
 @dataclass
 class Node:

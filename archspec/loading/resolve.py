@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from importlib import resources
 from pathlib import Path
@@ -10,8 +9,8 @@ from typing import Any, BinaryIO
 
 from archspec.checkpoint import ZIP_SIGNATURE, is_checkpoint
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
-from archspec.loading.source import Document, SourceMap
-from archspec.loading.yaml_loader import LoadLimits, load_text
+from archspec.loading.source import Document
+from archspec.loading.yaml_loader import LoadLimits, load_data, load_text
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -31,7 +30,11 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
             YAML/JSON.
     """
     if isinstance(source, dict):
-        return Document(data=source, source=SourceMap("<dict>"), text=json.dumps(source, default=str))
+        return load_data(source, "<dict>", limits)
+    if not isinstance(source, str | os.PathLike):
+        raise SpecError([Diagnostic(f"a spec is a path, a bundled spec's name or a dict, got a value of type "
+                                    f"'{type(source).__name__}'", (), Location("<spec>", 1, 1),
+                                    "pass archspec.load a file path, e.g. 'specs/resnet18.yaml', or a dict")])
     path = Path(source)
     if path.is_dir():
         inside = sorted(p.name for p in path.iterdir() if p.name.endswith(SPEC_SUFFIXES))[:5]

@@ -24,7 +24,16 @@ Side = Callable[[Any, Any], Any]
 
 
 class Inputs(tuple):  # type: ignore[type-arg]
-    """Several inputs reaching one item through ``from: [a, b]``: branch k (or the merge) takes input k."""
+    """Several inputs reaching one item through ``from: [a, b]``: branch k (or the merge) takes input k.
+
+    ``names`` are the ids they came from (``prev``, ``e2``), so that merge errors can name them."""
+
+    names: tuple[str, ...]
+
+    def __new__(cls, shapes: Any, names: Sequence[str] = ()) -> Inputs:
+        inputs = super().__new__(cls, shapes)
+        inputs.names = tuple(names)
+        return inputs
 
 
 PREVIOUS = "prev"  # in ``from``: the previous item's output
@@ -50,7 +59,9 @@ class Container:
         which of its children do and how many tensors it merges."""
         return False
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
+                     labels: Sequence[str] | None = None) -> Shape:
+        """``labels`` name the child outputs in errors (``branch body``, ``'e2'``); default ``branch k``."""
         raise NotImplementedError
 
     def side_output(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape | None:
@@ -84,7 +95,8 @@ class Sequential(Container):
     def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
         return bool(children_fresh) and children_fresh[-1]
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
+                     labels: Sequence[str] | None = None) -> Shape:
         return child_outputs[-1] if child_outputs else input  # type: ignore[return-value]
 
     def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
@@ -118,6 +130,16 @@ class Parallel(Container):
             return list(input)
         return [input] * max(count, 1)
 
+    def merged(self, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> list[Shape]:
+        """The shapes it merges. Fewer than two would make it the identity — a mistake, never a design."""
+        shapes = list(child_outputs) or self.branch_inputs(input, 0)
+        if len(shapes) < 2:
+            what = "one branch" if child_outputs else "one input"
+            raise OpError(f"'{self.name}' merges two or more inputs, but it gets {what}",
+                          "give it two or more branches (e.g. 'branches: [[...], []]', where [] is the identity), "
+                          "or merge earlier outputs with 'from: [prev, some_id]'")
+        return shapes
+
     def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
         inputs = self.branch_inputs(state, len(children))
         if not children:
@@ -140,8 +162,10 @@ class Concat(Parallel):
     def keeps_positions(self, args: ConcatArgs, rank: int) -> bool:
         return args.dim % (rank + 1) == 1  # along a spatial dim, later branches land at shifted positions
 
-    def output_shape(self, args: ConcatArgs, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
-        shapes = list(child_outputs) or self.branch_inputs(input, 0)
+    def output_shape(self, args: ConcatArgs, input: Shape | Inputs, child_outputs: Sequence[Shape],
+                     labels: Sequence[str] | None = None) -> Shape:
+        shapes = self.merged(input, child_outputs)
+        labels = labels or default_labels(len(shapes))
         rank = len(shapes[0]) + 1
         dim = args.dim + rank if args.dim < 0 else args.dim
         if not 1 <= dim < rank:
@@ -150,9 +174,9 @@ class Concat(Parallel):
         for index, shape in enumerate(shapes[1:], start=1):
             if len(shape) != len(shapes[0]) or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0],
                                                                                      strict=True)) if i != dim - 1):
-                raise OpError(f"cannot concatenate along dim {dim}: branch outputs are {_listed(shapes)}",
-                              f"make every size except dim {dim} agree: branch 0 gives "
-                              f"{_except(shapes[0], dim - 1)}, branch {index} gives {_except(shape, dim - 1)} "
+                raise OpError(f"cannot concatenate along dim {dim}: the outputs are {_listed(shapes, labels)}",
+                              f"make every size except dim {dim} agree: {labels[0]} gives "
+                              f"{_except(shapes[0], dim - 1)}, {labels[index]} gives {_except(shape, dim - 1)} "
                               "(check their strides and padding)")
         merged = list(shapes[0])
         merged[dim - 1] = sum(shape[dim - 1] for shape in shapes)
@@ -170,8 +194,9 @@ class Elementwise(Parallel):
     def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
         return merged >= 2  # a single operand is returned as it is
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
-        return broadcast(list(child_outputs) or self.branch_inputs(input, 0), self.name)
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
+                     labels: Sequence[str] | None = None) -> Shape:
+        return broadcast(self.merged(input, child_outputs), self.name, labels)
 
     def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
         return getattr(modules, self.operation)(named_children)
@@ -200,7 +225,8 @@ class Head(Container):
     off_main_path = True
     chains_children = True  # its output is its input, passed on: never fresh
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape:
+    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
+                     labels: Sequence[str] | None = None) -> Shape:
         return input  # type: ignore[return-value]
 
     def side_output(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape | None:
@@ -216,13 +242,13 @@ class Head(Container):
         return modules.Head(named_children, args.train_only)
 
 
-def broadcast(shapes: Sequence[Shape], op: str) -> Shape:
+def broadcast(shapes: Sequence[Shape], op: str, labels: Sequence[str] | None = None) -> Shape:
     """Torch's broadcasting of feature shapes of equal rank (the batch dimension always agrees).
 
     >>> broadcast([(64, 8, 8), (64, 1, 1)], "multiply")
     (64, 8, 8)
     """
-    listed = _listed(shapes)
+    listed = _listed(shapes, labels or default_labels(len(shapes)))
     if len({len(s) for s in shapes}) > 1:
         raise OpError(f"cannot {op} outputs of different ranks: {listed}",
                       "give every branch the same number of dimensions (flatten all or none)")
@@ -231,7 +257,7 @@ def broadcast(shapes: Sequence[Shape], op: str) -> Shape:
         distinct = set(sizes) - {1}
         if len(distinct) > 1:
             what = "channels" if position == 0 else f"spatial dim {position}"
-            raise OpError(f"cannot {op} branch outputs {listed}: their {what} differ "
+            raise OpError(f"cannot {op} the outputs {listed}: their {what} differ "
                           f"({' vs '.join(str(s) for s in sizes)})",
                           "make the shapes equal (e.g. a projection shortcut with the same out and stride) "
                           "or broadcastable (size 1)")
@@ -239,9 +265,13 @@ def broadcast(shapes: Sequence[Shape], op: str) -> Shape:
     return tuple(result)
 
 
-def _listed(shapes: Sequence[Shape]) -> str:
+def default_labels(count: int) -> list[str]:
+    return [f"branch {index}" for index in range(count)]
+
+
+def _listed(shapes: Sequence[Shape], labels: Sequence[str]) -> str:
     """``16×32×32 (branch 0) and 16×30×30 (branch 1)``."""
-    return " and ".join(f"{format_shape(s)} (branch {i})" for i, s in enumerate(shapes))
+    return " and ".join(f"{format_shape(s)} ({label})" for s, label in zip(shapes, labels, strict=True))
 
 
 def _except(shape: Shape, skip: int) -> str:

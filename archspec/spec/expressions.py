@@ -2,8 +2,11 @@
 
 The grammar is small arithmetic: numbers, booleans, names bound in the current scope, ``+ - * / // % **``,
 comparisons, ``and / or / not``, ``a if c else b``, and the functions ``min max round floor ceil abs``.
-``in.channels`` / ``in.spatial`` / ``in.dims`` read the shape flowing into the item. Anything else (attribute
-access, other calls, subscripts, lambdas, comprehensions, dunder names) is rejected with a clear message.
+``in.channels`` / ``in.spatial`` / ``in.dims`` read the shape flowing into the item; they live in their own
+namespace (scope keys ``in.channels`` ...), so no param or block argument can shadow them. Anything else
+(attribute access, other calls, subscripts, lambdas, comprehensions, dunder names) is rejected with a clear
+message. Every value an expression computes is kept below 2**62, and no operator or function is ever handed
+arguments that make Python itself do unbounded work (``10 ** 10 ** 10``, ``round(n, -10**18)``).
 """
 
 from __future__ import annotations
@@ -44,8 +47,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "ceil": math.ceil,
     "abs": abs,
 }
-# `in` is a Python keyword, so `in.channels` is rewritten to a plain name before parsing.
-_INPUT_ATTRIBUTE = re.compile(r"\bin\.(channels|spatial|dims)\b")
+INPUT_FIELDS = ("channels", "spatial", "dims")
+# `in` is a Python keyword, so `in.x` is rewritten to an attribute of a name no user can write (dunder names are
+# refused) before parsing; the walker resolves it to the scope key `in.x`, apart from every param.
+_INPUT_NAMESPACE = "__in__"
+_INPUT_PREFIX = re.compile(r"\bin\.(?=[A-Za-z_])")
+_INPUT_FIX = "use in.channels, in.spatial or in.dims"
 _WHOLE_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]+)?)$")
 _WHOLE_BRACED = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
 _EMBEDDED = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]+)?)")
@@ -81,45 +88,21 @@ def evaluate_value(value: Any, scope: Mapping[str, Any]) -> Any:
     return value
 
 
-def referenced_names(value: Any) -> set[str]:
-    """The names the expressions inside ``value`` read (recursively through lists and mappings); the input's
-    shape (``in.channels``, ...) and malformed expressions contribute none.
-
-    >>> sorted(referenced_names({"out": "$width", "kernel": "${k * 2 + 1}", "stride": 1}))
-    ['k', 'width']
-    >>> sorted(referenced_names(["block${i}", "${max(in.channels, c)}"]))
-    ['c', 'i']
-    """
-    if isinstance(value, list):
-        return set().union(*(referenced_names(item) for item in value))
-    if isinstance(value, dict):
-        return set().union(*(referenced_names(item) for item in value.values()))
-    if not is_expression(value):
-        return set()
-    whole = _WHOLE_NAME.match(value)
+def _whole_expression(text: str) -> str | None:
+    """The body of a string that is one expression (``$name``, ``${...}``), or None for text with parts."""
+    whole = _WHOLE_NAME.match(text)
     if whole:
-        return set() if whole.group(1).startswith("in.") else {whole.group(1)}
-    braced = _WHOLE_BRACED.match(value)
-    bodies = [braced.group(1)] if braced and "${" not in braced.group(1) else [
-        match.group(1) if match.group(1) is not None else match.group(2) for match in _EMBEDDED.finditer(value)]
-    names: set[str] = set()
-    for body in bodies:
-        try:
-            tree = _parse(_INPUT_ATTRIBUTE.sub(r"in_\1", body).strip())
-        except (SyntaxError, ValueError, MemoryError, RecursionError):
-            continue
-        names.update(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
-    return {name for name in names if not _INPUT_ATTRIBUTE.match(name.replace("in_", "in.", 1))} - {
-        *FUNCTIONS, "True", "False"}
+        return whole.group(1)
+    braced = _WHOLE_BRACED.match(text)
+    if braced and "${" not in braced.group(1):
+        return braced.group(1)
+    return None
 
 
 def _evaluate_string(text: str, scope: Mapping[str, Any]) -> Any:
-    whole = _WHOLE_NAME.match(text)
-    if whole:
-        return _lookup(whole.group(1), scope)
-    braced = _WHOLE_BRACED.match(text)
-    if braced and "${" not in braced.group(1):
-        return evaluate_expression(braced.group(1), scope)
+    body = _whole_expression(text)
+    if body is not None:
+        return evaluate_expression(body, scope)
 
     def substitute(match: re.Match[str]) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
@@ -133,23 +116,57 @@ def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
 
     >>> evaluate_expression("max(16, round(c * 0.25)) // 8 * 8", {"c": 100})
     24
-    >>> evaluate_expression("in.channels * 2", {"in.channels": 3})
+    >>> evaluate_expression("in.channels * 2", {"in.channels": 3, "in_channels": 5})
     6
     """
-    if len(source) > _MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters",
-                              "split it into params and combine them")
-    rewritten = _INPUT_ATTRIBUTE.sub(r"in_\1", source)
-    try:
-        tree = _parse(rewritten.strip())
-    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, SyntaxError) else "too complex"
-        raise ExpressionError(f"cannot parse expression {_short(source)!r}: {reason}",
-                              "use numbers, names, + - * / // % **, comparisons, and/or/not") from None
+    tree = _parse_expression(source)
     try:
         return _Walker(scope).visit(tree.body)
     except RecursionError:
         raise ExpressionError(f"expression {_short(source)!r} is nested too deeply", "simplify it") from None
+
+
+def _parse_expression(source: str) -> ast.Expression:
+    if len(source) > _MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters",
+                              "split it into params and combine them")
+    if _INPUT_NAMESPACE in source:
+        raise ExpressionError(f"name {_INPUT_NAMESPACE!r} is not allowed",
+                              "read the input's shape as in.channels, in.spatial or in.dims")
+    try:
+        return _parse(_INPUT_PREFIX.sub(_INPUT_NAMESPACE + ".", source).strip())
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else "too complex"
+        raise ExpressionError(f"cannot parse expression {_short(source)!r}: {reason}",
+                              "use numbers, names, + - * / // % **, comparisons, and/or/not") from None
+
+
+def referenced_names(value: Any) -> set[str]:
+    """The scope names (params, block arguments) the expressions inside ``value`` read — not ``in.*``, not
+    function names. Text that does not parse reads nothing here; evaluating it reports the problem.
+
+    >>> sorted(referenced_names({"out": "${max(width, k)} ", "name": "b$i", "kernel": "${in.channels}"}))
+    ['i', 'k', 'width']
+    """
+    if isinstance(value, list):
+        return set().union(*(referenced_names(item) for item in value))
+    if isinstance(value, dict):
+        return set().union(*(referenced_names(item) for item in value.values()))
+    if not is_expression(value):
+        return set()
+    body = _whole_expression(value)
+    bodies = [body] if body is not None else [m.group(1) if m.group(1) is not None else m.group(2)
+                                              for m in _EMBEDDED.finditer(value)]
+    names: set[str] = set()
+    for source in bodies:
+        try:
+            tree = _parse_expression(source)
+        except ExpressionError:
+            continue
+        called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        names.update(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called
+                     and node.id not in (_INPUT_NAMESPACE, "True", "False"))
+    return names
 
 
 def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
@@ -158,14 +175,54 @@ def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
                               "names starting with '__' are reserved; use a param declared under params")
     if name in scope:
         return scope[name]
-    key = name.replace("in_", "in.", 1) if _INPUT_ATTRIBUTE.match(name.replace("in_", "in.", 1)) else name
-    if key in scope:
-        return scope[key]
     from archspec.errors import did_you_mean
 
     known = [k for k in scope if not k.startswith("in.")]
-    raise ExpressionError(f"unknown name {key!r}", did_you_mean(key, known) or
+    raise ExpressionError(f"unknown name {name!r}", did_you_mean(name, known) or
                           f"known names: {', '.join(sorted(known)) or 'none'}; declare it under params")
+
+
+def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
+    """``in.<field>``: the shape reaching the item, from its own namespace of the scope."""
+    key = f"in.{field}"
+    if field in INPUT_FIELDS and key in scope:
+        return scope[key]
+    from archspec.errors import did_you_mean
+
+    if field in INPUT_FIELDS:  # a scope without an input (params are evaluated before any layer)
+        raise ExpressionError(f"{key} is not known here: only layer arguments and block arguments see the "
+                              "input's shape", "compute it in the layer that needs it")
+    close = did_you_mean(key, [f"in.{known}" for known in INPUT_FIELDS])
+    raise ExpressionError(f"unknown name {key!r}", f"{close} ({_INPUT_FIX})" if close else _INPUT_FIX)
+
+
+def _source_text(node: ast.AST) -> str:
+    """The user's text of a node (``in.spatial[0]``, not the rewritten ``__in__.spatial[0]``)."""
+    return ast.unparse(node).replace(_INPUT_NAMESPACE + ".", "in.")
+
+
+@functools.cache
+def _max_round_digits() -> int:
+    """``round(n, -d)`` of an integer computes ``10 ** d``: allow the digits whose power stays in range."""
+    digits = 0
+    while not _too_large_power(10, digits + 1):
+        digits += 1
+    return digits
+
+
+def _check_call(function: str, args: list[Any]) -> None:
+    """Refuse arguments that would make a function do unbounded work (the ``**`` bound applied to the power of
+    ten ``round`` computes)."""
+    if function != "round" or len(args) != 2:
+        return
+    digits = args[1]
+    if not isinstance(digits, int) or isinstance(digits, bool):
+        raise ExpressionError(f"round()'s second argument, the number of digits, must be a whole number, got "
+                              f"{_kind(digits)}", "write e.g. round(x, 2), or round(x) for a whole number")
+    limit = _max_round_digits()
+    if abs(digits) > limit:
+        raise ExpressionError(f"round()'s number of digits {_short(digits)} is out of range: numbers here stay "
+                              f"below 2**62, so at most {limit} digits matter", f"use digits from -{limit} to {limit}")
 
 
 class _Walker:
@@ -175,9 +232,8 @@ class _Walker:
     def visit(self, node: ast.AST) -> Any:
         handler = getattr(self, f"visit_{type(node).__name__}", None)
         if handler is None:
-            quoted = f" ('{_short(ast.unparse(node))}')" if isinstance(node, ast.Attribute | ast.Subscript) else ""
-            raise ExpressionError(f"{_describe(node)} is not allowed in expressions{quoted}",
-                                  "use numbers, names, arithmetic, comparisons and min/max/round/floor/ceil/abs")
+            quoted = f" ('{_short(_source_text(node))}')" if isinstance(node, ast.Subscript) else ""
+            raise ExpressionError(f"{_describe(node)} is not allowed in expressions{quoted}", _refusal_fix(node))
         return _checked(handler(node))
 
     def visit_Constant(self, node: ast.Constant) -> Any:
@@ -189,6 +245,12 @@ class _Walker:
         if node.id in ("True", "False"):
             return node.id == "True"
         return _lookup(node.id, self.scope)
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        if isinstance(node.value, ast.Name) and node.value.id == _INPUT_NAMESPACE:
+            return _lookup_input(node.attr, self.scope)
+        raise ExpressionError(f"attribute access is not allowed in expressions ('{_short(_source_text(node))}')",
+                              _refusal_fix(node))
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         op = type(node.op)
@@ -221,8 +283,14 @@ class _Walker:
         raise ExpressionError(f"unary '-' cannot apply to {_kind(value)}", "use '-' on numbers only")
 
     def visit_BoolOp(self, node: ast.BoolOp) -> Any:
-        values = [self.visit(v) for v in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
+        """Python's rule: the first operand that decides (false for ``and``, true for ``or``), else the last;
+        later operands are not evaluated (``x != 0 and 10 // x > 1`` is safe at x = 0)."""
+        decides = isinstance(node.op, ast.Or)
+        for operand in node.values:
+            value = self.visit(operand)
+            if bool(value) is decides:
+                return value
+        return value
 
     def visit_Compare(self, node: ast.Compare) -> bool:
         left = self.visit(node.left)
@@ -248,17 +316,34 @@ class _Walker:
     def visit_Call(self, node: ast.Call) -> Any:
         allowed = f"the only functions are {', '.join(FUNCTIONS)}"
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError(f"calling '{_short(ast.unparse(node.func))}' is not allowed", allowed)
+            raise ExpressionError(f"calling '{_short(_source_text(node.func))}' is not allowed", allowed)
         if node.func.id not in FUNCTIONS:
             raise ExpressionError(f"function '{node.func.id}' is not allowed in expressions", allowed)
         if node.keywords:
             raise ExpressionError(f"{node.func.id}() takes no keyword arguments", "pass the values in order")
         args = [self.visit(arg) for arg in node.args]
+        _check_call(node.func.id, args)
         try:
             return FUNCTIONS[node.func.id](*args)
         except (TypeError, ValueError, OverflowError) as exc:
             raise ExpressionError(f"{node.func.id}(...) failed: {exc}",
                                   f"pass numbers (or one list of numbers), e.g. {node.func.id}(a, b)") from None
+
+
+_GENERAL_FIX = "use numbers, names, arithmetic, comparisons and min/max/round/floor/ceil/abs"
+
+
+def _refusal_fix(node: ast.AST) -> str:
+    """What to write instead of a refused construct."""
+    if isinstance(node, ast.Subscript):
+        target = node.value
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                and target.value.id == _INPUT_NAMESPACE and target.attr == "spatial":
+            return "single sizes cannot be picked out: use min(in.spatial) or max(in.spatial) (the smallest or " \
+                   "largest spatial size)"
+        return "single elements cannot be picked out: give the value its own param (or use min(...) / max(...) " \
+               "of the list)"
+    return _GENERAL_FIX
 
 
 def _describe(node: ast.AST) -> str:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from archspec.errors import Diagnostic, SpecPath, did_you_mean
 from archspec.loading.source import SourceMap
+from archspec.spec.model import NAME_PATTERN, BlockModel, SpecModel
 
 _EXPECTED = {
     "int_type": "an integer",
@@ -72,11 +73,11 @@ def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecP
             # is the one the user meant; if no branch's type fits, say what each would accept.
             fitting = [e for e in here if e["type"] not in _EXPECTATIONS]
             if fitting:
-                found[path] = source.diagnostic(path, _message(fitting[0], loc), _fix(fitting[0], loc))
+                found[path] = source.diagnostic(path, _message(fitting[0], loc), _fix(fitting[0], loc, model))
             elif len(here) > 1:
-                found[path] = _union_diagnostic(here, loc, path, source)
+                found[path] = _union_diagnostic(here, loc, path, source, model)
             else:
-                found[path] = source.diagnostic(path, _message(entry, loc), _fix(entry, loc))
+                found[path] = source.diagnostic(path, _message(entry, loc), _fix(entry, loc, model))
     return list(found.values())
 
 
@@ -85,7 +86,8 @@ _EXPECTATIONS = {"int_type": "an integer", "int_from_float": "an integer", "floa
                  "dict_type": "a mapping", "model_type": "a mapping", "none_required": "null", "literal_error": ""}
 
 
-def _union_diagnostic(branches: list[dict[str, Any]], loc: SpecPath, path: SpecPath, source: SourceMap) -> Diagnostic:
+def _union_diagnostic(branches: list[dict[str, Any]], loc: SpecPath, path: SpecPath, source: SourceMap,
+                      model: type[BaseModel]) -> Diagnostic:
     wanted: list[str] = []
     for entry in branches:
         text = _EXPECTATIONS[entry["type"]] or f"one of {entry.get('ctx', {}).get('expected', '?')}"
@@ -93,26 +95,62 @@ def _union_diagnostic(branches: list[dict[str, Any]], loc: SpecPath, path: SpecP
             wanted.append(text)
     value = branches[0].get("input")
     literal = next((e for e in branches if e["type"] == "literal_error"), None)
-    fix = _fix(literal, loc) if literal is not None and isinstance(value, str) else _fix(branches[0], loc)
+    chosen = literal if literal is not None and isinstance(value, str) else branches[0]
     return source.diagnostic(path, f"expected {', '.join(wanted[:-1])} or {wanted[-1]}, got {describe_value(value)}",
-                             fix)
+                             _fix(chosen, loc, model))
 
 
-_EXAMPLES = {"archspec": "1", "name": "my_net", "input": "[3, 224, 224]", "layers": "[relu]"}
+# Examples for the keys of a spec file and of a block definition (op arguments take theirs from the op).
+_EXAMPLES = {"archspec": "1", "name": "my_net", "input": "[3, 224, 224]", "layers": "[relu]", "doc": "'what it is'",
+             "params": "{width: 64}", "blocks": "{my_block: {layers: [relu]}}"}
+_BLOCK_EXAMPLE = "{params: {out: required}, layers: [relu]}"
 
 
 def _add_fix(model: type[BaseModel], loc: SpecPath) -> str:
     """``add 'kernel: 3'`` — with a value from the op's worked examples where one exists."""
-    key = str(loc[-1])
-    example = _EXAMPLES.get(key) if len(loc) == 1 else None
-    if example is None:
-        from archspec.ops.registry import all_ops
+    example = _example(model, loc)
+    return f"add '{loc[-1]}: {example}'" if example is not None else f"add '{loc[-1]}: ...'"
 
-        for op in all_ops().values():
-            if op.Args is model:
-                example = next((repr(e.args[key]) for e in op.examples if key in e.args), None)
-                break
-    return f"add '{key}: {example}'" if example else f"add '{key}: ...'"
+
+def _example(model: type[BaseModel], loc: SpecPath) -> str | None:
+    """A valid value for ``loc``, as YAML text: the key's default or a worked example of its op (for an element
+    of a list, an element of such a value), or None where nothing fits."""
+    owner, field, rest = _owner_of(model, loc)
+    if owner is None or field is None:
+        return _BLOCK_EXAMPLE if _annotation_at(model, loc) is BlockModel else None
+    if owner in (SpecModel, BlockModel) and not rest:
+        return _EXAMPLES.get(field)
+    info = owner.model_fields[field]
+    candidates = [] if info.is_required() or info.default is None else [info.default]
+    from archspec.ops.containers import CONTAINERS
+    from archspec.ops.registry import all_ops
+
+    for op in [*all_ops().values(), *CONTAINERS.values()]:
+        if op.Args is owner:
+            candidates += [e.args[field] for e in getattr(op, "examples", []) if e.args.get(field) is not None]
+    for candidate in candidates:
+        for _ in rest:  # an element of a per-dimension list: an element of the example
+            candidate = candidate[0] if isinstance(candidate, list) and candidate else candidate
+        if not isinstance(candidate, list | dict) or not rest:
+            return yaml_text(candidate)
+    return None
+
+
+def yaml_text(value: Any) -> str:
+    """A value as it is written in a spec (``true``, ``null``, ``[3, 3]``, ``1e-05``).
+
+    >>> yaml_text([1, True, None, 0.5, "same"])
+    '[1, true, null, 0.5, same]'
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ", ".join(yaml_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {yaml_text(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 _BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"), "less_than_equal": ("<=", "le"),
@@ -136,7 +174,7 @@ def _message(entry: dict[str, Any], loc: SpecPath = ()) -> str:
         return f"{describe_value(value)} is not one of {entry.get('ctx', {}).get('expected', 'the choices')}"
     if kind in _BOUNDS:
         symbol, key = _BOUNDS[kind]
-        subject = f"{_field(loc)} must" if loc and isinstance(loc[-1], str) else "must"
+        subject = f"{_field(loc)} must"
         return f"{subject} be {symbol} {entry.get('ctx', {}).get(key)}, got {_short_value(value)}"
     if kind == "value_error":
         return str(entry["msg"]).removeprefix("Value error, ").split(" — ")[0]
@@ -147,51 +185,143 @@ def _message(entry: dict[str, Any], loc: SpecPath = ()) -> str:
                f"{entry['msg'][0].lower()}{entry['msg'][1:]}"
     if kind == "string_too_long":
         return f"the text is too long ({entry['msg'][0].lower()}{entry['msg'][1:]})"
+    if kind == "none_required":
+        return f"{_field(loc)} takes no value here, got {describe_value(value)}"
+    if kind == "string_pattern_mismatch":
+        return f"{describe_value(value)} is not a valid name"
     return f"{entry['msg']} (got {describe_value(value)})"
 
 
-def _fix(entry: dict[str, Any], loc: SpecPath = ()) -> str | None:
+def _fix(entry: dict[str, Any], loc: SpecPath, model: type[BaseModel]) -> str:
+    """A concrete fix for every kind of pydantic error, shaped by the value that was given."""
     kind, ctx = entry["type"], entry.get("ctx", {})
     value = entry.get("input")
+    name = _field(loc)
+    example = _example(model, loc)
+    # ``kernel: 3`` for a key; a list element is written as the bare value (``kernel[1]: 3`` is not YAML)
+    written = None if example is None else example if loc and isinstance(loc[-1], int) else f"{name}: {example}"
     if kind in _BOUNDS:
-        symbol, key = _BOUNDS[kind]
-        bound = ctx.get(key)
-        name = _field(loc) if loc and isinstance(loc[-1], str) else "a value of"
-        if kind == "greater_than_equal":
-            return f"use {name} {bound} or more"
-        if kind == "less_than_equal":
-            return f"use {name} {bound} or less"
-        return f"use a value {symbol} {bound}"
+        return _bound_fix(kind, ctx, value, loc, written)
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         if not choices:
-            return f"use {ctx.get('expected')}" if ctx.get("expected") else None
+            return f"use {ctx.get('expected')}" if ctx.get("expected") else f"write e.g. {written}"
         return (did_you_mean(value, choices) if isinstance(value, str) else None) or f"use one of them, e.g. " \
-            f"{_field(loc)}: {choices[0]}"
-    if kind == "bool_type":
-        return "write true or false (YAML 'yes'/'no'/'on'/'off' are strings here)"
-    if kind in ("int_type", "int_from_float"):
-        if isinstance(value, float) and not value.is_integer():
-            return "write a whole number; in expressions divide with // or use round(...)"
-        if isinstance(value, bool):
-            return f"write a number, not {str(value).lower()}"
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            return f"write the number without quotes: {value.strip()}"
-        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-            return f"write {int(value)} (a whole number, without a decimal point or exponent)"
-        return "write a whole number without a decimal point"
-    if kind in ("float_type",) and isinstance(value, str):
-        return "write the number without quotes"
+            f"{name}: {choices[0]}"
+    if kind in _TYPE_FIXES:
+        return _TYPE_FIXES[kind](value, name, written)
     if kind == "string_pattern_mismatch":
-        return "use letters, digits and '_' only, not starting with a digit"
+        suggestion = f", e.g. {_as_name(value)}" if isinstance(value, str) else ""
+        return f"use letters, digits and '_' only, not starting with a digit{suggestion}"
     if kind == "too_short":
-        return "add at least one layer, e.g. '- relu'" if loc and loc[-1] == "layers" else "add at least one entry"
+        if loc and loc[-1] == "layers":
+            return "add at least one layer, e.g. '- relu'"
+        return f"add at least one entry, e.g. {written}" if written else "add at least one entry"
     if kind == "too_long":
         return f"give at most {ctx.get('max_length')} entries"
+    if kind == "string_too_long":
+        return f"shorten it to at most {ctx.get('max_length')} characters"
+    if kind == "none_required":
+        return f"remove '{name}'"
     if kind == "value_error":
         parts = str(entry["msg"]).split(" — ", 1)
-        return parts[1] if len(parts) > 1 else None
-    return None
+        if len(parts) > 1:
+            return parts[1]
+    return _unhandled_fix(written)
+
+
+def _unhandled_fix(written: str | None) -> str:
+    """For an error kind the argument models do not produce today (tests/errors/test_every_fix.py fails if
+    one of them reaches this)."""
+    return f"write e.g. {written}" if written else "see 'archspec schema' for what this key accepts"
+
+
+def _bound_fix(kind: str, ctx: dict[str, Any], value: Any, loc: SpecPath, written: str | None) -> str:
+    symbol, key = _BOUNDS[kind]
+    bound = ctx.get(key)
+    name = _field(loc)
+    whole = isinstance(value, int) and isinstance(bound, int)
+    if kind == "greater_than_equal" or (kind == "greater_than" and whole):
+        return f"use {name} {bound if kind == 'greater_than_equal' else bound + 1} or more"
+    if kind == "less_than_equal" or (kind == "less_than" and whole):
+        return f"use {name} {bound if kind == 'less_than_equal' else bound - 1} or less"
+    return f"use a value {symbol} {bound}" + (f", e.g. {written}" if written else "")
+
+
+def _integer_fix(value: Any, name: str, written: str | None) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        example = f" (e.g. {written})" if written else ""
+        return f"write a whole number{example}; in expressions divide with // or use round(...)"
+    if isinstance(value, bool):
+        return f"write a number, not {str(value).lower()}" + (f", e.g. {written}" if written else "")
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return f"write the number without quotes: {value.strip()}"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return f"write {int(value)} (a whole number, without a decimal point or exponent)"
+    if isinstance(value, list | dict | tuple | set):
+        return f"give a single whole number, e.g. {written}" if written else "give a single whole number"
+    return f"write a whole number, e.g. {written}" if written else "write a whole number without a decimal point"
+
+
+def _number_fix(value: Any, name: str, written: str | None) -> str:
+    example = f", e.g. {written}" if written else ""
+    if isinstance(value, str) and _is_numeric_text(value):
+        return f"write the number without quotes: {value.strip()}"
+    if isinstance(value, bool):
+        return f"write a number, not {str(value).lower()}{example}"
+    if value is None:
+        return f"write a number{example}, or leave '{name}' out to use its default"
+    if isinstance(value, list | dict | tuple | set):
+        return f"give a single number{example}"
+    return f"write a number{example}"
+
+
+def _bool_fix(value: Any, name: str, written: str | None) -> str:
+    if isinstance(value, str):
+        return "write true or false (YAML 'yes'/'no'/'on'/'off' are strings here)"
+    return f"write true or false, e.g. {name}: {'false' if value in (0, None) else 'true'}"
+
+
+def _string_fix(value: Any, name: str, written: str | None) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if name != "name":  # the text of a number is no valid name (it starts with a digit)
+            return f"quote it to make it text: {name}: '{value}'"
+        return f"write a name, e.g. {name}: {_as_name(str(value))}"
+    return f"write text, e.g. {written}" if written else "write text in quotes"
+
+
+def _as_name(text: str) -> str:
+    """A valid name close to ``text``: ``'2nd-block'`` → ``n_2nd_block``.
+
+    >>> _as_name("2nd-block"), _as_name("")
+    ('n_2nd_block', 'n_')
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", text)[:90]
+    return cleaned if re.match(NAME_PATTERN, cleaned) else f"n_{cleaned}"
+
+
+def _list_fix(value: Any, name: str, written: str | None) -> str:
+    if isinstance(value, tuple | set | frozenset):
+        ordered = sorted(value, key=repr) if isinstance(value, set | frozenset) else value  # a set has no order
+        return f"write it as a list: {name}: {yaml_text(ordered)}"
+    return f"write a list, e.g. {written}" if written else "write a list in [...]"
+
+
+def _mapping_fix(value: Any, name: str, written: str | None) -> str:
+    return f"write a mapping, e.g. {written}" if written else "write a mapping in {...}"
+
+
+_TYPE_FIXES = {"int_type": _integer_fix, "int_from_float": _integer_fix, "float_type": _number_fix,
+               "finite_number": _number_fix, "bool_type": _bool_fix, "string_type": _string_fix,
+               "list_type": _list_fix, "dict_type": _mapping_fix, "model_type": _mapping_fix}
+
+
+def _is_numeric_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip().lower() not in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity")
 
 
 def _short_value(value: Any) -> str:
@@ -210,14 +340,33 @@ _BRANCH_NAMES = {"int", "float", "bool", "str", "none", "literal['same','valid']
 
 def _fields_at(model: type[BaseModel], loc: SpecPath) -> list[str]:
     """The keys a model accepts at ``loc``, for did-you-mean suggestions."""
+    current = _annotation_at(model, loc)
+    return sorted(current.model_fields) if _is_model(current) else []
+
+
+def _annotation_at(model: type[BaseModel], loc: SpecPath) -> Any:
+    """The type a value at ``loc`` must have (stepping through models, ``dict[K, V]`` and ``list[V]``)."""
     current: Any = model
     for part in loc:
         if _is_model(current) and isinstance(part, str) and part in current.model_fields:
             current = current.model_fields[part].annotation
             continue
-        args = typing.get_args(current)  # step into dict[K, V] / list[V]
+        args = typing.get_args(current)
         current = args[-1] if args else None
-    return sorted(current.model_fields) if _is_model(current) else []
+    return current
+
+
+def _owner_of(model: type[BaseModel], loc: SpecPath) -> tuple[type[BaseModel] | None, str | None, SpecPath]:
+    """The model whose field holds ``loc``, the field's name, and the rest of ``loc`` inside the field's value
+    (list positions): ``(ConvArgs, 'kernel', (1,))`` for ``('kernel', 1)``."""
+    for position in range(len(loc) - 1, -1, -1):
+        part = loc[position]
+        if isinstance(part, str):
+            owner = _annotation_at(model, loc[:position])
+            if _is_model(owner) and part in owner.model_fields:
+                return owner, part, loc[position + 1:]
+            return None, None, ()
+    return None, None, ()
 
 
 def _is_model(value: Any) -> bool:

@@ -6,11 +6,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from archspec.errors import Diagnostic, SpecError, did_you_mean
-from archspec.loading.source import Document
+from archspec.errors import Diagnostic, SpecError, SpecPath, did_you_mean
+from archspec.loading.source import Document, SourceMap
+from archspec.loading.yaml_loader import plain_data
 from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
-from archspec.spec.expressions import is_expression
+from archspec.spec.expressions import is_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
 from archspec.spec.pydantic_errors import describe_value, diagnostics_from
@@ -55,6 +56,10 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     errors += _check_blocks(spec)
     errors += _check_names(spec, library)
     errors += _apply_overrides(spec, overrides or {})
+    errors += check_param_order(spec.params, ("params",), spec.source, "param '{}'")
+    for block in spec.blocks.values():
+        errors += check_param_order(block.params, (*block.path, "params"), spec.source,
+                                    f"parameter '{{}}' of block '{block.name}'")
     if errors:
         raise SpecError(errors)
     return spec
@@ -139,6 +144,60 @@ def _check_blocks(spec: Spec) -> list[Diagnostic]:
     return errors
 
 
+def check_param_order(params: dict[str, Any], path: SpecPath, source: SourceMap, subject: str) -> list[Diagnostic]:
+    """Params are evaluated in order, so each may use only those declared before it; a cycle has no value.
+
+    ``subject`` names one of them in messages, ``{}`` standing for its name ("param '{}'").
+    """
+    order = list(params)
+    position = {name: index for index, name in enumerate(order)}
+    uses = {name: referenced_names(value) & position.keys() for name, value in params.items()}
+    errors: list[Diagnostic] = []
+    reported_cycles: list[set[str]] = []
+    for name in order:
+        later = sorted((used for used in uses[name] if position[used] >= position[name]), key=position.__getitem__)
+        if not later:
+            continue
+        cycle = _cycle_through(name, uses)
+        if cycle and set(cycle) in reported_cycles:
+            continue  # one report per cycle, at its first member
+        if cycle == [name, name]:
+            message, fix = f"{subject.format(name)} uses itself", f"give '{name}' a value that does not use '{name}'"
+        elif cycle:
+            reported_cycles.append(set(cycle))
+            message = (f"{subject.format(name)} is part of a cycle, {' → '.join(cycle)}: params may only use "
+                       "params declared before them")
+            fix = f"give one of {', '.join(repr(n) for n in cycle[:-1])} a value that does not use the others"
+        else:
+            shown = ", ".join(order) if len(order) <= 8 else ", ".join([*order[:8], "…"])
+            message = (f"{subject.format(name)} uses '{later[0]}', which is declared after it; params may only use "
+                       f"params declared before them (the order here: {shown})")
+            fix = f"move '{later[0]}' above '{name}'"
+        errors.append(source.diagnostic((*path, name), message, fix))
+    return errors
+
+
+def _cycle_through(start: str, uses: dict[str, set[str]]) -> list[str] | None:
+    """A path of uses from ``start`` back to itself (``[a, b, a]``), or None."""
+    trail: list[str] = [start]
+    seen: set[str] = set()
+
+    def search(name: str) -> bool:
+        for used in sorted(uses[name]):
+            if used == start:
+                trail.append(start)
+                return True
+            if used not in seen:
+                seen.add(used)
+                trail.append(used)
+                if search(used):
+                    return True
+                trail.pop()
+        return False
+
+    return trail if search(start) else None
+
+
 def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     for key, value in overrides.items():
@@ -147,6 +206,10 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
                                                        else "the spec declares no params")
             errors.append(Diagnostic(f"override '{key}' does not name a param of the spec", ("params", key),
                                      spec.source.locate(("params",)), fix))
+            continue
+        value, problems = plain_data(value, spec.source, ("params", key))  # as strict as the spec's own data
+        if problems:
+            errors += problems
             continue
         spec.params[key] = value
         spec.overrides[key] = value

@@ -82,6 +82,7 @@ def assert_located_error(error: Exception, file: str) -> None:
         assert diagnostic.location.file == file, diagnostic
         assert diagnostic.location.line >= 1 and diagnostic.location.column >= 1, diagnostic
         assert diagnostic.message, diagnostic
+        assert diagnostic.fix and diagnostic.fix.strip(), f"no fix: {diagnostic}"
 
 
 def subprocess_env(*extra_paths: str | os.PathLike[str]) -> dict[str, str]:

@@ -133,6 +133,12 @@ HOSTILE_EXPRESSIONS = [
     "${1 if __debug__ else 2}",
     "${[0] * 10 ** 9}",
     "${9 ** 9 ** 9}",
+    "${round(width, -10 ** 18)}",  # hung: Python's int round computes 10 ** -ndigits
+    "${round(width, -4000000000)}",
+    "${round(2.5, 10 ** 18)}",
+    "${round(width, 0.5)}",
+    "${round(10 ** 10 ** 10)}",
+    "${ceil(0.5 ** -10 ** 18)}",
 ]
 # Where an expression may stand, and the spec path its error must name.
 SLOTS = {

@@ -112,7 +112,6 @@ CONV3 = {"conv": {"out": 3, "kernel": 3, "padding": 1}}
     pytest.param(chain(CONV, {"head": {"layers": ["global_avgpool"]}}, "relu"), [], id="after-a-head-passes-its-input"),
     pytest.param(chain({"add": {"branches": [["relu"], [CONV3]]}}), [], id="first-in-a-branch-shares-the-input"),
     pytest.param(chain({"add": {"branches": [[CONV], [CONV]]}}, "relu"), ["1"], id="after-add"),
-    pytest.param(chain({"add": {"branches": [[CONV]]}}, "relu"), [], id="add-of-one-branch-returns-it"),
     pytest.param(chain({"concat": {"branches": [[], []]}}, "relu"), ["1"], id="concat-allocates"),
     pytest.param(chain({"sequential": [CONV, "batchnorm"]}, "relu"), ["1"], id="after-a-group-ending-fresh"),
     pytest.param(chain({"sequential": [CONV, "tanh"]}, "relu"), [], id="after-a-group-ending-in-tanh"),

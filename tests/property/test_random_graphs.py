@@ -5,7 +5,7 @@ equal the gradient probe's spans (``tests/probe.py``), through merges too.
 The strategy builds spec dicts that are valid by construction, tracking the shape that flows through every
 list (``Graphs``). It generates, in 1-D and 2-D (channels <= 8, spatial 4-20):
 
-- ``concat`` / ``add`` / ``multiply`` over 1-4 branches, as a list or a mapping of named branches, with empty
+- ``concat`` / ``add`` / ``multiply`` over 2-4 branches, as a list or a mapping of named branches, with empty
   (identity) branches, nested containers and heads inside branches, all branches stride 1 or all stride 2,
   projections to equal channels for add / multiply, a 1-channel branch broadcast against the others, and
   squeeze-and-excitation gates (a globally pooled branch of ``multiply``);
@@ -256,7 +256,7 @@ class Graphs:
     def parallel(self, x: Shape, depth: int, can_stride: bool = True) -> tuple[dict, Shape]:
         kind = self.pick(["concat", "add", "multiply"])
         stride = 2 if can_stride and min(x[1:]) >= 4 and self.rarely(3) else 1
-        count = self.integer(1, 4)
+        count = self.integer(2, 4)  # a merge of one input is rejected (it would be the identity)
         # the channels every branch of add / multiply ends with (the input's, sometimes: identities allowed)
         target = None if kind == "concat" else x[0] if stride == 1 and self.flag() else self.integer(1, MAX_CHANNELS)
         branches: list[list[Any]] = []

@@ -418,3 +418,62 @@ def test_invalid_graph_in_cli_is_one_located_line(tmp_path, capsys):
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"{path}:7:") and "unknown id 'nope'" in err and "Traceback" not in err
+
+
+# --- merges of fewer than two inputs, reserved names, inputs named by their ids ----------------------------
+
+@pytest.mark.parametrize("layers", [
+    [conv(4, padding=1), {"add": {}}],
+    [{"add": {"branches": []}}],
+    [{"add": {"branches": [[conv(4, padding=1)]]}}],
+    [{"multiply": {"branches": {"only": []}}}],
+    [{"concat": {"branches": [["relu"]]}}],
+    [{**conv(4, padding=1), "id": "a"}, {"concat": {}, "from": ["a"]}],
+    [{**conv(4, padding=1), "id": "a"}, {"add": {}, "from": "prev"}],
+], ids=["add-alone", "no-branches", "one-branch", "one-named-branch", "concat-one", "from-one-id", "from-prev"])
+def test_a_merge_of_one_input_is_rejected(layers):
+    """These were silently the identity."""
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.analyze(spec(layers))
+    (diagnostic,) = info.value.diagnostics
+    assert "merges two or more inputs" in diagnostic.message
+    assert "branches" in diagnostic.fix and "from: [prev, some_id]" in diagnostic.fix
+
+
+@pytest.mark.parametrize("name", ["output", "out${suffix}"])
+def test_a_top_level_head_may_not_be_named_output(name):
+    """Its side output replaced the main output in report.outputs and in the forward dict."""
+    layers = [conv(4, padding=1), {"head": {"layers": ["global_avgpool"]}, "name": name}, "relu"]
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.analyze(spec(layers, params={"suffix": "put"}))
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.path == ("layers", 1, "name")
+    assert "reserved for the network's main output" in diagnostic.message and diagnostic.fix
+
+
+def test_a_nested_head_named_output_keeps_both_outputs():
+    data = spec([{"sequential": [conv(4, padding=1), {"head": {"layers": ["global_avgpool"]}, "name": "output"}]},
+                 "relu"])
+    names = [output["name"] for output in archspec.analyze(data).to_dict()["outputs"]]
+    assert names == ["output", "0.output"]
+    model = archspec.compile(data).eval()
+    assert set(model(torch.zeros(1, 4, 8, 8))) == {"output", "0.output"}
+
+
+def test_merge_errors_name_the_ids_that_came_through_from():
+    layers = [{**conv(16, padding=1), "id": "e2"}, conv(32, stride=2, padding=1), {"add": {}, "from": ["prev", "e2"]}]
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.analyze(spec(layers))
+    message = info.value.diagnostics[0].message
+    assert "32×4×4 ('prev') and 16×8×8 ('e2')" in message and "branch" not in message
+
+
+def test_merge_errors_name_branches_and_the_ids_feeding_them():
+    layers = [{**conv(16, padding=1), "id": "skip"}, conv(16, stride=2, padding=1),
+              {"concat": {"branches": {"up": [{"upsample": {"scale": 2}}], "same": [conv(8)]}},
+               "from": ["prev", "skip"]}]
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.analyze(spec(layers))
+    diagnostic = info.value.diagnostics[0]
+    assert "16×8×8 (branch up on 'prev') and 8×6×6 (branch same on 'skip')" in diagnostic.message
+    assert "branch up on 'prev' gives *×8×8, branch same on 'skip' gives *×6×6" in diagnostic.fix

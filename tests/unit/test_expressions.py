@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 
 import pytest
 
 import archspec
 from archspec.errors import SpecError
-from archspec.spec.expressions import ExpressionError, evaluate_expression, evaluate_value
+from archspec.spec.expressions import ExpressionError, evaluate_expression, evaluate_value, referenced_names
 
 SCOPE = {"c": 64, "k": 3, "ratio": 0.25, "flag": True, "dims": [7, 7], "in.channels": 3, "in.spatial": [32, 32],
          "in.dims": 2}
@@ -114,6 +115,7 @@ REJECTED = [
     ("__class__", r"'__class__' is not allowed"),
     ("__x", r"'__x' is not allowed"),
     ("2 ** 100", r"too large"),
+    ("round(k, -10 ** 18)", r"number of digits"),
     ("10 ** 10 ** 10", r"too large"),
     ("9 ** 9 ** 9", r"too large"),
     ("2.0 ** 4096", r"too large"),
@@ -242,3 +244,129 @@ def test_bad_expressions_in_a_spec_are_located(expression, message):
                         "layers": [{"conv": {"out": expression, "kernel": 1}}]})
     assert re.search(message, str(error))
     assert error.diagnostics[0].path[:3] == ("layers", 0, "conv")
+
+
+# -- no argument makes Python do unbounded work ---------------------------------------------------------------
+
+@pytest.mark.parametrize("source", ["round(w, -10**18)", "round(w, -19)", "round(w, 19)", "round(2.5, 10**18)",
+                                    "round(2.5, -10**18)"])
+def test_round_digits_are_bounded(source):
+    """``round(12345, -10**18)`` hung: Python's integer round computes 10**18 digits' worth of 10 ** -ndigits."""
+    start = time.perf_counter()
+    error = rejected(source, {"w": 12345})
+    assert time.perf_counter() - start < 0.1
+    assert "number of digits" in error.message
+    assert error.fix == "use digits from -18 to 18"
+
+
+@pytest.mark.parametrize(("source", "expected"), [("round(w, -18)", 0), ("round(w, 18)", 12345),
+                                                  ("round(w, -2)", 12300), ("round(1234.5678, 2)", 1234.57)])
+def test_round_digits_within_the_bound(source, expected):
+    assert evaluate_expression(source, {"w": 12345}) == expected
+
+
+@pytest.mark.parametrize("digits", ["1.5", "True", "[2]"])
+def test_round_digits_must_be_whole(digits):
+    error = rejected(f"round(w, {digits})", {"w": 12345})
+    assert "must be a whole number" in error.message and error.fix
+
+
+# Every allowed function and operator at the edges of what the walker lets through: each finishes at once, with
+# a value below 2**62 or a refusal — never a huge integer, an overflow traceback or minutes of arithmetic.
+EDGE_CASES = ["abs(-2**62)", "abs(-4611686018427387904 - 1)", "floor(1e18 * 1e3)", "ceil(-1e300)", "round(1e300)",
+              "round(-1e18)", "max(2**61, 2**61) * 4", "min(0.5 ** -3000, 1)", "2 ** 61.99", "(-2) ** 0.5",
+              "0.5 ** -10**18", "1 ** 10**18", "(-1) ** (10**18 + 1)", "10 ** -10**18", "0 ** 10**18",
+              "4611686018427387904 * 4611686018427387904", "4611686018427387904 // 3 * 4611686018427387904",
+              "4611686018427387904 % 7.5", "-4611686018427387904 // 1e-300", "1e300 * 1e300", "1e-300 / 1e300",
+              "floor(2 ** 62 + 0.5)", "ceil(4611686018427387904 / 1e-10)", "round(4e18, 18)"]
+
+
+@pytest.mark.parametrize("source", EDGE_CASES)
+def test_functions_and_operators_stay_bounded(source):
+    start = time.perf_counter()
+    try:
+        value = evaluate_expression(source, SCOPE)
+    except ExpressionError as error:
+        assert error.fix
+    else:
+        assert isinstance(value, int | float) and abs(value) <= 2**62
+    assert time.perf_counter() - start < 0.1
+
+
+# -- and / or decide like Python ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("source", "scope", "expected"), [
+    ("x != 0 and 10 // x > 1", {"x": 0}, False),  # was "division by zero": both sides were evaluated
+    ("x != 0 and 10 // x > 1", {"x": 2}, True),
+    ("x == 1 or y", {"x": 1}, True),  # was "unknown name 'y'"
+    ("x == 0 or 1 // x == 1", {"x": 0}, True),
+    ("x > 5 and x < 9 and 1 // 0", {"x": 3}, False),
+    ("x > 1 and x < 9", {"x": 3}, True),
+    ("x < 1 or x > 9", {"x": 3}, False),
+    ("0 and 1 // 0", {}, 0),  # the deciding operand, as in Python
+    ("x or 7", {"x": 0}, 7),
+])
+def test_and_or_short_circuit(source, scope, expected):
+    result = evaluate_expression(source, scope)
+    assert result == expected and type(result) is type(expected)
+
+
+def test_later_operands_are_still_checked_when_they_decide():
+    assert "unknown name 'y'" in rejected("x == 2 or y", {"x": 1}).message
+    assert "division by zero" in rejected("x == 0 and 1 // x", {"x": 0}).message
+
+
+# -- in.* is its own namespace ------------------------------------------------------------------------------
+
+def test_params_named_like_the_input_do_not_shadow_it():
+    """A param ``in_channels`` used to be read by ``${in.channels}`` (the walker rewrote in.x to in_x)."""
+    scope = {"in_channels": 5, "in_spatial": [1], "in_dims": 9, "in.channels": 3, "in.spatial": [32, 32],
+             "in.dims": 2}
+    assert evaluate_expression("in.channels", scope) == 3
+    assert evaluate_expression("in.spatial", scope) == [32, 32]
+    assert evaluate_expression("in.dims", scope) == 2
+    assert evaluate_value("$in.channels", scope) == 3
+    assert evaluate_expression("in_channels + in_dims", scope) == 14
+
+
+def test_input_shape_wins_over_params_in_a_spec():
+    spec = {"archspec": 1, "name": "e", "input": [3, 16, 16],
+            "params": {"in_channels": 7, "in_spatial": [2, 2], "in_dims": 5},
+            "blocks": {"b": {"params": {"in_channels": 11}, "layers": [{"conv": {"out": "${in.channels}",
+                                                                                 "kernel": 1}}]}},
+            "layers": [{"conv": {"out": "${in.channels * min(in.spatial) // 16 + in.dims}", "kernel": 1}},
+                       {"conv": {"out": "$in_channels", "kernel": 1}}, "b"]}
+    assert [row.output_shape[1] for row in archspec.analyze(spec).layers[:3]] == [5, 7, 7]
+
+
+@pytest.mark.parametrize(("source", "message", "fix"), [
+    ("in.height", "unknown name 'in.height'", "use in.channels, in.spatial or in.dims"),
+    ("in.chanels * 2", "unknown name 'in.chanels'", "did you mean 'in.channels'? (use in.channels, in.spatial or "
+                                                      "in.dims)"),
+    ("in.spatial[0] >= 16", "subscripting is not allowed in expressions ('in.spatial[0]')",
+     "min(in.spatial) or max(in.spatial)"),
+    ("dims[0]", "('dims[0]')", "give the value its own param"),
+    ("in.channels.real", "attribute access is not allowed in expressions ('in.channels.real')", "use numbers"),
+    ("__in__.channels", "name '__in__' is not allowed", "in.channels, in.spatial or in.dims"),
+])
+def test_input_shape_messages_show_the_users_text(source, message, fix):
+    error = rejected(source)
+    assert message in error.message and fix in error.fix
+    assert "in_spatial" not in error.message and "__in__." not in error.message  # no rewritten names leak
+
+
+def test_whole_name_reference_to_an_unknown_input_field():
+    with pytest.raises(ExpressionError, match=re.escape("unknown name 'in.height'")):
+        evaluate_value("$in.height", SCOPE)
+
+
+def test_input_fields_outside_a_layer_say_where_they_are_known():
+    error = rejected("in.channels * 2", {"width": 4})
+    assert "only layer arguments and block arguments" in error.message
+
+
+def test_referenced_names():
+    assert referenced_names("${a + max(b, in.channels)}") == {"a", "b"}
+    assert referenced_names(["$x", {"k": "stage${y}"}, 3, "${min(z)}"]) == {"x", "y", "z"}
+    assert referenced_names("${not parsable +}") == set()
+    assert referenced_names("plain") == set()

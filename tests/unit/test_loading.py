@@ -210,3 +210,87 @@ def test_unreadable_file(tmp_path):
     path.write_bytes("name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(SpecError):
         load_document(path)
+
+
+# -- dict sources: the strictness and messages of files ------------------------------------------------------
+
+def dict_error(data) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        archspec.analyze(data)
+    return info.value
+
+
+def base(**changes):
+    return {"archspec": 1, "name": "d", "input": [3, 8, 8], "layers": ["relu"], **changes}
+
+
+@pytest.mark.parametrize(("data", "path", "message", "fix"), [
+    (base(layers=[{1: {}}]), ("layers", 0, "1"), "unknown op '1'", "run 'archspec list'"),  # was a TypeError
+    (base(layers={"relu"}), ("layers",), "a set is not spec data", "write it as a list: [relu]"),
+    (base(input=(3, 8, 8)), ("input",), "a tuple is not spec data", "write it as a list: [3, 8, 8]"),
+    (base(layers=[{"conv": {"out": 4, "kernel": (3, 3)}}]), ("layers", 0, "conv", "kernel"), "a tuple",
+     "write it as a list: [3, 3]"),
+    (base(layers=[{(1, 2): 3}]), ("layers", 0), "mapping keys must be plain names", "write the key as a string"),
+    (base(layers=[{True: 3}]), ("layers", 0), "mapping keys must be plain names", "write the key as a string"),
+    (base(layers=[{"dropout": {"p": float("nan")}}]), ("layers", 0, "dropout", "p"), "not finite",
+     "write a finite number"),
+    (base(layers=[{"linear": {"out": 10**40}}]), ("layers", 0, "linear", "out"), "absurdly large (41 digits)",
+     "at most 30 digits"),
+    (base(params={"n": 10**10_000}), ("params", "n"), "absurdly large", "at most 30 digits"),
+    (base(layers=[{"relu": object()}]), ("layers", 0, "relu"), "a value of type 'object' is not spec data",
+     "use only dicts, lists, strings, numbers"),
+    (base(layers=[{"1": {}, 1: {}}]), ("layers", 0, "1"), "duplicate key '1'", "keep only one of them"),
+])
+def test_dict_values_a_file_could_not_hold_are_spec_errors(data, path, message, fix):
+    error = dict_error(data)
+    diagnostic = next(d for d in error.diagnostics if message in d.message)
+    assert diagnostic.path == path and fix in diagnostic.fix
+    assert str(diagnostic.location) == "<dict>:1:1"
+
+
+def test_a_dict_that_contains_itself_is_too_deep():
+    data = base()
+    data["layers"].append(data)
+    assert "nesting deeper than 100 levels" in str(dict_error(data))
+
+
+@pytest.mark.parametrize("source", [[1, 2], 5, None, b"archspec: 1"])
+def test_a_source_of_another_type_is_a_spec_error(source):
+    error = dict_error(source)
+    assert "a spec is a path, a bundled spec's name or a dict" in error.diagnostics[0].message
+    assert error.diagnostics[0].fix
+
+
+def test_override_values_are_held_to_the_same_rules():
+    error = dict_error_of_load(base(params={"k": [3, 3]}), {"k": (1, 1)})
+    assert error.diagnostics[0].path == ("params", "k") and "[1, 1]" in error.diagnostics[0].fix
+
+
+def dict_error_of_load(data, overrides) -> SpecError:
+    with pytest.raises(SpecError) as info:
+        archspec.load(data, overrides=overrides)
+    return info.value
+
+
+# Data that a YAML file can hold too: the file and the dict get the same messages (locations aside).
+PARITY = [
+    base(layers=[{1: {}}]),
+    base(layers=[{"conv": {"out": "16", "kernel": 3}}]),
+    base(layers=[{"dropout": {"p": [1, 2]}}, {"batchnorm": {"eps": False}}, "reul"]),
+    base(input=[3, 0, 8], name="9lives"),
+    base(params={"a": "${b + 1}", "b": 1}),
+    base(layers=[{"conv": {"out": 4, "kernel": 3}, "repeat": 0, "id": "prev"}]),
+    base(blocks={"b": {"params": {"x": 1}, "layers": []}}),
+    base(layers=[{"add": {"branches": {"1x": []}}}]),
+]
+
+
+@pytest.mark.parametrize("data", PARITY, ids=range(len(PARITY)))
+def test_dicts_and_files_get_the_same_messages(data, tmp_path):
+    import yaml
+
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    from_file = [(d.path, d.message, d.fix) for d in dict_error(str(path)).diagnostics]
+    from_dict = [(d.path, d.message, d.fix) for d in dict_error(data).diagnostics]
+    assert sorted(from_dict, key=repr) == sorted(from_file, key=repr)

@@ -183,6 +183,57 @@ def test_params_can_use_earlier_params():
     assert analyse(text, {"base": 2}).output_shape == [1, 6, 8, 8]
 
 
+@pytest.mark.parametrize(("params", "message", "fix"), [
+    ("  a: ${b + 1}\n  b: 2\n", "param 'a' uses 'b', which is declared after it; params may only use params "
+     "declared before them (the order here: a, b)", "move 'b' above 'a'"),
+    ("  a: ${b + 1}\n  b: ${a + 1}\n", "param 'a' is part of a cycle, a → b → a", "give one of 'a', 'b' a value"),
+    ("  a: ${c}\n  b: ${a}\n  c: ${b}\n", "param 'a' is part of a cycle, a → c → b → a", "give one of"),
+    ("  a: ${a * 2}\n", "param 'a' uses itself", "give 'a' a value that does not use 'a'"),
+    ("  a: 1\n  b: stage${c}\n  c: 2\n", "param 'b' uses 'c', which is declared after it", "move 'c' above 'b'"),
+])
+def test_params_may_only_use_earlier_params(params, message, fix):
+    """Was "unknown name 'b' — known names: none; declare it under params", though b is declared."""
+    text = HEADER + "params:\n" + params + "layers:\n  - relu\n"
+    found = errors(text, analyse=False)
+    assert len(found) == 1  # a cycle is reported once, at its first member
+    assert message in found[0].message and fix in found[0].fix
+    line, column = where(text, f"  {found[0].path[-1]}: ")
+    assert at(found[0]) == (line, column + len(f"  {found[0].path[-1]}: "))
+
+
+def test_an_override_can_break_a_forward_reference():
+    text = HEADER + "params:\n  a: ${b + 1}\n  b: 2\nlayers:\n  - conv: {out: $a, kernel: 1}\n"
+    assert analyse(text, {"a": 5}).output_shape == [1, 5, 8, 8]
+
+
+def test_block_parameters_may_only_use_earlier_ones():
+    text = HEADER + textwrap.dedent("""\
+        blocks:
+          stage:
+            params: {hidden: "${out * 2}", out: required}
+            layers: [{conv: {out: $hidden, kernel: 1}}]
+        layers:
+          - stage: {out: 4}
+        """)
+    (found,) = errors(text, analyse=False)
+    assert found.path == ("blocks", "stage", "params", "hidden")
+    assert "parameter 'hidden' of block 'stage' uses 'out', which is declared after it" in found.message
+    assert found.fix == "move 'out' above 'hidden'"
+
+
+def test_block_parameters_may_use_spec_params_and_earlier_ones():
+    text = HEADER + textwrap.dedent("""\
+        params: {base: 2}
+        blocks:
+          stage:
+            params: {out: required, hidden: "${out * base}"}
+            layers: [{conv: {out: $hidden, kernel: 1}}]
+        layers:
+          - stage: {out: 4}
+        """)
+    assert analyse(text).output_shape == [1, 8, 8, 8]
+
+
 # -- user blocks ----------------------------------------------------------------------------------------------
 
 BLOCKS = HEADER + textwrap.dedent("""\
@@ -321,6 +372,24 @@ def test_repeat_zero_from_a_param():
     found = errors(text)
     assert "repeat" in found[0].message
     assert at(found[0]) == where(text, "$n")
+
+
+@pytest.mark.parametrize(("modifier", "expression", "fix"), [
+    ("repeat", "${n / 4}", "make it whole, e.g. 'repeat: ${ceil(n / 4)}'"),
+    ("repeat", "${-n / 4}", "e.g. 'repeat: ${max(1, ceil(-n / 4))}'"),
+    ("repeat", "${n - 6}", "the expression gives 0: keep at least one copy with 'repeat: ${max(1, n - 6)}'"),
+    ("repeat", "${n > 2}", "choose a count with 'a if condition else b', e.g. 'repeat: ${2 if n > 2 else 1}'"),
+    ("repeat", "${in.spatial}", "make it give a whole number of copies, e.g. 'repeat: 2'"),
+    ("if", "${n}", "compare the number, e.g. 'if: ${n > 0}'"),
+    ("if", "${in.spatial}", "e.g. 'if: ${min(in.spatial) >= 8}'"),
+])
+def test_if_and_repeat_expression_errors_say_what_to_write(modifier, expression, fix):
+    """Were "check the expression" (repeat) and a generic hint (if); what they suggest is itself valid."""
+    text = HEADER + f"params: {{n: 6}}\nlayers:\n  - relu: {{}}\n    {modifier}: '{expression}'\n"
+    (found,) = errors(text)
+    assert fix in found.fix
+    suggested = re.search(rf"'{modifier}: (.*?)'", found.fix).group(1)
+    analyse(text.replace(f"'{expression}'", f"'{suggested}'" if "$" in suggested else suggested))
 
 
 def test_first_without_repeat():

@@ -17,12 +17,12 @@ from archspec.ops.base import (
     RFStep,
     Shape,
     WindowStep,
-    format_shape,
     require_spatial,
 )
 from archspec.ops.registry import register
 
-OutputSize = Annotated[int, Field(ge=0, le=2**31 - 1)]
+# 0 is refused: PyTorch silently returns an empty tensor for it (REFERENCE.md §1)
+OutputSize = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class AdaptivePoolArgs(OpArgs):
@@ -36,12 +36,9 @@ def requested_sizes(args: AdaptivePoolArgs, x: Shape) -> tuple[int, ...]:
         sizes = (args.output,) * dims
     elif len(args.output) != dims:
         raise OpError(f"'output' has {len(args.output)} values but the input has {dims} spatial dimension(s)",
-                      f"give one value or {dims}", "output")
+                      f"give one value (e.g. output: 1) or a list of {dims}", "output")
     else:
         sizes = tuple(length if size is None else size for size, length in zip(args.output, x[1:], strict=True))
-    if 0 in sizes:
-        raise OpError(f"output size {format_shape(sizes)} has a 0, which gives an empty tensor (PyTorch silently "
-                      "allows it)", "use output sizes of 1 or more (1 pools each channel to a single value)", "output")
     return sizes
 
 

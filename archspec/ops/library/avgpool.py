@@ -54,13 +54,16 @@ class AvgPool(Op):
             raise OpError("divisor_override is not available for 1-D average pooling (torch.nn.AvgPool1d)",
                           "remove divisor_override", "divisor_override")
         if len(x) == 4:
-            kernel = window(self.name, args, x)[0]
+            kernel, _, padding, _ = window(self.name, args, x)
             if any(length < k for length, k in zip(x[1:], kernel, strict=True)):
                 # CPU quirk (REFERENCE.md §1): AvgPool3d checks the *unpadded* input against the kernel.
-                fits = per_dim_text(tuple(min(k, length) for k, length in zip(kernel, x[1:], strict=True)))
+                fits = tuple(min(k, length) for k, length in zip(kernel, x[1:], strict=True))
+                # the smaller kernel must keep padding <= kernel // 2, or the hint would fail on the next check
+                padded = tuple(min(p, k // 2) for p, k in zip(padding, fits, strict=True))
+                also = f" and padding {per_dim_text(padded)}" if padded != padding else ""
                 raise OpError(f"3-D average pooling on CPU rejects an input smaller than its kernel "
                               f"{per_dim_text(kernel, sizes=True)}, even when padding would make it valid (PyTorch)",
-                              f"use kernel {fits}, or make this layer's input at least "
+                              f"use kernel {per_dim_text(fits)}{also}, or make this layer's input at least "
                               f"{per_dim_text(kernel, sizes=True)}", "kernel")
         return y
 

@@ -20,8 +20,10 @@ def _resolve(args: FlattenArgs, x: Shape) -> tuple[int, int]:
     start = args.start + rank if args.start < 0 else args.start
     end = args.end + rank if args.end < 0 else args.end
     if not 1 <= start < rank:
+        last = rank - 1
+        choices = f"start 1 (or -{last})" if last == 1 else f"start from 1 to {last} (or -{last} to -1)"
         raise OpError(f"start {args.start} is not a feature dimension (batch is 0, input rank {rank})",
-                      "use start >= 1", "start")
+                      f"use {choices}", "start")
     if not start <= end < rank:
         raise OpError(f"end {args.end} must lie between start {start} and {rank - 1}", "use end: -1", "end")
     return start, end

@@ -26,8 +26,12 @@ def window(op: str, args: Any, x: Shape) -> tuple[tuple[int, ...], ...]:
     dilation = per_dim(getattr(args, "dilation", 1), dims, "dilation")
     for k, p in zip(kernel, padding, strict=True):
         if p > k // 2:
+            # name every dimension's limit: a single number would break the dimensions that were fine
+            most = tuple(min(pad, size // 2) for pad, size in zip(padding, kernel, strict=True))
+            least = tuple(max(size, 2 * pad) for pad, size in zip(padding, kernel, strict=True))
             raise OpError(f"padding {p} is more than half the kernel {k} (PyTorch rejects it)",
-                          f"use padding {k // 2} or less, or a kernel of at least {2 * p}", "padding")
+                          f"use padding {per_dim_text(most)} or less, or a kernel of at least {per_dim_text(least)}",
+                          "padding")
     return kernel, stride, padding, dilation
 
 

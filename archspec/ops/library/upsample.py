@@ -46,11 +46,12 @@ def torch_mode(args: UpsampleArgs, dims: int) -> str:
     if args.mode in ("linear", "bilinear", "trilinear"):
         wanted = _LINEAR_BY_DIMS[dims]
         if args.mode not in ("linear", wanted):
+            alias = f" (or '{wanted}')" if wanted != "linear" else ""
             raise OpError(f"mode '{args.mode}' needs {list(_LINEAR_BY_DIMS.values()).index(args.mode) + 1} spatial "
-                          f"dimension(s), the input has {dims}", f"use mode 'linear' (or '{wanted}')", "mode")
+                          f"dimension(s), the input has {dims}", f"use mode 'linear'{alias}", "mode")
         return wanted
     if args.mode == "bicubic" and dims != 2:
-        raise OpError(f"mode 'bicubic' needs 2 spatial dimensions, the input has {dims}", "use 'linear'", "mode")
+        raise OpError(f"mode 'bicubic' needs 2 spatial dimensions, the input has {dims}", "use mode 'linear'", "mode")
     return args.mode
 
 
