@@ -48,7 +48,7 @@ import torch
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from probe import clipped, prepare, receptive_spans
-from truth import static_and_measured
+from truth import assert_layers_equal_measured, static_and_measured
 
 import archspec
 
@@ -458,6 +458,7 @@ def assert_graph_static_equals_measured(spec: dict, batch: int, train: bool) -> 
     assert report.totals.params == truth.params
     assert report.totals.buffers == truth.buffers
     assert report.totals.macs == truth.macs
+    assert_layers_equal_measured(report, truth)
     outputs = truth.output if isinstance(truth.output, dict) else {"output": truth.output}
     assert len(outputs) > 1 or not isinstance(truth.output, dict)  # a dict only when some head ran
     assert report.outputs == [{"name": name, "shape": list(value.shape)} for name, value in outputs.items()]
