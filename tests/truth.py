@@ -148,10 +148,19 @@ def assert_layers_equal_measured(report: Report, truth: Measurement) -> None:
 
 def assert_static_equals_measured(spec: Any, input_shape: list[int] | None = None, batch: int = 1,
                                   train: bool = False) -> Report:
-    """Every layer's shape, params, buffers, MACs and activation bytes, and the totals, equal measurement."""
+    """Every layer's shape, params, buffers, MACs and activation bytes, the totals and the outputs equal
+    measurement.
+
+    Heads: in eval mode the layers inside a train-only head do not run (no hook fires; the head itself runs
+    and passes its input on), and the network returns ``{"output": main, "<head path>": side, ...}`` whenever
+    some head produced an output."""
     report, truth = static_and_measured(spec, input_shape, batch, train)
-    static_shapes = {row.path: row.output_shape for row in report.layers}
+    train_only = {row.path for row in report.layers if row.train_only}
+    not_run = set() if train else {path for path in train_only if path.rpartition(".")[0] in train_only}
+    static_shapes = {row.path: row.output_shape for row in report.layers if row.path not in not_run}
     assert static_shapes == truth.shapes
     assert_layers_equal_measured(report, truth)
-    assert report.output_shape == list(truth.output.shape)
+    outputs = truth.output if isinstance(truth.output, dict) else {"output": truth.output}
+    assert report.outputs == [{"name": name, "shape": list(value.shape)} for name, value in outputs.items()]
+    assert report.output_shape == list(outputs["output"].shape)
     return report
