@@ -47,7 +47,7 @@ import pytest
 import torch
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-from probe import clipped, prepare, receptive_spans
+from probe import clipped, prepare, probe_indices, receptive_spans
 from truth import assert_layers_equal_measured, static_and_measured
 
 import archspec
@@ -496,14 +496,6 @@ def probed_paths(report: archspec.Report, dims: int) -> list[str]:
     merges = [row.path for row in report.layers if row.op in MERGES and not inside(row.path, train_only)]
     paths = ([final] if final is not None else []) + merges
     return [path for path in dict.fromkeys(paths) if len(report.layer(path).output_shape) == dims + 2]
-
-
-def probe_indices(sizes: list[int]) -> list[tuple[int, ...]]:
-    """First, middle and last output positions (every dim together), plus a mixed corner in 2-D."""
-    picks = [tuple(0 for _ in sizes), tuple((n - 1) // 2 for n in sizes), tuple(n - 1 for n in sizes)]
-    if len(sizes) == 2:
-        picks.append((0, sizes[1] - 1))
-    return list(dict.fromkeys(picks))
 
 
 def uses_dilation(value: Any) -> bool:
