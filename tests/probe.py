@@ -173,3 +173,11 @@ def receptive_span(module: nn.Module, input_shape: Sequence[int], index: Sequenc
 def clipped(span: Span, length: int) -> Span:
     """A static (unclipped) span restricted to the input ``[0, length - 1]``."""
     return max(span[0], 0), min(span[1], length - 1)
+
+
+def probe_indices(sizes: Sequence[int]) -> list[tuple[int, ...]]:
+    """First, middle and last output positions (every dim together), plus a mixed corner in 2-D."""
+    picks = [tuple(0 for _ in sizes), tuple((n - 1) // 2 for n in sizes), tuple(n - 1 for n in sizes)]
+    if len(sizes) == 2:
+        picks.append((0, sizes[1] - 1))
+    return list(dict.fromkeys(picks))

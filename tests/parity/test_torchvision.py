@@ -1,26 +1,31 @@
 """Parity with torchvision (DESIGN.md §5): the compiled spec has torchvision's parameter count and MACs and,
 given torchvision's weights (copied in registration order), computes the same outputs.
 
-torchvision models are built with ``weights=None`` (nothing is downloaded) and given seeded random weights;
-they are as good as trained ones for checking that both modules compute the same function.
+torchvision models are built with ``weights=None`` (nothing is downloaded) and given seeded random weights
+and batchnorm statistics / affine parameters (tests/weights.py); they are as good as trained ones for checking
+that both modules compute the same function, and unlike torchvision's init (batchnorm = a positive scaling)
+they tell a batchnorm before a ReLU from one after it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torchvision
+import yaml
 from torch.utils.flop_counter import FlopCounterMode
+from weights import copy_weights, numel, randomise
 
 import archspec
+import archspec.specs
 
-# name -> (bundled spec, overrides)
-NETWORKS = {
-    "alexnet": ("alexnet", {}),
-    "vgg11": ("vgg11", {}),
-    "vgg16": ("vgg16", {}),
-    "vgg11_bn": ("vgg11", {"batchnorm": True}),
-}
+# Every torchvision network with a bundled spec of the same name (archspec/specs/<name>.yaml), loaded as the
+# file itself. The four that ran before the _bn files existed stay in the default run; the rest are slow
+# (each builds and randomises a 130M-parameter model, ~3 s per network).
+FAST = {"alexnet", "vgg11", "vgg11_bn", "vgg16"}
+NETWORKS = ["alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 SMALL_INPUT, SMALL_BATCH = [3, 64, 64], 2
 
 
@@ -31,62 +36,24 @@ def torchvision_macs(model: torch.nn.Module, shape: list[int]) -> int:
     return counter.get_total_flops() // 2
 
 
-def randomise(model: torch.nn.Module, seed: int) -> torch.nn.Module:
-    """Deterministic random values for every parameter and buffer, with variance-preserving weights and
-    non-trivial batchnorm statistics (torchvision's own init leaves running_mean 0 / running_var 1, which would
-    hide a swapped or ignored buffer)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for key, tensor in model.state_dict(keep_vars=True).items():
-            if key.endswith("num_batches_tracked"):
-                tensor.zero_()
-            elif key.endswith("running_var"):
-                tensor.uniform_(0.5, 1.5, generator=generator)
-            elif key.endswith("running_mean"):
-                tensor.uniform_(-0.2, 0.2, generator=generator)
-            elif tensor.dim() > 1:
-                bound = (6 / (tensor[0].numel())) ** 0.5  # He-uniform over the fan-in
-                tensor.uniform_(-bound, bound, generator=generator)
-            elif key.endswith("weight"):
-                tensor.uniform_(0.5, 1.5, generator=generator)
-            else:
-                tensor.uniform_(-0.1, 0.1, generator=generator)
-    return model
-
-
-def copy_weights(source: torch.nn.Module, target: torch.nn.Module) -> None:
-    """torchvision's state dict values into ``target``'s keys, in registration order, shapes checked.
-
-    ``assign=True`` adopts the tensors, so a module compiled on the meta device becomes a real one. Parameters
-    are shared (nothing here changes them); buffers are copied, since training-mode batchnorm updates them.
-    """
-    source_state, target_state = source.state_dict(keep_vars=True), target.state_dict(keep_vars=True)
-    assert len(source_state) == len(target_state)
-    parameter_ids = {id(p) for p in source.parameters()}
-    transferred = {}
-    for (key, ours), (tv_key, theirs) in zip(target_state.items(), source_state.items(), strict=True):
-        assert ours.shape == theirs.shape, (key, tv_key)
-        assert ours.dtype == theirs.dtype, (key, tv_key)
-        transferred[key] = theirs.detach() if id(theirs) in parameter_ids else theirs.detach().clone()
-    target.load_state_dict(transferred, assign=True)
-
-
-@pytest.fixture(scope="module", params=sorted(NETWORKS))
+@pytest.fixture(scope="module", params=[name if name in FAST else pytest.param(name, marks=pytest.mark.slow)
+                                        for name in NETWORKS])
 def pair(request):
     """(name, spec, torchvision model, archspec model with torchvision's weights), both in eval mode.
 
     Both are constructed on the meta device (no time spent on initialisation that is overwritten anyway); the
-    torchvision model then gets random weights and the archspec module receives them in registration order.
+    torchvision model then gets random weights and batchnorm statistics (tests/weights.py) and the archspec
+    module receives them in registration order.
     """
     name = request.param
-    spec_name, overrides = NETWORKS[name]
-    spec = archspec.load(spec_name, overrides=overrides)
+    spec = archspec.load(name)
+    assert spec.name == name and spec.file.endswith(f"specs/{name}.yaml")  # the bundled file, no overrides
     with torch.device("meta"):
         reference = getattr(torchvision.models, name)(weights=None)
         ours = archspec.compile(spec)
     # The compiled module owns exactly torchvision's parameters and buffers, before any copying.
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in reference.parameters())
-    assert sum(b.numel() for b in ours.buffers()) == sum(b.numel() for b in reference.buffers())
+    assert numel(ours.parameters()) == numel(reference.parameters())
+    assert numel(ours.buffers()) == numel(reference.buffers())
     reference = randomise(reference.to_empty(device="cpu"), seed=0).eval()
     copy_weights(reference, ours)
     ours.eval()
@@ -97,10 +64,10 @@ def pair(request):
 
 def test_parameter_and_buffer_counts(pair):
     _, spec, reference, ours = pair
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in reference.parameters())
-    assert sum(b.numel() for b in ours.buffers()) == sum(b.numel() for b in reference.buffers())
-    assert sum(p.numel() for p in ours.parameters() if p.requires_grad) == \
-        sum(p.numel() for p in reference.parameters() if p.requires_grad)
+    assert numel(ours.parameters()) == numel(reference.parameters())
+    assert numel(ours.buffers()) == numel(reference.buffers())
+    assert numel(p for p in ours.parameters() if p.requires_grad) == \
+        numel(p for p in reference.parameters() if p.requires_grad)
     report = archspec.analyze(spec)
     assert report.totals.params == sum(p.numel() for p in reference.parameters())
     assert report.totals.buffers == sum(b.numel() for b in reference.buffers())
@@ -109,6 +76,19 @@ def test_parameter_and_buffer_counts(pair):
 def test_state_dict_shapes_in_registration_order(pair):
     _, _, reference, ours = pair
     assert [t.shape for t in ours.state_dict().values()] == [t.shape for t in reference.state_dict().values()]
+
+
+def test_batchnorms_match_and_carry_random_statistics(pair):
+    """The *_bn files hold as many batchnorms as torchvision, in the same order and widths, and the transferred
+    statistics are not torchvision's defaults (which would hide a misplaced batchnorm)."""
+    name, _, reference, ours = pair
+    norms = [m for m in ours.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    theirs = [m for m in reference.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert [m.num_features for m in norms] == [m.num_features for m in theirs]
+    assert len(norms) == ({"vgg11_bn": 8, "vgg13_bn": 10, "vgg16_bn": 13, "vgg19_bn": 16}.get(name, 0))
+    for norm in norms:
+        assert norm.running_mean.abs().min() > 0 and (norm.running_var != 1).all()
+        assert (norm.weight != 1).all() and (norm.bias != 0).all()
 
 
 def test_same_outputs(pair):
@@ -164,3 +144,33 @@ def test_training_mode_batchnorm_matches(pair):
     finally:
         reference.eval()
         ours.eval()
+
+
+def bundled_spec_data(name: str) -> dict:
+    """The raw data of a bundled spec file, to derive a mutated spec from."""
+    return yaml.safe_load((Path(archspec.specs.__file__).parent / f"{name}.yaml").read_text())
+
+
+def test_batchnorm_after_relu_is_caught():
+    """The strength of the comparison: vgg11_bn with each stage's batchnorm moved after its ReLU (a spec-level
+    vgg_block overriding the built-in one) must not match torchvision once the batchnorms are randomised —
+    while the bundled file does. Only the feature extractors are randomised and compared (fast)."""
+    mutated = bundled_spec_data("vgg11_bn")
+    mutated["blocks"] = {"vgg_block": {
+        "params": {"convs": "required", "out": "required", "batchnorm": False},
+        "layers": [{"sequential": [{"conv": {"out": "$out", "kernel": 3, "padding": 1}}, "relu",
+                                   {"batchnorm": {}, "if": "$batchnorm"}], "repeat": "$convs"},
+                   {"maxpool": {"kernel": 2, "stride": 2}}]}}
+    with torch.device("meta"):
+        reference = torchvision.models.vgg11_bn(weights=None)
+        bundled, wrong = archspec.compile("vgg11_bn"), archspec.compile(mutated)
+    reference = reference.to_empty(device="cpu").eval()
+    randomise(reference.features, seed=5)
+    copy_weights(reference, bundled)
+    copy_weights(reference, wrong)
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        expected = reference.features(x)
+        torch.testing.assert_close(bundled.eval().features(x), expected, rtol=1e-4, atol=1e-5)
+        difference = (wrong.eval().features(x) - expected).abs().max()
+    assert difference > 0.01 * expected.abs().max()

@@ -5,6 +5,11 @@ at 224×224, batch 1), and torchvision's own modules (``weights=None``) measured
 ``FlopCounterMode`` / 2 at a small input, and outputs after transferring torchvision's weights into the
 compiled spec in registration order (DESIGN.md §5).
 
+The torchvision models get random weights *and* random batchnorm statistics and affine parameters
+(tests/weights.py) before the transfer: with torchvision's init every batchnorm is a positive scaling, which
+commutes with ReLU, so a spec with a batchnorm on the wrong side of a ReLU would match exactly (shown below
+for a mutated DenseNet).
+
 The 224×224 MACs are checked against REFERENCE §6 only, so the default run needs no 224 forward pass; the
 real FlopCounterMode comparison runs at 2×3×64×64.
 """
@@ -12,13 +17,17 @@ real FlopCounterMode comparison runs at 2×3×64×64.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
 import torchvision
+import yaml
 from torch.utils.flop_counter import FlopCounterMode
+from weights import copy_weights, numel, randomise
 
 import archspec
+import archspec.specs
 
 # REFERENCE.md §6: params, buffers, MACs (= FlopCounterMode / 2) at 3×224×224, batch 1.
 REFERENCE = {
@@ -49,19 +58,6 @@ def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
     if name == "googlenet":
         kwargs = {"aux_logits": False, "init_weights": False, **kwargs}
     return getattr(torchvision.models, name)(weights=None, **kwargs)
-
-
-def numel(tensors) -> int:
-    return sum(t.numel() for t in tensors)
-
-
-def transfer_in_order(source: torch.nn.Module, target: torch.nn.Module) -> None:
-    """Copy ``source``'s state dict into ``target`` pairing entries by registration order."""
-    theirs, ours = source.state_dict(), target.state_dict()
-    assert len(theirs) == len(ours), f"{len(theirs)} torchvision entries, {len(ours)} archspec entries"
-    for (their_key, value), (our_key, slot) in zip(theirs.items(), ours.items(), strict=True):
-        assert value.shape == slot.shape, f"{their_key} {tuple(value.shape)} -> {our_key} {tuple(slot.shape)}"
-    target.load_state_dict(dict(zip(ours, theirs.values(), strict=True)), strict=True)
 
 
 def flop_counted(model: torch.nn.Module, x: torch.Tensor):
@@ -95,13 +91,23 @@ def test_googlenet_with_aux_heads_static_totals_equal_reference():
 
 # --- measured against torchvision ------------------------------------------------------------------------
 
+def randomised_pair(name: str, spec, seed: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """torchvision's ``name`` with random weights and batchnorm statistics (built on the meta device, so no
+    time goes into an init that is overwritten), and ``spec`` compiled, holding its weights in registration
+    order; both in eval mode."""
+    with torch.device("meta"):
+        theirs = torchvision_model(name)
+        ours = archspec.compile(spec)
+    theirs = randomise(theirs.to_empty(device="cpu"), seed).eval()
+    copy_weights(theirs, ours)
+    return theirs, ours.eval()
+
+
 @pytest.fixture(scope="module", params=NAMES)
 def pair(request):
     """(name, torchvision model, compiled spec holding torchvision's weights), both in eval mode."""
     name = request.param
-    torch.manual_seed(0)
-    theirs = torchvision_model(name).eval()
-    ours = archspec.compile(spec_of(name)).eval()
+    theirs, ours = randomised_pair(name, spec_of(name))
     return name, theirs, ours
 
 
@@ -120,7 +126,8 @@ def test_macs_equal_flop_counter_at_64(pair):
 
 def test_outputs_equal_after_weight_transfer(pair):
     _, theirs, ours = pair
-    transfer_in_order(theirs, ours)
+    norms = [m for m in ours.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(norm.running_mean.abs().min() > 0 and (norm.weight != 1).all() for norm in norms)
     x = random_input(1)
     with torch.no_grad():
         expected, actual = theirs(x), ours(x)
@@ -133,7 +140,8 @@ def test_outputs_equal_after_weight_transfer(pair):
 @pytest.fixture(scope="module")
 def googlenet_with_aux():
     torch.manual_seed(0)
-    return torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False)
+    model = torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False)
+    return randomise(model, seed=1)
 
 
 def transfer_by_name(source: torch.nn.Module, target: torch.nn.Module) -> None:
@@ -228,3 +236,40 @@ def test_googlenet_with_aux_outputs_equal_by_name_in_train_mode_without_dropout(
     ours.eval()
     with torch.no_grad():
         torch.testing.assert_close(ours(x), theirs(x), rtol=1e-4, atol=1e-5)
+
+
+# --- the comparison's strength: a batchnorm on the wrong side of a ReLU is caught -------------------------
+
+RELU_BEFORE_NORM1 = {  # torchvision's _DenseLayer with its first ReLU moved before norm1
+    "params": {"growth": "required", "bn_size": 4, "drop_rate": 0.0},
+    "layers": [{"concat": {"branches": {"input": [], "new": [
+        "relu",
+        {"batchnorm": {}, "name": "norm1"},
+        {"conv": {"out": "${bn_size * growth}", "kernel": 1, "bias": False}, "name": "conv1"},
+        {"batchnorm": {}, "name": "norm2"},
+        "relu",
+        {"conv": {"out": "$growth", "kernel": 3, "padding": 1, "bias": False}, "name": "conv2"}]}},
+        "name": "merge"}]}
+
+
+def test_densenet_with_relu_before_batchnorm_is_caught_only_with_random_batchnorm():
+    """A DenseNet-121 spec whose dense layers put ReLU before norm1 (a spec-level ``dense_layer`` overriding the
+    built-in block; parameters and their order unchanged) computes *exactly* torchvision's outputs under
+    torchvision's init — batchnorm is then ``x / sqrt(1 + eps)`` — and clearly different ones once the
+    batchnorms are randomised, as the parity tests above do."""
+    data = yaml.safe_load((Path(archspec.specs.__file__).parent / "densenet121.yaml").read_text())
+    data["blocks"] = {"dense_layer": RELU_BEFORE_NORM1}
+    mutant = archspec.compile(data).eval()
+    torch.manual_seed(0)
+    theirs = torchvision_model("densenet121").eval()
+    x = random_input(5)
+
+    copy_weights(theirs, mutant)
+    with torch.no_grad():
+        torch.testing.assert_close(mutant(x), theirs(x), rtol=1e-4, atol=1e-5)  # the weakness
+
+    randomise(theirs, seed=3)
+    copy_weights(theirs, mutant)
+    with torch.no_grad():
+        expected, actual = theirs(x), mutant(x)
+    assert (actual - expected).abs().max() > 0.01 * expected.abs().max()

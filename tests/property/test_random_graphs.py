@@ -47,8 +47,8 @@ import pytest
 import torch
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-from probe import clipped, prepare, receptive_spans
-from truth import static_and_measured
+from probe import clipped, prepare, probe_indices, receptive_spans
+from truth import assert_layers_equal_measured, static_and_measured
 
 import archspec
 
@@ -458,6 +458,7 @@ def assert_graph_static_equals_measured(spec: dict, batch: int, train: bool) -> 
     assert report.totals.params == truth.params
     assert report.totals.buffers == truth.buffers
     assert report.totals.macs == truth.macs
+    assert_layers_equal_measured(report, truth)
     outputs = truth.output if isinstance(truth.output, dict) else {"output": truth.output}
     assert len(outputs) > 1 or not isinstance(truth.output, dict)  # a dict only when some head ran
     assert report.outputs == [{"name": name, "shape": list(value.shape)} for name, value in outputs.items()]
@@ -495,14 +496,6 @@ def probed_paths(report: archspec.Report, dims: int) -> list[str]:
     merges = [row.path for row in report.layers if row.op in MERGES and not inside(row.path, train_only)]
     paths = ([final] if final is not None else []) + merges
     return [path for path in dict.fromkeys(paths) if len(report.layer(path).output_shape) == dims + 2]
-
-
-def probe_indices(sizes: list[int]) -> list[tuple[int, ...]]:
-    """First, middle and last output positions (every dim together), plus a mixed corner in 2-D."""
-    picks = [tuple(0 for _ in sizes), tuple((n - 1) // 2 for n in sizes), tuple(n - 1 for n in sizes)]
-    if len(sizes) == 2:
-        picks.append((0, sizes[1] - 1))
-    return list(dict.fromkeys(picks))
 
 
 def uses_dilation(value: Any) -> bool:

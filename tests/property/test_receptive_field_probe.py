@@ -23,7 +23,7 @@ import pytest
 import torch
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
-from probe import clipped, prepare, receptive_span, receptive_spans
+from probe import clipped, prepare, probe_indices, receptive_span, receptive_spans
 from torch_geometry import conv_out, extent, pool_out, same_padding
 
 import archspec
@@ -164,14 +164,6 @@ def exact_chains(draw: Any) -> Chain:
     return Chain(spec, boundaries, windows)
 
 
-def _probe_indices(sizes: list[int]) -> list[tuple[int, ...]]:
-    """First, middle and last output positions (every dim together), plus a mixed corner in 2-D."""
-    picks = [tuple(0 for _ in sizes), tuple((n - 1) // 2 for n in sizes), tuple(n - 1 for n in sizes)]
-    if len(sizes) == 2:
-        picks.append((0, sizes[1] - 1))
-    return list(dict.fromkeys(picks))
-
-
 @given(exact_chains())
 def test_probe_equals_static_field_on_random_chains(chain):
     note(f"spec: {chain.spec}")
@@ -182,7 +174,7 @@ def test_probe_equals_static_field_on_random_chains(chain):
     inputs, outputs = chain.lengths[0], chain.lengths[-1]
     assert last.output_shape[2:] == outputs
     model = archspec.compile(chain.spec)
-    indices = _probe_indices(outputs)
+    indices = probe_indices(outputs)
     measured = receptive_spans(model, chain.spec["input"], indices)
     for index, spans in zip(indices, measured, strict=True):
         for dim, span in enumerate(spans):
@@ -230,7 +222,7 @@ def test_lenet5_probe():
     length = 32
     for path, (size, jump, padding, _) in LENET.items():
         sizes = report.layer(path).output_shape[2:]
-        indices = _probe_indices(sizes)
+        indices = probe_indices(sizes)
         for index, spans in zip(indices, receptive_spans(model, [1, length, length], indices, path=path),
                                 strict=True):
             for dim, span in enumerate(spans):

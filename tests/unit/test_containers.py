@@ -11,7 +11,7 @@ import textwrap
 import pytest
 import torch
 from probe import receptive_span
-from truth import assert_static_equals_measured, static_and_measured
+from truth import assert_layers_equal_measured, assert_static_equals_measured, static_and_measured
 
 import archspec
 
@@ -194,6 +194,7 @@ def assert_heads_static_equals_measured(spec_data: dict, batch: int, train: bool
     assert {row.path: row.output_shape for row in report.layers if row.path not in not_run} == truth.shapes
     assert (report.totals.params, report.totals.buffers, report.totals.macs) == \
         (truth.params, truth.buffers, truth.macs)
+    assert_layers_equal_measured(report, truth)
     outputs = truth.output if isinstance(truth.output, dict) else {"output": truth.output}
     assert report.outputs == [{"name": name, "shape": list(value.shape)} for name, value in outputs.items()]
     assert report.output_shape == list(outputs["output"].shape)

@@ -25,10 +25,21 @@ ALEXNET_ORIGINAL_PARAMS = 62_378_344
 
 
 def load(name: str):
-    """A bundled spec; ``*_bn`` is the plain spec with ``batchnorm: true``."""
-    if name.endswith("_bn"):
-        return archspec.load(name.removesuffix("_bn"), overrides={"batchnorm": True})
-    return archspec.load(name)
+    """The bundled spec file of that name (the ``*_bn`` files too)."""
+    spec = archspec.load(name)
+    assert spec.name == name
+    return spec
+
+
+@pytest.mark.parametrize("name", [name for name in sorted(TORCHVISION) if name.endswith("_bn")])
+def test_bn_files_equal_the_plain_spec_with_batchnorm(name):
+    """Each vggN_bn file is vggN with ``batchnorm: true``: the same layers, row for row."""
+    bundled = archspec.analyze(name).to_dict()
+    overridden = archspec.analyze(archspec.load(name.removesuffix("_bn"), overrides={"batchnorm": True})).to_dict()
+    for row in bundled["layers"] + overridden["layers"]:
+        row.pop("source")
+    assert bundled["layers"] == overridden["layers"]
+    assert bundled["totals"] == overridden["totals"]
 
 
 def test_lenet5():
