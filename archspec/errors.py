@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 SpecPath = tuple[str | int, ...]
 _MAX_SHOWN_PARTS = 10  # longer paths (runaway nesting) are shortened in messages
+# A file with 100,000 broken lines gets the first errors and a count, not 100,000 lines: fixing the first
+# few usually fixes the rest, and printing (or computing fixes for) all of them costs seconds.
+MAX_SHOWN_DIAGNOSTICS = 50
 
 
 def format_spec_path(path: SpecPath) -> str:
@@ -75,11 +79,29 @@ class Diagnostic:
 
 
 class SpecError(ValueError):
-    """A spec is invalid. ``diagnostics`` holds every independent problem found, in source order."""
+    """A spec is invalid. ``diagnostics`` holds every independent problem found, in source order.
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]):
+    The message shows the first :data:`MAX_SHOWN_DIAGNOSTICS` of them, then one located line counting the
+    rest — with ``omitted``, the problems a stage counted but did not describe (it stops describing a
+    runaway file's errors early, so that rejecting it stays cheap).
+    """
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], omitted: int = 0):
         self.diagnostics = sorted(diagnostics, key=_source_order)
-        super().__init__("\n".join(str(d) for d in self.diagnostics))
+        self.omitted = omitted
+        shown = self.diagnostics[:MAX_SHOWN_DIAGNOSTICS]
+        lines = [str(d) for d in shown]
+        hidden = len(self.diagnostics) - len(shown) + omitted
+        if hidden > 0:
+            lines.append(str(_more_errors(hidden, self.diagnostics[len(shown) - 1] if shown else None)))
+        super().__init__("\n".join(lines))
+
+
+def _more_errors(count: int, last_shown: Diagnostic | None) -> Diagnostic:
+    """The closing line of a long report, in the same ``FILE:LINE:COL: error:`` form as the others."""
+    return Diagnostic(f"... and {count:,} more error{'s' if count != 1 else ''}",
+                      location=last_shown.location if last_shown else None,
+                      fix="fix the ones above and check the spec again to see the rest")
 
 
 class OpError(Exception):
@@ -106,7 +128,13 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     >>> did_you_mean("reul", ["relu", "gelu", "conv"])
     "did you mean 'relu'?"
     """
+    return _closest(word, tuple(sorted(choices)))
+
+
+@lru_cache(maxsize=4096)
+def _closest(word: str, choices: tuple[str, ...]) -> str | None:
+    """Memoised: a file that misspells one name 100,000 times pays for one difflib search, not 100,000."""
     import difflib
 
-    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None

@@ -2,6 +2,11 @@
 
 Per spatial dimension we carry size R, jump J and effective (left) padding P; ``start = R/2 - P`` is the
 0.5-based centre of output index 0, and output index i depends on inputs ``[iJ - P, iJ - P + R - 1]``.
+
+R, J and P are exact integers. They may not pass :data:`MAX_FIELD`: no input has more than 2**31 - 1
+positions per dimension, so a field 2**32 times larger than any input is a runaway (strides of 2**31 - 1
+chained), and past it the numbers would grow without bound (a million such layers make numbers of millions
+of digits). Such a spec is refused at the layer where its field outgrows the bound.
 """
 
 from __future__ import annotations
@@ -9,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from archspec.errors import Diagnostic, SpecError
 from archspec.ir.graph import Network, Node
 from archspec.ops.base import Global, PositionDependent, WindowStep
 from archspec.ops.containers import keep_main
 
 EXACT, GLOBAL, POSITION_DEPENDENT = "exact", "global", "position_dependent"
+MAX_FIELD = 2**63 - 1  # also what an int64 (JSON readers, numpy) holds exactly
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,9 @@ class Field:
 
     @property
     def start(self) -> tuple[float, ...]:
-        return tuple(r / 2 - p for r, p in zip(self.size, self.padding, strict=True))
+        """``R/2 - P``, from the exact integer ``R - 2P`` (one correctly rounded division: no overflow, and
+        exact for every field a real network has)."""
+        return tuple((r - 2 * p) / 2 for r, p in zip(self.size, self.padding, strict=True))
 
     @property
     def dims(self) -> int:
@@ -63,7 +72,21 @@ def apply_step(field: Field, step: object) -> Field:
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.kernel, field.jump, strict=True))
     padding = tuple(p + q * j for p, q, j in zip(field.padding, step.padding, field.jump, strict=True))
     jump = tuple(j * s for j, s in zip(field.jump, step.stride, strict=True))
-    return Field(EXACT, size, jump, padding)
+    return _bounded(Field(EXACT, size, jump, padding))
+
+
+class FieldTooLarge(Exception):
+    """A receptive field outgrew :data:`MAX_FIELD`; the pass turns it into a located error."""
+
+    def __init__(self, field: Field):
+        super().__init__("receptive field too large")
+        self.field = field
+
+
+def _bounded(field: Field) -> Field:
+    if max(*field.size, *field.jump, *(abs(p) for p in field.padding)) > MAX_FIELD:
+        raise FieldTooLarge(field)
+    return field
 
 
 def merge_fields(fields: list[Field | None]) -> Field | None:
@@ -82,38 +105,62 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
         return Field(POSITION_DEPENDENT, reason="merged branches have different jumps")
     first = tuple(min(-f.padding[d] for f in fields) for d in range(fields[0].dims))
     last = tuple(max(f.size[d] - 1 - f.padding[d] for f in fields) for d in range(fields[0].dims))
-    return Field(EXACT, tuple(b - a + 1 for a, b in zip(first, last, strict=True)), fields[0].jump,
-                 tuple(-a for a in first))
+    return _bounded(Field(EXACT, tuple(b - a + 1 for a, b in zip(first, last, strict=True)), fields[0].jump,
+                          tuple(-a for a in first)))
 
 
 def receptive_fields(network: Network, warnings: list[str] | None = None) -> dict[str, Field | None]:
     """The field at every module path; None where the output has no spatial dimensions.
 
     Merges whose branches are not centred alike append a warning to ``warnings``.
+
+    Raises:
+        SpecError: located at the layer whose field outgrows :data:`MAX_FIELD`.
     """
     fields: dict[str, Field | None] = {}
+    in_spec_file: list[Node] = []  # the innermost enclosing node located in the user's file (not a library's)
 
     def visit(node: Node, field: Any) -> Field | None:
-        if node.is_leaf:
-            result = apply_step(field, node.op.receptive_field(node.args, node.input, node.output)) \
-                if field is not None else None
-        else:
-            def merge(branch_fields: list[Field | None]) -> Field | None:
-                if not node.container.keeps_positions(node.args, len(node.output)):
-                    return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
-                merged = merge_fields(branch_fields)
-                if warnings is not None and _misaligned(branch_fields):
-                    warnings.append(f"{node.path}: merged branches are not aligned (field centres "
-                                    f"{sorted({f.start for f in branch_fields if f and f.kind == EXACT})})")
-                return merged
+        anchored = node.location.file == network.file
+        if anchored:
+            in_spec_file.append(node)
+        try:
+            if node.is_leaf:
+                result = apply_step(field, node.op.receptive_field(node.args, node.input, node.output)) \
+                    if field is not None else None
+            else:
+                def merge(branch_fields: list[Field | None]) -> Field | None:
+                    if not node.container.keeps_positions(node.args, len(node.output)):
+                        return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
+                    merged = merge_fields(branch_fields)
+                    if warnings is not None and _misaligned(branch_fields):
+                        warnings.append(f"{node.path}: merged branches are not aligned (field centres "
+                                        f"{sorted({f.start for f in branch_fields if f and f.kind == EXACT})})")
+                    return merged
 
-            result = node.container.propagate(field, node.children, visit, merge, keep_main)
+                result = node.container.propagate(field, node.children, visit, merge, keep_main)
+        except FieldTooLarge as exc:
+            raise _too_large(exc.field, node, in_spec_file[-1] if in_spec_file else network.root) from None
+        finally:
+            if anchored:
+                in_spec_file.pop()
         result = _fit(result, node.output)
         fields[node.path] = result
         return result
 
     visit(network.root, input_field(len(network.input) - 1) if len(network.input) > 1 else None)
     return fields
+
+
+def _too_large(field: Field, node: Node, anchor: Node) -> SpecError:
+    """The error for ``node``'s field, located at ``anchor`` (``node`` itself unless inside a bundled block)."""
+    numbers = ", ".join(f"{name} {max(values):.3e}" for name, values in
+                        (("size", field.size), ("jump", field.jump), ("padding", [abs(p) for p in field.padding])))
+    return SpecError([Diagnostic(
+        f"the receptive field outgrows 2**63 - 1 input positions at module '{node.path}': {numbers}; no input is "
+        "larger than 2**31 - 1 positions, so strides and kernels this large only run away",
+        anchor.spec_path, anchor.location,
+        "use smaller strides and kernels (the jump is the product of the strides before this layer)")])
 
 
 def _misaligned(branch_fields: list[Field | None]) -> bool:
@@ -134,15 +181,18 @@ def _fit(field: Field | None, output: tuple[int, ...]) -> Field | None:
 def network_field(network: Network, fields: dict[str, Field | None]) -> Field | None:
     """The field of the final feature map: the last main-path module whose output has a spatial dim > 1.
 
-    Heads are off the main path; the branches inside a merge are not the main path either (the merge is)."""
-    chosen: Field | None = None
-    stack = list(reversed(network.root.children))
+    Heads are off the main path; the branches inside a merge are not the main path either (the merge is).
+    The walk goes backwards (children last to first, then their parent), so it stops at the first match:
+    near the end for every real network, however many modules come before."""
+    stack: list[tuple[Node, bool]] = [(child, False) for child in network.root.children]
     while stack:
-        node = stack.pop()
+        node, children_seen = stack.pop()
         if node.in_head:
             continue
-        if len(node.output) > 1 and max(node.output[1:]) > 1:
-            chosen = fields.get(node.path)
-        if not node.is_leaf and not node.container.merges:
-            stack.extend(reversed(node.children))
-    return chosen
+        if children_seen or node.is_leaf or node.container.merges:
+            if len(node.output) > 1 and max(node.output[1:]) > 1:
+                return fields.get(node.path)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in node.children)
+    return None

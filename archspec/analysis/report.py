@@ -13,11 +13,11 @@ from typing import Any
 
 from archspec.analysis.min_input import min_input
 from archspec.analysis.receptive_field import Field, network_field, receptive_fields
-from archspec.errors import Location
+from archspec.errors import Location, SpecPath
+from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
-from archspec.ops.base import Context
+from archspec.ops.base import DTYPE_BYTES, Context
 
-DTYPE_BYTES = 4
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
             "normalisation, activations and pooling count 0)",
@@ -29,7 +29,7 @@ CONVENTIONS = {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # one per module: a million for the biggest networks
 class LayerReport:
     path: str
     op: str
@@ -45,6 +45,7 @@ class LayerReport:
     rf: Field | None
     location: Location | None
     train_only: bool = False
+    spec_path: SpecPath = ()  # of the item it comes from (where errors about the layer point)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "op": self.op, "leaf": self.leaf, "depth": self.depth,
@@ -54,7 +55,7 @@ class LayerReport:
                 "train_only": self.train_only, "source": str(self.location) if self.location else None}
 
 
-@dataclass
+@dataclass(slots=True)
 class Totals:
     params: int = 0
     trainable_params: int = 0
@@ -115,17 +116,21 @@ class Report:
 
 def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -> Report:
     """Analyse an expanded network. Cost is linear in the number of modules and independent of input size."""
+    with paused_gc():  # a report of a big network is millions of live objects (see archspec.gc_pause)
+        return _build_report(network, batch, ctx)
+
+
+def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
     ctx = ctx or Context(batch=batch)
     warnings: list[str] = []
     fields = receptive_fields(network, warnings)
-    rows: list[LayerReport] = []
-    totals = _visit(network.root, batch, fields, rows, ctx.train)
+    totals, rows = _layer_rows(network.root, batch, fields, ctx.train)
     outputs = [{"name": MAIN_OUTPUT, "shape": [batch, *network.output]}]
     outputs += [{"name": node.path, "shape": [batch, *node.side_output]} for node in network.modules()
                 if node.side_output is not None and (ctx.train or not node.train_only)]
     return Report(name=network.name, batch=batch, input_shape=[batch, *network.input],
                   output_shape=[batch, *network.output], outputs=outputs, totals=totals, layers=rows,
-                  receptive_field=network_field(network, fields), min_input=min_input(network, ctx),
+                  receptive_field=network_field(network, fields), min_input=min_input(network, ctx, fields),
                   doc=network.doc, file=network.file, train=ctx.train, warnings=warnings)
 
 
@@ -138,41 +143,46 @@ def _network_field(field: Field | None) -> dict[str, Any] | None:
     return result
 
 
-def _with_batch(shape: Any, batch: int) -> list[Any]:
-    """``[N, *shape]``; for several inputs (``from: [a, b]``), one such list per input."""
-    if shape and isinstance(shape[0], tuple):
-        return [[batch, *part] for part in shape]
-    return [batch, *shape]
-
-
-def _visit(node: Node, batch: int, fields: dict[str, Field | None], rows: list[Any], train: bool) -> Totals:
-    """Totals of ``node``; its row goes before its children's (depth-first order) into ``rows``.
+def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: bool) -> tuple[Totals,
+                                                                                               list[LayerReport]]:
+    """The root's totals and every module's row, in depth-first order (without recursion: a network may nest
+    as deep as its limit and hold a million modules, so this loop is kept lean).
 
     In eval mode, train-only heads keep their parameters in their parent's totals but not their MACs or
     activations (they do not run)."""
-    position = len(rows)
-    if node.path:
-        rows.append(None)  # this node's row, filled in once its children are summed
-    if node.is_leaf:
-        op, args, x, y = node.op, node.args, node.input, node.output
-        params = op.parameters(args, x, y)
-        totals = Totals(params=params, trainable_params=params, buffers=op.buffers(args, x, y),
-                        macs=batch * op.macs(args, x, y), activation_bytes=batch * prod(y) * DTYPE_BYTES)
-    else:
-        totals = Totals()
-        for child in node.children:
-            child_totals = _visit(child, batch, fields, rows, train)
-            totals.params += child_totals.params
-            totals.trainable_params += child_totals.trainable_params
-            totals.buffers += child_totals.buffers
-            if train or not child.train_only or node.train_only:
-                totals.macs += child_totals.macs
-                totals.activation_bytes += child_totals.activation_bytes
-    if node.path:
-        rows[position] = LayerReport(path=node.path, op=node.kind, leaf=node.is_leaf, depth=node.depth,
-                                     input_shape=_with_batch(node.input, batch), output_shape=[batch, *node.output],
-                                     params=totals.params, trainable_params=totals.trainable_params,
-                                     buffers=totals.buffers, macs=totals.macs,
-                                     activation_bytes=totals.activation_bytes, rf=fields.get(node.path),
-                                     location=node.location, train_only=node.train_only)
-    return totals
+    order = list(root.walk())  # depth-first: the rows' order; reversed, every child comes before its parent
+    # Per node id: (params, buffers, macs, activation bytes) of everything it holds; every param is trainable.
+    sums: dict[int, tuple[int, int, int, int]] = {}
+    counted: dict[tuple[int, Any, Any], tuple[int, int, int]] = {}  # the copies of a repeat share their args
+    rows: list[LayerReport] = []
+    for node in reversed(order):
+        if node.op is not None:
+            key = (id(node.args), node.input, node.output)
+            counts = counted.get(key)
+            if counts is None:
+                op, args, x, y = node.op, node.args, node.input, node.output
+                counts = counted[key] = (op.parameters(args, x, y), op.buffers(args, x, y), op.macs(args, x, y))
+            params, buffers, macs = counts
+            macs *= batch
+            activations = batch * prod(node.output) * DTYPE_BYTES
+        else:
+            params = buffers = macs = activations = 0
+            for child in node.children:
+                child_params, child_buffers, child_macs, child_activations = sums.pop(id(child))
+                params += child_params
+                buffers += child_buffers
+                if train or not child.train_only or node.train_only:
+                    macs += child_macs
+                    activations += child_activations
+        sums[id(node)] = (params, buffers, macs, activations)
+        if node.path:
+            shape = node.input
+            # list((batch, *shape)) is sized exactly; [batch, *shape] over-allocates (a third more per row)
+            input_shape = [list((batch, *part)) for part in shape] if shape and isinstance(shape[0], tuple) else \
+                list((batch, *shape))
+            rows.append(LayerReport(node.path, node.kind, node.op is not None, node.path.count(".") + 1, input_shape,
+                                    list((batch, *node.output)), params, params, buffers, macs, activations,
+                                    fields.get(node.path), node.location, node.train_only, node.spec_path))
+    rows.reverse()
+    params, buffers, macs, activations = sums[id(root)]
+    return Totals(params, params, buffers, macs, activations), rows

@@ -12,11 +12,57 @@ from archspec.ir.graph import Network, Node
 
 
 def compile_network(network: Network, in_place: bool = True) -> Any:
+    """The network's ``nn.Module``.
+
+    Raises:
+        SpecError: before torch allocates anything, when the parameters and buffers do not fit in the memory
+            available (located at the layer holding the most); also if torch's allocator fails anyway.
+    """
     from torch import nn
 
     from archspec.backend import modules
+    from archspec.backend.memory import is_allocation_failure, out_of_memory, require_memory
 
-    return build_tree(network, nn, modules, in_place)
+    needed, culprit = module_bytes(network)
+    what = "the module's parameters and buffers"
+    require_memory(needed, what, culprit)
+    try:
+        return build_tree(network, nn, modules, in_place)
+    except (RuntimeError, MemoryError) as error:
+        if is_allocation_failure(error):
+            raise out_of_memory(needed, what, culprit, None) from None
+        raise
+
+
+def module_bytes(network: Network) -> tuple[int, Any]:
+    """Bytes of the compiled module's parameters and buffers (float32), and the leaf holding the most."""
+    from archspec.backend.memory import Culprit
+    from archspec.ops.base import DTYPE_BYTES
+
+    total, largest, largest_leaf, largest_anchor = 0, -1, network.root, network.root
+    for leaf, anchor in anchored_leaves(network):
+        size = (leaf.op.parameters(leaf.args, leaf.input, leaf.output)
+                + leaf.op.buffers(leaf.args, leaf.input, leaf.output)) * DTYPE_BYTES
+        total += size
+        if size > largest:
+            largest, largest_leaf, largest_anchor = size, leaf, anchor
+    description = f"module '{largest_leaf.path}' ({largest_leaf.kind}, {max(largest, 0) / 2**30:.2f} GiB)"
+    return total, Culprit(description, largest_anchor.spec_path, largest_anchor.location)
+
+
+def anchored_leaves(network: Network) -> list[tuple[Node, Node]]:
+    """Every leaf with the innermost module around it (itself included) written in the user's own file —
+    inside a bundled block, errors point at the user's call of the block."""
+    found: list[tuple[Node, Node]] = []
+    stack = [(network.root, network.root)]
+    while stack:
+        node, anchor = stack.pop()
+        if node.location.file == network.file:
+            anchor = node
+        if node.is_leaf:
+            found.append((node, anchor))
+        stack.extend((child, anchor) for child in reversed(node.children))
+    return found
 
 
 def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -> Any:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any
 
 from archspec.analysis.report import Report
+from archspec.ops.base import DTYPE_BYTES
 
 
 def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
@@ -39,7 +41,45 @@ def measure_macs(model: Any, input_shape: list[int]) -> int:
 
 def verify(model: Any, report: Report) -> list[str]:
     """Every disagreement between the report and the module's real submodules, shapes and counts (empty: all
-    agree). A disagreement is a bug in archspec: the report and the module come from the same spec."""
+    agree). A disagreement is a bug in archspec: the report and the module come from the same spec.
+
+    Raises:
+        SpecError: before the forward pass, when the activations it may hold do not fit in the memory left
+            (located at the layer with the largest output); also if torch's allocator fails anyway.
+    """
+    from archspec.backend.memory import is_allocation_failure, out_of_memory, require_memory
+
+    needed, culprit = forward_bytes(report)
+    what = "the forward pass's activations (every leaf's output, as the report counts them)"
+    require_memory(needed, what, culprit)
+    try:
+        return _compare(model, report)
+    except (RuntimeError, MemoryError) as error:
+        if is_allocation_failure(error):
+            raise out_of_memory(needed, what, culprit, None) from None
+        raise
+
+
+def forward_bytes(report: Report) -> tuple[int, Any]:
+    """An upper bound on what one forward pass allocates — the input and every leaf's output — and the leaf
+    with the largest output, anchored (like the report's errors) in the user's own file."""
+    from archspec.backend.memory import Culprit
+
+    rows = {row.path: row for row in report.layers}
+    leaves = [row for row in report.layers if row.leaf and (report.train or not row.train_only)]
+    largest = max(leaves, key=lambda row: row.activation_bytes, default=None)
+    needed = report.totals.activation_bytes + prod(report.input_shape) * DTYPE_BYTES
+    if largest is None:
+        return needed, Culprit("the input", (), None)
+    anchor, path = largest, largest.path
+    while anchor.location is not None and anchor.location.file != report.file and "." in path:
+        path = path.rsplit(".", 1)[0]  # inside a bundled block: point at the user's call of it
+        anchor = rows.get(path, anchor)
+    description = f"module '{largest.path}' ({largest.op}, {largest.activation_bytes / 2**30:.2f} GiB)"
+    return needed, Culprit(description, anchor.spec_path, anchor.location)
+
+
+def _compare(model: Any, report: Report) -> list[str]:
     modules = [path for path, _ in model.named_modules() if path]
     present = set(modules)
     problems = _compare_paths(modules, [row.path for row in report.layers])

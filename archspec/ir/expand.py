@@ -5,19 +5,31 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 from pydantic import ValidationError
 
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
+from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
-from archspec.ops.base import Context, Shape, format_shape
+from archspec.ops.base import DTYPE_BYTES, MAX_SIZE, Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression, referenced_names
 from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
-from archspec.spec.pydantic_errors import describe_value, diagnostics_from
-from archspec.spec.validate import walk_items
+from archspec.spec.pydantic_errors import describe_value
+from archspec.spec.validate import bounded_diagnostics, has_expression, walk_items
+
+# Torch runs nested modules by recursion: each level of nesting costs about 5 Python frames in a forward
+# pass with hooks and FlopCounterMode (``build --verify``), so under Python's default limit of 1,000 frames
+# a fresh process verifies 183 levels and fails at 225 (torch 2.14, Python 3.11). 64 levels leave room for a
+# caller's own frames (pytest, notebooks) and for archspec's passes (expansion takes ~4 frames a level); the
+# bundled specs nest at most 7.
+MAX_NESTING = 64
+# A float32 tensor whose byte size passes 2**63 - 1 cannot even be described: torch keeps storage sizes in
+# int64 bytes ("Storage size calculation overflowed").
+MAX_TENSOR_BYTES = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class ExpandLimits:
 
     max_nodes: int = 1_000_000
     max_block_depth: int = 32
+    max_nesting: int = MAX_NESTING  # modules inside modules, from the network down to a leaf
 
 
 @dataclass(frozen=True)
@@ -60,12 +73,16 @@ def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = N
     limits = limits or ExpandLimits()
     ctx = ctx or Context()
     shape = tuple(spec.input if input_shape is None else input_shape)
-    if limits.max_nodes > SOFT_LIMIT:
-        try:
-            return _Expander(spec, ctx, limits, soft_limit=SOFT_LIMIT).run(shape)
-        except _OverSoftLimit:
-            _Expander(spec, ctx, limits, estimating=True).run(shape)  # raises if the full network is too big
-    return _Expander(spec, ctx, limits).run(shape)
+    with paused_gc():
+        if limits.max_nodes > SOFT_LIMIT:
+            try:
+                return _Expander(spec, ctx, limits, soft_limit=SOFT_LIMIT).run(shape)
+            except _OverSoftLimit:
+                estimator = _Expander(spec, ctx, limits, estimating=True)
+                network = estimator.run(shape)  # raises if the full network is too big
+                if not estimator.shortcuts:
+                    return network  # nothing was counted without being built: this is the full network
+        return _Expander(spec, ctx, limits).run(shape)
 
 
 _UNTRACED = object()  # fail(): the error is not about one value of the spec
@@ -88,14 +105,26 @@ class _Expander:
         # counted once, and a repeat is extrapolated once its copies reach a fixed point.
         self.estimating = estimating
         self.estimates: dict[Any, tuple[int, Shape]] = {}
+        self.shortcuts = 0  # blocks and repeat copies the estimate counted without building them
         self.ops = all_ops()
         self.blocks = {**builtin_blocks(), **spec.blocks}
         self.count = 0
         self.in_head = False  # expanding inside a head (off the main path)
         self.train_only = False  # ... of a head that runs only in training
         self.ids = {item.id: item.path for item in walk_items(_spec_items(spec)) if item.id}
+        # Per item (by identity; items live as long as the spec): its validated arguments when they hold no
+        # expression (the same for every copy of a repeat), and its source location.
+        self.literal_args: dict[tuple[int, bool], Any] = {}
+        self.locations: dict[int, Location] = {}
 
     def run(self, shape: Shape) -> Network:
+        elements = self.ctx.batch * prod(shape)
+        if elements * DTYPE_BYTES > MAX_TENSOR_BYTES:
+            raise SpecError([Diagnostic(f"the input {format_shape(shape)} holds {elements:.3e} values at batch "
+                                        f"{self.ctx.batch:,}: more than a float32 tensor can hold (torch counts a "
+                                        "tensor's bytes in a 64-bit int, at most 2**63 - 1)", ("input",),
+                                        self.spec.source.locate(("input",)), "give a smaller input, or a smaller "
+                                        "batch")])
         try:
             scope = self.global_scope()
             children = self.sequence(self.spec.layers, shape, scope, "", self.spec, ())
@@ -261,11 +290,13 @@ class _Expander:
                                 culprit=item.condition)
             if not condition:
                 return None
-        name = str(index) if item.name is None else self.evaluate(item.name, scope, owner, (*item.path, "name"),
-                                                                   stack)
-        if not (isinstance(name, str) and _valid_name(name)):
-            raise self.fail(owner, (*item.path, "name"), stack, f"name {describe_value(name)} is not a valid "
-                            "module name", "use letters, digits and '_'")
+        if item.name is None:
+            name = str(index)
+        else:
+            name = self.evaluate(item.name, scope, owner, (*item.path, "name"), stack)
+            if not (isinstance(name, str) and _valid_name(name)):
+                raise self.fail(owner, (*item.path, "name"), stack, f"name {describe_value(name)} is not a valid "
+                                "module name", "use letters, digits and '_'")
         path = f"{prefix}.{name}" if prefix else name
         if item.repeat is None:
             return self.instance(item, x, scope, name, path, owner, stack, use_first=False)
@@ -281,8 +312,13 @@ class _Expander:
             raise self.fail(owner, (*item.path, "from"), stack, "a repeated item takes one input",
                             "merge the inputs in an item before the repeat")
         copies: list[Node] = []
+        fixed_point: Node | None = None  # a copy whose output is its input: every later copy is the same
         for copy in range(count):
             before = self.count
+            if fixed_point is not None:
+                node = self.renamed_copy(fixed_point, str(copy), f"{path}.{copy}", item, owner, stack)
+                copies.append(node)
+                continue
             node = self.instance(item, x, scope, str(copy), f"{path}.{copy}", owner, stack, use_first=copy == 0)
             copies.append(node)
             per_copy = self.count - before
@@ -292,7 +328,12 @@ class _Expander:
                 self.check_budget(projected, item, owner, stack, (count, per_copy))
                 if self.estimating and copy > 0:
                     self.count = projected - 1  # the group node below adds the last one
+                    self.shortcuts += copy < count - 1
                     break
+                if copy > 0:
+                    # Expansion is deterministic: the same item, scope and input give the same modules, so
+                    # later copies are this one under other paths (copy 0 differs: it takes 'first').
+                    fixed_point = node
             x = node.output
         return self.node(name, path, "repeat", copies[0].input, SEQUENTIAL.output_shape(
             None, copies[0].input, [c.output for c in copies]), item, owner, stack, container=SEQUENTIAL,
@@ -300,6 +341,7 @@ class _Expander:
 
     def instance(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], name: str, path: str, owner: Any,
                  stack: tuple[CallSite, ...], use_first: bool) -> Node:
+        self.check_nesting(path, item, owner, stack)
         raw = {**item.args, **(item.first or {})} if use_first else item.args
         if item.op in CONTAINERS:
             return self.container(item, raw, x, scope, name, path, owner, stack)
@@ -317,7 +359,7 @@ class _Expander:
     def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, scope: dict[str, Any], name: str,
                   path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:
         container = CONTAINERS[item.op]
-        args = self.validate_args(container.Args, raw, scope, item, owner, stack)
+        args = self.validate_args(container.Args, raw, scope, item, owner, stack, use_first=raw is not item.args)
         if isinstance(x, Inputs) and not container.merges:
             raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
@@ -356,6 +398,7 @@ class _Expander:
 
     def branch(self, name: str, items: list[Item], x: Shape, scope: dict[str, Any], path: str, parent: Item,
                owner: Any, stack: tuple[CallSite, ...]) -> Node:
+        self.check_nesting(path, parent, owner, stack)
         children = self.sequence(items, x, scope, path, owner, stack)
         return self.node(name, path, "branch", x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
                          parent, owner, stack, container=SEQUENTIAL, children=children)
@@ -374,20 +417,27 @@ class _Expander:
                             reads_input=True) from None
 
     def validate_args(self, model: Any, raw: dict[str, Any], scope: dict[str, Any], item: Item, owner: Any,
-                      stack: tuple[CallSite, ...]) -> Any:
+                      stack: tuple[CallSite, ...], use_first: bool) -> Any:
+        key = (id(item), use_first)
+        known = self.literal_args.get(key)
+        if known is not None:
+            return known
         values = self.evaluate_args(raw, scope, owner, item.op_path, stack)
         try:
-            return model.model_validate(values)
+            args = model.model_validate(values)
         except ValidationError as exc:
-            first = diagnostics_from(exc, model, item.op_path, owner.source)[0]
+            first = bounded_diagnostics(exc, model, item.op_path, owner.source)[0][0]
             argument = first.path[len(item.op_path)] if len(first.path) > len(item.op_path) else None
             culprit = raw.get(argument, raw)
             raise self.fail(owner, first.path, stack, first.message, first.fix, culprit=culprit) from None
+        if not has_expression(raw):
+            self.literal_args[key] = args  # the same for every copy and every input: validate once
+        return args
 
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str, path: str,
              owner: Any, stack: tuple[CallSite, ...]) -> Node:
         op = self.ops[item.op]
-        args = self.validate_args(op.Args, raw, scope, item, owner, stack)
+        args = self.validate_args(op.Args, raw, scope, item, owner, stack, use_first=raw is not item.args)
         y = self.guard(lambda: op.output_shape(args, x, self.ctx), item, raw, owner, stack, x)
         return self.node(name, path, item.op, x, y, item, owner, stack, op=op, args=args)
 
@@ -423,6 +473,7 @@ class _Expander:
         if key in self.estimates:
             counted, output = self.estimates[key]
             self.count += counted - 1
+            self.shortcuts += 1
             return self.node(name, path, block.name, x, output, item, owner, stack, container=SEQUENTIAL)
         before = self.count
         children = self.sequence(block.layers, x, inner, path, block_owner, (*stack, site))
@@ -433,13 +484,66 @@ class _Expander:
 
     def node(self, name: str, path: str, kind: str, x: Shape, y: Shape, item: Item, owner: Any,
              stack: tuple[CallSite, ...], **fields: Any) -> Node:
-        self.count += 1
+        self.count_nodes(1, item, owner, stack)
+        self.check_size(x, y, path, item, owner, stack)
+        location = self.locations.get(id(item))
+        if location is None:
+            location = self.locations[id(item)] = owner.source.locate(item.path)
+        return Node(name=name, path=path, kind=kind, input=x, output=y, spec_path=item.path, location=location,
+                    in_head=self.in_head, train_only=self.train_only, **fields)
+
+    def count_nodes(self, added: int, item: Item, owner: Any, stack: tuple[CallSite, ...]) -> None:
+        self.count += added
         self.check_budget(self.count, item, owner, stack)
         if self.soft_limit is not None and self.count > self.soft_limit:
             raise _OverSoftLimit
-        return Node(name=name, path=path, kind=kind, input=x, output=y, spec_path=item.path,
-                    location=owner.source.locate(item.path), in_head=self.in_head, train_only=self.train_only,
-                    **fields)
+
+    def renamed_copy(self, model: Node, name: str, path: str, item: Item, owner: Any,
+                     stack: tuple[CallSite, ...]) -> Node:
+        """A repeat's copy at a fixed point: ``model``'s modules again, under ``path`` instead of its path."""
+        old = len(model.path)
+        root = model.renamed(name, path)
+        added = 1
+        pending = [root]
+        while pending:  # iterative: the copy may be nested as deep as the network allows
+            parent = pending.pop()
+            if parent.children:  # leaves keep their shared empty tuple
+                parent.children = [child.renamed(child.name, path + child.path[old:]) for child in parent.children]
+                added += len(parent.children)
+                pending.extend(parent.children)
+        self.count_nodes(added, item, owner, stack)
+        return root
+
+    def check_nesting(self, path: str, item: Item, owner: Any, stack: tuple[CallSite, ...]) -> None:
+        """Refuse to nest modules deeper than torch can run them (see :data:`MAX_NESTING`)."""
+        limit = self.limits.max_nesting
+        if path.count(".") < limit:  # a module at depth d has d - 1 dots in its path
+            return
+        calls = sum(1 for site in stack if site.block == stack[-1].block) if stack else 0
+        recursion = f"; block '{stack[-1].block}' is {calls} calls deep here" if calls > 1 else ""
+        raise self.fail(owner, item.op_path, stack, f"modules nest more than {limit} levels deep here "
+                        f"(each sequential, branch, repeat and block adds one{recursion}); torch runs nested "
+                        "modules by recursion and deeper nesting cannot be compiled and run reliably",
+                        "nest fewer containers and blocks, or end the block recursion sooner with an 'if' on a "
+                        "parameter that shrinks", context=False)
+
+    def check_size(self, x: Shape | Inputs, y: Shape, path: str, item: Item, owner: Any,
+                   stack: tuple[CallSite, ...]) -> None:
+        """Every size stays a size torch can run, and every tensor one it can describe (see the constants)."""
+        largest = max(y, default=1)
+        if largest > MAX_SIZE:
+            raise self.fail(owner, item.op_path, stack, f"module '{path}' would output {format_shape(y)}"
+                            f"{_input_context(x)}, a size of {largest:,}: more than {MAX_SIZE:,} (2**31 - 1), the "
+                            "largest size a spec may give or produce, as torch's kernels index sizes with 32-bit ints",
+                            "make this layer's output smaller: fewer channels, a smaller scale or size, or a "
+                            "smaller input")
+        elements = self.ctx.batch * prod(y)
+        if elements * DTYPE_BYTES > MAX_TENSOR_BYTES:
+            raise self.fail(owner, item.op_path, stack, f"module '{path}' would output {format_shape(y)}"
+                            f"{_input_context(x)}, {elements:.3e} values at batch {self.ctx.batch:,}: more than a "
+                            "float32 tensor can hold (torch counts a tensor's bytes in a 64-bit int, at most "
+                            "2**63 - 1)", "make this layer's output smaller (fewer channels or smaller sizes), "
+                            "or lower the batch")
 
     def check_budget(self, projected: int, item: Item, owner: Any, stack: tuple[CallSite, ...],
                      repeat: tuple[int, int] | None = None) -> None:
@@ -468,6 +572,10 @@ def _library_owner(block: Block) -> _LibraryOwner:
 
     source = builtin_sources()[block.name]
     return _LIBRARY_OWNERS.setdefault(source.file, _LibraryOwner(source))
+
+
+def _input_context(x: Shape | Inputs) -> str:
+    return "" if isinstance(x, Inputs) or not x else f" [input {format_shape(x)}]"
 
 
 def _input_names(x: Shape | Inputs) -> dict[str, Any]:
@@ -541,7 +649,7 @@ def _body(written: Any) -> str:
 def _valid_name(name: str) -> bool:
     import re
 
-    return re.match(NAME_PATTERN, name) is not None or name.isdigit()
+    return name.isdigit() or re.match(NAME_PATTERN, name) is not None
 
 
 __all__ = ["ExpandLimits", "Location", "expand"]

@@ -5,8 +5,8 @@ A node's ``path`` is exactly the dotted submodule name in the compiled ``nn.Modu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from archspec.errors import Location, SpecPath
@@ -17,7 +17,7 @@ from archspec.ops.base import Op, Shape
 MAIN_OUTPUT = "output"
 
 
-@dataclass
+@dataclass(slots=True)  # a network may hold a million of them
 class Node:
     name: str
     path: str
@@ -29,12 +29,18 @@ class Node:
     op: Op | None = None  # set for leaves
     args: Any = None
     container: Any = None  # set for containers (see archspec.ops.containers)
-    children: list[Node] = field(default_factory=list)
+    children: Sequence[Node] = ()  # leaves share the empty tuple (a network may have a million leaves)
     id: str | None = None  # `id`: later items may read this node's output
     sources: tuple[str, ...] | None = None  # `from`: ids it reads ("prev", "input" or an id) instead of prev
     train_only: bool = False  # inside a head that runs only in training
     in_head: bool = False  # inside a head: not on the main path
     side_output: Shape | None = None  # a head's output shape
+
+    def renamed(self, name: str, path: str) -> Node:
+        """This node under another name and path, sharing everything else (children included, until replaced)."""
+        return Node(name, path, self.kind, self.input, self.output, self.spec_path,
+                    self.location, self.op, self.args, self.container, self.children, self.id, self.sources,
+                    self.train_only, self.in_head, self.side_output)
 
     @property
     def is_leaf(self) -> bool:

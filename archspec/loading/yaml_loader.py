@@ -8,7 +8,9 @@ from the nodes ourselves, so that:
 * duplicate mapping keys are errors instead of silently keeping the last one;
 * alias expansion, nesting depth, file size and number size are bounded, so a hostile file fails fast in
   little memory (nodes are composed by PyYAML's Python composer over the C parser's events, so nesting depth
-  is checked while composing — the C composer recurses without a limit and crashes on ``[[[[...`` bombs).
+  is checked while composing — the C composer recurses without a limit and crashes on ``[[[[...`` bombs);
+* characters YAML forbids (control characters) are reported where they stand, and a leading byte-order mark
+  (common from Windows editors) is accepted in YAML and JSON alike.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, ClassVar
 import yaml
 from yaml.composer import Composer
 
-from archspec.errors import Diagnostic, Location, SpecError, SpecPath
+from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, Location, SpecError, SpecPath
 from archspec.loading.source import Document, SourceMap
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -213,8 +215,11 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
         raise SpecError([Diagnostic(f"the file is larger than the {limits.max_bytes:,}-byte cap", (),
                                     Location(file, 1, 1), "a spec is small text; use 'repeat' and blocks "
                                     "instead of writing layers out (or raise LoadLimits.max_bytes)")])
+    text = text.removeprefix(_BOM)  # no part of the spec; editors count columns without it
+    _check_characters(text, file)
+    non_finite: list[tuple[SpecPath, str]] = []
     if file.endswith(".json"):
-        _check_json(text, file)
+        non_finite = _check_json(text, file, limits)
         text = text.replace("\t", " ")  # JSON allows tabs as whitespace where YAML does not; columns stay put
     loader = _DepthLimitedLoader(text)
     loader.max_depth = limits.max_depth
@@ -244,6 +249,10 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     except RecursionError:
         raise SpecError([Diagnostic("structure nested too deeply", (), Location(file, 1, 1),
                                     f"nest at most {limits.max_depth} levels")]) from None
+    for path, name in non_finite:  # JSON's NaN / Infinity read as text in YAML: locate them by their path
+        builder.errors.append(builder.source.diagnostic(path, f"number {name} is not finite (JSON's NaN and "
+                                                        "Infinity are not numbers a spec can use)",
+                                                        "write a finite number such as 0.5 or 1e-5"))
     if builder.errors:
         raise SpecError(builder.errors)
     return Document(data=data, source=builder.source, text=text)
@@ -446,21 +455,71 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagn
     return Diagnostic(f"YAML syntax: {problem}", (), location, fix)
 
 
-def _check_json(text: str, file: str) -> None:
-    """A ``.json`` file must be JSON, not merely YAML (no trailing commas, comments or unquoted keys)."""
+_BOM = "\ufeff"
+# What YAML 1.1/1.2 allow in a stream (PyYAML's Reader rejects the rest, reporting only an offset).
+_UNPRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # as PyYAML counts lines
+
+
+def _check_characters(text: str, file: str) -> None:
+    """Reject characters YAML forbids (NUL, BEL, ...), each located at its line and column."""
+    found = _UNPRINTABLE.finditer(text)
+    diagnostics = []
+    for match in found:
+        line, column = _line_and_column(text, match.start())
+        code = f"U+{ord(match.group()):04X}"
+        kind = "control character" if ord(match.group()) < 0xA0 else "character"
+        diagnostics.append(Diagnostic(f"the {kind} {code} cannot appear in a spec file (YAML and JSON text "
+                                      "allow only tab, line breaks and printable characters)", (),
+                                      Location(file, line, column), f"remove the {kind} {code} at line {line}, "
+                                      f"column {column} (editors often show it as nothing or a box)"))
+        if len(diagnostics) == MAX_SHOWN_DIAGNOSTICS:
+            break
+    if diagnostics:
+        raise SpecError(diagnostics, omitted=sum(1 for _ in found))
+
+
+def _line_and_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of ``offset``."""
+    line, start = 1, 0
+    for match in _LINE_BREAK.finditer(text, 0, offset):
+        line, start = line + 1, match.end()
+    return line, offset - start + 1
+
+
+class _NonFinite(str):
+    """Stands for JSON's NaN / Infinity while the JSON syntax is checked; the YAML pass locates them."""
+
+
+def _check_json(text: str, file: str, limits: LoadLimits) -> list[tuple[SpecPath, str]]:
+    """A ``.json`` file must be JSON, not merely YAML (no trailing commas, comments or unquoted keys).
+
+    Returns the paths of NaN / Infinity constants. Integers too long to be sizes are left for the YAML
+    pass, which reports them where they stand (converting them here would hit Python's 4,300-digit limit).
+    """
+
+    def integer(digits: str) -> int:
+        return 0 if len(digits.lstrip("-").lstrip("0")) > limits.max_digits else int(digits)
+
     try:
-        json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_NonFinite, parse_int=integer)
     except json.JSONDecodeError as exc:
         raise SpecError([Diagnostic(f"JSON syntax: {exc.msg}", (), Location(file, exc.lineno, exc.colno),
                                     _json_fix(exc.msg))]) from None
-    except (ValueError, RecursionError) as exc:
-        message = str(exc) if isinstance(exc, ValueError) else "nesting too deep"
-        raise SpecError([Diagnostic(f"JSON: {_shorten(message, 80)}", (), Location(file, 1, 1),
-                                    "write plain JSON data with finite numbers")]) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a finite number")
+    except RecursionError:
+        raise SpecError([Diagnostic("JSON: nesting too deep", (), Location(file, 1, 1),
+                                    f"nest at most {limits.max_depth} levels")]) from None
+    found: list[tuple[SpecPath, str]] = []
+    pending: list[tuple[SpecPath, Any]] = [((), data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, _NonFinite):
+            found.append((path, str(value)))
+        elif isinstance(value, dict):
+            pending.extend(((*path, key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend(((*path, index), item) for index, item in enumerate(value))
+    return found
 
 
 def _json_fix(message: str) -> str:

@@ -16,8 +16,14 @@ from archspec.errors import OpError
 
 Shape = tuple[int, ...]
 
-PositiveInt = Annotated[int, Field(ge=1, le=2**31 - 1)]
-NonNegativeInt = Annotated[int, Field(ge=0, le=2**31 - 1)]
+# The largest size a spec may write or an op may produce: torch takes sizes as 64-bit ints, but its kernels
+# (cuDNN and oneDNN descriptors, CUDA kernels with 32-bit indexing) take them as C ints, so a size past this
+# is a mistake or a runaway (a chain of upsamplings), never a network that runs everywhere.
+MAX_SIZE = 2**31 - 1
+DTYPE_BYTES = 4  # float32: what archspec compiles to and what its memory figures count
+
+PositiveInt = Annotated[int, Field(ge=1, le=MAX_SIZE)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_SIZE)]
 PerDim = PositiveInt | list[PositiveInt]
 PerDimNonNegative = NonNegativeInt | list[NonNegativeInt]
 Padding = NonNegativeInt | list[NonNegativeInt] | Literal["same", "valid"]

@@ -45,6 +45,10 @@ def field_cells(rf: object) -> tuple[str, str, str, str]:
 
 
 def _per_dim(values: tuple) -> str:
-    """One number when every dimension agrees, else ``a×b``."""
-    texts = [f"{v:g}" for v in values]
+    """One number when every dimension agrees, else ``a×b``; integers exactly (fields reach 2**63 - 1).
+
+    >>> _per_dim((2**62, 2**62)), _per_dim((0.5, 8.0))
+    ('4611686018427387904', '0.5×8')
+    """
+    texts = [str(v) if isinstance(v, int) else f"{v:g}" for v in values]
     return texts[0] if len(set(texts)) == 1 else "×".join(texts)

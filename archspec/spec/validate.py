@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
 
-from archspec.errors import Diagnostic, SpecError, SpecPath, did_you_mean
+from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, SpecError, SpecPath, did_you_mean
 from archspec.loading.source import Document, SourceMap
 from archspec.loading.yaml_loader import plain_data
 from archspec.ops.containers import CONTAINERS
@@ -39,11 +40,12 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
-        errors = diagnostics_from(exc, SpecModel, (), source)
+        errors, omitted = bounded_diagnostics(exc, SpecModel, (), source)
         # Report layer problems too, so one run shows everything that is wrong.
         reported = {error.path for error in errors}
-        raise SpecError(errors + [error for error in _layer_errors(data, document, library)
-                                  if error.path not in reported]) from None
+        layer_errors, layer_omitted = _layer_errors(data, document, library)
+        raise SpecError(errors + [error for error in layer_errors if error.path not in reported],
+                        omitted + layer_omitted) from None
 
     parser = ItemParser(source)
     blocks = {name: Block(name=name, params=dict(block.params), doc=block.doc, path=("blocks", name),
@@ -54,18 +56,55 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     spec = Spec(name=model.name, doc=model.doc, input=tuple(model.input), params=dict(model.params), blocks=blocks,
                 layers=layers, source=source, text=document.text, override_origin=override_origin)
     errors += _check_blocks(spec)
-    errors += _check_names(spec, library)
+    name_errors, omitted = _check_names(spec, library)
+    errors += name_errors
     errors += _apply_overrides(spec, overrides or {})
     errors += check_param_order(spec.params, ("params",), spec.source, "param '{}'")
     for block in spec.blocks.values():
         errors += check_param_order(block.params, (*block.path, "params"), spec.source,
                                     f"parameter '{{}}' of block '{block.name}'")
     if errors:
-        raise SpecError(errors)
+        raise SpecError(errors, omitted)
     return spec
 
 
-def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> list[Diagnostic]:
+# Past this many pydantic errors in one validation, the rest are counted, not described: describing one
+# costs a did-you-mean search, and grouping a union's errors compares each error with all the others.
+_MAX_DESCRIBED_ERRORS = 4 * MAX_SHOWN_DIAGNOSTICS
+
+
+class _FirstErrors:
+    """Stands in for a ValidationError with only its first entries (``diagnostics_from`` reads ``errors()``)."""
+
+    def __init__(self, entries: list[Any]):
+        self._entries = entries
+
+    def errors(self) -> list[Any]:
+        return self._entries
+
+
+def bounded_diagnostics(error: ValidationError, model: Any, base: SpecPath,
+                        source: SourceMap) -> tuple[list[Diagnostic], int]:
+    """``diagnostics_from`` on at most :data:`_MAX_DESCRIBED_ERRORS` entries, and how many problems (distinct
+    spec paths) the rest hold — so that 100,000 bad keys cost milliseconds and still get counted."""
+    entries = error.errors()
+    if len(entries) <= _MAX_DESCRIBED_ERRORS:
+        return diagnostics_from(error, model, base, source), 0
+    kept, rest = entries[:_MAX_DESCRIBED_ERRORS], entries[_MAX_DESCRIBED_ERRORS:]
+    diagnostics = diagnostics_from(_FirstErrors(kept), model, base, source)  # type: ignore[arg-type]
+    described = {diagnostic.path for diagnostic in diagnostics}
+    omitted = {path for path in ((*base, *_without_union_branches(e["loc"])) for e in rest) if path not in described}
+    return diagnostics, len(omitted)
+
+
+def _without_union_branches(loc: tuple[Any, ...]) -> SpecPath:
+    """pydantic's error locations name union branches (``'int'``, ``'list[constrained-int]'``); the spec path
+    of the problem leaves them out."""
+    return tuple(part for part in loc if not (isinstance(part, str) and (
+        "[" in part or "-" in part or part in ("int", "float", "bool", "str", "none"))))
+
+
+def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tuple[list[Diagnostic], int]:
     """The item and op-argument problems of a document whose top level is invalid (as far as they can be seen)."""
     parser = ItemParser(document.source)
     blocks: dict[str, Block] = {}
@@ -78,7 +117,8 @@ def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> li
                                           layers=parser.parse_list(block["layers"], ("blocks", name, "layers")))
     layers = parser.parse_list(data["layers"], ("layers",)) if isinstance(data.get("layers"), list) else []
     partial = Spec(name="", input=(), params={}, blocks=blocks, layers=layers, source=document.source)
-    return parser.errors + _check_names(partial, library)
+    name_errors, omitted = _check_names(partial, library)
+    return parser.errors + name_errors, omitted
 
 
 def known_names(spec: Spec, library: bool = False) -> dict[str, str]:
@@ -110,25 +150,41 @@ def _all_items(spec: Spec) -> list[Item]:
     return items
 
 
-def _check_names(spec: Spec, library: bool = False) -> list[Diagnostic]:
-    """Unknown ops get did-you-mean; literal arguments of primitive ops are checked now, not at expansion."""
+def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], int]:
+    """Unknown ops get did-you-mean; literal arguments of primitive ops are checked now, not at expansion.
+
+    Returns the diagnostics and how many further problems were counted but not described."""
     names = known_names(spec, library)
     ops = all_ops()
     errors: list[Diagnostic] = []
+    omitted = 0
+    unknown: list[Item] = []
     for item in _all_items(spec):
         if item.op not in names:
-            errors.append(spec.source.diagnostic(item.op_path, f"unknown op '{item.op}'",
-                                                 did_you_mean(item.op, names) or "run 'archspec list' for the ops",
-                                                 key=True))
+            unknown.append(item)
             continue
         op = ops.get(item.op) or CONTAINERS.get(item.op)
-        if op is None or _has_expression(item.args) or item.first is not None:
+        if op is None or has_expression(item.args) or item.first is not None:
             continue
         try:
             op.Args.model_validate(item.args)
         except ValidationError as exc:
-            errors += diagnostics_from(exc, op.Args, item.op_path, spec.source)
-    return errors
+            described, more = bounded_diagnostics(exc, op.Args, item.op_path, spec.source)
+            errors += described
+            omitted += more
+    # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
+    misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op '{item.op}'", "run 'archspec list' for the "
+                                              "ops", key=True) for item in unknown), key=_source_position)
+    for rank, diagnostic in enumerate(misspelt[:MAX_SHOWN_DIAGNOSTICS]):
+        close = did_you_mean(str(diagnostic.path[-1]), names)
+        if close:
+            misspelt[rank] = replace(diagnostic, fix=close)
+    return errors + misspelt, omitted
+
+
+def _source_position(diagnostic: Diagnostic) -> tuple[int, int]:
+    location = diagnostic.location
+    return (location.line, location.column) if location else (0, 0)
 
 
 def _check_blocks(spec: Spec) -> list[Diagnostic]:
@@ -220,9 +276,10 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
     return errors
 
 
-def _has_expression(value: Any) -> bool:
+def has_expression(value: Any) -> bool:
+    """Whether an expression hides anywhere in ``value`` (through lists and mappings)."""
     if isinstance(value, dict):
-        return any(_has_expression(v) for v in value.values())
+        return any(has_expression(v) for v in value.values())
     if isinstance(value, list):
-        return any(_has_expression(v) for v in value)
+        return any(has_expression(v) for v in value)
     return is_expression(value)

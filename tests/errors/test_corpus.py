@@ -88,6 +88,12 @@ CLASSES = {
     "reserved head name": ["120"],
     "merges of fewer than two inputs": ["121", "122", "123"],
     "merge errors name the inputs that came through 'from'": ["124", "125"],
+    "suggestions for huge channel counts computed cheaply": ["150"],
+    "modules nested deeper than torch can run": ["151", "152"],
+    "sizes past 2**31 - 1 and tensors past 2**63 bytes": ["153", "155", "156"],
+    "receptive fields that run away": ["154"],
+    "control characters, byte-order marks, JSON NaN and huge JSON numbers": ["157", "158", "159", "160", "161"],
+    "runaway numbers of errors (capped report)": ["162", "163", "164"],
 }
 
 
@@ -101,8 +107,8 @@ def test_corpus_is_complete():
     strays = {p.stem for p in CORPUS.glob("*.expected")} - {case.stem for case in CASES}
     assert not strays, f"golden files without a spec: {sorted(strays)}"
     for name, numbers in CLASSES.items():
-        for number in numbers:
-            assert number in prefixes, f"class {name!r} names missing corpus file {number}"
+        for listed in numbers:
+            assert listed in prefixes, f"class {name!r} names missing corpus file {listed}"
     assert set(prefixes) <= {n for numbers in CLASSES.values() for n in numbers}, "classify every corpus file"
 
 
@@ -141,10 +147,10 @@ def test_api_raises_one_spec_error_with_every_diagnostic(case):
         assert str(info.value) + "\n" == golden.read_text(encoding="utf-8").replace(PLACEHOLDER, path)
 
 
-@pytest.mark.parametrize("number", ["16", "25", "27", "42", "56"])
-def test_real_process_exit_status_and_message(number, tmp_path):
+@pytest.mark.parametrize("wanted", ["16", "25", "27", "42", "56", "151", "157"])
+def test_real_process_exit_status_and_message(wanted, tmp_path):
     """A few cases as real processes: exit status 1, the golden stderr, nothing on stdout, no traceback."""
-    case = case_numbered(number)
+    case = case_numbered(wanted)
     result = run_cli("check", *extra_args(case), str(case), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""

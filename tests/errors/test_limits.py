@@ -32,7 +32,7 @@ MEMORY_LIMIT_MB = 200
 # Runs ``archspec check FILE`` in a fresh process and reports the exit code, the time of the check itself and
 # the process's peak resident memory (interpreter and imports included).
 _MEASURE = """
-import contextlib, io, json, resource, sys, time, tracemalloc
+import contextlib, io, json, os, resource, sys, time, tracemalloc
 def peak_rss_mb():
     # VmHWM is this process's own peak; ru_maxrss would include the forking parent's (pytest with torch loaded)
     try:
@@ -44,20 +44,23 @@ from archspec.cli import main
 import archspec.api
 before = peak_rss_mb()
 err = io.StringIO()
-tracemalloc.start()
+trace = os.environ.get("MEASURE_ALLOCATIONS", "1") == "1"  # tracing costs time and memory of its own
+if trace:
+    tracemalloc.start()
 start = time.perf_counter()
 with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
     code = main(["check", *sys.argv[1:]])
 seconds = time.perf_counter() - start
-allocated = tracemalloc.get_traced_memory()[1] / 2**20
+allocated = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
 print(json.dumps({"code": code, "seconds": seconds, "peak_mb": peak_rss_mb(), "imports_mb": before,
                   "allocated_mb": allocated, "stderr": err.getvalue()}))
 """
 
 
-def measure_check(*args: str, timeout: float = 60) -> dict:
+def measure_check(*args: str, timeout: float = 60, trace_allocations: bool = True) -> dict:
+    env = {**subprocess_env(), "MEASURE_ALLOCATIONS": "1" if trace_allocations else "0"}
     result = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True,
-                            env=subprocess_env(), timeout=timeout, check=False)
+                            env=env, timeout=timeout, check=False)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -250,3 +253,125 @@ def test_node_cap_trips_before_building_a_million_nodes(name, tmp_path):
     assert figures["code"] == 1
     assert figures["seconds"] < TIME_LIMIT_S
     assert figures["peak_mb"] < MEMORY_LIMIT_MB
+
+
+# --- cost of large inputs just under the caps (issue 4) ----------------------------------------------------
+
+@pytest.fixture
+def close_match_searches(monkeypatch):
+    """Counts difflib searches behind did-you-mean (its memo cleared first)."""
+    import difflib
+
+    from archspec import errors
+
+    errors._closest.cache_clear()
+    calls = []
+    search = difflib.get_close_matches
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return search(*args, **kwargs)
+    monkeypatch.setattr(difflib, "get_close_matches", counted)
+    return calls
+
+
+def test_a_hundred_thousand_misspellings_cost_one_search(tmp_path, close_match_searches):
+    path = _write(tmp_path, "reul.yaml", _spec("  - reul\n" * 100_000))
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.load(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 51  # the first 50, then one line counting the rest
+    assert lines[-1].endswith("error: <spec>: ... and 99,950 more errors — fix the ones above and check the spec "
+                              "again to see the rest")
+    assert_located_report("\n".join(lines), path)
+    assert len(info.value.diagnostics) == 100_000  # the API still gets every one
+    assert close_match_searches == ["reul"]
+
+
+def test_distinct_misspellings_are_searched_only_for_the_errors_shown(tmp_path, close_match_searches):
+    path = _write(tmp_path, "many.yaml", _spec("".join(f"  - reul{i}\n" for i in range(20_000))))
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.load(path)
+    assert len(close_match_searches) <= 60
+    assert str(info.value).splitlines()[0].endswith("unknown op 'reul0' — did you mean 'relu'?")
+
+
+def test_a_hundred_thousand_unknown_keys_are_described_only_in_part(tmp_path, close_match_searches):
+    path = _write(tmp_path, "keys.yaml", _spec("  - relu\n") + "".join(f"k{i}: 0\n" for i in range(100_000)))
+    start = time.perf_counter()
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.load(path)
+    seconds = time.perf_counter() - start
+    print(f"\n100,000 unknown keys: {seconds:.2f} s")
+    assert len(close_match_searches) <= 2 * 200
+    assert str(info.value).splitlines()[-1].split(": ", 2)[2].startswith("<spec>: ... and 99,950 more errors")
+
+
+def test_many_invalid_param_names_are_not_quadratic(tmp_path):
+    """20,000 invalid names under params took minutes (every pydantic error compared with every other)."""
+    path = _write(tmp_path, "params.yaml", _spec("  - relu\n", "params:\n" + "".join(
+        f"  {i}x: 0\n" for i in range(20_000))))
+    start = time.perf_counter()
+    with pytest.raises(archspec.SpecError, match="and 19,950 more errors"):
+        archspec.load(path)
+    assert time.perf_counter() - start < TIME_LIMIT_S
+
+
+def test_smallest_input_takes_few_passes(monkeypatch):
+    """A chain of 2,000 3-wide convolutions needs 4,001 positions: found from the receptive field in a couple
+    of passes over the network, not the ~2·log2(size) of a search from 1 (35 passes for 300,000 positions)."""
+    from archspec.analysis import min_input
+
+    passes = []
+    real = min_input.output_for
+    monkeypatch.setattr(min_input, "output_for", lambda *args: passes.append(args[1]) or real(*args))
+    spec = {"archspec": 1, "name": "chain", "input": [1, 30_000],
+            "layers": [{"conv": {"out": 1, "kernel": 3}, "repeat": 2000}]}
+    assert archspec.analyze(spec).min_input == [1, 4001]
+    assert len(passes) <= 3, passes
+
+
+def test_smallest_input_without_a_field_still_found():
+    """Upsampling first makes the field position-dependent: no guess, the search starts from 1."""
+    spec = {"archspec": 1, "name": "up", "input": [1, 64],
+            "layers": [{"upsample": {"scale": 0.5}}, {"conv": {"out": 1, "kernel": 5}}]}
+    assert archspec.analyze(spec).min_input == [1, 10]
+
+
+def test_copies_of_a_repeat_at_a_fixed_point_are_expanded_once():
+    """Copies that see the same input are the same modules under other paths: they share validated args."""
+    network = archspec.expand(_spec_dict([{"sequential": ["relu", {"conv": {"out": 3, "kernel": 1}}],
+                                           "repeat": 1000}]))
+    group = network.root.children[0]
+    assert [child.path for child in group.children[998].children] == ["0.998.0", "0.998.1"]
+    assert group.children[1].children[1].args is group.children[998].children[1].args
+    assert group.children[1].children[1] is not group.children[998].children[1]
+
+
+def test_expansion_pauses_the_garbage_collector(monkeypatch):
+    import gc
+
+    from archspec.ops.library.activations import ReLU
+
+    seen = []
+    real = ReLU.output_shape
+    monkeypatch.setattr(ReLU, "output_shape", lambda self, *args: seen.append(gc.isenabled()) or real(self, *args))
+    was_enabled = gc.isenabled()
+    archspec.analyze(_spec_dict(["relu"]))
+    assert seen and not any(seen)
+    assert gc.isenabled() == was_enabled
+
+
+def _spec_dict(layers: list) -> dict:
+    return {"archspec": 1, "name": "limits", "input": [3, 8, 8], "layers": layers}
+
+
+@pytest.mark.slow
+def test_a_million_modules_are_analysed_in_bounded_time_and_memory(tmp_path):
+    """199,999 copies of a 5-module group: 999,996 modules, just under the cap (was 51 s and 1.45 GB here)."""
+    path = _write(tmp_path, "million.yaml", _spec("  - sequential: [relu, relu, relu, relu]\n    repeat: 199999\n"))
+    figures = measure_check("--quiet", path, timeout=120, trace_allocations=False)
+    print(f"\n1,000,000 modules: {figures['seconds']:.1f} s, peak RSS {figures['peak_mb']:.0f} MB")
+    assert figures["code"] == 0
+    assert figures["seconds"] < 40
+    assert figures["peak_mb"] < 1000

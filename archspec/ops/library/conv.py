@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from math import prod
+from math import gcd, isqrt, prod
 from typing import Any, Literal
 
 from archspec.errors import OpError
@@ -37,12 +37,24 @@ class ConvArgs(OpArgs):
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
 
 
+def divisors(number: int) -> list[int]:
+    """Every divisor of ``number``, ascending, in O(sqrt(number)) steps (channel counts reach 2**31 - 1).
+
+    >>> divisors(24)
+    [1, 2, 3, 4, 6, 8, 12, 24]
+    >>> divisors(2_147_483_647)  # a prime
+    [1, 2147483647]
+    """
+    small = [d for d in range(1, isqrt(number) + 1) if number % d == 0]
+    return small + [number // d for d in reversed(small) if d * d != number]
+
+
 def check_groups(channels_in: int, channels_out: int, groups: int) -> None:
     for side, channels in (("input", channels_in), ("output", channels_out)):
         if channels % groups:
-            divisors = [g for g in range(1, min(channels_in, channels_out) + 1)
-                        if channels_in % g == 0 and channels_out % g == 0]
-            shown = ", ".join(str(g) for g in divisors[-6:])
+            # The groups that divide both are the divisors of their gcd; show the few nearest the one asked for.
+            nearest = sorted(divisors(gcd(channels_in, channels_out)), key=lambda g: (abs(g - groups), g))[:6]
+            shown = ", ".join(str(g) for g in sorted(nearest))
             raise OpError(f"groups {groups} does not divide the {channels} {side} channels",
                           f"use groups that divide both {channels_in} and {channels_out}: {shown}", "groups")
 
