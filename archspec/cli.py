@@ -229,7 +229,8 @@ def _render(reports: list[Any], args: argparse.Namespace, several: bool) -> str:
     were asked for (whether or not all of them are valid)."""
     if args.format == "json":
         documents = [report.to_dict() for report in reports]
-        return json.dumps(documents if several else documents[0], indent=2)
+        # Strict JSON: a NaN or an infinity in a report is a bug, better raised than printed as invalid JSON.
+        return json.dumps(documents if several else documents[0], indent=2, allow_nan=False)
     if args.format == "markdown":
         from archspec.render.markdown import render_markdown
 
