@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from archspec.errors import OpError
 from archspec.ops.base import Context, Example, Op, OpArgs, PerDim, PerDimNonNegative, Shape, WindowStep, per_dim
-from archspec.ops.library.pooling import pooled_shape, pooled_window, torch_window
+from archspec.ops.library.pooling import pooled_shape, pooled_window, torch_window, window
 from archspec.ops.registry import register
+from archspec.ops.shape_math import pool_output_size
 
 
 class MaxPoolArgs(OpArgs):
@@ -37,7 +39,24 @@ class MaxPool(Op):
     ]
 
     def output_shape(self, args: MaxPoolArgs, x: Shape, ctx: Context) -> Shape:
-        return pooled_shape(self.name, args, x)
+        kernel, stride, padding, dilation = window(self.name, args, x)
+
+        def reads_input(dim: int, length: int, pad: int) -> bool:
+            outputs = pool_output_size(length, kernel[dim], stride[dim], pad, dilation[dim], args.ceil_mode)
+            return blind_window(length, kernel[dim], stride[dim], pad, dilation[dim], outputs) is None
+
+        y = pooled_shape(self.name, args, x, reads_input)
+        for dim, (length, k, s, p, d) in enumerate(zip(x[1:], kernel, stride, padding, dilation, strict=True)):
+            blind = blind_window(length, k, s, p, d, y[dim + 1])
+            if blind is not None:
+                position, needed = blind
+                where = f" along spatial dim {dim}" if len(x) > 2 else ""
+                larger = f", or make this layer's input at least {needed} long there" if needed else ""
+                raise OpError(f"output position {position}{where} reads only padding: its window starts at "
+                              f"{position * s - p} and with dilation {d} its taps skip the whole input of "
+                              f"{length} (PyTorch returns -inf there, and its backward pass corrupts memory)",
+                              f"use a dilation of at most {length}{larger}", "dilation")
+        return y
 
     def receptive_field(self, args: MaxPoolArgs, x: Shape, y: Shape) -> WindowStep:
         return pooled_window(self.name, args, x)
@@ -46,3 +65,29 @@ class MaxPool(Op):
         dims = len(x) - 1
         cls = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[dims - 1]
         return cls(dilation=per_dim(args.dilation, dims, "dilation"), **torch_window(self.name, args, x))
+
+
+def blind_window(length: int, kernel: int, stride: int, padding: int, dilation: int,
+                 outputs: int) -> tuple[int, int | None] | None:
+    """The first of ``outputs`` positions whose dilated window has no tap inside the input, and the least input
+    length that gives every window a tap (None if none does); None if every window reads the input.
+
+    Windows never start past the input's last position (PyTorch's ceil-mode rule), so only windows starting
+    in the left padding can miss, and only by jumping over an input shorter than the dilation.
+
+    >>> blind_window(1, 2, 1, 1, 2, 3), blind_window(4, 2, 1, 1, 2, 5)
+    ((0, 2), None)
+    """
+    if length >= dilation:
+        return None
+    first: int | None = None
+    needed: int | None = length
+    position = 0
+    while position < outputs and position * stride < padding:
+        start = position * stride - padding
+        tap = -(start // dilation)  # the first tap at or past the input's first position
+        if tap > kernel - 1 or start + tap * dilation > length - 1:
+            first = position if first is None else first
+            needed = None if tap > kernel - 1 or needed is None else max(needed, start + tap * dilation + 1)
+        position += 1
+    return None if first is None else (first, needed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from archspec.errors import OpError
@@ -35,7 +36,15 @@ def window(op: str, args: Any, x: Shape) -> tuple[tuple[int, ...], ...]:
     return kernel, stride, padding, dilation
 
 
-def pooled_shape(op: str, args: Any, x: Shape) -> Shape:
+# How far the hints below look past the size rule's minimum for a length or padding that ``accepts`` takes.
+_HINT_SEARCH = 10_000
+
+
+def pooled_shape(op: str, args: Any, x: Shape, accepts: Callable[[int, int, int], bool] | None = None) -> Shape:
+    """The output shape; too small, an error whose hint names the padding and input size that work.
+
+    ``accepts(dim, length, padding)`` is an op's own further rule (maxpool's windows must read the input):
+    the hints skip what it refuses, so applying them gives a valid layer."""
     kernel, stride, padding, dilation = window(op, args, x)
     sizes = tuple(pool_output_size(length, k, s, p, d, args.ceil_mode)
                   for length, k, s, p, d in zip(x[1:], kernel, stride, padding, dilation, strict=True))
@@ -46,11 +55,24 @@ def pooled_shape(op: str, args: Any, x: Shape) -> Shape:
         extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
         wanted = [max(p, -(-(e - length - extra) // 2))
                   for e, length, extra, p in zip(extents, x[1:], slack, padding, strict=True)]
-        possible = all(w <= k // 2 for w, k in zip(wanted, kernel, strict=True))
-        smallest = tuple(e - 2 * p - extra for e, p, extra in zip(extents, padding, slack, strict=True))
+        smallest = [e - 2 * p - extra for e, p, extra in zip(extents, padding, slack, strict=True)]
+        if accepts is not None:
+            for dim, length in enumerate(x[1:]):
+                wanted[dim] = _first(lambda w, dim=dim, length=length: accepts(dim, length, w), wanted[dim],
+                                     kernel[dim] // 2)
+                least = max(smallest[dim], 1)
+                # an input at least as long as the dilation is always accepted: the fallback past the search
+                smallest[dim] = _first(lambda n, dim=dim: accepts(dim, n, padding[dim]), least,
+                                       least + _HINT_SEARCH) or max(least, dilation[dim])
+        possible = all(w is not None and w <= k // 2 for w, k in zip(wanted, kernel, strict=True))
         check_positive_output(op, x, y, f"kernel {per_dim_text(kernel)}, stride {per_dim_text(stride)}, padding "
-                              f"{per_dim_text(padding)}", size_fix(wanted if possible else None, smallest))
+                              f"{per_dim_text(padding)}", size_fix(wanted if possible else None, tuple(smallest)))
     return y
+
+
+def _first(accepted: Callable[[int], bool], low: int, high: int) -> int | None:
+    """The least value in ``[low, high]`` that is ``accepted``, or None."""
+    return next((value for value in range(low, high + 1) if accepted(value)), None)
 
 
 def pooled_window(op: str, args: Any, x: Shape) -> WindowStep:
