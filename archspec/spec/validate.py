@@ -164,14 +164,20 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
             unknown.append(item)
             continue
         op = ops.get(item.op) or CONTAINERS.get(item.op)
-        if op is None or has_expression(item.args) or item.first is not None:
+        if op is None or not isinstance(item.args, dict):
             continue
+        # What is written literally is checked now, beside the file's other errors; a key whose value is an
+        # expression, or that 'first' overrides, waits for expansion (so do rules spanning several keys then).
+        deferred = {key for key, value in item.args.items() if has_expression(value)} | set(item.first or {})
         try:
-            op.Args.model_validate(item.args)
+            op.Args.model_validate({key: value for key, value in item.args.items() if key not in deferred})
         except ValidationError as exc:
-            described, more = bounded_diagnostics(exc, op.Args, item.op_path, spec.source)
-            errors += described
-            omitted += more
+            entries = [entry for entry in exc.errors() if not _deferred_error(entry, deferred)]
+            if entries:
+                described, more = bounded_diagnostics(_FirstErrors(entries), op.Args,  # type: ignore[arg-type]
+                                                      item.op_path, spec.source)
+                errors += described
+                omitted += more
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
     misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op '{item.op}'", "run 'archspec list' for the "
                                               "ops", key=True) for item in unknown), key=_source_position)
@@ -180,6 +186,13 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
         if close:
             misspelt[rank] = replace(diagnostic, fix=close)
     return errors + misspelt, omitted
+
+
+def _deferred_error(entry: Any, deferred: set[str]) -> bool:
+    """A pydantic error that only the left-out (deferred) keys could cause: one of them missing, or a rule
+    over the whole model."""
+    loc = entry["loc"]
+    return bool(deferred) and (not loc or (entry["type"] == "missing" and loc[0] in deferred))
 
 
 def _source_position(diagnostic: Diagnostic) -> tuple[int, int]:

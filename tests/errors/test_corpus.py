@@ -95,6 +95,7 @@ CLASSES = {
     "control characters, byte-order marks, JSON NaN and huge JSON numbers": ["157", "158", "159", "160", "161"],
     "runaway numbers of errors (capped report)": ["162", "163", "164"],
     "max pooling windows of padding only (torch returns -inf, its backward corrupts memory)": ["165"],
+    "literal mistakes beside expressions, reported with the file's other errors": ["166"],
 }
 
 

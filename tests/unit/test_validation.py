@@ -512,3 +512,19 @@ def test_format_version_must_be_the_integer_1(tmp_path, version):
     with pytest.raises(archspec.SpecError, match="unknown spec format version") as error:
         archspec.load(str(path))
     assert error.value.diagnostics[0].location.line == 1
+
+
+def test_literal_arguments_beside_expressions_are_checked_without_false_alarms():
+    """Keys holding expressions (or overridden by 'first') wait for expansion, and so do rules over several
+    keys: a valid item mixing both passes validation; a literal mistake in it is reported at once."""
+    base = {"archspec": 1, "name": "mixed", "input": [3, 16, 16], "params": {"s": 2, "w": 8}}
+    valid = [{"upsample": {"scale": "$s", "mode": "nearest"}},  # 'exactly one of scale/size' sees only mode
+             {"conv": {"out": "$w", "kernel": 3}},  # 'out' is required: it is there, as an expression
+             {"conv": {"kernel": 3, "padding": 1}, "repeat": 2, "first": {"out": 8}},
+             {"conv": {"out": 8, "kernel": 3, "padding": 1}}]
+    for layer in valid:
+        archspec.load({**base, "layers": [layer, *([{"conv": {"out": 4, "kernel": 1}}] if "first" in layer else [])]})
+    with pytest.raises(archspec.SpecError) as info:
+        archspec.load({**base, "layers": [{"conv": {"out": "$w", "kernel": 3, "groups": 0}}, "reul"]})
+    paths = [diagnostic.path for diagnostic in info.value.diagnostics]
+    assert paths == [("layers", 0, "conv", "groups"), ("layers", 1, "reul")]
