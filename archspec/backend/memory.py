@@ -9,8 +9,9 @@ layer is too big. The core stays torch-free: this module imports nothing from to
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from archspec.errors import Diagnostic, Location, SpecError, SpecPath
 
@@ -26,6 +27,17 @@ class Culprit:
     description: str  # e.g. "module 'fc1' (linear, 37.25 GiB)"
     path: SpecPath
     location: Location | None
+
+
+def culprit_at(path: str, description: str, modules: Mapping[str, Any], file: str) -> Culprit:
+    """The culprit ``path`` (an IR node or a report row, found in ``modules`` by path), located like every
+    error: inside a bundled block, at the user's own call of the block — the innermost enclosing module whose
+    location is in the user's ``file``."""
+    anchor = modules[path]
+    while anchor.location is not None and anchor.location.file != file and "." in path:
+        path = path.rsplit(".", 1)[0]
+        anchor = modules.get(path, anchor)
+    return Culprit(description, anchor.spec_path, anchor.location)
 
 
 def available_bytes() -> int | None:

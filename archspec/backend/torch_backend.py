@@ -36,33 +36,19 @@ def compile_network(network: Network, in_place: bool = True) -> Any:
 
 def module_bytes(network: Network) -> tuple[int, Any]:
     """Bytes of the compiled module's parameters and buffers (float32), and the leaf holding the most."""
-    from archspec.backend.memory import Culprit
+    from archspec.backend.memory import GIB, Culprit, culprit_at
     from archspec.ops.base import DTYPE_BYTES
 
-    total, largest, largest_leaf, largest_anchor = 0, -1, network.root, network.root
-    for leaf, anchor in anchored_leaves(network):
-        size = (leaf.op.parameters(leaf.args, leaf.input, leaf.output)
-                + leaf.op.buffers(leaf.args, leaf.input, leaf.output)) * DTYPE_BYTES
-        total += size
-        if size > largest:
-            largest, largest_leaf, largest_anchor = size, leaf, anchor
-    description = f"module '{largest_leaf.path}' ({largest_leaf.kind}, {max(largest, 0) / 2**30:.2f} GiB)"
-    return total, Culprit(description, largest_anchor.spec_path, largest_anchor.location)
-
-
-def anchored_leaves(network: Network) -> list[tuple[Node, Node]]:
-    """Every leaf with the innermost module around it (itself included) written in the user's own file —
-    inside a bundled block, errors point at the user's call of the block."""
-    found: list[tuple[Node, Node]] = []
-    stack = [(network.root, network.root)]
-    while stack:
-        node, anchor = stack.pop()
-        if node.location.file == network.file:
-            anchor = node
-        if node.is_leaf:
-            found.append((node, anchor))
-        stack.extend((child, anchor) for child in reversed(node.children))
-    return found
+    sizes = [(leaf, (leaf.op.parameters(leaf.args, leaf.input, leaf.output)
+                     + leaf.op.buffers(leaf.args, leaf.input, leaf.output)) * DTYPE_BYTES)
+             for leaf in network.root.leaves()]
+    total = sum(size for _, size in sizes)
+    if not sizes:
+        return total, Culprit("no module", (), None)
+    largest, size = max(sizes, key=lambda pair: pair[1])
+    description = f"module '{largest.path}' ({largest.kind}, {size / GIB:.2f} GiB)"
+    return total, culprit_at(largest.path, description, {node.path: node for node in network.modules()},
+                             network.file)
 
 
 def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -> Any:

@@ -63,20 +63,15 @@ def verify(model: Any, report: Report) -> list[str]:
 def forward_bytes(report: Report) -> tuple[int, Any]:
     """An upper bound on what one forward pass allocates — the input and every leaf's output — and the leaf
     with the largest output, anchored (like the report's errors) in the user's own file."""
-    from archspec.backend.memory import Culprit
+    from archspec.backend.memory import GIB, Culprit, culprit_at
 
-    rows = {row.path: row for row in report.layers}
     leaves = [row for row in report.layers if row.leaf and (report.train or not row.train_only)]
     largest = max(leaves, key=lambda row: row.activation_bytes, default=None)
     needed = report.totals.activation_bytes + prod(report.input_shape) * DTYPE_BYTES
     if largest is None:
         return needed, Culprit("the input", (), None)
-    anchor, path = largest, largest.path
-    while anchor.location is not None and anchor.location.file != report.file and "." in path:
-        path = path.rsplit(".", 1)[0]  # inside a bundled block: point at the user's call of it
-        anchor = rows.get(path, anchor)
-    description = f"module '{largest.path}' ({largest.op}, {largest.activation_bytes / 2**30:.2f} GiB)"
-    return needed, Culprit(description, anchor.spec_path, anchor.location)
+    description = f"module '{largest.path}' ({largest.op}, {largest.activation_bytes / GIB:.2f} GiB)"
+    return needed, culprit_at(largest.path, description, {row.path: row for row in report.layers}, report.file)
 
 
 def _compare(model: Any, report: Report) -> list[str]:
