@@ -118,11 +118,9 @@ class _Expander:
         self.locations: dict[int, Location] = {}
 
     def run(self, shape: Shape) -> Network:
-        elements = self.ctx.batch * prod(shape)
-        if elements * DTYPE_BYTES > MAX_TENSOR_BYTES:
-            raise SpecError([Diagnostic(f"the input {format_shape(shape)} holds {elements:.3e} values at batch "
-                                        f"{self.ctx.batch:,}: more than a float32 tensor can hold (torch counts a "
-                                        "tensor's bytes in a 64-bit int, at most 2**63 - 1)", ("input",),
+        too_many = self.too_many_values(shape)
+        if too_many:
+            raise SpecError([Diagnostic(f"the input {format_shape(shape)} holds {too_many}", ("input",),
                                         self.spec.source.locate(("input",)), "give a smaller input, or a smaller "
                                         "batch")])
         try:
@@ -537,13 +535,20 @@ class _Expander:
                             "largest size a spec may give or produce, as torch's kernels index sizes with 32-bit ints",
                             "make this layer's output smaller: fewer channels, a smaller scale or size, or a "
                             "smaller input")
-        elements = self.ctx.batch * prod(y)
-        if elements * DTYPE_BYTES > MAX_TENSOR_BYTES:
+        too_many = self.too_many_values(y)
+        if too_many:
             raise self.fail(owner, item.op_path, stack, f"module '{path}' would output {format_shape(y)}"
-                            f"{_input_context(x)}, {elements:.3e} values at batch {self.ctx.batch:,}: more than a "
-                            "float32 tensor can hold (torch counts a tensor's bytes in a 64-bit int, at most "
-                            "2**63 - 1)", "make this layer's output smaller (fewer channels or smaller sizes), "
-                            "or lower the batch")
+                            f"{_input_context(x)}, {too_many}", "make this layer's output smaller (fewer channels "
+                            "or smaller sizes), or lower the batch")
+
+    def too_many_values(self, shape: Shape) -> str | None:
+        """What is wrong with a float32 tensor of ``shape`` at the batch in hand that torch cannot describe, or
+        None: torch counts a tensor's bytes in a 64-bit int."""
+        elements = self.ctx.batch * prod(shape)
+        if elements * DTYPE_BYTES <= MAX_TENSOR_BYTES:
+            return None
+        return (f"{elements:.3e} values at batch {self.ctx.batch:,}: more than a float32 tensor can hold (torch "
+                "counts a tensor's bytes in a 64-bit int, at most 2**63 - 1)")
 
     def check_budget(self, projected: int, item: Item, owner: Any, stack: tuple[CallSite, ...],
                      repeat: tuple[int, int] | None = None) -> None:
