@@ -1,19 +1,29 @@
 """The torch modules that containers compile to. Imported only by the backend (it imports torch).
 
 Forward passes are straight calls: a plain ``nn.Sequential`` unless an item uses ``id`` / ``from``, in which
-case a precomputed routing plan (slot indices, no dictionaries) carries the saved outputs.
-"""
+case a routing plan (slot indices keyed by child name, no dictionaries of tensors) carries the saved outputs.
 
-from __future__ import annotations
+Every container looks its children up in the module registry when it is called, as ``nn.Sequential`` does,
+so assigning a submodule (``model.fc = nn.Linear(512, 10)``), deleting one, fusing, injecting adapters or
+``SyncBatchNorm.convert_sync_batchnorm`` change what runs. The same code is valid TorchScript: iterating a
+``ModuleDict`` is unrolled when scripted, and ``hasattr`` on a module is resolved while compiling, so a merge
+may take a list of tensors while every other child takes one.
+
+No ``from __future__ import annotations`` here: TorchScript evaluates the class-level annotations itself.
+"""
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Dict, List, Optional, Tuple, Union  # noqa: UP035 - TorchScript reads typing's names
 
 import torch
 from torch import nn
 
 from archspec.ops.containers import LIST_INPUT, PREVIOUS
+
+# A route: the slots a child reads (-1 is the previous child's output) and the slot its output is kept in
+# (-1: not kept). Children with no route read the previous output and are not kept.
+Route = Tuple[List[int], int]  # noqa: UP006
 
 
 def route(module: nn.Module, sources: tuple[str, ...] | None, identifier: str | None) -> nn.Module:
@@ -30,49 +40,72 @@ def sequential(named_children: Sequence[tuple[str, Any]]) -> nn.Module:
     return nn.Sequential(OrderedDict(named_children))
 
 
-class RoutedSequential(nn.Module):
-    """Runs children in order; a child may read saved outputs of earlier children (``from``) instead of
-    the previous one. Routing arrives as ``_archspec_route = (sources, id)`` on each child module."""
+def _plan(named_children: Sequence[tuple[str, Any]]) -> tuple[dict[str, Route], int]:
+    """Routes by child name, and the number of slots (slot 0 holds the list's input)."""
+    slots: dict[str, int] = {LIST_INPUT: 0}
+    routes: dict[str, Route] = {}
+    for name, module in named_children:
+        sources, identifier = module.__dict__.pop("_archspec_route", None) or ((), None)
+        if not sources and identifier is None:
+            continue
+        reads = [-1 if s == PREVIOUS else slots[s] for s in sources] if sources else [-1]
+        if identifier is not None:
+            slots[identifier] = len(slots)
+        routes[name] = (reads, slots[identifier] if identifier is not None else -1)
+    return routes, len(slots)
+
+
+class RoutedSequential(nn.ModuleDict):
+    """Runs its children in registration order; a child may read saved outputs of earlier children
+    (``from``) instead of the previous one, and a merge may read several. A child added under a new name
+    reads the previous output; one assigned under an existing name keeps that name's route."""
+
+    routes: Dict[str, Route]  # noqa: UP006 - declared for TorchScript (the dict may be empty)
+    slot_count: int
 
     def __init__(self, named_children: Sequence[tuple[str, Any]]):
-        super().__init__()
-        slots: dict[str, int] = {LIST_INPUT: 0}
-        plan: list[tuple[tuple[int, ...] | None, int | None]] = []
-        for name, module in named_children:
-            self.add_module(name, module)
-            sources, identifier = getattr(module, "_archspec_route", None) or ((), None)
-            reads = tuple(-1 if s == PREVIOUS else slots[s] for s in sources) if sources else None
-            if identifier is not None:
-                slots[identifier] = len(slots)
-            plan.append((reads, slots[identifier] if identifier is not None else None))
-        self._steps = [(module, reads, keep) for module, (reads, keep) in zip(self.children(), plan, strict=True)]
-        self._slot_count = len(slots)
+        routes, slot_count = _plan(named_children)
+        super().__init__(OrderedDict(named_children))
+        self.routes = routes
+        self.slot_count = slot_count
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        saved: list[Any] = [x] + [None] * (self._slot_count - 1)
-        for module, reads, keep in self._steps:
-            x = module(x) if reads is None else module(*[x if slot < 0 else saved[slot] for slot in reads])
-            if keep is not None:
-                saved[keep] = x
+        return self.run_children(x)
+
+    def run_children(self, x: torch.Tensor) -> torch.Tensor:
+        saved: List[torch.Tensor] = [x] * self.slot_count  # noqa: UP006 - slots are written before read
+        for name, module in self.items():
+            route = self.routes.get(name)
+            if route is None:
+                x = module(x)
+            else:
+                reads, keep = route
+                if hasattr(module, "merges_inputs") and len(reads) > 1:
+                    x = module([x if slot < 0 else saved[slot] for slot in reads])
+                else:
+                    x = module(x if reads[0] < 0 else saved[reads[0]])
+                if keep >= 0:
+                    saved[keep] = x
         return x
 
 
-class _Branches(nn.Module):
-    """Branches registered in spec order; with several inputs, branch k gets input k."""
+class _Branches(nn.ModuleDict):
+    """Branches registered in spec order. Given one tensor, every branch reads it; given a list (``from``
+    names several ids), branch k reads tensor k, or with no branches the tensors are merged as they are."""
 
     def __init__(self, named_children: Sequence[tuple[str, Any]]):
-        super().__init__()
-        for name, module in named_children:
-            self.add_module(name, module)
-        self._branches = list(self.children())
+        super().__init__(OrderedDict(named_children))
+        self.merges_inputs = True  # an instance attribute: TorchScript's hasattr sees no class attributes
 
-    def outputs(self, inputs: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
-        if not self._branches:
-            return list(inputs)
-        if len(inputs) == 1:
-            x = inputs[0]
-            return [branch(x) for branch in self._branches]
-        return [branch(x) for branch, x in zip(self._branches, inputs, strict=True)]
+    def outputs(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> List[torch.Tensor]:  # noqa: UP006, UP007
+        outputs: List[torch.Tensor] = []  # noqa: UP006
+        if isinstance(inputs, torch.Tensor):
+            for branch in self.values():
+                outputs.append(branch(inputs))
+            return outputs if len(outputs) > 0 else [inputs]
+        for index, branch in enumerate(self.values()):
+            outputs.append(branch(inputs[index]))
+        return outputs if len(outputs) > 0 else inputs
 
 
 class Concat(_Branches):
@@ -80,7 +113,7 @@ class Concat(_Branches):
         super().__init__(named_children)
         self.dim = dim
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:  # noqa: UP006, UP007
         return torch.cat(self.outputs(inputs), self.dim)
 
     def extra_repr(self) -> str:
@@ -88,7 +121,7 @@ class Concat(_Branches):
 
 
 class Add(_Branches):
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:  # noqa: UP006, UP007
         outputs = self.outputs(inputs)
         total = outputs[0]
         for other in outputs[1:]:
@@ -97,7 +130,7 @@ class Add(_Branches):
 
 
 class Multiply(_Branches):
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:  # noqa: UP006, UP007
         outputs = self.outputs(inputs)
         product = outputs[0]
         for other in outputs[1:]:
@@ -109,14 +142,19 @@ class Head(nn.Sequential):
     """Computes a side output from its input and passes the input on. The network collects the side
     output after the forward pass; a ``train_only`` head does nothing in eval mode."""
 
+    side_output: Optional[torch.Tensor]  # noqa: UP045 - declared for TorchScript
+
     def __init__(self, named_children: Sequence[tuple[str, Any]], train_only: bool):
         super().__init__(OrderedDict(named_children))
         self.train_only = train_only
-        self.side_output: torch.Tensor | None = None
+        self.side_output = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training or not self.train_only:
-            self.side_output = super().forward(x)
+            side = x
+            for module in self:
+                side = module(side)
+            self.side_output = side
         return x
 
     def extra_repr(self) -> str:
@@ -128,21 +166,62 @@ class CompiledNetwork(RoutedSequential):
 
     ``forward`` returns the main output as a tensor when no head produced an output (always, for networks
     without heads; in eval mode, for train-only heads). Otherwise it returns a dict
-    ``{"output": main, "<head path>": side, ...}`` with the heads in spec order.
+    ``{"output": main, "<head path>": side, ...}`` with the heads in spec order. Heads are found by their
+    paths when called, so a replaced head is the one collected. Scripted (``torch.jit.script``), the network
+    collects the heads that are its direct children; a head nested deeper cannot be scripted.
     """
+
+    # TorchScript reads only the class's own annotations, so the inherited attributes are declared again.
+    routes: Dict[str, Route]  # noqa: UP006
+    slot_count: int
+    archspec_name: str
+    head_paths: List[str]  # noqa: UP006 - declared for TorchScript (the list may be empty)
 
     def __init__(self, named_children: Sequence[tuple[str, Any]], name: str):
         super().__init__(named_children)
         self.archspec_name = name
-        self._heads = [(path, module) for path, module in self.named_modules() if isinstance(module, Head)]
+        self.head_paths = [path for path, module in self.named_modules() if isinstance(module, Head)]
 
-    def forward(self, x: torch.Tensor) -> Any:
-        output = super().forward(x)
-        if not self._heads:
+    def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:  # noqa: UP006, UP007
+        output = self.run_children(x)  # TorchScript has no super()
+        if len(self.head_paths) == 0:
             return output
         outputs = {"output": output}  # archspec.ir.graph.MAIN_OUTPUT (this file is copied into generated code)
-        for path, head in self._heads:
-            if head.side_output is not None:
-                outputs[path] = head.side_output
+        if torch.jit.is_scripting():
+            for name, module in self.items():
+                if hasattr(module, "side_output"):
+                    side = module.side_output
+                    if side is not None:
+                        outputs[name] = side
+                        module.side_output = None
+        else:
+            self._collect_heads(outputs)
+        if len(outputs) > 1:
+            return outputs
+        return output
+
+    @torch.jit.unused
+    def _collect_heads(self, outputs: Dict[str, torch.Tensor]) -> None:  # noqa: UP006
+        for path in self.head_paths:
+            head = self.get_submodule(path) if _has_submodule(self, path) else None
+            side = getattr(head, "side_output", None)
+            if side is not None:
+                outputs[path] = side
                 head.side_output = None
-        return outputs if len(outputs) > 1 else output
+
+    def __prepare_scriptable__(self) -> "CompiledNetwork":
+        """Called by ``torch.jit.script``: refuse what the scripted network could not return."""
+        nested = [path for path in self.head_paths if "." in path]
+        if nested:
+            raise RuntimeError(f"torch.jit.script cannot collect the side outputs of heads nested inside other "
+                               f"modules ({', '.join(nested)}); a scripted network collects only heads that "
+                               "are items of the top-level layer list")
+        return self
+
+
+def _has_submodule(module: nn.Module, path: str) -> bool:
+    for name in path.split("."):
+        module = module._modules.get(name)  # type: ignore[assignment]
+        if module is None:
+            return False
+    return True
