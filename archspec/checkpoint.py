@@ -2,70 +2,120 @@
 
 Saving and loading import torch (lazily); recognising a checkpoint does not, so ``archspec check x.pt`` can
 say what the file is without torch.
+
+Nothing in a checkpoint executes: it is read with ``torch.load(weights_only=True)`` (tensors and plain data
+only), after its archive has been checked against size and compression caps
+(:mod:`archspec.loading.archive`). Whatever a file holds that a checkpoint written by :func:`save` would not —
+a pickle that builds objects, a missing or mistyped entry, tensors of the wrong shape or type, a truncated
+archive — is a ``FILE: error:`` (:class:`SpecError`) in archspec's words, and errors in the saved spec are
+located in the checkpoint (its lines are those of the spec saved in it).
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
-from archspec.spec.model import Spec
+from archspec.errors import Diagnostic, Location, SpecError
+from archspec.loading.archive import FORMAT, ZIP_SIGNATURE, ArchiveError, inspect, is_checkpoint_stream
+from archspec.loading.inputs import open_regular_file
+from archspec.spec.model import MAX_DIMENSION, Spec
 
-FORMAT = "archspec-checkpoint/1"
-ZIP_SIGNATURE = b"PK\x03\x04"  # torch.save writes a zip archive
+__all__ = ["FORMAT", "ZIP_SIGNATURE", "Checkpoint", "is_archive", "is_checkpoint", "load_checkpoint",
+           "load_weights", "read_checkpoint", "save"]
+
+_SAVE_AGAIN = "the file is damaged or was not written by 'archspec build --save'; write it again with 'archspec " \
+              "build SPEC --save PATH'"
+# Where the overrides of a rebuilt checkpoint came from, in messages about them ("num_classes = 0 from ...").
+OVERRIDE_ORIGIN = "the checkpoint"
 
 
 @dataclass
 class Checkpoint:
-    """What a checkpoint holds: the validated spec (overrides applied), its input shape and the weights."""
+    """What a checkpoint holds: the validated spec (overrides applied), its input shape and the weights.
+
+    ``spec_file`` is the path of the spec that was saved (kept when the checkpoint is saved again); the spec's
+    own ``file`` is the checkpoint, so that messages and reports name the file the user gave."""
 
     spec: Spec
     input_shape: list[int]
     state_dict: dict[str, Any]
+    file: str
+    spec_file: str
 
 
-def save(model: Any, spec: Spec, path: str | os.PathLike[str], input_shape: list[int] | None = None) -> None:
-    """Write the compiled model's state dict with the spec text, its overrides and the input shape."""
+def save(model: Any, spec: Spec, path: str | os.PathLike[str], input_shape: list[int] | None = None,
+         spec_file: str | None = None) -> None:
+    """Write the compiled model's state dict with the spec text, its overrides and the input shape, atomically:
+    a reader sees the old file or the new one, never part of either (:func:`archspec.outputs.atomic_write`).
+
+    Raises:
+        OutputError: (an ``OSError``) when the file cannot be written; the file that was there is untouched.
+    """
     import torch
 
-    torch.save({"format": FORMAT, "name": spec.name, "spec": spec.text, "spec_file": spec.file,
-                "overrides": dict(spec.overrides), "input": list(input_shape or spec.input),
-                "state_dict": model.state_dict()}, path)
+    from archspec.outputs import atomic_write
+
+    payload = {"format": FORMAT, "name": spec.name, "spec": spec.text, "spec_file": spec_file or spec.file,
+               "overrides": dict(spec.overrides), "input": list(input_shape or spec.input),
+               "state_dict": model.state_dict()}
+    atomic_write(path, lambda handle: torch.save(payload, handle))
+
+
+def is_archive(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular file that starts like a zip archive (as a checkpoint does); False when
+    nothing is there.
+
+    Raises:
+        SpecError: when the path is a directory, a pipe, a device or otherwise cannot be opened.
+    """
+    stream = open_regular_file(path)
+    if stream is None:
+        return False
+    with stream:
+        return stream.read(len(ZIP_SIGNATURE)) == ZIP_SIGNATURE
 
 
 def is_checkpoint(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a file written by :func:`save` (read without torch: the archive's pickle names
-    the format)."""
+    """Whether ``path`` is a file written by :func:`save` (read without torch, and at a bounded cost: the
+    archive's directory and the first kilobytes of its pickle, which name the format)."""
     try:
-        with open(path, "rb") as stream:
-            if stream.read(len(ZIP_SIGNATURE)) != ZIP_SIGNATURE:
-                return False
-        with zipfile.ZipFile(path) as archive:
-            pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") or name == "data.pkl"]
-            return any(FORMAT.encode() in archive.read(name) for name in pickles)
-    except (OSError, zipfile.BadZipFile):
+        stream = open_regular_file(path, checkpoint=True)
+    except SpecError:
         return False
+    if stream is None:
+        return False
+    with stream:
+        return is_checkpoint_stream(stream)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     """The spec, input shape and weights saved in ``path``.
 
     Raises:
-        ValueError: when the file is not an archspec checkpoint.
-        SpecError: when the saved spec no longer validates (written by another archspec version).
+        SpecError: ``FILE: error:`` when the file is missing, not a regular file, not an archspec checkpoint or
+            damaged; ``FILE:LINE:COL: error:`` (in the checkpoint) when the saved spec does not validate.
     """
-    import torch
+    from archspec.backend.memory import USABLE_FRACTION, available_bytes
 
-    from archspec.loading.yaml_loader import load_text
-    from archspec.spec.validate import validate
-
-    payload = torch.load(path, weights_only=True)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{os.fspath(path)} is not an archspec checkpoint")
-    document = load_text(payload["spec"], payload.get("spec_file", os.fspath(path)))
-    return Checkpoint(validate(document, payload.get("overrides")), list(payload["input"]), payload["state_dict"])
+    file = os.fspath(path)
+    stream = open_regular_file(file, checkpoint=True)
+    if stream is None:
+        raise _error(file, "no such file", "give the path of a file written by 'archspec build --save'")
+    with stream:
+        if stream.read(len(ZIP_SIGNATURE)) != ZIP_SIGNATURE:
+            raise _error(file, "is not an archspec checkpoint (not a torch.save archive)",
+                         "give the file that 'archspec build --save' wrote; a YAML or JSON spec loads with "
+                         "archspec.load")
+        available = available_bytes()
+        try:
+            inspect(stream, None if available is None else int(available * USABLE_FRACTION))
+        except ArchiveError as error:
+            raise _error(file, error.message, error.fix) from None
+        stream.seek(0)
+        payload = _unpickle(stream, file)
+    return _checkpoint_from(payload, file)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Any:
@@ -74,11 +124,130 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Any:
     training mode; call ``.eval()`` for inference.
 
     Raises:
-        ValueError: when the file is not an archspec checkpoint.
+        SpecError: (a ``ValueError``) when the file is not an archspec checkpoint, is damaged, or its weights do
+            not fit the module its spec builds.
     """
     from archspec.api import compile
 
     checkpoint = read_checkpoint(path)
     model = compile(checkpoint.spec, checkpoint.input_shape)
-    model.load_state_dict(checkpoint.state_dict)
+    load_weights(model, checkpoint)
     return model
+
+
+def load_weights(model: Any, checkpoint: Checkpoint) -> None:
+    """Load the checkpoint's state dict into ``model`` after checking that it fits exactly: the same keys,
+    and every tensor of the module's shape and type (``load_state_dict`` alone would raise torch's text, or
+    convert a tensor of another type silently).
+
+    Raises:
+        SpecError: one ``FILE: error:`` per key that is missing, unexpected or of another shape or type.
+    """
+    import torch
+
+    expected = model.state_dict()
+    saved = checkpoint.state_dict
+    problems = [f"the module's {key!r} is missing" for key in expected if key not in saved]
+    problems += [f"{key!r} is not in the module its spec builds" for key in saved if key not in expected]
+    for key, tensor in saved.items():
+        if key not in expected:
+            continue
+        want = expected[key]
+        if type(tensor) not in (torch.Tensor, torch.nn.Parameter) or tensor.layout != torch.strided:
+            problems.append(f"{key!r} is a {type(tensor).__name__} ({tensor.layout}), not a dense tensor"
+                            if isinstance(tensor, torch.Tensor) else
+                            f"{key!r} is a {type(tensor).__name__}, not a tensor")
+        elif tensor.shape != want.shape:
+            problems.append(f"{key!r} is {_shape(tensor.shape)} but the module's is {_shape(want.shape)}")
+        elif tensor.dtype != want.dtype:
+            problems.append(f"{key!r} holds {tensor.dtype} but the module's holds {want.dtype}")
+    if problems:
+        raise SpecError([Diagnostic(f"the saved weights do not fit the module: {problem}", (),
+                                    Location(checkpoint.file), _SAVE_AGAIN) for problem in problems])
+    model.load_state_dict(saved, strict=True)
+
+
+def _unpickle(stream: BinaryIO, file: str) -> Any:
+    """``torch.load`` with ``weights_only=True`` (tensors and plain data only), its failures in our words."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(stream, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError:
+        # torch's text suggests weights_only=False, which would run whatever the pickle names: never.
+        raise _error(file, "the checkpoint's pickle holds objects other than tensors and plain data; archspec "
+                     "does not load them (unpickling them could run code)", _SAVE_AGAIN) from None
+    except MemoryError:
+        raise _error(file, "the checkpoint's tensors do not fit in the memory available",
+                     "load it on a machine with more memory") from None
+    except Exception:  # torch raises RuntimeError, EOFError, ValueError, ... for archives it cannot read
+        raise _error(file, "the archive is truncated or damaged (torch cannot read it)", _SAVE_AGAIN) from None
+
+
+def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
+    """Check every entry :func:`save` writes, then validate the saved spec with its overrides."""
+    import torch
+
+    from archspec.loading.yaml_loader import load_text
+    from archspec.spec.validate import validate
+
+    if not isinstance(payload, dict) or "format" not in payload:
+        raise _error(file, f"is a torch.save file holding {_kind(payload)}, not an archspec checkpoint",
+                     "give the file that 'archspec build --save' wrote")
+    if payload["format"] != FORMAT:
+        raise _error(file, f"is in format {payload['format']!r}, not an archspec checkpoint this version reads "
+                     f"({FORMAT!r})", "write it again with this version's 'archspec build SPEC --save PATH'")
+    text = _entry(payload, file, "spec", str, "the spec's text")
+    overrides = _entry(payload, file, "overrides", dict, "a mapping of param names to values")
+    shape = _entry(payload, file, "input", list, "a list of sizes")
+    state = _entry(payload, file, "state_dict", dict, "a mapping of names to tensors")
+    spec_file = payload.get("spec_file", file)
+    if not isinstance(spec_file, str):
+        raise _mistyped(file, "spec_file", spec_file, "a path")
+    if not all(isinstance(key, str) for key in [*overrides, *state]):
+        raise _error(file, "the checkpoint's 'overrides' or 'state_dict' has a key that is not a string",
+                     _SAVE_AGAIN)
+    bad = next((key for key, value in state.items() if not isinstance(value, torch.Tensor)), None)
+    if bad is not None:
+        raise _error(file, f"the checkpoint's state_dict[{bad!r}] is {_kind(state[bad])}, not a tensor", _SAVE_AGAIN)
+    spec = validate(load_text(text, file), overrides, override_origin=OVERRIDE_ORIGIN)
+    if not (all(type(size) is int and 1 <= size <= MAX_DIMENSION for size in shape)
+            and len(shape) == len(spec.input)):
+        raise _error(file, f"the checkpoint's input {_short(shape)} is not a shape the spec takes ({len(spec.input)}"
+                     f" sizes from 1 to {MAX_DIMENSION:,}, like its input {list(spec.input)})", _SAVE_AGAIN)
+    return Checkpoint(spec, list(shape), state, file, spec_file)
+
+
+def _entry(payload: dict[Any, Any], file: str, key: str, kind: type, description: str) -> Any:
+    if key not in payload:
+        raise _error(file, f"the checkpoint has no {key!r} entry", _SAVE_AGAIN)
+    value = payload[key]
+    if not isinstance(value, kind):
+        raise _mistyped(file, key, value, description)
+    return value
+
+
+def _mistyped(file: str, key: str, value: Any, description: str) -> SpecError:
+    return _error(file, f"the checkpoint's {key!r} is {_kind(value)}, not {description}", _SAVE_AGAIN)
+
+
+def _kind(value: Any) -> str:
+    """``a str ('3,224,224')``: the type of a value, with a short view of it."""
+    return f"a {type(value).__name__} ({_short(value)})"
+
+
+def _short(value: Any) -> str:
+    """A bounded view of a value from a file (reprlib stops early: a checkpoint may hold a huge list)."""
+    import reprlib
+
+    return reprlib.repr(value)
+
+
+def _shape(shape: Any) -> str:
+    return "×".join(map(str, shape)) or "a scalar"
+
+
+def _error(file: str, message: str, fix: str) -> SpecError:
+    return SpecError([Diagnostic(message, (), Location(file), fix)])

@@ -8,11 +8,13 @@ reported without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from archspec.errors import SpecError
@@ -33,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.run(args))
+        with _terminate_as_exit():
+            return int(args.run(args))
     except SpecError as error:
         print(str(error), file=sys.stderr)
         return EXIT_INVALID
@@ -54,6 +57,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class _UsageError(Exception):
     pass
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (``kill``, a CI timeout) ends archspec like Ctrl-C does, by unwinding: a file being written is
+    then left as it was and its temporary file removed (:mod:`archspec.outputs`), instead of the process dying
+    between the two. Only where nothing else has claimed the signal, and only while a command runs."""
+    def terminate(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    installed = (threading.current_thread() is threading.main_thread()
+                 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+    if installed:
+        signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -136,21 +158,19 @@ def _check_analysis_options(args: argparse.Namespace) -> None:
 
 def _check_writable(option: str, path: str) -> None:
     """A file that ``option`` is to write must be creatable: say so now rather than after compiling."""
-    target = Path(path)
-    folder = target.parent
-    if target.is_dir():
-        raise _UsageError(f"{option} {path}: is a directory; give a file name")
-    if not folder.exists():
-        raise _UsageError(f"{option} {path}: the directory {folder} does not exist")
-    if not folder.is_dir():
-        raise _UsageError(f"{option} {path}: {folder} is not a directory")
-    writable = os.access(target, os.W_OK) if target.exists() else os.access(folder, os.W_OK | os.X_OK)
-    if not writable:
-        raise _UsageError(f"{option} {path}: permission denied")
+    from archspec.outputs import OutputError, check_writable
+
+    try:
+        check_writable(path)
+    except OutputError as error:
+        raise _UsageError(f"{option} {path}: {error}") from None
 
 
 def _write_failed(option: str, path: str, error: OSError) -> _UsageError:
-    return _UsageError(f"{option} {path}: cannot write the file: {error.strerror or error}")
+    from archspec.outputs import OutputError
+
+    reason = str(error) if isinstance(error, OutputError) else f"cannot write the file: {error.strerror or error}"
+    return _UsageError(f"{option} {path}: {reason}")
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:
@@ -262,7 +282,9 @@ def _build(args: argparse.Namespace) -> int:
 
     model = compile(network)
     if checkpoint is not None:
-        model.load_state_dict(checkpoint.state_dict)
+        from archspec.checkpoint import load_weights
+
+        load_weights(model, checkpoint)
     if not args.quiet:
         print(_render([report], args, several=False))
     if args.verify:
@@ -279,7 +301,7 @@ def _build(args: argparse.Namespace) -> int:
         from archspec.checkpoint import save
 
         try:
-            save(model, spec, args.save, shape)
+            save(model, spec, args.save, shape, spec_file=checkpoint.spec_file if checkpoint else None)
         except OSError as error:
             raise _write_failed("--save", args.save, error) from None
         _note(args, f"saved: {args.save}")
@@ -287,10 +309,13 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace) -> Any:
-    """The checkpoint that SPEC names (build reads one to rebuild the module with its weights), else None."""
-    from archspec.checkpoint import is_checkpoint, read_checkpoint
+    """The checkpoint that SPEC names (build reads one to rebuild the module with its weights), else None.
 
-    if args.spec == STDIN or not is_checkpoint(args.spec):
+    Any zip archive is read as a checkpoint, so that a damaged or foreign one gets a checkpoint's messages; the
+    path goes through the same guards as a spec's (a pipe or a device is refused, never opened to wait)."""
+    from archspec.checkpoint import is_archive, read_checkpoint
+
+    if args.spec == STDIN or not is_archive(args.spec):
         return None
     if args.overrides or args.input:
         raise _UsageError(f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
@@ -365,9 +390,10 @@ def _codegen(args: argparse.Namespace) -> int:
     _, network, _ = _analyse(args.spec, args)
     source = generate_source(network)
     if args.output:
+        from archspec.outputs import atomic_write
+
         try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(source)
+            atomic_write(args.output, lambda handle: handle.write(source.encode("utf-8")))
         except OSError as error:
             raise _write_failed("--output", args.output, error) from None
         print(f"wrote {args.output}", file=sys.stderr)

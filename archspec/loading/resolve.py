@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 from importlib import resources
-from pathlib import Path
 from typing import Any, BinaryIO
 
-from archspec.checkpoint import ZIP_SIGNATURE, is_checkpoint
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
+from archspec.loading.archive import ZIP_SIGNATURE, is_checkpoint_stream
+from archspec.loading.inputs import SPEC_SUFFIXES, open_regular_file, path_error
 from archspec.loading.source import Document
 from archspec.loading.yaml_loader import LoadLimits, load_data, load_text
-
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def bundled_specs() -> dict[str, str]:
@@ -35,24 +33,13 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
         raise SpecError([Diagnostic(f"a spec is a path, a bundled spec's name or a dict, got a value of type "
                                     f"'{type(source).__name__}'", (), Location("<spec>", 1, 1),
                                     "pass archspec.load a file path, e.g. 'specs/resnet18.yaml', or a dict")])
-    path = Path(source)
-    if path.is_dir():
-        inside = sorted(p.name for p in path.iterdir() if p.name.endswith(SPEC_SUFFIXES))[:5]
-        raise SpecError([Diagnostic("is a directory, not a spec file", (), Location(str(source)),
-                                    f"name a spec file in it ({', '.join(inside)})" if inside else
-                                    "name a .yaml, .yml or .json spec file")])
-    if path.exists() and not path.is_file():
-        # A FIFO or a device would block or never end; standard input has its own name.
-        raise SpecError([Diagnostic("is not a regular file (a pipe or a device)", (), Location(str(source)),
-                                    "save the spec to a file, or pass '-' to read it from standard input")])
-    if path.exists():
-        limits = limits or LoadLimits()
-        try:
-            with path.open("rb") as stream:
+    stream = open_regular_file(source)
+    if stream is not None:
+        with stream:
+            try:
                 return load_stream(stream, str(source), limits)
-        except OSError as exc:
-            raise SpecError([Diagnostic(f"cannot read the file: {exc.strerror or exc}", (), Location(str(source)),
-                                        "check the path and its permissions")]) from None
+            except OSError as exc:
+                raise path_error(str(source), exc) from None
     name = str(source)
     bundled = bundled_specs()
     if name in bundled:
@@ -68,7 +55,7 @@ def load_stream(stream: BinaryIO, file: str, limits: LoadLimits | None = None) -
     limits = limits or LoadLimits()
     data = stream.read(limits.max_bytes + 1)
     if data.startswith(ZIP_SIGNATURE):
-        raise SpecError([_not_a_spec(file)])
+        raise SpecError([_not_a_spec(file, stream)])
     if len(data) > limits.max_bytes:
         raise SpecError([Diagnostic(f"the file is larger than the {limits.max_bytes:,}-byte cap", (),
                                     Location(file, 1, 1), "a spec is small text; use 'repeat' and blocks "
@@ -83,9 +70,10 @@ def load_stream(stream: BinaryIO, file: str, limits: LoadLimits | None = None) -
     return load_text(text, file, limits)
 
 
-def _not_a_spec(file: str) -> Diagnostic:
-    """A zip archive where a spec was expected: say what it is and what reads it."""
-    if Path(file).is_file() and is_checkpoint(file):
+def _not_a_spec(file: str, stream: BinaryIO) -> Diagnostic:
+    """A zip archive where a spec was expected: say what it is and what reads it (a file is looked into at a
+    bounded cost; standard input cannot be)."""
+    if stream.seekable() and is_checkpoint_stream(stream):
         return Diagnostic(f"{file} is an archspec checkpoint (written by 'archspec build --save'), not a spec", (),
                           Location(file), f"'archspec build {file}' reports it and rebuilds the module; in Python, "
                           f"archspec.load_checkpoint({file!r}) returns the module with its weights")
