@@ -25,8 +25,8 @@ from archspec.spec.model import MAX_DIMENSION, Spec
 __all__ = ["FORMAT", "ZIP_SIGNATURE", "Checkpoint", "is_archive", "is_checkpoint", "load_checkpoint",
            "load_weights", "read_checkpoint", "save"]
 
-_SAVE_AGAIN = "the file is damaged or was not written by 'archspec build --save'; write it again with 'archspec " \
-              "build SPEC --save PATH'"
+_SAVE_AGAIN = ("the file is damaged or was not written by 'archspec build --save'; save the network again with "
+               "'archspec build SPEC --save PATH'")
 # Where the overrides of a rebuilt checkpoint came from, in messages about them ("num_classes = 0 from ...").
 OVERRIDE_ORIGIN = "the checkpoint"
 
@@ -198,7 +198,7 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
                      "give the file that 'archspec build --save' wrote")
     if payload["format"] != FORMAT:
         raise _error(file, f"is in format {payload['format']!r}, not an archspec checkpoint this version reads "
-                     f"({FORMAT!r})", "write it again with this version's 'archspec build SPEC --save PATH'")
+                     f"({FORMAT!r})", "save the network again with this version's 'archspec build SPEC --save PATH'")
     text = _entry(payload, file, "spec", str, "the spec's text")
     overrides = _entry(payload, file, "overrides", dict, "a mapping of param names to values")
     shape = _entry(payload, file, "input", list, "a list of sizes")

@@ -66,8 +66,8 @@ def inspect(stream: BinaryIO, max_total_bytes: int | None = None) -> Contents:
     try:
         with zipfile.ZipFile(stream) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
-        raise ArchiveError(f"the archive is truncated or damaged ({error})", _SAVE_AGAIN) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise ArchiveError("the archive is truncated or damaged (its directory cannot be read)", _SAVE_AGAIN) from None
     pickles = [info for info in members if info.filename == "data.pkl" or
                (info.filename.endswith("/data.pkl") and info.filename.count("/") == 1)]
     if len(pickles) != 1:
@@ -97,8 +97,8 @@ def read_member(stream: BinaryIO, info: zipfile.ZipInfo, max_bytes: int) -> byte
                     break
                 chunks.append(chunk)
                 left -= len(chunk)
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError) as error:
-        raise ArchiveError(f"the archive is truncated or damaged ({error})", _SAVE_AGAIN) from None
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError):
+        raise ArchiveError("the archive is truncated or damaged (a record cannot be read)", _SAVE_AGAIN) from None
     return b"".join(chunks)
 
 
@@ -119,14 +119,15 @@ def is_checkpoint_stream(stream: BinaryIO) -> bool:
 
 
 def _check_member(info: zipfile.ZipInfo, max_bytes: int | None) -> None:
-    if max_bytes is not None and info.file_size > max_bytes:
-        raise ArchiveError(f"the archive's {info.filename!r} is {info.file_size:,} bytes, more than the "
-                           f"{max_bytes:,} a checkpoint's structure may take", _SAVE_AGAIN)
+    """Refuse a member on its header: a decompression bomb first (the more telling name), then one too big."""
     if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size,
                                                                                                1):
         raise ArchiveError(f"the archive's {info.filename!r} inflates from {info.compress_size:,} to "
                            f"{info.file_size:,} bytes (more than {MAX_COMPRESSION_RATIO} to 1): a decompression "
                            "bomb, not a torch.save file", _SAVE_AGAIN)
+    if max_bytes is not None and info.file_size > max_bytes:
+        raise ArchiveError(f"the archive's {info.filename!r} is {info.file_size:,} bytes, more than the "
+                           f"{max_bytes:,} archspec reads of a checkpoint's pickle", _SAVE_AGAIN)
 
 
-_SAVE_AGAIN = "write the checkpoint again with 'archspec build SPEC --save PATH'"
+_SAVE_AGAIN = "save the network again with 'archspec build SPEC --save PATH'"

@@ -27,6 +27,8 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 # FILE:LINE:COL: error: <spec path>: <what> — <fix>
 ERROR_LINE = re.compile(r"^(?P<file>.+?):(?P<line>[1-9]\d*):(?P<column>[1-9]\d*): error: "
                         r"(?P<path>\S+(?: \(\d+ levels\))?): (?P<what>.+?) — (?P<fix>\S.*)$")
+# FILE: error: <what> — <fix>   (about a file as a whole: one that is missing, or is not what it claims)
+FILE_ERROR_LINE = re.compile(r"^(?P<file>.+?): error: (?P<what>.+?) — (?P<fix>\S.*)$")
 
 
 def corpus_files() -> list[Path]:
@@ -69,6 +71,18 @@ def assert_located_report(stderr: str, path: str) -> list[re.Match[str]]:
         assert match["file"] == path
         matches.append(match)
     return matches
+
+
+def assert_file_report(stderr: str, path: str) -> None:
+    """Every line is about ``path``: ``FILE: error: what — fix``, or located in it (``FILE:LINE:COL: ...``);
+    no traceback."""
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert lines, "a bad file must print at least one error"
+    for line in lines:
+        match = ERROR_LINE.match(line) or FILE_ERROR_LINE.match(line)
+        assert match, f"not an error about the file, with a fix: {line!r}"
+        assert match["file"] == path, line
 
 
 def assert_located_error(error: Exception, file: str) -> None:

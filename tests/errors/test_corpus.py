@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from checkpoint_corpus import checkpoint_corpus_files
 from errortools import (
     CORPUS,
     PLACEHOLDER,
@@ -26,6 +27,7 @@ from archspec.cli import main
 # Golden messages archspec does not produce yet (the desired text is in the golden file), with the reason.
 PENDING: dict[str, str] = {}
 CASES = corpus_files()
+CHECKPOINT_CASES = checkpoint_corpus_files()  # run through 'archspec build' by test_checkpoint_corpus
 
 
 def number_of(case) -> str:
@@ -96,17 +98,23 @@ CLASSES = {
     "runaway numbers of errors (capped report)": ["162", "163", "164"],
     "max pooling windows of padding only (torch returns -inf, its backward corrupts memory)": ["165"],
     "literal mistakes beside expressions, reported with the file's other errors": ["166"],
+    "checkpoints whose pickle would run code": ["230"],
+    "checkpoints missing or mistyping an entry": ["231", "232", "233", "234", "240", "248"],
+    "checkpoint weights that do not fit the module (shape, type, names)": ["235", "241", "243"],
+    "damaged archives (truncated, no data.pkl, decompression bomb)": ["236", "238", "246"],
+    "checkpoints of another format or another program": ["239", "245"],
+    "errors in a checkpoint's saved spec, input or overrides name the checkpoint": ["237", "242", "244", "247"],
 }
 
 
 def test_corpus_is_complete():
     assert len(CASES) >= 40
-    prefixes = [number_of(case) for case in CASES]
+    prefixes = [number_of(case) for case in CASES + CHECKPOINT_CASES]
     assert len(prefixes) == len(set(prefixes)), "corpus numbers must be unique"
     if not UPDATE:
         missing = [case.name for case in CASES if not golden_path(case).exists()]
         assert not missing, f"no golden file for {missing}; run with UPDATE_GOLDEN=1 and review them"
-    strays = {p.stem for p in CORPUS.glob("*.expected")} - {case.stem for case in CASES}
+    strays = {p.stem for p in CORPUS.glob("*.expected")} - {case.stem for case in CASES + CHECKPOINT_CASES}
     assert not strays, f"golden files without a spec: {sorted(strays)}"
     for name, numbers in CLASSES.items():
         for listed in numbers:
