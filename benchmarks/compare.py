@@ -539,7 +539,10 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"machine": info, "settings": asdict(settings), "quick": args.quick,
                    "networks": [{**asdict(r), "ratios": r.ratios()} for r in results],
                    "processes": [asdict(p) for p in processes]}
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+        from archspec.outputs import atomic_write  # as every file archspec writes: whole or not at all
+
+        text = json.dumps(payload, indent=2) + "\n"
+        atomic_write(args.json, lambda handle: handle.write(text.encode("utf-8")))
     return 0
 
 
