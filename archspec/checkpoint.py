@@ -197,7 +197,7 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
         raise _error(file, f"is a torch.save file holding {_kind(payload)}, not an archspec checkpoint",
                      "give the file that 'archspec build --save' wrote")
     if payload["format"] != FORMAT:
-        raise _error(file, f"is in format {payload['format']!r}, not an archspec checkpoint this version reads "
+        raise _error(file, f"is in format {_short(payload['format'])}, not an archspec checkpoint this version reads "
                      f"({FORMAT!r})", "save the network again with this version's 'archspec build SPEC --save PATH'")
     text = _entry(payload, file, "spec", str, "the spec's text")
     overrides = _entry(payload, file, "overrides", dict, "a mapping of param names to values")

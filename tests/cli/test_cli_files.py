@@ -135,6 +135,14 @@ def test_a_file_swapped_for_a_pipe_after_the_check_is_refused_through_its_descri
     assert result.stderr == refused("pipe", "swapped.yaml")
 
 
+@pytest.mark.parametrize("call", [archspec.load, archspec.load_checkpoint], ids=["load", "load_checkpoint"])
+def test_a_path_with_a_nul_character_is_a_spec_error(call):
+    """No file system allows NUL in a name (Python's os functions raise ValueError for it)."""
+    with pytest.raises(archspec.SpecError) as info:
+        call("net\0.yaml")
+    assert str(info.value) == "net\\0.yaml: error: the path contains a NUL character — remove it from the path"
+
+
 # -- writing -------------------------------------------------------------------------------------------------
 
 OUTPUTS = [("build", "--save"), ("codegen", "--output")]
