@@ -8,13 +8,10 @@ reported without a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from archspec.errors import SpecError
@@ -35,8 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        with _terminate_as_exit():
-            return int(args.run(args))
+        return _run(args)
     except SpecError as error:
         print(str(error), file=sys.stderr)
         return EXIT_INVALID
@@ -59,23 +55,15 @@ class _UsageError(Exception):
     pass
 
 
-@contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM (``kill``, a CI timeout) ends archspec like Ctrl-C does, by unwinding: a file being written is
-    then left as it was and its temporary file removed (:mod:`archspec.outputs`), instead of the process dying
-    between the two. Only where nothing else has claimed the signal, and only while a command runs."""
-    def terminate(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
+def _run(args: argparse.Namespace) -> int:
+    """The command; those that write files run where SIGTERM unwinds like Ctrl-C, so that an interrupted write
+    leaves the old file and no temporary one (:func:`archspec.outputs.terminate_as_exit`)."""
+    if args.command not in ("build", "codegen"):
+        return int(args.run(args))
+    from archspec.outputs import terminate_as_exit
 
-    installed = (threading.current_thread() is threading.main_thread()
-                 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
-    if installed:
-        signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        if installed:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with terminate_as_exit():
+        return int(args.run(args))
 
 
 def _parser() -> argparse.ArgumentParser:

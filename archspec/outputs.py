@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
+import signal
 import stat
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 TEMPORARY_SUFFIX = ".archspec-tmp"
@@ -108,6 +109,26 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None]) -> 
     _sync_directory(folder)
 
 
+@contextlib.contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """While the block runs, SIGTERM (``kill``, a CI timeout) ends the process like Ctrl-C does, by unwinding
+    (``SystemExit(143)``): a file being written is then left as it was and its temporary file removed, instead
+    of the process dying between the two. The ``archspec`` command runs in it. Only in the main thread, and
+    only where nothing else has claimed the signal."""
+    def terminate(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    installed = (threading.current_thread() is threading.main_thread()
+                 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+    if installed:
+        signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class _Sink:
     """An unbuffered binary handle on a descriptor that remembers the OSError a write met, so that the caller
     can report it even if ``write``'s own code (torch's archive writer) replaces it with a vaguer error."""
@@ -163,7 +184,7 @@ def _create_temporary(folder: str, target: str, name: str) -> tuple[int, str]:
     base = os.path.basename(target)[:_NAME_KEPT]
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     for _ in range(_ATTEMPTS):
-        temporary = os.path.join(folder, f".{base}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+        temporary = os.path.join(folder, f".{base}.{os.urandom(4).hex()}{TEMPORARY_SUFFIX}")
         try:
             return os.open(temporary, flags, 0o666), temporary  # the umask applies, as for any new file
         except FileExistsError:
