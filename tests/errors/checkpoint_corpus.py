@@ -1,7 +1,8 @@
-"""The checkpoints of the error corpus (``corpus/2NN_checkpoint_*.pt``): files that claim to be what ``archspec
-build --save`` writes and are not. ``python tests/errors/checkpoint_corpus.py`` writes them again (each starts
-from a real checkpoint of :data:`TINY` and breaks one thing); the golden messages beside them say what
-``archspec build FILE`` must print.
+"""The checkpoints of the error corpus: files that claim to be what ``archspec build --save`` writes and are
+not. Each is built here, from a real checkpoint of :data:`TINY` with one thing broken, when the tests run
+(``*.pt`` files stay out of git, and a checkpoint written by the torch in use is the honest test); its golden
+message, ``corpus/2NN_checkpoint_NAME.expected``, says what ``archspec build FILE`` must print.
+``python tests/errors/checkpoint_corpus.py FOLDER`` writes them into FOLDER to look at.
 
 No file here runs code when archspec reads it; one (230) would, if it were unpickled without
 ``weights_only``: it asks for ``os.system('touch PWNED')``, so a test that reads it in an empty directory sees
@@ -18,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parent / "corpus"
 SENTINEL = "PWNED"  # the file the code in 230 would create, in the current directory
 TINY = """archspec: 1
 name: tiny
@@ -33,10 +33,6 @@ layers:
 """
 # A saved spec that no longer validates (as if written by another version): an unknown op on line 7.
 BROKEN_SPEC = TINY.replace("  - relu\n", "  - reul\n")
-
-
-def checkpoint_corpus_files() -> list[Path]:
-    return sorted(CORPUS.glob("*.pt"))
 
 
 class _RunsCode:
@@ -177,10 +173,16 @@ CASES: dict[str, Callable[[], bytes]] = {
 }
 
 
-def write_all() -> None:
+def write_all(folder: Path) -> dict[str, Path]:
+    """Every case written into ``folder``: corpus name → path."""
+    written = {}
     for stem, build in CASES.items():
-        (CORPUS / f"{stem}.pt").write_bytes(build())
+        written[stem] = folder / f"{stem}.pt"
+        written[stem].write_bytes(build())
+    return written
 
 
 if __name__ == "__main__":
-    write_all()
+    import sys
+
+    write_all(Path(sys.argv[1]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from checkpoint_corpus import checkpoint_corpus_files
+from checkpoint_corpus import CASES as CHECKPOINT_BUILDERS
 from errortools import (
     CORPUS,
     PLACEHOLDER,
@@ -27,7 +27,8 @@ from archspec.cli import main
 # Golden messages archspec does not produce yet (the desired text is in the golden file), with the reason.
 PENDING: dict[str, str] = {}
 CASES = corpus_files()
-CHECKPOINT_CASES = checkpoint_corpus_files()  # run through 'archspec build' by test_checkpoint_corpus
+# Checkpoints, built when their tests run (test_checkpoint_corpus); their goldens live here too.
+CHECKPOINT_CASES = [CORPUS / f"{stem}.pt" for stem in CHECKPOINT_BUILDERS]
 
 
 def number_of(case) -> str:
