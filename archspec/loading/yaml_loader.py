@@ -221,21 +221,19 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     if file.endswith(".json"):
         non_finite = _check_json(text, file, limits)
         text = text.replace("\t", " ")  # JSON allows tabs as whitespace where YAML does not; columns stay put
-    loader = _DepthLimitedLoader(text)
-    loader.max_depth = limits.max_depth
     try:
-        root = loader.get_single_node()
+        root = _compose(text, limits)
     except _TooDeep as exc:
-        raise SpecError([Diagnostic(f"nesting deeper than {limits.max_depth} levels", (),
-                                    Location(file, exc.mark.line + 1, exc.mark.column + 1),
-                                    f"nest at most {limits.max_depth} levels (a spec needs far fewer)")]) from None
+        raise SpecError([_too_deep(file, exc.mark, limits)]) from None
     except yaml.MarkedYAMLError as exc:
+        if _PARSER_NESTING_LIMIT in str(exc.problem):
+            raise SpecError([_parser_nesting_diagnostic(exc, text, file, limits)]) from None
         raise SpecError([_syntax_diagnostic(exc, file, text)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(f"YAML syntax: {exc}", (), Location(file, 1, 1),
                                     "check that the file is YAML or JSON text")]) from None
-    finally:
-        loader.dispose()
+    except RecursionError:  # a max_depth raised past what Python's recursion allows the composer
+        raise SpecError([_nested_too_deeply(file, limits)]) from None
     builder = _Builder(file, limits)
     if root is None:
         raise SpecError([Diagnostic("the file is empty", (), Location(file, 1, 1),
@@ -247,8 +245,7 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
         builder.fail(abort.node, abort.path, abort.message, abort.fix)
         raise SpecError(builder.errors) from None
     except RecursionError:
-        raise SpecError([Diagnostic("structure nested too deeply", (), Location(file, 1, 1),
-                                    f"nest at most {limits.max_depth} levels")]) from None
+        raise SpecError([_nested_too_deeply(file, limits)]) from None
     for path, name in non_finite:  # JSON's NaN / Infinity read as text in YAML: locate them by their path
         builder.errors.append(builder.source.diagnostic(path, f"number {name} is not finite (JSON's NaN and "
                                                         "Infinity are not numbers a spec can use)",
@@ -256,6 +253,51 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     if builder.errors:
         raise SpecError(builder.errors)
     return Document(data=data, source=builder.source, text=text)
+
+
+def _compose(text: str, limits: LoadLimits) -> yaml.Node | None:
+    """The node graph of ``text``, stopped (``_TooDeep``) past the nesting limit."""
+    loader = _DepthLimitedLoader(text)
+    loader.max_depth = limits.max_depth
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _too_deep(file: str, mark: Any, limits: LoadLimits) -> Diagnostic:
+    return Diagnostic(f"nesting deeper than {limits.max_depth} levels", (),
+                      Location(file, mark.line + 1, mark.column + 1),
+                      f"nest at most {limits.max_depth} levels (a spec needs far fewer)")
+
+
+def _nested_too_deeply(file: str, limits: LoadLimits) -> Diagnostic:
+    return Diagnostic("structure nested too deeply for Python's recursion limit", (), Location(file, 1, 1),
+                      f"nest at most {min(limits.max_depth, 100)} levels (a spec needs far fewer)")
+
+
+# libyaml 0.2.6 (bundled with PyYAML 6.0.4; 6.0 to 6.0.3 bundle 0.2.5, which has no such limit) stops at 1,000
+# nested collections, and its scanner looks up to 1,024 characters ahead for a possible key: on '[[[[...' it refuses
+# the text before our composer reaches our own, lower limit, in a message that names no spec path.
+_PARSER_NESTING_LIMIT = "exceeded maximum nesting depth"
+
+
+def _parser_nesting_diagnostic(exc: yaml.MarkedYAMLError, text: str, file: str, limits: LoadLimits) -> Diagnostic:
+    """Our own nesting error, where older PyYAMLs report it: the text up to libyaml's stop is composed again, so
+    the composer meets our limit at the same place it would have without libyaml's; where our limit is the higher
+    one, the parser's limit is reported (at its position)."""
+    mark = exc.problem_mark
+    lines = text.splitlines(keepends=True)
+    prefix = "".join(lines[:mark.line]) + (lines[mark.line][:mark.column] if mark.line < len(lines) else "")
+    try:
+        _compose(prefix, limits)
+    except _TooDeep as deeper:
+        return _too_deep(file, deeper.mark, limits)
+    except (yaml.YAMLError, RecursionError):
+        pass  # the prefix ends inside its collections: nothing deeper than our limit before the parser's stop
+    return Diagnostic("nesting deeper than the YAML parser allows (1,000 levels)", (),
+                      Location(file, mark.line + 1, mark.column + 1),
+                      "nest fewer than 1,000 levels (a spec needs far fewer)")
 
 
 def load_data(data: Any, file: str = "<dict>", limits: LoadLimits | None = None) -> Document:
