@@ -486,6 +486,9 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagn
     if mark and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
         return Diagnostic("YAML syntax: a tab character here; YAML indents with spaces only", (), location,
                           "replace the tab with spaces")
+    if mark and mark.line < len(lines) and mark.column > 0 and \
+            lines[mark.line][mark.column - 1:mark.column + 1] == "${" and "expected ','" in problem:
+        return _unquoted_expression(lines[mark.line], mark.column - 1, Location(file, mark.line + 1, mark.column))
     if "found another document" in problem:
         return Diagnostic("YAML syntax: a second document starts here; a spec file holds one", (), location,
                           "remove the '---' line and what follows (or split the file in two)")
@@ -495,6 +498,22 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagn
         problem += f" ({exc.context.removeprefix('while ')} started at {where})"
     fix = next((text.format() for key, text in _SYNTAX_FIXES if key in problem), "fix the YAML syntax at this position")
     return Diagnostic(f"YAML syntax: {problem}", (), location, fix)
+
+
+def _unquoted_expression(line: str, start: int, location: Location) -> Diagnostic:
+    """``{out: ${base * 2}}``: inside a flow mapping or list YAML reads ``{`` and ``}`` as its own brackets, so the
+    value is ``$`` followed by a mapping — the fix is quoting, not closing a bracket. Located at the ``$``."""
+    depth = 0
+    for end in range(start + 1, len(line)):
+        depth += {"{": 1, "}": -1}.get(line[end], 0)
+        if depth == 0:
+            break
+    expression = line[start:end + 1] if depth == 0 else "${...}"
+    quote = "'" if '"' in expression else '"'
+    return Diagnostic(f"YAML syntax: an unquoted {expression} inside '{{...}}' or '[...]': there YAML reads '{{' and "
+                      "'}' as its own brackets", (), location,
+                      f"quote the expression: {quote}{expression}{quote} (or write the mapping or list in block style, "
+                      "one entry per line, where it needs no quotes)")
 
 
 _BOM = "\ufeff"
