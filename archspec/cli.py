@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from archspec.errors import SpecError
+from archspec.loading.core_schema import INT, ascii_digits
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("table", "json", "markdown")
@@ -113,12 +115,13 @@ def _shape_options(parser: argparse.ArgumentParser) -> None:
 def _analysis_options(parser: argparse.ArgumentParser, quiet: str) -> None:
     """The options ``check`` and ``build`` share; ``quiet`` says what --quiet means for the command."""
     _shape_options(parser)
-    parser.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for shapes, MACs, memory")
+    parser.add_argument("--batch", type=_whole_number, default=1, metavar="N",
+                        help="batch size for shapes, MACs, memory")
     parser.add_argument("--train", action="store_true", help="analyse the training-mode graph")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="json: one report object, or an array of them for several specs")
-    parser.add_argument("--depth", type=int, metavar="N", help="table and markdown: show modules down to this "
-                        "depth (1: top-level modules; 0: totals only); JSON always lists every module")
+    parser.add_argument("--depth", type=_whole_number, metavar="N", help="table and markdown: show modules down to "
+                        "this depth (1: top-level modules; 0: totals only); JSON always lists every module")
     parser.add_argument("--quiet", "-q", action="store_true", help=quiet)
 
 
@@ -173,10 +176,13 @@ def _input(text: str | None) -> list[int] | None:
 
     if text is None:
         return None
-    try:
-        values = [int(part) for part in text.replace("x", ",").split(",") if part.strip()]
-    except ValueError:
-        raise _UsageError(f"--input expects numbers like 3,224,224, got {text!r}") from None
+    parts = [part.strip() for part in text.replace("x", ",").split(",") if part.strip()]
+    if not all(_DIGITS.fullmatch(part) for part in parts):
+        written = ascii_digits(text)
+        fits = written is not None and _ASCII_INPUT.fullmatch(written)
+        hint = f" (numbers are ASCII digits 0-9: write {written})" if fits else ""
+        raise _UsageError(f"--input expects numbers like 3,224,224, got {text!r}{hint}")
+    values = [int(part) for part in parts]
     if not values:
         raise _UsageError("--input is empty")
     if not all(1 <= value <= MAX_DIMENSION for value in values):
@@ -184,12 +190,26 @@ def _input(text: str | None) -> list[int] | None:
     return values
 
 
+# Python's int() also reads other scripts' digits, full-width digits and '_' between digits ('１', '1_6'): numbers on
+# the command line are ASCII digits, as in a spec.
+_DIGITS = re.compile(r"[0-9]+")
+_ASCII_INPUT = re.compile(r"[0-9]+(?:\s*[,x]\s*[0-9]+)*")
+
+
+def _whole_number(text: str) -> int:
+    """argparse type for whole numbers written in ASCII digits (with an optional sign); a bad value is a usage
+    error (exit 2) with argparse's own message."""
+    stripped = text.strip()
+    if not _DIGITS.fullmatch(stripped.removeprefix("-").removeprefix("+")):
+        written = ascii_digits(text)
+        hint = f" (numbers are ASCII digits 0-9: write {written})" if written and INT.fullmatch(written) else ""
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}{hint}")
+    return int(stripped)
+
+
 def _positive_int(text: str) -> int:
     """argparse type for counts: a bad value is a usage error (exit 2) with argparse's own message."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value

@@ -26,18 +26,29 @@ def format_spec_path(path: SpecPath) -> str:
     '<spec>'
     >>> format_spec_path(("layers", 0, "conv", *[0] * 100))
     'layers[0].conv[0][0][0][0][0]…[0] (103 levels)'
+
+    A key that is not a plain name is quoted, so that the path reads unambiguously whatever the key's text:
+
+    >>> format_spec_path(("blocks", "x[1]", "layers")), format_spec_path(("a.b",)), format_spec_path(("p", "a\\n"))
+    ('blocks["x[1]"].layers', '["a.b"]', 'p["a\\\\n"]')
     """
     if len(path) > _MAX_SHOWN_PARTS:
         last = path[-1]
-        tail = f"[{last}]" if isinstance(last, int) else f".{last}"
+        tail = f"[{last}]" if isinstance(last, int) else _key_text(str(last), first=False)
         return f"{format_spec_path(path[:_MAX_SHOWN_PARTS - 2])}…{tail} ({len(path)} levels)"
     text = ""
     for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
+        text += f"[{part}]" if isinstance(part, int) else _key_text(str(part), first=not text)
     return text or "<spec>"
+
+
+def _key_text(key: str, first: bool) -> str:
+    """``.name`` (``name`` first), or ``["a key"]`` for one that is not letters, digits and '_'."""
+    if key and all(char.isascii() and (char.isalnum() or char == "_") for char in key):
+        return key if first else f".{key}"
+    import json
+
+    return f"[{json.dumps(key, ensure_ascii=False)}]"
 
 
 @dataclass(frozen=True)

@@ -424,7 +424,7 @@ class _Expander:
         try:
             args = model.model_validate(values)
         except ValidationError as exc:
-            first = bounded_diagnostics(exc, model, item.op_path, owner.source)[0][0]
+            first = bounded_diagnostics(exc, model, item.op_path, owner.source, values)[0][0]
             argument = first.path[len(item.op_path)] if len(first.path) > len(item.op_path) else None
             culprit = raw.get(argument, raw)
             raise self.fail(owner, first.path, stack, first.message, first.fix, culprit=culprit) from None
@@ -652,9 +652,10 @@ def _body(written: Any) -> str:
 
 
 def _valid_name(name: str) -> bool:
+    """A module name: ASCII digits (a position), or a name by NAME_PATTERN, all of it (no trailing line break)."""
     import re
 
-    return name.isdigit() or re.match(NAME_PATTERN, name) is not None
+    return re.fullmatch(r"[0-9]+", name) is not None or re.fullmatch(NAME_PATTERN, name) is not None
 
 
 __all__ = ["ExpandLimits", "Location", "expand"]

@@ -4,7 +4,8 @@ PyYAML composes the text into a node graph (the C parser when available); we con
 from the nodes ourselves, so that:
 
 * only the standard scalar, sequence and mapping tags are accepted — no tag can construct an object;
-* scalars follow the YAML 1.2 core schema (``1e-5`` is a float, ``yes`` is a string, ``1:30`` is text);
+* scalars follow the YAML 1.2 core schema (``1e-5`` is a float, ``yes`` is a string, ``1:30`` is text), and so
+  does the text of an explicitly tagged scalar (``!!bool yes`` and ``!!int ٣٢`` are errors: see ``core_schema``);
 * duplicate mapping keys are errors instead of silently keeping the last one;
 * alias expansion, nesting depth, file size and number size are bounded, so a hostile file fails fast in
   little memory (nodes are composed by PyYAML's Python composer over the C parser's events, so nesting depth
@@ -25,11 +26,13 @@ import yaml
 from yaml.composer import Composer
 
 from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, Location, SpecError, SpecPath
+from archspec.loading import core_schema
+from archspec.loading.core_schema import TAG as _TAG
+from archspec.loading.core_schema import ScalarError
 from archspec.loading.source import Document, SourceMap
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_TAG + kind for kind in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
 
 
@@ -76,18 +79,14 @@ class _DepthLimitedLoader(Composer, _CoreSchemaLoader):  # type: ignore[misc]
 
 
 _RESOLVERS = [
-    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        "float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+0123456789.",
-    ),
-    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    ("merge", r"^<<$", "<"),
+    ("bool", core_schema.BOOL, "tTfF"),
+    ("int", core_schema.INT, "-+0123456789"),
+    ("float", core_schema.FLOAT, "-+0123456789."),
+    ("null", core_schema.NULL, ["~", "n", "N", ""]),
+    ("merge", core_schema.MERGE, "<"),
 ]
-for _kind, _pattern, _first in _RESOLVERS:
-    _CoreSchemaLoader.add_implicit_resolver(_TAG + _kind, re.compile(_pattern), list(_first))
+for _kind, _pattern, _first in _RESOLVERS:  # PyYAML matches from the start: anchor the end too (\Z, not $)
+    _CoreSchemaLoader.add_implicit_resolver(_TAG + _kind, re.compile(f"(?:{_pattern.pattern})\\Z"), list(_first))
 
 
 class _Builder:
@@ -144,7 +143,9 @@ class _Builder:
                 else:
                     self.fail(key_node, path, "mapping keys must be plain names", "quote the key or rename it")
                 continue
-            key = str(key_node.value)
+            key = str(key_node.value)  # an integer key keeps its text, as '1' would
+            if key_node.tag == _TAG + "int" and self.scalar(key_node, (*path, key)) is None:
+                continue
             if key in seen:
                 first = seen[key].start_mark
                 self.fail(key_node, (*path, key), f"duplicate key {key!r} (first given at line {first.line + 1}, "
@@ -165,33 +166,16 @@ class _Builder:
                 result.setdefault(key, value)
 
     def scalar(self, node: yaml.ScalarNode, path: SpecPath) -> Any:
-        tag, text = node.tag, node.value
-        if tag == _TAG + "str":
-            return text
-        if tag == _TAG + "null":
+        """A plain scalar's value by the core schema; an explicitly tagged one's only if its text is of that type."""
+        kind = node.tag[len(_TAG):] if node.tag.startswith(_TAG) else None
+        if kind not in ("str", "int", "float", "bool", "null"):
+            self.forbidden_tag(node, path)
             return None
-        if tag == _TAG + "bool":
-            return text.lower() == "true"
-        if tag == _TAG + "int":
-            digits = text.lstrip("+-")
-            if len(digits.lstrip("0")) > self.limits.max_digits:
-                self.fail(node, path, f"number {_shorten(text)} is absurdly large ({len(digits)} digits)",
-                          f"write a number with at most {self.limits.max_digits} digits")
-                return None
-            try:
-                return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
-            except ValueError:
-                self.fail(node, path, f"{_shorten(text)!r} is not an integer", "write digits only, e.g. 64")
-                return None
-        if tag == _TAG + "float":
-            value = float(text) if "inf" not in text.lower() and "nan" not in text.lower() else math.nan
-            if not math.isfinite(value):
-                self.fail(node, path, f"number {_shorten(text)} is not finite (infinite, NaN or too large)",
-                          "write a finite number such as 0.5 or 1e-5")
-                return None
-            return value
-        self.forbidden_tag(node, path)
-        return None
+        try:
+            return core_schema.construct(kind, node.value, self.limits.max_digits)
+        except ScalarError as error:
+            self.fail(node, path, error.message, error.fix)
+            return None
 
 
 def _shorten(text: str, limit: int = 24) -> str:

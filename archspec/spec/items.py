@@ -37,7 +37,7 @@ class ItemParser:
 
     def parse_item(self, raw: Any, path: SpecPath) -> Item | None:
         if isinstance(raw, str):
-            if not _NAME.match(raw):
+            if not _NAME.fullmatch(raw):
                 self.error(path, f"{raw!r} is not an op name", "write an op name such as 'relu'")
                 return None
             return Item(op=raw, args={}, path=path)
@@ -113,7 +113,7 @@ class ItemParser:
         item.branches = []
         for name, branch in named:
             branch_path = (*path, "branches", name if isinstance(branches, dict) else int(name))
-            if isinstance(branches, dict) and not _NAME.match(str(name)):
+            if isinstance(branches, dict) and not _NAME.fullmatch(str(name)):
                 self.error(branch_path, f"branch name {name!r} is not a valid module name",
                            "use letters, digits and '_'", key=True)
             if branch is None or branch == []:
@@ -126,7 +126,7 @@ class ItemParser:
         path = item.path
         if "name" in raw:
             item.name = raw["name"]
-            if not (isinstance(item.name, str) and (_NAME.match(item.name) or is_expression(item.name))):
+            if not (isinstance(item.name, str) and (_NAME.fullmatch(item.name) or is_expression(item.name))):
                 self.error((*path, "name"), f"name {describe_value(item.name)} is not a valid module name",
                            "use letters, digits and '_' (no dots), not starting with a digit")
         if "repeat" in raw:
@@ -145,7 +145,7 @@ class ItemParser:
                 item.first = raw["first"]
         if "id" in raw:
             item.id = raw["id"]
-            if not (isinstance(item.id, str) and _NAME.match(item.id)):
+            if not (isinstance(item.id, str) and _NAME.fullmatch(item.id)):
                 self.error((*path, "id"), f"id {describe_value(item.id)} is not a valid identifier",
                            "use letters, digits and '_'")
             elif item.id in RESERVED_IDS:

@@ -15,7 +15,7 @@ from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
-from archspec.spec.pydantic_errors import describe_value, diagnostics_from
+from archspec.spec.pydantic_errors import NO_DATA, describe_value, diagnostics_from, spec_loc
 
 
 def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False,
@@ -40,7 +40,7 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
-        errors, omitted = bounded_diagnostics(exc, SpecModel, (), source)
+        errors, omitted = bounded_diagnostics(exc, SpecModel, (), source, data)
         # Report layer problems too, so one run shows everything that is wrong.
         reported = {error.path for error in errors}
         layer_errors, layer_omitted = _layer_errors(data, document, library)
@@ -83,25 +83,19 @@ class _FirstErrors:
         return self._entries
 
 
-def bounded_diagnostics(error: ValidationError, model: Any, base: SpecPath,
-                        source: SourceMap) -> tuple[list[Diagnostic], int]:
+def bounded_diagnostics(error: ValidationError, model: Any, base: SpecPath, source: SourceMap,
+                        data: Any = NO_DATA) -> tuple[list[Diagnostic], int]:
     """``diagnostics_from`` on at most :data:`_MAX_DESCRIBED_ERRORS` entries, and how many problems (distinct
-    spec paths) the rest hold — so that 100,000 bad keys cost milliseconds and still get counted."""
+    spec paths) the rest hold — so that 100,000 bad keys cost milliseconds and still get counted. ``data``: what
+    was validated, to place each error at its real key path."""
     entries = error.errors()
     if len(entries) <= _MAX_DESCRIBED_ERRORS:
-        return diagnostics_from(error, model, base, source), 0
+        return diagnostics_from(error, model, base, source, data), 0
     kept, rest = entries[:_MAX_DESCRIBED_ERRORS], entries[_MAX_DESCRIBED_ERRORS:]
-    diagnostics = diagnostics_from(_FirstErrors(kept), model, base, source)  # type: ignore[arg-type]
+    diagnostics = diagnostics_from(_FirstErrors(kept), model, base, source, data)  # type: ignore[arg-type]
     described = {diagnostic.path for diagnostic in diagnostics}
-    omitted = {path for path in ((*base, *_without_union_branches(e["loc"])) for e in rest) if path not in described}
+    omitted = {path for path in ((*base, *spec_loc(e, data)) for e in rest) if path not in described}
     return diagnostics, len(omitted)
-
-
-def _without_union_branches(loc: tuple[Any, ...]) -> SpecPath:
-    """pydantic's error locations name union branches (``'int'``, ``'list[constrained-int]'``); the spec path
-    of the problem leaves them out."""
-    return tuple(part for part in loc if not (isinstance(part, str) and (
-        "[" in part or "-" in part or part in ("int", "float", "bool", "str", "none"))))
 
 
 def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tuple[list[Diagnostic], int]:
@@ -169,13 +163,14 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
         # What is written literally is checked now, beside the file's other errors; a key whose value is an
         # expression, or that 'first' overrides, waits for expansion (so do rules spanning several keys then).
         deferred = {key for key, value in item.args.items() if has_expression(value)} | set(item.first or {})
+        literal = {key: value for key, value in item.args.items() if key not in deferred}
         try:
-            op.Args.model_validate({key: value for key, value in item.args.items() if key not in deferred})
+            op.Args.model_validate(literal)
         except ValidationError as exc:
             entries = [entry for entry in exc.errors() if not _deferred_error(entry, deferred)]
             if entries:
                 described, more = bounded_diagnostics(_FirstErrors(entries), op.Args,  # type: ignore[arg-type]
-                                                      item.op_path, spec.source)
+                                                      item.op_path, spec.source, literal)
                 errors += described
                 omitted += more
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.

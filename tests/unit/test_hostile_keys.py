@@ -1,0 +1,118 @@
+"""Keys whose text reads like pydantic's own location labels (``int``, ``str``, ``none``, ``x[1]``, ``[key]``) are
+located by their real key path, like any other key; names match exactly (no trailing line break slips through)."""
+
+from __future__ import annotations
+
+import pytest
+
+from archspec.errors import SpecError, format_spec_path
+from archspec.loading.yaml_loader import load_text
+from archspec.spec.validate import validate
+
+HEADER = "archspec: 1\nname: t\ninput: [3, 8, 8]\n"
+
+
+def diagnostics(text: str) -> list:
+    with pytest.raises(SpecError) as info:
+        validate(load_text(text, "s.yaml"))
+    return info.value.diagnostics
+
+
+def position(text: str, needle: str) -> tuple[int, int]:
+    index = text.index(needle)
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def at(diagnostic) -> tuple[int, int]:
+    return diagnostic.location.line, diagnostic.location.column
+
+
+# pydantic names union branches 'int', 'float', 'bool', 'str', 'none', 'list[...]', 'literal[...]', and marks an
+# error in a mapping's key with '[key]'.
+LABEL_LIKE = ["int", "str", "bool", "none", "float", "a[0]", "[key]", "list[int]", "function-after"]
+
+
+@pytest.mark.parametrize("key", LABEL_LIKE)
+def test_unknown_top_level_key_named_like_a_label(key):
+    """... while params named like labels are params like any other."""
+    text = HEADER + f'"{key}": 1\nparams: {{int: 4, str: 2}}\nlayers:\n  - conv: {{out: "${{int * str}}", kernel: 1}}\n'
+    [found] = diagnostics(text)
+    assert found.path == (key,)
+    assert found.message == f"unknown key '{key}'"
+    assert at(found) == position(text, f'"{key}"')
+
+
+@pytest.mark.parametrize("key", LABEL_LIKE)
+def test_unknown_key_inside_a_block_is_that_key(key):
+    text = HEADER + f'blocks:\n  b:\n    "{key}": 3\n    layers: [relu]\nlayers: [b]\n'
+    [found] = diagnostics(text)
+    assert found.path == ("blocks", "b", key)
+    assert found.message == f"unknown key '{key}'"
+    assert at(found) == position(text, f'"{key}"')
+
+
+def test_block_named_like_a_label_with_a_misspelt_key():
+    text = HEADER + "blocks:\n  int:\n    layerz: [relu]\nlayers: [relu]\n"
+    found = diagnostics(text)
+    assert [(d.path, d.message) for d in found] == [(("blocks", "int", "layerz"), "unknown key 'layerz'")]
+    assert found[0].fix == "did you mean 'layers'?"
+
+
+@pytest.mark.parametrize("key", ["[key]", "x[1]", "q.r"])
+def test_invalid_param_name_is_located_at_the_key(key):
+    text = HEADER + f'params:\n  "{key}": 1\nlayers: [relu]\n'
+    [found] = diagnostics(text)
+    assert found.path == ("params", key)
+    assert "is not a valid name" in found.message
+    assert at(found) == position(text, f'"{key}"')
+
+
+@pytest.mark.parametrize("key", LABEL_LIKE)
+def test_unknown_op_argument_named_like_a_label(key):
+    """... beside ``kernel: {int: 3}``, where pydantic's error for the union's int branch is ('kernel', 'int') and
+    the data has a key 'int' too: that error is the argument's own (a mapping is no kernel)."""
+    text = HEADER + f'layers:\n  - conv: {{out: 4, kernel: {{int: 3}}, "{key}": 1}}\n'
+    found = {d.path: d for d in diagnostics(text)}
+    assert set(found) == {("layers", 0, "conv", "kernel"), ("layers", 0, "conv", key)}
+    assert found["layers", 0, "conv", key].message == f"unknown key '{key}'"
+    assert "got {'int': 3} (mapping)" in found["layers", 0, "conv", "kernel"].message
+
+
+@pytest.mark.parametrize(("where", "text"), [
+    ("name", '  - relu:\n    name: "fc\\n"\n'),
+    ("id", '  - relu:\n    id: "a\\n"\n'),
+    ("op", '  - "relu\\n"\n'),
+])
+def test_names_with_a_trailing_line_break_are_not_names(where, text):
+    found = diagnostics(HEADER + "layers:\n" + text)
+    assert len(found) == 1 and "\\n" in found[0].message
+
+
+def test_paths_quote_keys_that_are_not_plain_names():
+    assert format_spec_path(("params", "a\n")) == 'params["a\\n"]'
+    assert format_spec_path(("blocks", "x[1]", "layers", 0)) == 'blocks["x[1]"].layers[0]'
+    assert format_spec_path(("layers", 0, "conv", "out")) == "layers[0].conv.out"
+    text = str(SpecError(diagnostics(HEADER + 'params: {"a\\nb": 1}\nlayers: [relu]\n')))
+    assert "\n" not in text  # one line per problem, whatever the key
+
+
+# Python folds identifiers by NFKC: '${ｗ}' would read the param 'w', '${＿＿in＿＿.channels}' the input's channels.
+@pytest.mark.parametrize(("out", "fix"), [
+    ("'${ｗ}'", "write it in ASCII: 'w'"),
+    ("'${ｗ * 2}'", "write it in ASCII: 'w * 2'"),
+    ("$ｗ", "write it in ASCII: '$w'"),
+    ("'${w１}'", "write it in ASCII: 'w1'"),
+    ("'${＿＿in＿＿.channels}'", "write names with ASCII letters, digits and '_' (not starting with '__'), and numbers "
+                               "with ASCII digits"),
+    ("'${ｍａｘ(w, 1)}'", "write it in ASCII: 'max(w, 1)'"),
+])
+def test_names_in_expressions_match_exactly(out, fix):
+    import archspec
+
+    text = HEADER + f"params: {{w: 4, w1: 8}}\nlayers:\n  - conv: {{out: {out}, kernel: 1}}\n"
+    with pytest.raises(SpecError) as info:
+        archspec.analyze(validate(load_text(text, "s.yaml")))
+    [found] = info.value.diagnostics
+    assert found.path == ("layers", 0, "conv", "out")
+    assert "non-ASCII character" in found.message and "names and numbers in expressions are ASCII" in found.message
+    assert found.fix == fix
