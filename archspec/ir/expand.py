@@ -107,7 +107,8 @@ class _Expander:
         self.estimates: dict[Any, tuple[int, Shape]] = {}
         self.shortcuts = 0  # blocks and repeat copies the estimate counted without building them
         self.ops = all_ops()
-        self.blocks = {**builtin_blocks(), **spec.blocks}
+        self.library = builtin_blocks()  # what built-in blocks call: the ops and each other, never the spec's blocks
+        self.blocks = {**self.library, **spec.blocks}
         self.count = 0
         self.in_head = False  # expanding inside a head (off the main path)
         self.train_only = False  # ... of a head that runs only in training
@@ -182,13 +183,14 @@ class _Expander:
             if name in self.spec.overrides:
                 return {name}
             return self.override_sources(self.spec.params[name], (), seen) if name in self.spec.params else set()
-        site, block = stack[-1], self.blocks.get(stack[-1].block)
+        site = stack[-1]
+        block = self.block_named(site.block, site.source is self.spec.source)
         if block is not None and name in block.params:
             given = [args[name] for args in (site.item.args, site.item.first or {})
                      if isinstance(args, dict) and name in args]
             return (self.override_sources(given, stack[:-1], seen) if given
                     else self.override_sources(block.params[name], stack, seen))
-        if block is not None and block.name in self.spec.blocks:
+        if block is not None and block is self.spec.blocks.get(block.name):
             return self.name_sources(name, stack[:-1], seen)
         return set()
 
@@ -346,13 +348,22 @@ class _Expander:
         if isinstance(x, Inputs):
             raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
+        user = owner is self.spec
+        if user and item.op in self.spec.blocks:  # first: with 'override: true' it takes an op's name
+            return self.block(item, self.spec.blocks[item.op], raw, x, scope, name, path, owner, stack)
         if item.op in self.ops:
             return self.leaf(item, raw, x, scope, name, path, owner, stack)
-        if item.op in self.blocks:
-            return self.block(item, self.blocks[item.op], raw, x, scope, name, path, owner, stack)
+        block = self.block_named(item.op, user)
+        if block is not None:
+            return self.block(item, block, raw, x, scope, name, path, owner, stack)
         names = [*self.ops, *self.blocks]
         raise self.fail(owner, item.op_path, stack, f"unknown op '{item.op}'", did_you_mean(item.op, names),
                         key=True)
+
+    def block_named(self, name: str, user: bool) -> Block | None:
+        """The block an item named ``name`` calls: in the user's own items the spec's block of that name (which
+        may override a built-in one), else the built-in block."""
+        return self.spec.blocks.get(name, self.library.get(name)) if user else self.library.get(name)
 
     def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, scope: dict[str, Any], name: str,
                   path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:
@@ -453,7 +464,7 @@ class _Expander:
                 raise self.fail(owner, (*item.op_path, key), stack, f"block '{block.name}' has no parameter "
                                 f"'{key}'", did_you_mean(key, block.params) or
                                 f"its parameters: {', '.join(block.params) or 'none'}", key=True)
-        block_owner = self.spec if block.name in self.spec.blocks else _library_owner(block)
+        block_owner = self.spec if block is self.spec.blocks.get(block.name) else _library_owner(block)
         inner: dict[str, Any] = {} if block_owner is not self.spec else {
             k: v for k, v in scope.items() if not k.startswith("in.")}
         inner.update(_input_names(x))
@@ -467,7 +478,8 @@ class _Expander:
             else:
                 inner[key] = self.evaluate(default, inner, block_owner, (*block.path, "params", key),
                                            (*stack, site))
-        key = (block.name, _frozen(values), x, self.in_head, self.train_only) if self.estimating else None
+        key = (block.name, block_owner is self.spec, _frozen(values), x, self.in_head, self.train_only) \
+            if self.estimating else None
         if key in self.estimates:
             counted, output = self.estimates[key]
             self.count += counted - 1

@@ -49,13 +49,13 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
 
     parser = ItemParser(source)
     blocks = {name: Block(name=name, params=dict(block.params), doc=block.doc, path=("blocks", name),
-                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")))
+                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")), override=block.override)
               for name, block in model.blocks.items()}
     layers = parser.parse_list(model.layers, ("layers",))
     errors = list(parser.errors)
     spec = Spec(name=model.name, doc=model.doc, input=tuple(model.input), params=dict(model.params), blocks=blocks,
                 layers=layers, source=source, text=document.text, override_origin=override_origin)
-    errors += _check_blocks(spec)
+    errors += _check_blocks(spec, library)
     name_errors, omitted = _check_names(spec, library)
     errors += name_errors
     errors += _apply_overrides(spec, overrides or {})
@@ -195,13 +195,30 @@ def _source_position(diagnostic: Diagnostic) -> tuple[int, int]:
     return (location.line, location.column) if location else (0, 0)
 
 
-def _check_blocks(spec: Spec) -> list[Diagnostic]:
+def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
+    """A block may take the name of an op or a built-in block only by saying so (``override: true``), and never a
+    container's (items of a container are parsed as the container's)."""
     errors: list[Diagnostic] = []
-    taken = {**{name: "op" for name in all_ops()}, **{name: "container" for name in CONTAINERS}}
+    taken = {name: "op" for name in all_ops()}
+    if not library:
+        from archspec.blocks.library import builtin_blocks
+
+        taken.update({name: "block" for name in builtin_blocks()})
+    taken.update({name: "container" for name in CONTAINERS})
     for name, block in spec.blocks.items():
-        if name in taken:
-            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in "
-                                                 f"{taken[name]}", "rename the block", key=True))
+        kind = taken.get(name)
+        if kind == "container":
+            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in container, "
+                                                 "which a block cannot replace", "rename the block", key=True))
+        elif kind is not None and not block.override:
+            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in {kind}",
+                                                 f"rename the block, or add 'override: true' to its definition to use "
+                                                 f"it instead of the built-in {kind} in this spec", key=True))
+        elif kind is None and block.override:
+            close = did_you_mean(name, [known for known, what in taken.items() if what != "container"])
+            errors.append(spec.source.diagnostic((*block.path, "override"), f"block '{name}' overrides nothing: no "
+                                                 "op or built-in block has its name",
+                                                 close or "remove 'override: true'", key=True))
         if name in block.params:
             errors.append(spec.source.diagnostic((*block.path, "params", name),
                                                  f"parameter '{name}' shadows its own block", "rename it", key=True))

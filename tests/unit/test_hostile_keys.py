@@ -116,3 +116,49 @@ def test_names_in_expressions_match_exactly(out, fix):
     assert found.path == ("layers", 0, "conv", "out")
     assert "non-ASCII character" in found.message and "names and numbers in expressions are ASCII" in found.message
     assert found.fix == fix
+
+
+# -- a spec's block named like an op or a built-in block -------------------------------------------------------
+
+INCEPTION = "inception: {ch1x1: 4, ch3x3red: 4, ch3x3: 4, ch5x5red: 4, ch5x5: 4, pool_proj: 4}"
+
+
+def _with_block(name: str, override: str = "", layers: str = "[gelu]") -> str:
+    return HEADER + f"blocks:\n  {name}:\n    {override}layers: {layers}\nlayers:\n  - {name}\n  - {INCEPTION}\n"
+
+
+@pytest.mark.parametrize(("name", "kind"), [("conv_bn_relu", "block"), ("relu", "op")])
+def test_a_block_may_not_take_a_built_in_name_unasked(name, kind):
+    text = _with_block(name)
+    [found] = diagnostics(text)
+    assert found.path == ("blocks", name)
+    assert found.message == f"block '{name}' has the name of a built-in {kind}"
+    assert found.fix == f"rename the block, or add 'override: true' to its definition to use it instead of the " \
+                        f"built-in {kind} in this spec"
+    assert at(found) == position(text, f"{name}:")
+
+
+@pytest.mark.parametrize("name", ["conv_bn_relu", "relu"])
+def test_override_replaces_the_name_in_the_specs_own_items_only(name):
+    """inception is made of conv_bn_relu, which ends in relu: the built-in block keeps its own."""
+    import archspec
+
+    plain = archspec.analyze(validate(load_text(HEADER + f"layers:\n  - {INCEPTION}\n", "s.yaml")))
+    report = archspec.analyze(validate(load_text(_with_block(name, "override: true\n    "), "s.yaml")))
+    assert [(layer.path, layer.op) for layer in report.layers[:2]] == [("0", name), ("0.0", "gelu")]
+    inception = [(layer.path[2:], layer.op, layer.params) for layer in report.layers if layer.path.startswith("1")]
+    assert inception == [(layer.path[2:], layer.op, layer.params) for layer in plain.layers]
+
+
+def test_override_of_nothing_is_an_error():
+    found = diagnostics(_with_block("conv_bn_relux", "override: true\n    "))
+    assert [(d.path, d.message, d.fix) for d in found] == [
+        (("blocks", "conv_bn_relux", "override"), "block 'conv_bn_relux' overrides nothing: no op or built-in block "
+         "has its name", "did you mean 'conv_bn_relu'?")]
+
+
+def test_a_container_name_cannot_be_overridden():
+    found = diagnostics(HEADER + "blocks:\n  concat:\n    override: true\n    layers: [relu]\nlayers: [relu]\n")
+    assert [(d.path, d.message, d.fix) for d in found] == [
+        (("blocks", "concat"), "block 'concat' has the name of a built-in container, which a block cannot replace",
+         "rename the block")]
