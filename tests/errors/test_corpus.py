@@ -97,6 +97,14 @@ CLASSES = {
     "max pooling windows of padding only (torch returns -inf, its backward corrupts memory)": ["165"],
     "literal mistakes beside expressions, reported with the file's other errors": ["166"],
     "unquoted ${...} inside a flow mapping or list (quote it, not 'close the {')": ["200", "201"],
+    "explicit tags whose text is not of the tag's type (YAML 1.2 core schema)": ["202", "203", "204", "205"],
+    "keys that read like pydantic's location labels (int, str, x[1]), at the top, in blocks, in arguments":
+        ["206", "207", "208"],
+    "numbers in other scripts' or full-width digits, or with '_' (ASCII digits only)": ["204", "209", "212", "219"],
+    "non-ASCII names in expressions (no NFKC folding)": ["210", "211", "218"],
+    "blocks named like built-in blocks, ops or containers ('override: true')": ["213", "214", "215", "69"],
+    "nesting past PyYAML's own limit (the same message on every PyYAML)": ["216"],
+    "names with a trailing line break": ["217"],
 }
 
 
