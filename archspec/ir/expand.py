@@ -57,6 +57,9 @@ class _Abort(Exception):
         self.diagnostics = list(diagnostics)
 
 
+# Errors name the chain of block uses that leads to them; a runaway recursion's chain shows its ends.
+_MAX_CHAIN_STEPS = 8
+
 # Expansions past this many modules are first counted by a memoised estimate, so that a runaway spec is
 # rejected in milliseconds instead of after building a million nodes.
 SOFT_LIMIT = 5_000
@@ -145,14 +148,30 @@ class _Expander:
         on the input's shape (``reads_input``; shapes are not traced), the message names every override in
         effect."""
         message += self.override_note(culprit, stack, reads_input)
-        location = owner.source.locate(path, key)
         if stack and owner is not self.spec:
+            # A bundled block's file is not the user's: point at the innermost call in the user's file.
             outer = next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
-            message = f"in block '{stack[-1].block}' at {format_spec_path(path)}: {message}"
-            return _Abort(Diagnostic(message, outer.item.op_path, outer.source.locate(outer.item.op_path), fix))
+            return _Abort(Diagnostic(f"in {self.chain(stack, path)}: {message}", outer.item.op_path,
+                                     outer.source.locate(outer.item.op_path), fix))
         if stack and context:
-            message += f" (in block '{stack[-1].block}' used at {format_spec_path(stack[-1].item.path)})"
-        return _Abort(Diagnostic(message, path, location, fix))
+            message = f"in {self.chain(stack, path)}: {message}"
+        return _Abort(Diagnostic(message, path, owner.source.locate(path, key), fix))
+
+    def chain(self, stack: tuple[CallSite, ...], path: SpecPath) -> str:
+        """The uses that lead from the top-level item to ``path`` inside the innermost block:
+        ``layers[2] → block 'bc' at layers[0] → block 'conv_bn_relu' at layers[0].conv``, each position
+        relative to the block just named (a block used in several places, or inside bundled blocks, is then
+        found at every level). Runaway recursion shows the first and last uses."""
+        steps = [format_spec_path(stack[0].item.path)]
+        for site, inner in zip(stack, [*(site.item.path for site in stack[1:]), path], strict=True):
+            block_path = self.blocks[site.block].path
+            relative = inner[len(block_path):] if inner[:len(block_path)] == block_path else inner
+            steps.append(f"block '{site.block}' at {format_spec_path(relative)}")
+        if len(steps) > _MAX_CHAIN_STEPS:
+            hidden = len(steps) - _MAX_CHAIN_STEPS + 1
+            steps = [*steps[:_MAX_CHAIN_STEPS // 2], f"… {hidden} more uses …",
+                     *steps[len(steps) - (_MAX_CHAIN_STEPS - 1 - _MAX_CHAIN_STEPS // 2):]]
+        return " → ".join(steps)
 
     def override_note(self, culprit: Any, stack: tuple[CallSite, ...], reads_input: bool) -> str:
         """`` (num_classes = 0 from --set)`` for the overrides ``culprit`` derives from; else, for a fault that
