@@ -13,6 +13,7 @@ from typing import Any
 
 from archspec.analysis.min_input import min_input
 from archspec.analysis.receptive_field import Field, network_field, receptive_fields
+from archspec.analysis.warnings import ReportWarning, anchors, warning_at
 from archspec.errors import Location, SpecPath
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
@@ -86,7 +87,7 @@ class Report:
     doc: str | None = None
     file: str = ""
     train: bool = False
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ReportWarning] = field(default_factory=list)
 
     def shown_layers(self, max_depth: int | None = None) -> list[LayerReport]:
         """The modules down to ``max_depth`` (1: the top-level ones; None: all), in depth-first order."""
@@ -109,7 +110,7 @@ class Report:
             "batch": self.batch,
             "train": self.train,
             "conventions": CONVENTIONS,
-            "warnings": self.warnings,
+            "warnings": [warning.to_dict() for warning in self.warnings],
             "layers": [row.to_dict() for row in self.layers],
         }
 
@@ -122,9 +123,21 @@ def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -
 
 def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
     ctx = ctx or Context(batch=batch)
-    warnings: list[str] = []
+    warnings: list[ReportWarning] = []
     fields = receptive_fields(network, warnings)
-    totals, rows = _layer_rows(network.root, batch, fields, ctx.train)
+    totals, rows, warned = _layer_rows(network.root, batch, fields, ctx.train)
+    if warned:
+        anchor_of = anchors(network, [node for node, _ in warned])
+        warnings += [warning_at(node, anchor_of[id(node)], what, fix) for node, (what, fix) in warned]
+    if warnings:
+        order = {row.path: index for index, row in enumerate(rows)}
+        warnings.sort(key=lambda warning: order[warning.module])
+        # One per item and message: the copies of a repeat (the first takes 'first', so its arguments are
+        # another object) say the same thing at the same place.
+        distinct: dict[tuple[Any, ...], ReportWarning] = {}
+        for warning in warnings:
+            distinct.setdefault((warning.location, warning.spec_path, warning.message, warning.fix), warning)
+        warnings = list(distinct.values())
     outputs = [{"name": MAIN_OUTPUT, "shape": [batch, *network.output]}]
     outputs += [{"name": node.path, "shape": [batch, *node.side_output]} for node in network.modules()
                 if node.side_output is not None and (ctx.train or not node.train_only)]
@@ -143,10 +156,14 @@ def _network_field(field: Field | None) -> dict[str, Any] | None:
     return result
 
 
-def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: bool) -> tuple[Totals,
-                                                                                               list[LayerReport]]:
-    """The root's totals and every module's row, in depth-first order (without recursion: a network may nest
-    as deep as its limit and hold a million modules, so this loop is kept lean).
+Warned = list[tuple[Node, tuple[str, str]]]
+
+
+def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None],
+                train: bool) -> tuple[Totals, list[LayerReport], Warned]:
+    """The root's totals, every module's row, in depth-first order (without recursion: a network may nest
+    as deep as its limit and hold a million modules, so this loop is kept lean), and the ops' warnings, each
+    with the first leaf it is about (the copies of a repeat share their arguments, and one warning).
 
     In eval mode, train-only heads keep their parameters in their parent's totals but not their MACs or
     activations (they do not run)."""
@@ -155,6 +172,7 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: 
     sums: dict[int, tuple[int, int, int, int]] = {}
     counted: dict[tuple[int, Any, Any], tuple[int, int, int]] = {}  # the copies of a repeat share their args
     rows: list[LayerReport] = []
+    warned: dict[tuple[int, Any, Any], tuple[Node, list[tuple[str, str]]]] = {}
     for node in reversed(order):
         if node.op is not None:
             key = (id(node.args), node.input, node.output)
@@ -162,6 +180,11 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: 
             if counts is None:
                 op, args, x, y = node.op, node.args, node.input, node.output
                 counts = counted[key] = (op.parameters(args, x, y), op.buffers(args, x, y), op.macs(args, x, y))
+                notes = op.warnings(args, x, y)
+                if notes:
+                    warned[key] = (node, notes)
+            elif warned and key in warned:
+                warned[key] = (node, warned[key][1])  # the walk goes backwards: keep the first copy
             params, buffers, macs = counts
             macs *= batch
             activations = batch * prod(node.output) * DTYPE_BYTES
@@ -185,4 +208,5 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: 
                                     fields.get(node.path), node.location, node.train_only, node.spec_path))
     rows.reverse()
     params, buffers, macs, activations = sums[id(root)]
-    return Totals(params, params, buffers, macs, activations), rows
+    notes = [(node, note) for node, listed in warned.values() for note in listed]
+    return Totals(params, params, buffers, macs, activations), rows, notes

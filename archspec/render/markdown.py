@@ -26,6 +26,8 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
         f"- **Receptive field**: {field_text}",
         f"- **Smallest valid input**: `{shape(report.min_input)}`",
     ]
+    if report.warnings:
+        lines += ["", "**Warnings**", ""] + [f"- `{warning}`" for warning in report.warnings]
     if max_depth == 0:
         return "\n".join(lines) + "\n"
     lines += [

@@ -51,6 +51,6 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     if any(layer.train_only for layer in report.layers) and not report.train:
         out.append("(train): runs only in training; its MACs and activations are not in the totals (--train "
                    "reports the training graph)")
-    out += [f"warning: {w}" for w in report.warnings]
+    out += [str(warning) for warning in report.warnings]  # FILE:LINE:COL: warning: PATH: what — fix
     out.append(rule)
     return "\n".join(out)
