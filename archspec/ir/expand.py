@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
+from archspec.ir.head_inputs import smallest_accepted
+from archspec.ir.use_chain import use_chain
 from archspec.ops.base import DTYPE_BYTES, MAX_SIZE, Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
@@ -56,9 +58,6 @@ class _Abort(Exception):
     def __init__(self, *diagnostics: Diagnostic):
         self.diagnostics = list(diagnostics)
 
-
-# Errors name the chain of block uses that leads to them; a runaway recursion's chain shows its ends.
-_MAX_CHAIN_STEPS = 8
 
 # Expansions past this many modules are first counted by a memoised estimate, so that a runaway spec is
 # rejected in milliseconds instead of after building a million nodes.
@@ -158,20 +157,10 @@ class _Expander:
         return _Abort(Diagnostic(message, path, owner.source.locate(path, key), fix))
 
     def chain(self, stack: tuple[CallSite, ...], path: SpecPath) -> str:
-        """The uses that lead from the top-level item to ``path`` inside the innermost block:
-        ``layers[2] → block 'bc' at layers[0] → block 'conv_bn_relu' at layers[0].conv``, each position
-        relative to the block just named (a block used in several places, or inside bundled blocks, is then
-        found at every level). Runaway recursion shows the first and last uses."""
-        steps = [format_spec_path(stack[0].item.path)]
-        for site, inner in zip(stack, [*(site.item.path for site in stack[1:]), path], strict=True):
-            block_path = self.blocks[site.block].path
-            relative = inner[len(block_path):] if inner[:len(block_path)] == block_path else inner
-            steps.append(f"block '{site.block}' at {format_spec_path(relative)}")
-        if len(steps) > _MAX_CHAIN_STEPS:
-            hidden = len(steps) - _MAX_CHAIN_STEPS + 1
-            steps = [*steps[:_MAX_CHAIN_STEPS // 2], f"… {hidden} more uses …",
-                     *steps[len(steps) - (_MAX_CHAIN_STEPS - 1 - _MAX_CHAIN_STEPS // 2):]]
-        return " → ".join(steps)
+        """The uses of blocks that lead from the top-level item to ``path`` (see archspec.ir.use_chain)."""
+        inner = [*(site.item.path for site in stack[1:]), path]
+        return use_chain(stack[0].item.path, [(site.block, self.blocks[site.block].path, position)
+                                              for site, position in zip(stack, inner, strict=True)])
 
     def override_note(self, culprit: Any, stack: tuple[CallSite, ...], reads_input: bool) -> str:
         """`` (num_classes = 0 from --set)`` for the overrides ``culprit`` derives from; else, for a fault that
@@ -381,22 +370,21 @@ class _Expander:
             raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
         outer = (self.in_head, self.train_only)
+        # In eval mode a train-only head never runs, so its input may be one it cannot take (see head_inputs).
+        never_runs = not self.ctx.train and not self.train_only and bool(getattr(args, "train_only", False))
         self.in_head = self.in_head or container.off_main_path
         self.train_only = self.train_only or bool(getattr(args, "train_only", False))
+        built_for = None
+        before = self.count
         try:
-            if item.branches is None:
-                children = self.sequence(item.children or [], x, scope, path, owner, stack)
-            else:
-                inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
-                children, failures = [], []
-                for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
-                    try:  # branches are independent: report the problems of every one
-                        children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
-                                                    item, owner, stack))
-                    except _Abort as abort:
-                        failures += abort.diagnostics
-                if failures:
-                    raise _Abort(*failures)
+            try:
+                children = self.container_children(container, item, raw, x, scope, path, owner, stack)
+            except _Abort as abort:
+                if not never_runs or isinstance(x, Inputs):
+                    raise
+                built_for, children = self.built_for_training(
+                    lambda shape: self.container_children(container, item, raw, shape, scope, path, owner, stack),
+                    x, before, abort)
         finally:
             head_flags = (self.in_head, self.train_only)
             self.in_head, self.train_only = outer
@@ -410,8 +398,42 @@ class _Expander:
         node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
                          children=children)
         node.side_output = container.side_output(args, x, outputs)
-        node.in_head, node.train_only = head_flags
+        node.in_head, node.train_only, node.built_for = *head_flags, built_for
         return node
+
+    def container_children(self, container: Any, item: Item, raw: dict[str, Any], x: Shape | Inputs,
+                           scope: dict[str, Any], path: str, owner: Any, stack: tuple[CallSite, ...]) -> list[Node]:
+        if item.branches is None:
+            return self.sequence(item.children or [], x, scope, path, owner, stack)
+        inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
+        children, failures = [], []
+        for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
+            try:  # branches are independent: report the problems of every one
+                children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
+                                            item, owner, stack))
+            except _Abort as abort:
+                failures += abort.diagnostics
+        if failures:
+            raise _Abort(*failures)
+        return children
+
+    def built_for_training(self, expand_at: Any, x: Shape, before: int, abort: _Abort) -> tuple[Shape, list[Node]]:
+        """The children of a train-only head that cannot run at input ``x``, built for the smallest input it
+        accepts (``expand_at`` expands them for a given input); the head's own error if it accepts none."""
+
+        def accepts(shape: Shape) -> bool:
+            self.count = before  # a rejected probe's modules are not the network's
+            try:
+                expand_at(shape)
+            except _Abort:
+                return False
+            return True
+
+        shape = smallest_accepted(accepts, x)
+        self.count = before
+        if shape is None:
+            raise abort
+        return shape, expand_at(shape)
 
     def branch(self, name: str, items: list[Item], x: Shape, scope: dict[str, Any], path: str, parent: Item,
                owner: Any, stack: tuple[CallSite, ...]) -> Node:
