@@ -75,9 +75,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Any:
 
     Raises:
         ValueError: when the file is not an archspec checkpoint.
+        ArgumentError: (a SpecError) when ``path`` is not a non-empty path (``None``, ``''``, a number...).
     """
     from archspec.api import compile
+    from archspec.arguments import Arguments
 
+    Arguments("load_checkpoint").path("path", path, example="vgg16.pt")
     checkpoint = read_checkpoint(path)
     model = compile(checkpoint.spec, checkpoint.input_shape)
     model.load_state_dict(checkpoint.state_dict)

@@ -31,6 +31,11 @@ EXIT_STATUS_HELP = ("exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug i
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.version:
+        from archspec.version import installed_version
+
+        print(f"archspec {installed_version()}")
+        return EXIT_OK
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -62,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="archspec", description="Network architectures as spec files: "
                                      "validated, analysed exactly without torch, compiled to PyTorch.",
                                      epilog=EXIT_STATUS_HELP)
+    # Read only when asked for (not argparse's "version" action, which needs the text to build the parser).
+    parser.add_argument("--version", action="store_true", help="print 'archspec X.Y.Z' and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     build = commands.add_parser("build", help="validate, analyse and compile a spec; print its report",
@@ -127,8 +134,10 @@ def _analysis_options(parser: argparse.ArgumentParser, quiet: str) -> None:
 
 def _check_analysis_options(args: argparse.Namespace) -> None:
     """Usage errors in the shared options, found before any spec is read (or anything slow runs)."""
-    if args.batch < 1:
-        raise _UsageError("--batch must be >= 1")
+    from archspec.spec.model import MAX_DIMENSION
+
+    if not 1 <= args.batch <= MAX_DIMENSION:
+        raise _UsageError(f"--batch must be from 1 to {MAX_DIMENSION:,} (a size, like every size), got {args.batch}")
     if args.depth is not None:
         if args.depth < 0:
             raise _UsageError(f"--depth must be >= 0 (0: totals only), got {args.depth}")

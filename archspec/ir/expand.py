@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
+from archspec.ir.head_inputs import smallest_accepted
+from archspec.ir.use_chain import use_chain
 from archspec.ops.base import DTYPE_BYTES, MAX_SIZE, Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
@@ -146,14 +148,20 @@ class _Expander:
         on the input's shape (``reads_input``; shapes are not traced), the message names every override in
         effect."""
         message += self.override_note(culprit, stack, reads_input)
-        location = owner.source.locate(path, key)
         if stack and owner is not self.spec:
+            # A bundled block's file is not the user's: point at the innermost call in the user's file.
             outer = next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
-            message = f"in block '{stack[-1].block}' at {format_spec_path(path)}: {message}"
-            return _Abort(Diagnostic(message, outer.item.op_path, outer.source.locate(outer.item.op_path), fix))
+            return _Abort(Diagnostic(f"in {self.chain(stack, path)}: {message}", outer.item.op_path,
+                                     outer.source.locate(outer.item.op_path), fix))
         if stack and context:
-            message += f" (in block '{stack[-1].block}' used at {format_spec_path(stack[-1].item.path)})"
-        return _Abort(Diagnostic(message, path, location, fix))
+            message = f"in {self.chain(stack, path)}: {message}"
+        return _Abort(Diagnostic(message, path, owner.source.locate(path, key), fix))
+
+    def chain(self, stack: tuple[CallSite, ...], path: SpecPath) -> str:
+        """The uses of blocks that lead from the top-level item to ``path`` (see archspec.ir.use_chain)."""
+        inner = [*(site.item.path for site in stack[1:]), path]
+        return use_chain(stack[0].item.path, [(site.block, self.blocks[site.block].path, position)
+                                              for site, position in zip(stack, inner, strict=True)])
 
     def override_note(self, culprit: Any, stack: tuple[CallSite, ...], reads_input: bool) -> str:
         """`` (num_classes = 0 from --set)`` for the overrides ``culprit`` derives from; else, for a fault that
@@ -373,22 +381,21 @@ class _Expander:
             raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
         outer = (self.in_head, self.train_only)
+        # In eval mode a train-only head never runs, so its input may be one it cannot take (see head_inputs).
+        never_runs = not self.ctx.train and not self.train_only and bool(getattr(args, "train_only", False))
         self.in_head = self.in_head or container.off_main_path
         self.train_only = self.train_only or bool(getattr(args, "train_only", False))
+        built_for = None
+        before = self.count
         try:
-            if item.branches is None:
-                children = self.sequence(item.children or [], x, scope, path, owner, stack)
-            else:
-                inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
-                children, failures = [], []
-                for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
-                    try:  # branches are independent: report the problems of every one
-                        children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
-                                                    item, owner, stack))
-                    except _Abort as abort:
-                        failures += abort.diagnostics
-                if failures:
-                    raise _Abort(*failures)
+            try:
+                children = self.container_children(container, item, raw, x, scope, path, owner, stack)
+            except _Abort as abort:
+                if not never_runs or isinstance(x, Inputs):
+                    raise
+                built_for, children = self.built_for_training(
+                    lambda shape: self.container_children(container, item, raw, shape, scope, path, owner, stack),
+                    x, before, abort)
         finally:
             head_flags = (self.in_head, self.train_only)
             self.in_head, self.train_only = outer
@@ -402,8 +409,42 @@ class _Expander:
         node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
                          children=children)
         node.side_output = container.side_output(args, x, outputs)
-        node.in_head, node.train_only = head_flags
+        node.in_head, node.train_only, node.built_for = *head_flags, built_for
         return node
+
+    def container_children(self, container: Any, item: Item, raw: dict[str, Any], x: Shape | Inputs,
+                           scope: dict[str, Any], path: str, owner: Any, stack: tuple[CallSite, ...]) -> list[Node]:
+        if item.branches is None:
+            return self.sequence(item.children or [], x, scope, path, owner, stack)
+        inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
+        children, failures = [], []
+        for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
+            try:  # branches are independent: report the problems of every one
+                children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
+                                            item, owner, stack))
+            except _Abort as abort:
+                failures += abort.diagnostics
+        if failures:
+            raise _Abort(*failures)
+        return children
+
+    def built_for_training(self, expand_at: Any, x: Shape, before: int, abort: _Abort) -> tuple[Shape, list[Node]]:
+        """The children of a train-only head that cannot run at input ``x``, built for the smallest input it
+        accepts (``expand_at`` expands them for a given input); the head's own error if it accepts none."""
+
+        def accepts(shape: Shape) -> bool:
+            self.count = before  # a rejected probe's modules are not the network's
+            try:
+                expand_at(shape)
+            except _Abort:
+                return False
+            return True
+
+        shape = smallest_accepted(accepts, x)
+        self.count = before
+        if shape is None:
+            raise abort
+        return shape, expand_at(shape)
 
     def branch(self, name: str, items: list[Item], x: Shape, scope: dict[str, Any], path: str, parent: Item,
                owner: Any, stack: tuple[CallSite, ...]) -> Node:

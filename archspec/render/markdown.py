@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archspec.analysis.report import Report
-from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, scaled, shape
+from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
 
 
 def render_markdown(report: Report, max_depth: int | None = None) -> str:
@@ -24,8 +24,10 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
         f"- **Activation memory**: {mebibytes(totals.activation_bytes)}; **parameter memory**: "
         f"{mebibytes(totals.param_bytes)}",
         f"- **Receptive field**: {field_text}",
-        f"- **Smallest valid input**: `{shape(report.min_input)}`",
+        f"- **Smallest valid input**: {min_input_text(report, code=True)}",
     ]
+    if report.warnings:
+        lines += ["", "**Warnings**", ""] + [f"- `{warning}`" for warning in report.warnings]
     if max_depth == 0:
         return "\n".join(lines) + "\n"
     lines += [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archspec.analysis.report import Report
-from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, scaled, shape
+from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
 
 _HEADERS = ("Layer (path)", "Op", "Output shape", "Params", "MACs", *FIELD_HEADERS)
 
@@ -40,7 +40,7 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     out += [
         f"Input: {shape(report.input_shape)}   Output{'s' if len(report.outputs) > 1 else ''}: "
         f"{outputs if len(report.outputs) > 1 else shape(report.output_shape)}   "
-        f"Smallest valid input: {shape(report.min_input)}",
+        f"Smallest valid input: {min_input_text(report)}",
         f"Params: {grouped(totals.params)} (trainable {grouped(totals.trainable_params)})   "
         f"Buffers: {grouped(totals.buffers)}",
         f"MACs: {grouped(totals.macs)} ({scaled(totals.macs)}; FLOPs = 2 × MACs, FlopCounterMode convention)",
@@ -51,6 +51,6 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     if any(layer.train_only for layer in report.layers) and not report.train:
         out.append("(train): runs only in training; its MACs and activations are not in the totals (--train "
                    "reports the training graph)")
-    out += [f"warning: {w}" for w in report.warnings]
+    out += [str(warning) for warning in report.warnings]  # FILE:LINE:COL: warning: PATH: what — fix
     out.append(rule)
     return "\n".join(out)

@@ -78,6 +78,7 @@ CLASSES = {
     "several independent errors in one file": ["56", "65", "10"],
     "other run-time-only op errors": ["57", "58", "80"],
     "errors inside blocks point at the user's spec": ["61", "62"],
+    "errors inside nested blocks name the chain of uses": ["290", "291"],
     "out-of-range values": ["69", "70", "80"],
     "functions given arguments that make Python do unbounded work": ["100", "101"],
     "expressions reading the input's shape (own namespace, no subscripts)": ["102", "103", "110", "126"],

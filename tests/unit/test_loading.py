@@ -257,7 +257,7 @@ def test_a_dict_that_contains_itself_is_too_deep():
 @pytest.mark.parametrize("source", [[1, 2], 5, None, b"archspec: 1"])
 def test_a_source_of_another_type_is_a_spec_error(source):
     error = dict_error(source)
-    assert "a spec is a path, a bundled spec's name or a dict" in error.diagnostics[0].message
+    assert "expected a file path, a bundled spec's name, a dict or an archspec Spec" in error.diagnostics[0].message
     assert error.diagnostics[0].fix
 
 
