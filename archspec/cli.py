@@ -176,7 +176,10 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
         try:
             overrides[key.strip()] = load_text(text, "--set").data if text.strip() else None
         except SpecError as error:
-            raise _UsageError(f"--set {key}: the value is not valid YAML ({error.diagnostics[0].message})") from None
+            first = error.diagnostics[0]
+            if first.message.startswith("YAML syntax"):
+                raise _UsageError(f"--set {key}: the value is not valid YAML ({first.message})") from None
+            raise _UsageError(f"--set {key}: {first.message}" + (f" — {first.fix}" if first.fix else "")) from None
     return overrides
 
 

@@ -109,8 +109,7 @@ class _Expander:
         self.estimates: dict[Any, tuple[int, Shape]] = {}
         self.shortcuts = 0  # blocks and repeat copies the estimate counted without building them
         self.ops = all_ops()
-        self.library = builtin_blocks()  # what built-in blocks call: the ops and each other, never the spec's blocks
-        self.blocks = {**self.library, **spec.blocks}
+        self.blocks = {**builtin_blocks(), **spec.blocks}  # a spec's block overrides a built-in one everywhere
         self.count = 0
         self.in_head = False  # expanding inside a head (off the main path)
         self.train_only = False  # ... of a head that runs only in training
@@ -191,8 +190,7 @@ class _Expander:
             if name in self.spec.overrides:
                 return {name}
             return self.override_sources(self.spec.params[name], (), seen) if name in self.spec.params else set()
-        site = stack[-1]
-        block = self.block_named(site.block, site.source is self.spec.source)
+        site, block = stack[-1], self.blocks.get(stack[-1].block)
         if block is not None and name in block.params:
             given = [args[name] for args in (site.item.args, site.item.first or {})
                      if isinstance(args, dict) and name in args]
@@ -356,22 +354,15 @@ class _Expander:
         if isinstance(x, Inputs):
             raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
-        user = owner is self.spec
-        if user and item.op in self.spec.blocks:  # first: with 'override: true' it takes an op's name
+        if item.op in self.spec.blocks:  # before the ops: with 'override: true' a spec's block takes an op's name
             return self.block(item, self.spec.blocks[item.op], raw, x, scope, name, path, owner, stack)
         if item.op in self.ops:
             return self.leaf(item, raw, x, scope, name, path, owner, stack)
-        block = self.block_named(item.op, user)
-        if block is not None:
-            return self.block(item, block, raw, x, scope, name, path, owner, stack)
+        if item.op in self.blocks:
+            return self.block(item, self.blocks[item.op], raw, x, scope, name, path, owner, stack)
         names = [*self.ops, *self.blocks]
         raise self.fail(owner, item.op_path, stack, f"unknown op '{item.op}'", did_you_mean(item.op, names),
                         key=True)
-
-    def block_named(self, name: str, user: bool) -> Block | None:
-        """The block an item named ``name`` calls: in the user's own items the spec's block of that name (which
-        may override a built-in one), else the built-in block."""
-        return self.spec.blocks.get(name, self.library.get(name)) if user else self.library.get(name)
 
     def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, scope: dict[str, Any], name: str,
                   path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:

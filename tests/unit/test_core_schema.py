@@ -88,7 +88,8 @@ def test_tags_through_set_are_usage_errors_not_crashes(setting, tmp_path, capsys
     path.write_text(SPEC.format(out="$w"), encoding="utf-8")
     assert main(["check", "-q", str(path), "--set", setting]) == 2
     err = capsys.readouterr().err
-    assert "is not a !!" in err and "Traceback" not in err
+    assert err.startswith("archspec: error: --set w: '") and "is not a !!" in err and "Traceback" not in err
+    assert " — write " in err  # the fix, as in a file
 
 
 @pytest.mark.parametrize(("argv", "ascii", "message"), [  # each beside the same number in ASCII, which works

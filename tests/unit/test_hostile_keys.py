@@ -124,6 +124,8 @@ INCEPTION = "inception: {ch1x1: 4, ch3x3red: 4, ch3x3: 4, ch5x5red: 4, ch5x5: 4,
 
 
 def _with_block(name: str, override: str = "", layers: str = "[gelu]") -> str:
+    """A spec with a block ``name`` (``layers``, then anything more of its definition), used once before an
+    inception block."""
     return HEADER + f"blocks:\n  {name}:\n    {override}layers: {layers}\nlayers:\n  - {name}\n  - {INCEPTION}\n"
 
 
@@ -138,16 +140,27 @@ def test_a_block_may_not_take_a_built_in_name_unasked(name, kind):
     assert at(found) == position(text, f"{name}:")
 
 
-@pytest.mark.parametrize("name", ["conv_bn_relu", "relu"])
-def test_override_replaces_the_name_in_the_specs_own_items_only(name):
-    """inception is made of conv_bn_relu, which ends in relu: the built-in block keeps its own."""
+# What replaces relu, and conv_bn_relu (with the parameters inception gives it): a gelu where the original ends
+# in relu, and for conv_bn_relu no batchnorm.
+OVERRIDES = {"relu": "[gelu]", "conv_bn_relu": "[{conv: {out: $out, kernel: $kernel, padding: $padding}}, gelu]\n"
+             "    params: {out: 4, kernel: 1, stride: 1, padding: 0, eps: 0.001}"}
+
+
+@pytest.mark.parametrize("name", sorted(OVERRIDES))
+def test_override_replaces_the_name_everywhere(name):
+    """inception is made of conv_bn_relu, which ends in relu: the override reaches inside the built-in blocks."""
     import archspec
 
     plain = archspec.analyze(validate(load_text(HEADER + f"layers:\n  - {INCEPTION}\n", "s.yaml")))
-    report = archspec.analyze(validate(load_text(_with_block(name, "override: true\n    "), "s.yaml")))
-    assert [(layer.path, layer.op) for layer in report.layers[:2]] == [("0", name), ("0.0", "gelu")]
-    inception = [(layer.path[2:], layer.op, layer.params) for layer in report.layers if layer.path.startswith("1")]
-    assert inception == [(layer.path[2:], layer.op, layer.params) for layer in plain.layers]
+    text = _with_block(name, "override: true\n    ", OVERRIDES[name])
+    report = archspec.analyze(validate(load_text(text, "s.yaml")))
+    assert [layer.op for layer in report.layers if layer.path.split(".")[0] == "0"][:1] == [name]
+    inside = [layer for layer in report.layers if layer.path.startswith("1.")]
+    replaced = [layer for layer in plain.layers if layer.op == name]
+    assert replaced and len([layer for layer in inside if layer.op == name]) == len(replaced)
+    assert len([layer for layer in inside if layer.op == "gelu"]) == len(replaced)  # one per use, the spec's block
+    gone = ("relu",) if name == "relu" else ("relu", "batchnorm")
+    assert not any(layer.leaf and layer.op in gone for layer in inside)
 
 
 def test_override_of_nothing_is_an_error():
