@@ -10,6 +10,7 @@ from archspec.errors import Diagnostic, SpecError
 from archspec.ir.expand import ExpandLimits
 from archspec.ir.expand import expand as _expand
 from archspec.ir.graph import Network
+from archspec.limits import DEFAULT_MAX_NODES
 from archspec.loading.resolve import load_document
 from archspec.loading.yaml_loader import LoadLimits
 from archspec.ops.base import Context
@@ -33,8 +34,14 @@ def load(source: SpecLike, overrides: dict[str, Any] | None = None, limits: Load
 
 
 def expand(spec: SpecLike, input_shape: list[int] | tuple[int, ...] | None = None, batch: int = 1,
-           train: bool = False, max_nodes: int = 1_000_000) -> Network:
-    """The IR of ``spec``: every module with its arguments and shapes."""
+           train: bool = False, max_nodes: int = DEFAULT_MAX_NODES) -> Network:
+    """The IR of ``spec``: every module with its arguments and shapes.
+
+    Raises:
+        SpecError: also, located at the item whose expansion passes it, when the network would have more than
+            ``max_nodes`` modules (default :data:`archspec.limits.DEFAULT_MAX_NODES`); counted while expanding,
+            so a runaway spec is refused before its modules are built.
+    """
     loaded = load(spec)
     shape = _check_input(loaded, input_shape)
     _check_batch(batch)
@@ -42,22 +49,23 @@ def expand(spec: SpecLike, input_shape: list[int] | tuple[int, ...] | None = Non
 
 
 def analyze(spec: SpecLike, input_shape: list[int] | tuple[int, ...] | None = None, batch: int = 1,
-            train: bool = False, max_nodes: int = 1_000_000) -> Report:
+            train: bool = False, max_nodes: int = DEFAULT_MAX_NODES) -> Report:
     """Static analysis, without torch: shapes, parameters, buffers, MACs, memory, receptive fields."""
     network = expand(spec, input_shape, batch, train, max_nodes)
     return build_report(network, batch, Context(batch=batch, train=train))
 
 
 def compile(spec: SpecLike | Network, input_shape: list[int] | tuple[int, ...] | None = None,
-            in_place: bool = True) -> Any:
+            in_place: bool = True, max_nodes: int = DEFAULT_MAX_NODES) -> Any:
     """A ``torch.nn.Module`` whose submodule paths, shapes and counts equal the static report's.
 
     ``in_place`` (default, as torchvision does) lets ReLU-like ops overwrite their input where it is the
     fresh output of the previous layer that nothing else reads; outputs and gradients are the same either
-    way. Turn it off to inspect every layer's own output with forward hooks."""
+    way. Turn it off to inspect every layer's own output with forward hooks. ``max_nodes`` is the module
+    budget of :func:`expand` (a :class:`Network` passed in was expanded under its own)."""
     from archspec.backend.torch_backend import compile_network
 
-    network = spec if isinstance(spec, Network) else expand(spec, input_shape)
+    network = spec if isinstance(spec, Network) else expand(spec, input_shape, max_nodes=max_nodes)
     return compile_network(network, in_place)
 
 

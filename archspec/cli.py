@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from archspec.errors import SpecError
+from archspec.limits import DEFAULT_MAX_NODES
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("table", "json", "markdown")
@@ -105,8 +106,8 @@ def _shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="C,H,W", help="input shape without batch (default: the spec's)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override a param (repeatable); VALUE is read as YAML")
-    parser.add_argument("--max-nodes", type=_positive_int, default=1_000_000, metavar="N",
-                        help="reject specs that expand to more modules than this")
+    parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
+                        help=f"reject specs that expand to more modules than this (default {DEFAULT_MAX_NODES:,})")
     parser.set_defaults(batch=1, train=False)
 
 

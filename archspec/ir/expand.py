@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
+from archspec.limits import DEFAULT_MAX_NODES
 from archspec.ops.base import DTYPE_BYTES, MAX_SIZE, Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
@@ -36,7 +37,7 @@ MAX_TENSOR_BYTES = 2**63 - 1
 class ExpandLimits:
     """Caps that make runaway specs fail fast with a clear message."""
 
-    max_nodes: int = 1_000_000
+    max_nodes: int = DEFAULT_MAX_NODES
     max_block_depth: int = 32
     max_nesting: int = MAX_NESTING  # modules inside modules, from the network down to a leaf
 
@@ -147,12 +148,16 @@ class _Expander:
         message += self.override_note(culprit, stack, reads_input)
         location = owner.source.locate(path, key)
         if stack and owner is not self.spec:
-            outer = next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
+            outer = self.user_call(stack)
             message = f"in block '{stack[-1].block}' at {format_spec_path(path)}: {message}"
             return _Abort(Diagnostic(message, outer.item.op_path, outer.source.locate(outer.item.op_path), fix))
         if stack and context:
             message += f" (in block '{stack[-1].block}' used at {format_spec_path(stack[-1].item.path)})"
         return _Abort(Diagnostic(message, path, location, fix))
+
+    def user_call(self, stack: tuple[CallSite, ...]) -> CallSite:
+        """The innermost block call written in the user's own file (errors inside bundled blocks point there)."""
+        return next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
 
     def override_note(self, culprit: Any, stack: tuple[CallSite, ...], reads_input: bool) -> str:
         """`` (num_classes = 0 from --set)`` for the overrides ``culprit`` derives from; else, for a fault that
@@ -557,6 +562,8 @@ class _Expander:
         detail = f" ({repeat[0]:,} copies of {repeat[1]:,} module{'s' if repeat[1] != 1 else ''})" if repeat else ""
         where = (*item.path, "repeat") if repeat else item.path
         lower = "the repeat count" if repeat else "the repeat counts or block fan-out"
+        if stack and owner is not self.spec:  # inside a bundled block: the user sets its size by its arguments
+            lower = f"the arguments of '{self.user_call(stack).block}' that set its size"
         raise self.fail(owner, where, stack, f"the network expands to more than {self.limits.max_nodes:,} "
                         f"modules{detail}", f"lower {lower}, or raise the limit with --max-nodes N "
                         "(max_nodes=N in Python)")

@@ -96,6 +96,7 @@ CLASSES = {
     "runaway numbers of errors (capped report)": ["162", "163", "164"],
     "max pooling windows of padding only (torch returns -inf, its backward corrupts memory)": ["165"],
     "literal mistakes beside expressions, reported with the file's other errors": ["166"],
+    "the default module budget, in the user's item or a bundled block's call": ["260", "261"],
 }
 
 
