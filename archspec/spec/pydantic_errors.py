@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from archspec.errors import Diagnostic, SpecPath, did_you_mean
 from archspec.loading.source import SourceMap
 from archspec.spec.model import NAME_PATTERN, BlockModel, SpecModel
+from archspec.user_text import cut, quoted
 
 _EXPECTED = {
     "int_type": "an integer",
@@ -26,12 +27,16 @@ _EXPECTED = {
 
 
 def describe_value(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
+    """A value a message quotes, shortened, with its kind: ``'same' (string)``, ``[3, 3] (list)``."""
+    if isinstance(value, str) and len(value) > _SHOWN_VALUE:
+        return f"'{cut(value, _SHOWN_VALUE)}' (string of {len(value):,} characters)"
+    text = cut(repr(value), _SHOWN_VALUE)
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
             type(None): "null"}.get(type(value), type(value).__name__)
     return f"{text} ({kind})"
+
+
+_SHOWN_VALUE = 40  # characters of a value quoted in a message
 
 
 def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecPath, source: SourceMap,
@@ -59,7 +64,7 @@ def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecP
             fields = _fields_at(model, loc[:-1])
             fix = did_you_mean(key, fields) or (f"remove it; known keys: {', '.join(fields)}" if fields
                                                 else "remove it")
-            found[path] = source.diagnostic(path, f"unknown key '{key}'", fix, key=True)
+            found[path] = source.diagnostic(path, f"unknown key {quoted(key)}", fix, key=True)
         elif kind == "missing":
             if loc in renamed:
                 continue
@@ -161,7 +166,7 @@ def _field(loc: SpecPath) -> str:
     """The argument a value belongs to: ``stride`` for ``(..., 'stride')``, ``input[1]`` for ``('input', 1)``."""
     for position in range(len(loc) - 1, -1, -1):
         if isinstance(loc[position], str):
-            return str(loc[position]) + "".join(f"[{part}]" for part in loc[position + 1:])
+            return cut(loc[position]) + "".join(f"[{part}]" for part in loc[position + 1:])
     return "the value"
 
 
@@ -325,8 +330,7 @@ def _is_numeric_text(text: str) -> bool:
 
 
 def _short_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else f"{text[:21]}..."
+    return cut(repr(value), 24)
 
 
 def _trim_union_branches(loc: Iterable[Any]) -> SpecPath:

@@ -97,6 +97,12 @@ CLASSES = {
     "runaway numbers of errors (capped report)": ["162", "163", "164"],
     "max pooling windows of padding only (torch returns -inf, its backward corrupts memory)": ["165"],
     "literal mistakes beside expressions, reported with the file's other errors": ["166"],
+    "the default module budget, in the user's item or a bundled block's call": ["260", "261"],
+    "long user text quoted shortened (op names, keys, ids, values, YAML aliases and tags, --set keys)":
+        ["262", "263", "264", "265", "266", "267", "274", "275", "276"],
+    "lists of the user's names in a fix, shortened": ["265", "268"],
+    "control characters (escape sequences, line breaks, bidirectional overrides) escaped":
+        ["269", "270", "271", "272", "273"],
 }
 
 
