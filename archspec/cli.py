@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from archspec.errors import SpecError
+from archspec.limits import DEFAULT_MAX_NODES
 from archspec.loading.core_schema import INT, ascii_digits
+from archspec.user_text import cut, escaped, file_name, quoted, shortened
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("table", "json", "markdown")
@@ -45,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(error), file=sys.stderr)
         return EXIT_INVALID
     except _UsageError as error:
-        print(f"archspec: error: {error}", file=sys.stderr)
+        print(f"archspec: error: {escaped(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -54,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug in archspec, not in the spec: say so without a traceback
         if os.environ.get("ARCHSPEC_DEBUG"):
             raise
-        print(f"archspec: internal error: {type(error).__name__}: {error} (please report it; set "
+        print(f"archspec: internal error: {type(error).__name__}: {shortened(error, 500)} (please report it; set "
               "ARCHSPEC_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 
@@ -63,8 +65,15 @@ class _UsageError(Exception):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with the arguments its errors echo escaped and shortened like every message."""
+
+    def error(self, message: str) -> Any:  # argparse's own signature says NoReturn; it exits
+        super().error(shortened(message, 500))
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="archspec", description="Network architectures as spec files: "
+    parser = _Parser(prog="archspec", description="Network architectures as spec files: "
                                      "validated, analysed exactly without torch, compiled to PyTorch.",
                                      epilog=EXIT_STATUS_HELP)
     # Read only when asked for (not argparse's "version" action, which needs the text to build the parser).
@@ -114,8 +123,8 @@ def _shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="C,H,W", help="input shape without batch (default: the spec's)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override a param (repeatable); VALUE is read as YAML")
-    parser.add_argument("--max-nodes", type=_positive_int, default=1_000_000, metavar="N",
-                        help="reject specs that expand to more modules than this")
+    parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
+                        help=f"reject specs that expand to more modules than this (default {DEFAULT_MAX_NODES:,})")
     parser.set_defaults(batch=1, train=False)
 
 
@@ -172,14 +181,14 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise _UsageError(f"--set expects KEY=VALUE, got {pair!r}")
+            raise _UsageError(f"--set expects KEY=VALUE, got {quoted(pair)}")
         try:
             overrides[key.strip()] = load_text(text, "--set").data if text.strip() else None
         except SpecError as error:
             first = error.diagnostics[0]
             if first.message.startswith("YAML syntax"):
-                raise _UsageError(f"--set {key}: the value is not valid YAML ({first.message})") from None
-            raise _UsageError(f"--set {key}: {first.message}" + (f" — {first.fix}" if first.fix else "")) from None
+                raise _UsageError(f"--set {cut(key)}: the value is not valid YAML ({first.message})") from None
+            raise _UsageError(f"--set {cut(key)}: {first.message}" + (f" — {first.fix}" if first.fix else "")) from None
     return overrides
 
 
@@ -193,12 +202,12 @@ def _input(text: str | None) -> list[int] | None:
         written = ascii_digits(text)
         fits = written is not None and _ASCII_INPUT.fullmatch(written)
         hint = f" (numbers are ASCII digits 0-9: write {written})" if fits else ""
-        raise _UsageError(f"--input expects numbers like 3,224,224, got {text!r}{hint}")
+        raise _UsageError(f"--input expects numbers like 3,224,224, got {quoted(text)}{hint}")
     values = [int(part) for part in parts]
     if not values:
         raise _UsageError("--input is empty")
     if not all(1 <= value <= MAX_DIMENSION for value in values):
-        raise _UsageError(f"--input sizes must be from 1 to {MAX_DIMENSION:,}, got {text!r}")
+        raise _UsageError(f"--input sizes must be from 1 to {MAX_DIMENSION:,}, got {quoted(text)}")
     return values
 
 
@@ -215,7 +224,7 @@ def _whole_number(text: str) -> int:
     if not _DIGITS.fullmatch(stripped.removeprefix("-").removeprefix("+")):
         written = ascii_digits(text)
         hint = f" (numbers are ASCII digits 0-9: write {written})" if written and INT.fullmatch(written) else ""
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}{hint}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}{hint}")
     return int(stripped)
 
 
@@ -314,7 +323,7 @@ def _build(args: argparse.Namespace) -> int:
             save(model, spec, args.save, shape)
         except OSError as error:
             raise _write_failed("--save", args.save, error) from None
-        _note(args, f"saved: {args.save}")
+        _note(args, f"saved: {file_name(args.save)}")
     return EXIT_OK
 
 
@@ -402,7 +411,7 @@ def _codegen(args: argparse.Namespace) -> int:
                 handle.write(source)
         except OSError as error:
             raise _write_failed("--output", args.output, error) from None
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {file_name(args.output)}", file=sys.stderr)
     else:
         print(source, end="")
     return EXIT_OK

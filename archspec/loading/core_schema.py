@@ -15,6 +15,8 @@ import math
 import re
 import unicodedata
 
+from archspec.user_text import cut, quoted
+
 TAG = "tag:yaml.org,2002:"
 
 # The core schema's forms (YAML 1.2.2, 10.3.2), each matched against the whole text (``re.fullmatch``).
@@ -58,7 +60,7 @@ def construct(kind: str, text: str, max_digits: int) -> object:
         return text
     pattern = _PATTERNS[kind]
     if not pattern.fullmatch(text):
-        raise ScalarError(f"{_shorten(text)!r} is not a !!{kind}: YAML 1.2 writes one as {_FORMS[kind]}",
+        raise ScalarError(f"{quoted(text, 24)} is not a !!{kind}: YAML 1.2 writes one as {_FORMS[kind]}",
                           _fix(kind, text))
     if kind == "null":
         return None
@@ -67,12 +69,12 @@ def construct(kind: str, text: str, max_digits: int) -> object:
     if kind == "int":
         digits = text.lstrip("+-")
         if len(digits.lstrip("0")) > max_digits:
-            raise ScalarError(f"number {_shorten(text)} is absurdly large ({len(digits)} digits)",
+            raise ScalarError(f"number {cut(text, 24)} is absurdly large ({len(digits)} digits)",
                               f"write a number with at most {max_digits} digits")
         return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
     value = math.nan if "nan" in text.lower() or "inf" in text.lower() else float(text)
     if not math.isfinite(value):
-        raise ScalarError(f"number {_shorten(text)} is not finite (infinite, NaN or too large)",
+        raise ScalarError(f"number {cut(text, 24)} is not finite (infinite, NaN or too large)",
                           "write a finite number such as 0.5 or 1e-5")
     return value
 
@@ -108,6 +110,3 @@ def _fix(kind: str, text: str) -> str:
     examples = {"int": "64", "float": "0.5", "bool": "true or false", "null": "null"}
     return f"write {examples[kind]}, or remove the tag '!!{kind}'"
 
-
-def _shorten(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."

@@ -30,6 +30,7 @@ from archspec.loading import core_schema
 from archspec.loading.core_schema import TAG as _TAG
 from archspec.loading.core_schema import ScalarError
 from archspec.loading.source import Document, SourceMap
+from archspec.user_text import MAX_SHOWN_CHARACTERS, cut, quoted, shortened
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -104,7 +105,7 @@ class _Builder:
 
     def forbidden_tag(self, node: yaml.Node, path: SpecPath) -> None:
         tag = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
-        self.fail(node, path, f"YAML tag '{tag}' is not allowed: a spec holds only plain data, nothing is "
+        self.fail(node, path, f"YAML tag {quoted(tag)} is not allowed: a spec holds only plain data, nothing is "
                   "constructed or imported", "remove the tag and write the value as plain YAML")
 
     def build(self, node: yaml.Node, path: SpecPath, depth: int = 0) -> Any:
@@ -148,7 +149,7 @@ class _Builder:
                 continue
             if key in seen:
                 first = seen[key].start_mark
-                self.fail(key_node, (*path, key), f"duplicate key {key!r} (first given at line {first.line + 1}, "
+                self.fail(key_node, (*path, key), f"duplicate key {quoted(key)} (first given at line {first.line + 1}, "
                           f"column {first.column + 1})", "keep only one of them")
                 continue
             seen[key] = key_node
@@ -179,7 +180,8 @@ class _Builder:
 
 
 def _shorten(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+    """The start of a number's text (its length is said beside it)."""
+    return cut(text, limit)
 
 
 class _Abort(Exception):
@@ -388,7 +390,7 @@ class _DataBuilder:
                 continue
             name = str(key)  # YAML reads the key 1 as an integer, and the file builder keeps its text
             if name in result:
-                self.fail((*path, name), f"duplicate key {name!r} (given both as a string and as a number)",
+                self.fail((*path, name), f"duplicate key {quoted(name)} (given both as a string and as a number)",
                           "keep only one of them")
                 continue
             result[name] = self.build(item, (*path, name), depth + 1)
@@ -397,7 +399,8 @@ class _DataBuilder:
 
 def _listed(items: list[Any]) -> str:
     """``[3, 8, 8]`` as a spec writes it (strings bare, as in YAML flow lists)."""
-    return "[" + ", ".join(str(item) if not isinstance(item, bool) else str(item).lower() for item in items) + "]"
+    text = ", ".join(str(item) if not isinstance(item, bool) else str(item).lower() for item in items)
+    return f"[{shortened(text)}]"
 
 
 def _check_expansion(root: yaml.Node, file: str, limits: LoadLimits) -> None:
@@ -481,6 +484,8 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagn
     if exc.context and exc.problem and context is not None:
         problem += f" ({exc.context.removeprefix('while ')} started at {where})"
     fix = next((text.format() for key, text in _SYNTAX_FIXES if key in problem), "fix the YAML syntax at this position")
+    # PyYAML quotes the token at fault (an alias, a tag handle), which may be the whole line.
+    problem = _LONG_QUOTE.sub(lambda match: quoted(match.group(1)), problem)
     return Diagnostic(f"YAML syntax: {problem}", (), location, fix)
 
 
@@ -492,12 +497,13 @@ def _unquoted_expression(line: str, start: int, location: Location) -> Diagnosti
         depth += {"{": 1, "}": -1}.get(line[end], 0)
         if depth == 0:
             break
-    expression = line[start:end + 1] if depth == 0 else "${...}"
+    expression = line[start:end + 1] if depth == 0 and end - start < MAX_SHOWN_CHARACTERS else "${...}"
     quote = "'" if '"' in expression else '"'
     return Diagnostic(f"YAML syntax: an unquoted {expression} inside '{{...}}' or '[...]': there YAML reads '{{' and "
                       "'}' as its own brackets", (), location,
                       f"quote the expression: {quote}{expression}{quote} (or write the mapping or list in block style, "
                       "one entry per line, where it needs no quotes)")
+_LONG_QUOTE = re.compile(f"'([^']{{{MAX_SHOWN_CHARACTERS + 1},}})'")
 
 
 _BOM = "\ufeff"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archspec.analysis.report import Report
 from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
+from archspec.user_text import escaped
 
 
 def render_markdown(report: Report, max_depth: int | None = None) -> str:
@@ -11,7 +12,8 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
     totals = report.totals
     lines = [f"# {report.name}", ""]
     if report.doc:
-        lines += [report.doc.strip(), ""]
+        # A doc may hold any character through YAML's escapes ("\e[2J"): escaped, keeping its line breaks.
+        lines += [escaped(report.doc.strip(), keep="\n"), ""]
     field = report.receptive_field
     field_text = "none" if field is None else (
         f"{field.kind.replace('_', ' ')}" if field.kind != "exact" else

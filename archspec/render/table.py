@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archspec.analysis.report import Report
 from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
+from archspec.user_text import file_name
 
 _HEADERS = ("Layer (path)", "Op", "Output shape", "Params", "MACs", *FIELD_HEADERS)
 
@@ -24,7 +25,8 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
                                                                                                  strict=True))).rstrip()
 
     rule = "=" * len(line(_HEADERS))
-    out = [rule, f"{report.name}" + (f" — {report.file}" if report.file else ""), rule]
+    # The file name is the user's (any byte but '/'): escaped, so that it cannot drive the terminal.
+    out = [rule, f"{report.name}" + (f" — {file_name(report.file)}" if report.file else ""), rule]
     if max_depth != 0:
         out += [line(_HEADERS), "-" * len(rule), *(line(r) for r in rows), rule]
     totals = report.totals

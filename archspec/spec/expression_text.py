@@ -11,6 +11,8 @@ import ast
 import re
 import unicodedata
 
+from archspec.user_text import quoted
+
 
 class ExpressionError(Exception):
     """An expression is malformed, unsafe, or refers to something unknown."""
@@ -29,10 +31,10 @@ def refuse_non_ascii(source: str, char: str) -> None:
     """
     folded = unicodedata.normalize("NFKC", source)
     if folded.isascii() and folded != source and "__" not in folded:
-        fix = f"write it in ASCII: {folded!r}"
+        fix = f"write it in ASCII: {quoted(folded)}"
     else:
         fix = "write names with ASCII letters, digits and '_' (not starting with '__'), and numbers with ASCII digits"
-    raise ExpressionError(f"expression {_short(source)!r} holds the non-ASCII character {char!r} "
+    raise ExpressionError(f"expression {quoted(source, 40)} holds the non-ASCII character {char!r} "
                           f"(U+{ord(char):04X}): names and numbers in expressions are ASCII and match exactly", fix)
 
 
@@ -58,9 +60,6 @@ def check_number_literals(tree: ast.Expression, source: str) -> None:
             text = ast.get_source_segment(source, node) or ""
             if not _NUMBER_LITERAL.fullmatch(text):
                 written = repr(node.value) if type(node.value) is float or abs(node.value) < 2**62 else None
-                raise ExpressionError(f"number {_short(text)!r} is not written as YAML and JSON write numbers",
+                raise ExpressionError(f"number {quoted(text, 40)} is not written as YAML and JSON write numbers",
                                       f"write {written}" if written else "write the number in decimal digits")
 
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."

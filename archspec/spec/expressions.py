@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from archspec.spec.expression_text import ExpressionError, check_number_literals, refuse_non_ascii
+from archspec.user_text import cut, listed, quoted
 
 _MAX_MAGNITUDE = 2**62
 _MAX_EXPRESSION_LENGTH = 500
@@ -174,15 +175,15 @@ def referenced_names(value: Any) -> set[str]:
 
 def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
     if name.startswith("__"):
-        raise ExpressionError(f"name {name!r} is not allowed",
+        raise ExpressionError(f"name {quoted(name)} is not allowed",
                               "names starting with '__' are reserved; use a param declared under params")
     if name in scope:
         return scope[name]
     from archspec.errors import did_you_mean
 
     known = [k for k in scope if not k.startswith("in.")]
-    raise ExpressionError(f"unknown name {name!r}", did_you_mean(name, known) or
-                          f"known names: {', '.join(sorted(known)) or 'none'}; declare it under params")
+    raise ExpressionError(f"unknown name {quoted(name)}", did_you_mean(name, known) or
+                          f"known names: {listed(sorted(known)) or 'none'}; declare it under params")
 
 
 def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
@@ -196,7 +197,7 @@ def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"{key} is not known here: only layer arguments and block arguments see the "
                               "input's shape", "compute it in the layer that needs it")
     close = did_you_mean(key, [f"in.{known}" for known in INPUT_FIELDS])
-    raise ExpressionError(f"unknown name {key!r}", f"{close} ({_INPUT_FIX})" if close else _INPUT_FIX)
+    raise ExpressionError(f"unknown name {quoted(key)}", f"{close} ({_INPUT_FIX})" if close else _INPUT_FIX)
 
 
 def _source_text(node: ast.AST) -> str:
@@ -400,7 +401,7 @@ def _short(value: Any, limit: int = 40) -> str:
         text = f"{float(value):.3g}" if value.bit_length() < 1000 else f"a number of {value.bit_length()} bits"
     else:
         text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+    return cut(text, limit)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -14,6 +14,7 @@ from archspec.loading.core_schema import INT, ascii_digits, is_number_text
 from archspec.loading.source import SourceMap
 from archspec.spec.model import NAME_PATTERN, BlockModel, SpecModel
 from archspec.spec.pydantic_paths import KEY_LABEL, spec_path
+from archspec.user_text import cut, quoted
 
 NO_DATA = object()  # diagnostics_from without the validated data: spec paths are guessed from loc's text
 
@@ -30,12 +31,16 @@ _EXPECTED = {
 
 
 def describe_value(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
+    """A value a message quotes, shortened, with its kind: ``'same' (string)``, ``[3, 3] (list)``."""
+    if isinstance(value, str) and len(value) > _SHOWN_VALUE:
+        return f"'{cut(value, _SHOWN_VALUE)}' (string of {len(value):,} characters)"
+    text = cut(repr(value), _SHOWN_VALUE)
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
             type(None): "null"}.get(type(value), type(value).__name__)
     return f"{text} ({kind})"
+
+
+_SHOWN_VALUE = 40  # characters of a value quoted in a message
 
 
 def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecPath, source: SourceMap,
@@ -63,7 +68,7 @@ def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecP
             fields = _fields_at(model, loc[:-1])
             fix = did_you_mean(key, fields) or (f"remove it; known keys: {', '.join(fields)}" if fields
                                                 else "remove it")
-            found[path] = source.diagnostic(path, f"unknown key '{key}'", fix, key=True)
+            found[path] = source.diagnostic(path, f"unknown key {quoted(key)}", fix, key=True)
         elif kind == "missing":
             if loc in renamed:
                 continue
@@ -167,7 +172,7 @@ def _field(loc: SpecPath) -> str:
     """The argument a value belongs to: ``stride`` for ``(..., 'stride')``, ``input[1]`` for ``('input', 1)``."""
     for position in range(len(loc) - 1, -1, -1):
         if isinstance(loc[position], str):
-            return str(loc[position]) + "".join(f"[{part}]" for part in loc[position + 1:])
+            return cut(loc[position]) + "".join(f"[{part}]" for part in loc[position + 1:])
     return "the value"
 
 
@@ -334,12 +339,12 @@ def _ascii_number(text: str, is_number: Any) -> bool:
 
 def _ascii_fix(text: str) -> str:
     """``write 32``: YAML 1.2 and JSON read other digits, and ``_`` between digits, as text, never as a number."""
-    return f"write {ascii_digits(text)}: numbers are ASCII digits 0-9 without '_' (YAML and JSON read {text!r} as text)"
+    return (f"write {ascii_digits(text)}: numbers are ASCII digits 0-9 without '_' (YAML and JSON read {quoted(text)} "
+            "as text)")
 
 
 def _short_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else f"{text[:21]}..."
+    return cut(repr(value), 24)
 
 
 def spec_loc(entry: dict[str, Any], data: Any = NO_DATA) -> SpecPath:

@@ -16,6 +16,7 @@ from archspec.spec.expressions import is_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
 from archspec.spec.pydantic_errors import NO_DATA, describe_value, diagnostics_from, spec_loc
+from archspec.user_text import listed, quoted
 
 
 def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False,
@@ -174,8 +175,8 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
                 errors += described
                 omitted += more
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
-    misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op '{item.op}'", "run 'archspec list' for the "
-                                              "ops", key=True) for item in unknown), key=_source_position)
+    misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op {quoted(item.op)}", "run 'archspec list' for "
+                                              "the ops", key=True) for item in unknown), key=_source_position)
     for rank, diagnostic in enumerate(misspelt[:MAX_SHOWN_DIAGNOSTICS]):
         close = did_you_mean(str(diagnostic.path[-1]), names)
         if close:
@@ -283,9 +284,9 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     for key, value in overrides.items():
         if key not in spec.params:
-            fix = did_you_mean(key, spec.params) or (f"known params: {', '.join(spec.params)}" if spec.params
+            fix = did_you_mean(key, spec.params) or (f"known params: {listed(spec.params)}" if spec.params
                                                        else "the spec declares no params")
-            errors.append(Diagnostic(f"override '{key}' does not name a param of the spec", ("params", key),
+            errors.append(Diagnostic(f"override {quoted(key)} does not name a param of the spec", ("params", key),
                                      spec.source.locate(("params",)), fix))
             continue
         value, problems = plain_data(value, spec.source, ("params", key))  # as strict as the spec's own data

@@ -106,6 +106,12 @@ CLASSES = {
     "blocks named like built-in blocks, ops or containers ('override: true')": ["213", "214", "215", "69"],
     "nesting past PyYAML's own limit (the same message on every PyYAML)": ["216"],
     "names with a trailing line break": ["217"],
+    "the default module budget, in the user's item or a bundled block's call": ["260", "261"],
+    "long user text quoted shortened (op names, keys, ids, values, YAML aliases and tags, --set keys)":
+        ["262", "263", "264", "265", "266", "267", "274", "275", "276"],
+    "lists of the user's names in a fix, shortened": ["265", "268"],
+    "control characters (escape sequences, line breaks, bidirectional overrides) escaped":
+        ["269", "270", "271", "272", "273"],
 }
 
 
