@@ -31,7 +31,7 @@ from archspec.loading.yaml_loader import LoadLimits
 # costs about 280, so 100,000 is less than a network of 400 modules; measured: 171 to 15,000 (nested-repeats).
 REJECT_CALLS = 100_000
 # For the cases that build or count part of a network before refusing it (measured: up to 600,000, fan-out block
-# recursion): less than building 10,000 modules, a hundredth of the million-module cap they run into.
+# recursion): less than building 10,000 modules, a tenth of the default cap and a hundredth of what they ask for.
 SLOW_REJECT_CALLS = 2_000_000
 MEMORY_LIMIT_MB = 200
 
