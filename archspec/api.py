@@ -1,83 +1,139 @@
-"""The Python API (DESIGN.md §4): ``load``, ``analyze``, ``compile``, ``expand``."""
+"""The Python API (DESIGN.md §4): ``load``, ``analyze``, ``compile``, ``expand``, ``load_weights_in_order``.
+
+Every function checks all of its arguments (:mod:`archspec.arguments`) before it reads a file or builds
+anything: a misuse raises :class:`~archspec.arguments.ArgumentError`, a :class:`SpecError` naming the
+argument, what was given and what is accepted.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from archspec.analysis.report import Report, build_report
-from archspec.errors import Diagnostic, SpecError
+from archspec.arguments import Arguments
+from archspec.errors import Diagnostic, Location, SpecError
 from archspec.ir.expand import ExpandLimits
 from archspec.ir.expand import expand as _expand
 from archspec.ir.graph import Network
+from archspec.limits import DEFAULT_MAX_NODES
 from archspec.loading.resolve import load_document
 from archspec.loading.yaml_loader import LoadLimits
 from archspec.ops.base import Context
 from archspec.spec.model import MAX_DIMENSION, Spec
 from archspec.spec.validate import validate
+from archspec.user_text import shortened
 
 SpecLike = Spec | str | os.PathLike[str] | dict[str, Any]
+ShapeLike = Sequence[int]
+_OTHER_SOURCES = ", a bundled spec's name, a dict or an archspec Spec"
 
 
 def load(source: SpecLike, overrides: dict[str, Any] | None = None, limits: LoadLimits | None = None) -> Spec:
     """Load and validate a spec from a path, a bundled spec's name (``"vgg16"``) or a dict.
 
+    ``overrides`` maps param names to values (as ``--set`` does); ``limits`` caps what reading the text may
+    cost (:class:`~archspec.loading.yaml_loader.LoadLimits`; nothing is read when ``source`` is a Spec).
+
     Raises:
         SpecError: listing every problem, each with file, line, column, spec path and a fix.
+        ArgumentError: (a SpecError) when an argument has the wrong type or value.
     """
-    if isinstance(source, Spec):
-        if overrides:
-            raise ValueError("overrides apply when loading; pass the path or name instead of a Spec")
-        return source
-    return validate(load_document(source, limits), overrides)
+    args = Arguments("load")
+    checked_overrides = args.overrides("overrides", overrides)
+    checked_limits = args.instance("limits", limits, LoadLimits, "from archspec import LoadLimits")
+    return _load(args, "source", source, checked_overrides, checked_limits)
 
 
-def expand(spec: SpecLike, input_shape: list[int] | tuple[int, ...] | None = None, batch: int = 1,
-           train: bool = False, max_nodes: int = 1_000_000) -> Network:
-    """The IR of ``spec``: every module with its arguments and shapes."""
-    loaded = load(spec)
-    shape = _check_input(loaded, input_shape)
-    _check_batch(batch)
-    return _expand(loaded, shape, Context(batch=batch, train=train), ExpandLimits(max_nodes=max_nodes))
+def expand(spec: SpecLike, input_shape: ShapeLike | None = None, batch: int = 1, train: bool = False,
+           max_nodes: int = DEFAULT_MAX_NODES) -> Network:
+    """The IR of ``spec``: every module with its arguments and shapes.
+
+    Raises:
+        SpecError: also, located at the item whose expansion passes it, when the network would have more than
+            ``max_nodes`` modules (default :data:`archspec.limits.DEFAULT_MAX_NODES`); counted while expanding,
+            so a runaway spec is refused before its modules are built.
+    """
+    network, _ = _expansion(Arguments("expand"), spec, input_shape, batch, train, max_nodes)
+    return network
 
 
-def analyze(spec: SpecLike, input_shape: list[int] | tuple[int, ...] | None = None, batch: int = 1,
-            train: bool = False, max_nodes: int = 1_000_000) -> Report:
+def analyze(spec: SpecLike, input_shape: ShapeLike | None = None, batch: int = 1, train: bool = False,
+            max_nodes: int = DEFAULT_MAX_NODES) -> Report:
     """Static analysis, without torch: shapes, parameters, buffers, MACs, memory, receptive fields."""
-    network = expand(spec, input_shape, batch, train, max_nodes)
-    return build_report(network, batch, Context(batch=batch, train=train))
+    network, context = _expansion(Arguments("analyze"), spec, input_shape, batch, train, max_nodes)
+    return build_report(network, context.batch, context)
 
 
-def compile(spec: SpecLike | Network, input_shape: list[int] | tuple[int, ...] | None = None,
-            in_place: bool = True) -> Any:
+def compile(spec: SpecLike | Network, input_shape: ShapeLike | None = None, in_place: bool = True,
+            max_nodes: int = DEFAULT_MAX_NODES) -> Any:
     """A ``torch.nn.Module`` whose submodule paths, shapes and counts equal the static report's.
 
     ``in_place`` (default, as torchvision does) lets ReLU-like ops overwrite their input where it is the
     fresh output of the previous layer that nothing else reads; outputs and gradients are the same either
-    way. Turn it off to inspect every layer's own output with forward hooks."""
+    way. Turn it off to inspect every layer's own output with forward hooks. ``max_nodes`` is the module
+    budget of :func:`expand` (a :class:`Network` passed in was expanded under its own)."""
+    args = Arguments("compile")
+    checked_in_place = args.flag("in_place", in_place)
+    if isinstance(spec, Network):
+        if input_shape is not None:
+            # An expanded network has its shapes already: silently ignoring the shape would be a silent change.
+            raise args.fail("input_shape", "cannot be given with an expanded Network, whose shapes are fixed",
+                            "pass the spec itself with input_shape=..., or archspec.expand(spec, input_shape)")
+        network = spec
+    else:
+        network, _ = _expansion(args, spec, input_shape, 1, False, max_nodes)
     from archspec.backend.torch_backend import compile_network
 
-    network = spec if isinstance(spec, Network) else expand(spec, input_shape)
-    return compile_network(network, in_place)
+    return compile_network(network, checked_in_place)
 
 
-def _check_input(spec: Spec, shape: list[int] | tuple[int, ...] | None) -> tuple[int, ...] | None:
-    if shape is None:
-        return None
-    shape = tuple(shape)
-    if not 1 <= len(shape) <= 4 or not all(isinstance(s, int) and not isinstance(s, bool) and
-                                           1 <= s <= MAX_DIMENSION for s in shape):
-        raise SpecError([Diagnostic(f"input shape {list(shape)} must be [C, *spatial] with 0 to 3 spatial "
-                                    f"dims, all from 1 to {MAX_DIMENSION:,}", ("input",),
-                                    spec.source.locate(("input",)), "e.g. --input 3,224,224")])
-    if len(shape) != len(spec.input):
-        raise SpecError([Diagnostic(f"input shape {list(shape)} has {len(shape) - 1} spatial dims but the spec "
-                                    f"is written for {len(spec.input) - 1} ({list(spec.input)})", ("input",),
-                                    spec.source.locate(("input",)), "keep the number of dimensions")])
-    return shape
+def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -> None:
+    """Copy ``source``'s state (an ``nn.Module`` or a state dict) into the module ``target`` entry by entry,
+    in registration order, for sources whose names differ (torchvision's, say).
+
+    Raises:
+        WeightMismatch: naming the first pair of entries that disagree, with both keys and shapes.
+        ArgumentError: (a SpecError) when an argument has the wrong type.
+    """
+    from archspec.backend.weights import load_weights_in_order as copy_in_order
+
+    args = Arguments("load_weights_in_order")
+    args.torch_module("target", target)
+    args.torch_module("source", source, or_state_dict=True)
+    copy_in_order(target, source, args.flag("strict_dtype", strict_dtype))
 
 
-def _check_batch(batch: int) -> None:
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise SpecError([Diagnostic(f"batch must be a whole number >= 1, got {batch!r}", (), None,
-                                    "pass e.g. batch=1 (--batch 1)")])
+def _load(args: Arguments, argument: str, source: Any, overrides: dict[str, Any],
+          limits: LoadLimits | None = None) -> Spec:
+    """``source`` (the function's ``argument``) read and validated, after checking what kind of value it is."""
+    if isinstance(source, Spec):
+        if overrides:
+            raise args.fail("overrides", "apply when a spec is read, and this one is an already loaded Spec",
+                            "pass the path, bundled name or dict with overrides=... instead")
+        return source
+    if not isinstance(source, dict):
+        args.path(argument, source, also=_OTHER_SOURCES)
+    try:
+        document = load_document(source, limits)
+    except OSError as error:  # e.g. a name too long for the file system: about the file, not a bug
+        name = shortened(os.fspath(source))
+        raise SpecError([Diagnostic(f"cannot read the file: {error.strerror or error}", (), Location(name),
+                                    "check the path (or give a bundled spec's name: see 'archspec list')")]) from None
+    return validate(document, overrides)
+
+
+def _expansion(args: Arguments, spec: Any, input_shape: Any, batch: Any, train: Any,
+               max_nodes: Any) -> tuple[Network, Context]:
+    """Check the arguments every analysing function shares (all before the spec is read), then expand."""
+    shape = args.shape("input_shape", input_shape, MAX_DIMENSION)
+    # A batch is a size like any other (README, Limits): torch's kernels take C ints.
+    context = Context(batch=args.count("batch", batch, maximum=MAX_DIMENSION), train=args.flag("train", train))
+    limits = ExpandLimits(max_nodes=args.count("max_nodes", max_nodes, example=DEFAULT_MAX_NODES))
+    loaded = _load(args, "spec", spec, {})
+    if shape is not None and len(shape) != len(loaded.input):
+        raise args.fail_at("input_shape", f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
+                           f"spec is written for {len(loaded.input) - 1} ({list(loaded.input)})",
+                           "keep the number of dimensions", loaded.source.locate(("input",)), ("input",))
+    return _expand(loaded, shape, context, limits), context

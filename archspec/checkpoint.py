@@ -126,9 +126,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Any:
     Raises:
         SpecError: (a ``ValueError``) when the file is not an archspec checkpoint, is damaged, or its weights do
             not fit the module its spec builds.
+        ArgumentError: (a SpecError) when ``path`` is not a non-empty path (``None``, ``''``, a number...).
     """
     from archspec.api import compile
+    from archspec.arguments import Arguments
 
+    Arguments("load_checkpoint").path("path", path, example="vgg16.pt")
     checkpoint = read_checkpoint(path)
     model = compile(checkpoint.spec, checkpoint.input_shape)
     load_weights(model, checkpoint)

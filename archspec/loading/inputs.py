@@ -54,9 +54,6 @@ def open_regular_file(source: str | os.PathLike[str], checkpoint: bool = False) 
             symbolic link, too long, or cannot be opened.
     """
     path = os.fspath(source)
-    if "\0" in path:  # os functions raise ValueError for it; no file system allows one
-        raise SpecError([Diagnostic("the path contains a NUL character", (), Location(path.replace("\0", "\\0")),
-                                    "remove it from the path")])
     try:
         status = os.stat(path)
     except FileNotFoundError:

@@ -22,6 +22,7 @@ from clitools import cli_runner, run_cli, subprocess_env, write_spec
 
 import archspec
 import archspec.api
+from archspec.user_text import file_name
 
 SPEC = "archspec: 1\nname: tiny\ninput: [2, 4, 4]\nlayers:\n  - conv: {out: 3, kernel: 1}\n  - relu\n"
 READERS = [["check"], ["build"], ["graph"], ["codegen"]]
@@ -54,7 +55,9 @@ def api(code: str, cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[s
 
 
 def refused(kind: str, path: str) -> str:
-    """The message for ``path`` of ``kind``, as a spec (what check, build, graph and codegen say)."""
+    """The message for ``path`` of ``kind``, as a spec (what check, build, graph and codegen say); a path past
+    the 4,096 characters any file's can have is cut."""
+    path = file_name(path)
     return {
         "long": f"{path}: error: the path is longer than the operating system allows — use a shorter path (at "
                 "most 255 bytes for each name in it on most file systems)\n",
@@ -135,14 +138,6 @@ def test_a_file_swapped_for_a_pipe_after_the_check_is_refused_through_its_descri
                  "archspec.load('swapped.yaml')", tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stderr == refused("pipe", "swapped.yaml")
-
-
-@pytest.mark.parametrize("call", [archspec.load, archspec.load_checkpoint], ids=["load", "load_checkpoint"])
-def test_a_path_with_a_nul_character_is_a_spec_error(call):
-    """No file system allows NUL in a name (Python's os functions raise ValueError for it)."""
-    with pytest.raises(archspec.SpecError) as info:
-        call("net\0.yaml")
-    assert str(info.value) == "net\\0.yaml: error: the path contains a NUL character — remove it from the path"
 
 
 # -- writing -------------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Checkpoints that are not what they claim (built by ``checkpoint_corpus``, goldens in
-``corpus/2NN_checkpoint_*.expected``): ``archspec build FILE`` exits 1 with exactly the golden message — ``FILE: error: what — fix`` in archspec's
-words, or, for a saved spec that no longer validates, located in the checkpoint (never in the ``spec_file``
-the checkpoint claims) — and ``archspec.load_checkpoint`` raises one SpecError with the same text. Nothing
-in a checkpoint runs: each is read in an empty directory that must stay empty (230 asks for
-``touch PWNED``)."""
+``corpus/2NN_checkpoint_*.expected``): ``archspec build FILE`` exits 1 with exactly the golden message —
+``FILE: error: what — fix`` in archspec's words, or, for a saved spec that no longer validates, located in the
+checkpoint (never in the ``spec_file`` the checkpoint claims) — and ``archspec.load_checkpoint`` raises one
+SpecError with the same text. Nothing in a checkpoint runs: each is read in an empty directory that must stay
+empty (230 asks for ``touch PWNED``)."""
 
 from __future__ import annotations
 
