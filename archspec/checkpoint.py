@@ -21,6 +21,7 @@ from archspec.errors import Diagnostic, Location, SpecError
 from archspec.loading.archive import FORMAT, ZIP_SIGNATURE, ArchiveError, inspect, is_checkpoint_stream
 from archspec.loading.inputs import open_regular_file
 from archspec.spec.model import MAX_DIMENSION, Spec
+from archspec.user_text import quoted
 
 __all__ = ["FORMAT", "ZIP_SIGNATURE", "Checkpoint", "is_archive", "is_checkpoint", "load_checkpoint",
            "load_weights", "read_checkpoint", "save"]
@@ -150,20 +151,20 @@ def load_weights(model: Any, checkpoint: Checkpoint) -> None:
 
     expected = model.state_dict()
     saved = checkpoint.state_dict
-    problems = [f"the module's {key!r} is missing" for key in expected if key not in saved]
-    problems += [f"{key!r} is not in the module its spec builds" for key in saved if key not in expected]
+    problems = [f"the module's {quoted(key)} is missing" for key in expected if key not in saved]
+    problems += [f"{quoted(key)} is not in the module its spec builds" for key in saved if key not in expected]
     for key, tensor in saved.items():
         if key not in expected:
             continue
         want = expected[key]
         if type(tensor) not in (torch.Tensor, torch.nn.Parameter) or tensor.layout != torch.strided:
-            problems.append(f"{key!r} is a {type(tensor).__name__} ({tensor.layout}), not a dense tensor"
+            problems.append(f"{quoted(key)} is a {type(tensor).__name__} ({tensor.layout}), not a dense tensor"
                             if isinstance(tensor, torch.Tensor) else
-                            f"{key!r} is a {type(tensor).__name__}, not a tensor")
+                            f"{quoted(key)} is a {type(tensor).__name__}, not a tensor")
         elif tensor.shape != want.shape:
-            problems.append(f"{key!r} is {_shape(tensor.shape)} but the module's is {_shape(want.shape)}")
+            problems.append(f"{quoted(key)} is {_shape(tensor.shape)} but the module's is {_shape(want.shape)}")
         elif tensor.dtype != want.dtype:
-            problems.append(f"{key!r} holds {tensor.dtype} but the module's holds {want.dtype}")
+            problems.append(f"{quoted(key)} holds {tensor.dtype} but the module's holds {want.dtype}")
     if problems:
         raise SpecError([Diagnostic(f"the saved weights do not fit the module: {problem}", (),
                                     Location(checkpoint.file), _SAVE_AGAIN) for problem in problems])
@@ -214,7 +215,8 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
                      _SAVE_AGAIN)
     bad = next((key for key, value in state.items() if not isinstance(value, torch.Tensor)), None)
     if bad is not None:
-        raise _error(file, f"the checkpoint's state_dict[{bad!r}] is {_kind(state[bad])}, not a tensor", _SAVE_AGAIN)
+        raise _error(file, f"the checkpoint's state_dict[{quoted(bad)}] is {_kind(state[bad])}, not a tensor",
+                     _SAVE_AGAIN)
     spec = validate(load_text(text, file), overrides, override_origin=OVERRIDE_ORIGIN)
     if not (all(type(size) is int and 1 <= size <= MAX_DIMENSION for size in shape)
             and len(shape) == len(spec.input)):

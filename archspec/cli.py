@@ -172,14 +172,14 @@ def _check_writable(option: str, path: str) -> None:
     try:
         check_writable(path)
     except OutputError as error:
-        raise _UsageError(f"{option} {path}: {error}") from None
+        raise _UsageError(f"{option} {file_name(path)}: {error}") from None
 
 
 def _write_failed(option: str, path: str, error: OSError) -> _UsageError:
     from archspec.outputs import OutputError
 
     reason = str(error) if isinstance(error, OutputError) else f"cannot write the file: {error.strerror or error}"
-    return _UsageError(f"{option} {path}: {reason}")
+    return _UsageError(f"{option} {file_name(path)}: {reason}")
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:

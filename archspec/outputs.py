@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from archspec.user_text import file_name
+
 TEMPORARY_SUFFIX = ".archspec-tmp"
 _NAME_KEPT = 100  # of the target's name in the temporary file's, which must stay under the 255-byte limit
 _ATTEMPTS = 100
@@ -63,9 +65,9 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         return  # a device or a pipe: written as a stream (opening a pipe to test it would end its reader's input)
     folder = _folder(target)
     if not os.path.exists(folder):
-        raise OutputError(name, f"the directory {folder} does not exist", errno.ENOENT)
+        raise OutputError(name, f"the directory {file_name(folder)} does not exist", errno.ENOENT)
     if not os.path.isdir(folder):
-        raise OutputError(name, f"{folder} is not a directory", errno.ENOTDIR)
+        raise OutputError(name, f"{file_name(folder)} is not a directory", errno.ENOTDIR)
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(name, "permission denied", errno.EACCES)
     descriptor, temporary = _create_temporary(folder, target, name)
@@ -190,10 +192,11 @@ def _create_temporary(folder: str, target: str, name: str) -> tuple[int, str]:
         except FileExistsError:
             continue
         except FileNotFoundError as error:
-            raise OutputError(name, f"cannot create a file in {folder}: {error.strerror}", error.errno) from None
+            reason = f"cannot create a file in {file_name(folder)}: {error.strerror}"
+            raise OutputError(name, reason, error.errno) from None
         except OSError as error:
             raise _output_error(name, error) from None
-    raise OutputError(name, f"cannot create a temporary file in {folder}", errno.EEXIST)
+    raise OutputError(name, f"cannot create a temporary file in {file_name(folder)}", errno.EEXIST)
 
 
 def _target(name: str) -> str:

@@ -14,6 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from archspec.user_text import quoted
+
 ZIP_SIGNATURE = b"PK\x03\x04"  # torch.save writes a zip archive
 FORMAT = "archspec-checkpoint/1"
 # data.pkl holds the spec (at most 1 MiB, the loader's cap) and the state dict's keys and tensor records (about
@@ -122,11 +124,11 @@ def _check_member(info: zipfile.ZipInfo, max_bytes: int | None) -> None:
     """Refuse a member on its header: a decompression bomb first (the more telling name), then one too big."""
     if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size,
                                                                                                1):
-        raise ArchiveError(f"the archive's {info.filename!r} inflates from {info.compress_size:,} to "
+        raise ArchiveError(f"the archive's {quoted(info.filename)} inflates from {info.compress_size:,} to "
                            f"{info.file_size:,} bytes (more than {MAX_COMPRESSION_RATIO} to 1): a decompression "
                            "bomb, not a torch.save file", _SAVE_AGAIN)
     if max_bytes is not None and info.file_size > max_bytes:
-        raise ArchiveError(f"the archive's {info.filename!r} is {info.file_size:,} bytes, more than the "
+        raise ArchiveError(f"the archive's {quoted(info.filename)} is {info.file_size:,} bytes, more than the "
                            f"{max_bytes:,} archspec reads of a checkpoint's pickle", _SAVE_AGAIN)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archspec.errors import Diagnostic, Location, SpecError
+from archspec.user_text import quoted
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 NOT_REGULAR = "is not a regular file (a pipe or a device)"
@@ -85,7 +86,7 @@ def _missing(path: str) -> None:
         target = os.readlink(path)
     except OSError:
         return None
-    raise SpecError([Diagnostic(f"is a symbolic link to {target!r}, which does not exist", (), Location(path),
+    raise SpecError([Diagnostic(f"is a symbolic link to {quoted(target)}, which does not exist", (), Location(path),
                                 "point the link at an existing file, or give the file's own path")])
 
 
