@@ -57,12 +57,12 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         OutputError: saying what is wrong with the path.
     """
     name = os.fspath(path)
-    target = _target(name)
-    status = _stat(target, name)
+    status = _stat(name)
     if status is not None and not stat.S_ISREG(status.st_mode):
-        if not os.access(target, os.W_OK):
+        if not os.access(name, os.W_OK):
             raise OutputError(name, "permission denied", errno.EACCES)
         return  # a device or a pipe: written as a stream (opening a pipe to test it would end its reader's input)
+    target = _target(name)
     folder = _folder(target)
     if not os.path.exists(folder):
         raise OutputError(name, f"the directory {file_name(folder)} does not exist", errno.ENOENT)
@@ -71,8 +71,10 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(name, "permission denied", errno.EACCES)
     descriptor, temporary = _create_temporary(folder, target, name)
-    os.close(descriptor)
-    os.unlink(temporary)
+    try:
+        os.close(descriptor)
+    finally:
+        _remove(temporary)
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None]) -> None:
@@ -83,11 +85,12 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None]) -> 
         Whatever ``write`` raises, after removing the temporary file.
     """
     name = os.fspath(path)
-    target = _target(name)
-    status = _stat(target, name)
+    status = _stat(name)
     if status is not None and not stat.S_ISREG(status.st_mode):
-        _write_stream(target, name, write)
+        # By the name given: /dev/stdout, say, names a pipe through a link no path resolution can follow.
+        _write_stream(name, name, write)
         return
+    target = _target(name)
     folder = _folder(target)
     descriptor, temporary = _create_temporary(folder, target, name)
     try:
@@ -209,10 +212,10 @@ def _folder(target: str) -> str:
     return os.path.dirname(target) or os.curdir
 
 
-def _stat(target: str, name: str) -> os.stat_result | None:
-    """The target's status, None when it does not exist yet."""
+def _stat(name: str) -> os.stat_result | None:
+    """The status of what ``name`` names (through links), None when it does not exist yet."""
     try:
-        status = os.stat(target)
+        status = os.stat(name)
     except FileNotFoundError:
         return None
     except OSError as error:
