@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from archspec.errors import Diagnostic, Location, SpecError
-from archspec.user_text import quoted
+from archspec.user_text import quoted, shortened
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 NOT_REGULAR = "is not a regular file (a pipe or a device)"
@@ -38,7 +38,9 @@ def path_error(path: str, error: OSError) -> SpecError:
     """The located error for an ``OSError`` raised by stat-ing, opening or reading ``path``."""
     message, fix = _PATH_ERRORS.get(error.errno or 0, (f"cannot read the file: {error.strerror or error}",
                                                        "check the path and its permissions"))
-    return SpecError([Diagnostic(message, (), Location(path), fix)])
+    # A name too long names no file: shortened like any other user text, not shown whole.
+    shown = shortened(path) if error.errno == errno.ENAMETOOLONG else path
+    return SpecError([Diagnostic(message, (), Location(shown), fix)])
 
 
 def open_regular_file(source: str | os.PathLike[str], checkpoint: bool = False) -> BinaryIO | None:

@@ -22,7 +22,7 @@ from clitools import cli_runner, run_cli, subprocess_env, write_spec
 
 import archspec
 import archspec.api
-from archspec.user_text import file_name
+from archspec.user_text import shortened
 
 SPEC = "archspec: 1\nname: tiny\ninput: [2, 4, 4]\nlayers:\n  - conv: {out: 3, kernel: 1}\n  - relu\n"
 READERS = [["check"], ["build"], ["graph"], ["codegen"]]
@@ -55,9 +55,9 @@ def api(code: str, cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[s
 
 
 def refused(kind: str, path: str) -> str:
-    """The message for ``path`` of ``kind``, as a spec (what check, build, graph and codegen say); a path past
-    the 4,096 characters any file's can have is cut."""
-    path = file_name(path)
+    """The message for ``path`` of ``kind``, as a spec (what check, build, graph and codegen say); a name too
+    long, which names no file, is shortened like any user text."""
+    path = shortened(path) if kind == "long" else path
     return {
         "long": f"{path}: error: the path is longer than the operating system allows — use a shorter path (at "
                 "most 255 bytes for each name in it on most file systems)\n",
@@ -105,7 +105,6 @@ def test_the_api_raises_a_spec_error_for_the_same_paths(call, kind, tmp_path):
     result = api(call.replace("PATH", repr(path)), tmp_path)
     assert result.returncode == 1, result.stderr
     first = result.stderr.splitlines()[0]
-    assert first.startswith(f"{path}: error: "), result.stderr
     assert first.split(" — ")[0] == refused(kind, path).split(" — ")[0]  # the fixes say what each one loads
 
 

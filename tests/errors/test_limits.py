@@ -13,6 +13,7 @@ real numbers are printed (``pytest -s``) so they can be reported.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -197,7 +198,7 @@ def test_oversized_file_is_rejected_without_reading_it(tmp_path, capsys, monkeyp
 
     read: list[int] = []
     opened: list[str] = []
-    real_load_stream, real_open = resolve.load_stream, Path.open
+    real_load_stream, real_open = resolve.load_stream, os.open
 
     class CountedStream:
         def __init__(self, stream):
@@ -209,8 +210,8 @@ def test_oversized_file_is_rejected_without_reading_it(tmp_path, capsys, monkeyp
             return data
 
     monkeypatch.setattr(resolve, "load_stream", lambda stream, *args: real_load_stream(CountedStream(stream), *args))
-    monkeypatch.setattr(Path, "open", lambda self, *args, **kwargs: opened.append(str(self)) or
-                        real_open(self, *args, **kwargs))
+    monkeypatch.setattr(os, "open", lambda path, *args, **kwargs: opened.append(os.fspath(path)) or
+                        real_open(path, *args, **kwargs))
     sparse = tmp_path / "huge.yaml"
     with sparse.open("wb") as handle:
         handle.truncate(10 * 2**30)
