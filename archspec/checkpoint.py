@@ -7,11 +7,11 @@ say what the file is without torch.
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archspec.spec.model import Spec
+if TYPE_CHECKING:  # imported by the loader (to recognise a checkpoint): pydantic and zipfile wait until needed
+    from archspec.spec.model import Spec
 
 FORMAT = "archspec-checkpoint/1"
 ZIP_SIGNATURE = b"PK\x03\x04"  # torch.save writes a zip archive
@@ -42,6 +42,11 @@ def is_checkpoint(path: str | os.PathLike[str]) -> bool:
         with open(path, "rb") as stream:
             if stream.read(len(ZIP_SIGNATURE)) != ZIP_SIGNATURE:
                 return False
+    except OSError:
+        return False
+    import zipfile  # only for files that start like an archive
+
+    try:
         with zipfile.ZipFile(path) as archive:
             pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") or name == "data.pkl"]
             return any(FORMAT.encode() in archive.read(name) for name in pickles)

@@ -95,7 +95,7 @@ class _OverSoftLimit(Exception):
 class _Expander:
     def __init__(self, spec: Spec, ctx: Context, limits: ExpandLimits, soft_limit: int | None = None,
                  estimating: bool = False):
-        from archspec.blocks.library import builtin_blocks
+        from archspec.blocks.library import BlockScope
 
         self.spec = spec
         self.ctx = ctx
@@ -107,7 +107,7 @@ class _Expander:
         self.estimates: dict[Any, tuple[int, Shape]] = {}
         self.shortcuts = 0  # blocks and repeat copies the estimate counted without building them
         self.ops = all_ops()
-        self.blocks = {**builtin_blocks(), **spec.blocks}
+        self.blocks = BlockScope(spec.blocks)
         self.count = 0
         self.in_head = False  # expanding inside a head (off the main path)
         self.train_only = False  # ... of a head that runs only in training

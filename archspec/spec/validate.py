@@ -154,7 +154,9 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
     """Unknown ops get did-you-mean; literal arguments of primitive ops are checked now, not at expansion.
 
     Returns the diagnostics and how many further problems were counted but not described."""
-    names = known_names(spec, library)
+    # First the names a library file sees (no built-in blocks): the library is read only if some item names none
+    # of them. Most specs use no built-in block, and reading the library costs more than checking a small spec.
+    names = known_names(spec, library=True)
     ops = all_ops()
     errors: list[Diagnostic] = []
     omitted = 0
@@ -178,6 +180,9 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
                                                       item.op_path, spec.source)
                 errors += described
                 omitted += more
+    if unknown and not library:
+        names = known_names(spec)
+        unknown = [item for item in unknown if item.op not in names]
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
     misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op '{item.op}'", "run 'archspec list' for the "
                                               "ops", key=True) for item in unknown), key=_source_position)
