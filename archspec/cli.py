@@ -8,7 +8,6 @@ reported without a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -257,6 +256,8 @@ def _render(reports: list[Any], args: argparse.Namespace, several: bool) -> str:
     """The reports in ``args.format``; JSON is one document: an object, or an array when ``several`` specs
     were asked for (whether or not all of them are valid)."""
     if args.format == "json":
+        import json  # here: the table that check prints by default needs no json module (nor its regexes)
+
         documents = [report.to_dict() for report in reports]
         # Strict JSON: a NaN or an infinity in a report is a bug, better raised than printed as invalid JSON.
         return json.dumps(documents if several else documents[0], indent=2, allow_nan=False)
@@ -381,6 +382,8 @@ def _codegen(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    import json
+
     from archspec.spec.schema import spec_schema
 
     print(json.dumps(spec_schema(), indent=2))

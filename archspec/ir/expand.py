@@ -3,7 +3,6 @@ inferring every shape on the way. The first shape error stops a chain (later sha
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -164,6 +163,8 @@ class _Expander:
         if not traced and culprit is not _UNTRACED and not reads_input:
             return ""  # the value alone is at fault, and no override made it
         named = [key for key in overrides if key in traced] or list(overrides)
+        import json  # only for this message
+
         values = ", ".join(f"{key} = {json.dumps(overrides[key], default=str)}" for key in named)
         return f" ({'' if traced else 'with '}{values} from {self.spec.override_origin})"
 
