@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-bytecode", action="store_true", help="compile every source on every run "
                         "(PYTHONDONTWRITEBYTECODE=1) instead of caching bytecode in a temporary folder")
     parser.add_argument("--importtime", action="store_true",
-                        help="also list the slowest imports of `archspec check` beyond the baseline's")
+                        help="also list the slowest imports of `archspec check` beyond the pydantic floor's")
     parser.add_argument("--instructions", action="store_true",
                         help="also count each command's instructions once under valgrind (slow: ~10 s a command)")
     parser.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
