@@ -12,21 +12,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from archspec.analysis.report import Report, build_report
-from archspec.arguments import Arguments, shortened
+from archspec.arguments import Arguments
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.ir.expand import ExpandLimits
 from archspec.ir.expand import expand as _expand
 from archspec.ir.graph import Network
+from archspec.limits import DEFAULT_MAX_NODES
 from archspec.loading.resolve import load_document
 from archspec.loading.yaml_loader import LoadLimits
 from archspec.ops.base import Context
 from archspec.spec.model import MAX_DIMENSION, Spec
 from archspec.spec.validate import validate
+from archspec.user_text import shortened
 
 SpecLike = Spec | str | os.PathLike[str] | dict[str, Any]
 ShapeLike = Sequence[int]
 _OTHER_SOURCES = ", a bundled spec's name, a dict or an archspec Spec"
-DEFAULT_MAX_NODES = ExpandLimits.max_nodes
 
 
 def load(source: SpecLike, overrides: dict[str, Any] | None = None, limits: LoadLimits | None = None) -> Spec:
@@ -47,7 +48,13 @@ def load(source: SpecLike, overrides: dict[str, Any] | None = None, limits: Load
 
 def expand(spec: SpecLike, input_shape: ShapeLike | None = None, batch: int = 1, train: bool = False,
            max_nodes: int = DEFAULT_MAX_NODES) -> Network:
-    """The IR of ``spec``: every module with its arguments and shapes."""
+    """The IR of ``spec``: every module with its arguments and shapes.
+
+    Raises:
+        SpecError: also, located at the item whose expansion passes it, when the network would have more than
+            ``max_nodes`` modules (default :data:`archspec.limits.DEFAULT_MAX_NODES`); counted while expanding,
+            so a runaway spec is refused before its modules are built.
+    """
     network, _ = _expansion(Arguments("expand"), spec, input_shape, batch, train, max_nodes)
     return network
 
@@ -59,12 +66,14 @@ def analyze(spec: SpecLike, input_shape: ShapeLike | None = None, batch: int = 1
     return build_report(network, context.batch, context)
 
 
-def compile(spec: SpecLike | Network, input_shape: ShapeLike | None = None, in_place: bool = True) -> Any:
+def compile(spec: SpecLike | Network, input_shape: ShapeLike | None = None, in_place: bool = True,
+            max_nodes: int = DEFAULT_MAX_NODES) -> Any:
     """A ``torch.nn.Module`` whose submodule paths, shapes and counts equal the static report's.
 
     ``in_place`` (default, as torchvision does) lets ReLU-like ops overwrite their input where it is the
     fresh output of the previous layer that nothing else reads; outputs and gradients are the same either
-    way. Turn it off to inspect every layer's own output with forward hooks."""
+    way. Turn it off to inspect every layer's own output with forward hooks. ``max_nodes`` is the module
+    budget of :func:`expand` (a :class:`Network` passed in was expanded under its own)."""
     args = Arguments("compile")
     checked_in_place = args.flag("in_place", in_place)
     if isinstance(spec, Network):
@@ -74,7 +83,7 @@ def compile(spec: SpecLike | Network, input_shape: ShapeLike | None = None, in_p
                             "pass the spec itself with input_shape=..., or archspec.expand(spec, input_shape)")
         network = spec
     else:
-        network, _ = _expansion(args, spec, input_shape, 1, False, DEFAULT_MAX_NODES)
+        network, _ = _expansion(args, spec, input_shape, 1, False, max_nodes)
     from archspec.backend.torch_backend import compile_network
 
     return compile_network(network, checked_in_place)

@@ -22,6 +22,7 @@ from dataclasses import fields
 from typing import Any
 
 from archspec.errors import Diagnostic, Location, SpecError, SpecPath
+from archspec.user_text import escaped, quoted, shortened
 
 # Shown in messages: longer strings are cut (a 5,000-character "path" is a mistake, not a name to echo).
 _SHOWN_CHARACTERS = 60
@@ -64,20 +65,11 @@ def describe(value: Any) -> str:
         return f"{float.__repr__(value)} (a float)"
     if isinstance(value, str):
         if len(value) <= _SHOWN_CHARACTERS:
-            return f"{str.__repr__(value)} (a str)"
-        return f"{str.__repr__(value[:_SHOWN_CHARACTERS])[:-1]}…' (a str of {len(value):,} characters)"
+            return f"{escaped(str.__repr__(value))} (a str)"
+        return f"{escaped(str.__repr__(value[:_SHOWN_CHARACTERS]))[:-1]}…' (a str of {len(value):,} characters)"
     if isinstance(value, bytes | bytearray):
-        return f"{shortened(repr(bytes(value)))} (bytes)"
+        return f"{shortened(repr(bytes(value)), _SHOWN_CHARACTERS)} (bytes)"
     return _a(type(value).__name__)
-
-
-def shortened(text: str) -> str:
-    """``text`` as a name in a message: cut after 60 characters, with the full length said.
-
-    >>> shortened("lenet5"), shortened("a" * 100)[-21:]
-    ('lenet5', 'aaa… (100 characters)')
-    """
-    return text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS]}… ({len(text):,} characters)"
 
 
 def _digits(number: int) -> int:
@@ -199,8 +191,8 @@ class Arguments:
             raise self.fail(argument, "is an empty string: it names no file (and is not read as the current "
                             "directory)", fix)
         if "\0" in text:
-            raise self.fail(argument, f"{shortened(text)!r} holds a NUL character, which no file name can",
-                            "remove it")
+            raise self.fail(argument, f"{quoted(text, _SHOWN_CHARACTERS)} holds a NUL character, which no file "
+                            "name can", "remove it")
         return value
 
     def torch_module(self, argument: str, value: Any, or_state_dict: bool = False) -> Any:

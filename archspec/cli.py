@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from archspec.errors import SpecError
+from archspec.limits import DEFAULT_MAX_NODES
+from archspec.loading.core_schema import INT, ascii_digits
+from archspec.user_text import cut, escaped, file_name, quoted, shortened
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("table", "json", "markdown")
@@ -43,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(error), file=sys.stderr)
         return EXIT_INVALID
     except _UsageError as error:
-        print(f"archspec: error: {error}", file=sys.stderr)
+        print(f"archspec: error: {escaped(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -52,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug in archspec, not in the spec: say so without a traceback
         if os.environ.get("ARCHSPEC_DEBUG"):
             raise
-        print(f"archspec: internal error: {type(error).__name__}: {error} (please report it; set "
+        print(f"archspec: internal error: {type(error).__name__}: {shortened(error, 500)} (please report it; set "
               "ARCHSPEC_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 
@@ -61,12 +65,19 @@ class _UsageError(Exception):
     pass
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with the arguments its errors echo escaped and shortened like every message."""
+
+    def error(self, message: str) -> Any:  # argparse's own signature says NoReturn; it exits
+        super().error(shortened(message, 500))
+
+
 def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The command line's parser. When the first argument names a command, only that command's parser is built:
     nothing else can be parsed or shown then, and building all seven takes twice as long as building two
     (argparse looks up every parser's texts in the translation catalogues on disk). Help, usage errors and an
     unknown command build them all."""
-    parser = argparse.ArgumentParser(prog="archspec", description="Network architectures as spec files: "
+    parser = _Parser(prog="archspec", description="Network architectures as spec files: "
                                      "validated, analysed exactly without torch, compiled to PyTorch.",
                                      epilog=EXIT_STATUS_HELP)
     # Read only when asked for (not argparse's "version" action, which needs the text to build the parser).
@@ -131,20 +142,21 @@ def _shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="C,H,W", help="input shape without batch (default: the spec's)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                         help="override a param (repeatable); VALUE is read as YAML")
-    parser.add_argument("--max-nodes", type=_positive_int, default=1_000_000, metavar="N",
-                        help="reject specs that expand to more modules than this")
+    parser.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
+                        help=f"reject specs that expand to more modules than this (default {DEFAULT_MAX_NODES:,})")
     parser.set_defaults(batch=1, train=False)
 
 
 def _analysis_options(parser: argparse.ArgumentParser, quiet: str) -> None:
     """The options ``check`` and ``build`` share; ``quiet`` says what --quiet means for the command."""
     _shape_options(parser)
-    parser.add_argument("--batch", type=int, default=1, metavar="N", help="batch size for shapes, MACs, memory")
+    parser.add_argument("--batch", type=_whole_number, default=1, metavar="N",
+                        help="batch size for shapes, MACs, memory")
     parser.add_argument("--train", action="store_true", help="analyse the training-mode graph")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="json: one report object, or an array of them for several specs")
-    parser.add_argument("--depth", type=int, metavar="N", help="table and markdown: show modules down to this "
-                        "depth (1: top-level modules; 0: totals only); JSON always lists every module")
+    parser.add_argument("--depth", type=_whole_number, metavar="N", help="table and markdown: show modules down to "
+                        "this depth (1: top-level modules; 0: totals only); JSON always lists every module")
     parser.add_argument("--quiet", "-q", action="store_true", help=quiet)
 
 
@@ -188,11 +200,14 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise _UsageError(f"--set expects KEY=VALUE, got {pair!r}")
+            raise _UsageError(f"--set expects KEY=VALUE, got {quoted(pair)}")
         try:
             overrides[key.strip()] = load_text(text, "--set").data if text.strip() else None
         except SpecError as error:
-            raise _UsageError(f"--set {key}: the value is not valid YAML ({error.diagnostics[0].message})") from None
+            first = error.diagnostics[0]
+            if first.message.startswith("YAML syntax"):
+                raise _UsageError(f"--set {cut(key)}: the value is not valid YAML ({first.message})") from None
+            raise _UsageError(f"--set {cut(key)}: {first.message}" + (f" — {first.fix}" if first.fix else "")) from None
     return overrides
 
 
@@ -201,23 +216,40 @@ def _input(text: str | None) -> list[int] | None:
 
     if text is None:
         return None
-    try:
-        values = [int(part) for part in text.replace("x", ",").split(",") if part.strip()]
-    except ValueError:
-        raise _UsageError(f"--input expects numbers like 3,224,224, got {text!r}") from None
+    parts = [part.strip() for part in text.replace("x", ",").split(",") if part.strip()]
+    if not all(_DIGITS.fullmatch(part) for part in parts):
+        written = ascii_digits(text)
+        fits = written is not None and _ASCII_INPUT.fullmatch(written)
+        hint = f" (numbers are ASCII digits 0-9: write {written})" if fits else ""
+        raise _UsageError(f"--input expects numbers like 3,224,224, got {quoted(text)}{hint}")
+    values = [int(part) for part in parts]
     if not values:
         raise _UsageError("--input is empty")
     if not all(1 <= value <= MAX_DIMENSION for value in values):
-        raise _UsageError(f"--input sizes must be from 1 to {MAX_DIMENSION:,}, got {text!r}")
+        raise _UsageError(f"--input sizes must be from 1 to {MAX_DIMENSION:,}, got {quoted(text)}")
     return values
+
+
+# Python's int() also reads other scripts' digits, full-width digits and '_' between digits ('１', '1_6'): numbers on
+# the command line are ASCII digits, as in a spec.
+_DIGITS = re.compile(r"[0-9]+")
+_ASCII_INPUT = re.compile(r"[0-9]+(?:\s*[,x]\s*[0-9]+)*")
+
+
+def _whole_number(text: str) -> int:
+    """argparse type for whole numbers written in ASCII digits (with an optional sign); a bad value is a usage
+    error (exit 2) with argparse's own message."""
+    stripped = text.strip()
+    if not _DIGITS.fullmatch(stripped.removeprefix("-").removeprefix("+")):
+        written = ascii_digits(text)
+        hint = f" (numbers are ASCII digits 0-9: write {written})" if written and INT.fullmatch(written) else ""
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text)}{hint}")
+    return int(stripped)
 
 
 def _positive_int(text: str) -> int:
     """argparse type for counts: a bad value is a usage error (exit 2) with argparse's own message."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
@@ -312,7 +344,7 @@ def _build(args: argparse.Namespace) -> int:
             save(model, spec, args.save, shape)
         except OSError as error:
             raise _write_failed("--save", args.save, error) from None
-        _note(args, f"saved: {args.save}")
+        _note(args, f"saved: {file_name(args.save)}")
     return EXIT_OK
 
 
@@ -375,7 +407,7 @@ def _codegen(args: argparse.Namespace) -> int:
                 handle.write(source)
         except OSError as error:
             raise _write_failed("--output", args.output, error) from None
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {file_name(args.output)}", file=sys.stderr)
     else:
         print(source, end="")
     return EXIT_OK

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from archspec.user_text import cut, escaped, file_name, quoted
+
 SpecPath = tuple[str | int, ...]
 _MAX_SHOWN_PARTS = 10  # longer paths (runaway nesting) are shortened in messages
 # A file with 100,000 broken lines gets the first errors and a count, not 100,000 lines: fixing the first
@@ -26,18 +28,28 @@ def format_spec_path(path: SpecPath) -> str:
     '<spec>'
     >>> format_spec_path(("layers", 0, "conv", *[0] * 100))
     'layers[0].conv[0][0][0][0][0]…[0] (103 levels)'
+
+    A key that is not a plain name is quoted, so that the path reads unambiguously whatever the key's text; keys
+    are user text, each escaped and cut (the message quoting it gives its length):
+
+    >>> format_spec_path(("blocks", "x[1]", "layers")), format_spec_path(("a.b",)), format_spec_path(("p", "a\\n"))
+    ('blocks["x[1]"].layers', '["a.b"]', 'p["a\\\\n"]')
     """
     if len(path) > _MAX_SHOWN_PARTS:
         last = path[-1]
-        tail = f"[{last}]" if isinstance(last, int) else f".{last}"
+        tail = f"[{last}]" if isinstance(last, int) else _key_text(str(last), first=False)
         return f"{format_spec_path(path[:_MAX_SHOWN_PARTS - 2])}…{tail} ({len(path)} levels)"
     text = ""
     for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
+        text += f"[{part}]" if isinstance(part, int) else _key_text(str(part), first=not text)
     return text or "<spec>"
+
+
+def _key_text(key: str, first: bool) -> str:
+    """``.name`` (``name`` first), or ``["a key"]`` for one that is not letters, digits and '_'."""
+    if key and all(char.isascii() and (char.isalnum() or char == "_") for char in key):
+        return cut(key) if first else f".{cut(key)}"
+    return '["' + cut(key).replace('"', '\\"') + '"]'
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,11 @@ class Location:
     def __str__(self) -> str:
         return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
 
+    def shown(self) -> str:
+        """As a message shows it: the file name escaped, and cut only past any real path's length; ``str()``
+        keeps it exact (the JSON report's ``source``)."""
+        return str(Location(file_name(self.file), self.line, self.column))
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -68,14 +85,17 @@ class Diagnostic:
     severity: str = "error"
 
     def __str__(self) -> str:
-        """``FILE:LINE:COL: error: PATH: what — fix``; about a whole file: ``FILE: error: what — fix``."""
-        where = f"{self.location}: " if self.location else ""
+        """``FILE:LINE:COL: error: PATH: what — fix``; about a whole file: ``FILE: error: what — fix``.
+
+        One line, whatever user text the message quotes: control characters are escaped here, once for every
+        message (quoting helpers shorten what they quote)."""
+        where = f"{self.location.shown()}: " if self.location else ""
         about_whole_file = self.location is not None and self.location.line is None and not self.path
         spec_path = "" if about_whole_file else f"{format_spec_path(self.path)}: "
         text = f"{where}{self.severity}: {spec_path}{self.message}"
         if self.fix:
             text += f" — {self.fix}"
-        return text
+        return escaped(text)
 
 
 class SpecError(ValueError):
@@ -137,4 +157,4 @@ def _closest(word: str, choices: tuple[str, ...]) -> str | None:
     import difflib
 
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    return f"did you mean {quoted(close[0])}?" if close else None

@@ -7,7 +7,7 @@ from typing import Any
 from archspec.analysis.receptive_field import EXACT, Field
 from archspec.errors import OpError
 from archspec.ir.graph import Network, Node
-from archspec.ops.base import Context, Shape
+from archspec.ops.base import MAX_SIZE, Context, Shape
 from archspec.ops.containers import Inputs
 
 
@@ -20,6 +20,8 @@ def output_for(network: Network, shape: Shape, ctx: Context) -> Shape | None:
         nonlocal failed
         if x is None or (isinstance(x, Inputs) and None in x):
             return None
+        if node.train_only and not ctx.train:
+            return x  # a train-only head does not run in eval mode: the main path goes on from its input
         if node.is_leaf:
             try:
                 return node.op.output_shape(node.args, x, ctx)
@@ -81,6 +83,77 @@ def min_input(network: Network, ctx: Context, fields: dict[str, Field | None] | 
     for dim in dims:
         result[dim] = _smallest(lambda size, dim=dim: valid({dim: size}), shape[dim], guesses[dim - 1])
     return result
+
+
+def least_input(network: Network, ctx: Context, at_least: list[int]) -> list[int] | None:
+    """The smallest input in a second mode (training), given ``at_least``: one below which no input is valid
+    in it — the eval-mode smallest input, since training only adds conditions (train-only heads run,
+    batchnorm needs more than one value per channel). None if no input up to the largest size is valid.
+
+    Where the network's input is valid in this mode, each spatial size is searched with the others kept, as
+    :func:`min_input` does; where it is not (a train-only head needs a larger input), the answer is the
+    smallest input whose every spatial size is raised to a common least size. Each search starts at
+    ``at_least`` and doubles, which also keeps sizes that must divide by a power of two (U-Net's skips) on
+    their grid. It costs one pass where the eval answer is valid in training too, one more per spatial dim
+    where it is not as a whole (batchnorm at 1x1 and batch 1) but is dim by dim.
+    """
+    shape = list(network.input)
+    if len(shape) < 2:
+        return shape if output_for(network, tuple(shape), ctx) is not None else None
+    known: dict[tuple[int, ...], bool] = {}
+
+    def valid(probe: list[int]) -> bool:
+        key = tuple(probe)
+        if key not in known:
+            known[key] = output_for(network, key, ctx) is not None
+        return known[key]
+
+    # Sizes are taken to be valid from some least one on (as in min_input): if the lower bound is valid as a
+    # whole, it is the answer in every dim — one pass, the usual case.
+    if valid(at_least):
+        return list(at_least)
+    dims = range(1, len(shape))
+    alone = [valid([*shape[:dim], at_least[dim], *shape[dim + 1:]]) for dim in dims]
+    if any(alone) or valid(shape):
+        result = list(shape)
+        for dim in dims:
+            result[dim] = _doubling(lambda size, dim=dim: valid([*shape[:dim], size, *shape[dim + 1:]]),
+                                    at_least[dim], shape[dim])
+        return result
+    least = _doubling(lambda size: valid([shape[0], *(max(s, size) for s in shape[1:])]), max(at_least[1:]),
+                      MAX_SIZE, upper_valid=False)
+    return None if least is None else [shape[0], *(max(s, least) for s in shape[1:])]
+
+
+def _doubling(valid: Any, low: int, upper: int, upper_valid: bool = True) -> Any:
+    """The least size from ``low`` to ``upper`` for which ``valid`` holds, found by doubling from ``low``
+    and halving the bracket; ``upper`` is known valid unless ``upper_valid`` is false (then None if it is not).
+
+    >>> _doubling(lambda size: size >= 299, 31, 10**6), _doubling(lambda size: size % 16 == 0, 16, 128)
+    (299, 16)
+    >>> _doubling(lambda size: size >= 32 and size % 16 == 0, 16, 128), _doubling(lambda size: False, 3, 9, False)
+    (32, None)
+    """
+    low = max(1, min(low, upper))
+    if valid(low):
+        return low
+    high = low
+    while True:
+        high = min(high * 2, upper)
+        if high == upper:
+            if upper_valid or valid(upper):
+                break
+            return None
+        if valid(high):
+            break
+        low = high
+    while high - low > 1:
+        middle = (low + high) // 2
+        if valid(middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def _guesses(fields: dict[str, Field | None], spatial_dims: int) -> list[int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from archspec.analysis.warnings import ReportWarning, warning_at
 from archspec.errors import Diagnostic, SpecError
 from archspec.ir.graph import Network, Node
 from archspec.ops.base import Global, PositionDependent, WindowStep
@@ -109,7 +110,7 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
                           tuple(-a for a in first)))
 
 
-def receptive_fields(network: Network, warnings: list[str] | None = None) -> dict[str, Field | None]:
+def receptive_fields(network: Network, warnings: list[ReportWarning] | None = None) -> dict[str, Field | None]:
     """The field at every module path; None where the output has no spatial dimensions.
 
     Merges whose branches are not centred alike append a warning to ``warnings``.
@@ -134,8 +135,13 @@ def receptive_fields(network: Network, warnings: list[str] | None = None) -> dic
                         return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
                     merged = merge_fields(branch_fields)
                     if warnings is not None and _misaligned(branch_fields):
-                        warnings.append(f"{node.path}: merged branches are not aligned (field centres "
-                                        f"{sorted({f.start for f in branch_fields if f and f.kind == EXACT})})")
+                        centres = sorted({f.start for f in branch_fields if f and f.kind == EXACT})
+                        warnings.append(warning_at(
+                            node, in_spec_file[-1] if in_spec_file else network.root,
+                            f"the branches merged by module '{node.path}' are not aligned: their fields are "
+                            f"centred at {centres}, so output i of each branch sees a different place",
+                            "if that is not meant, pad the branches alike (odd kernels with padding kernel // 2 "
+                            "keep every branch centred)"))
                     return merged
 
                 result = node.container.propagate(field, node.children, visit, merge, keep_main)

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from archspec.analysis.min_input import min_input
+from archspec.analysis.min_input import least_input, min_input
 from archspec.analysis.receptive_field import Field, network_field, receptive_fields
+from archspec.analysis.warnings import ReportWarning, anchors, warning_at
 from archspec.errors import Location, SpecPath
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
-from archspec.ops.base import DTYPE_BYTES, Context
+from archspec.ops.base import DTYPE_BYTES, Context, format_shape
 
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
@@ -92,7 +93,11 @@ class Report:
     doc: str | None = None
     file: str = ""
     train: bool = False
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ReportWarning] = field(default_factory=list)
+    # The smallest input in each mode (``min_input`` is the report's own); training may need a larger one
+    # (a train-only head that needs more, batchnorm's batch statistics) — None where no input trains.
+    min_input_eval: list[int] | None = None
+    min_input_train: list[int] | None = None
 
     def shown_layers(self, max_depth: int | None = None) -> list[LayerReport]:
         """The modules down to ``max_depth`` (1: the top-level ones; None: all), in depth-first order."""
@@ -112,10 +117,11 @@ class Report:
             "totals": self.totals.to_dict(),
             "receptive_field": _network_field(self.receptive_field),
             "min_input": self.min_input,
+            "min_input_by_mode": {"eval": self.min_input_eval, "train": self.min_input_train},
             "batch": self.batch,
             "train": self.train,
             "conventions": CONVENTIONS,
-            "warnings": self.warnings,
+            "warnings": [warning.to_dict() for warning in self.warnings],
             "layers": [row.to_dict() for row in self.layers],
         }
 
@@ -128,16 +134,54 @@ def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -
 
 def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
     ctx = ctx or Context(batch=batch)
-    warnings: list[str] = []
+    warnings: list[ReportWarning] = []
     fields = receptive_fields(network, warnings)
-    totals, rows = _layer_rows(network.root, batch, fields, ctx.train)
+    totals, rows, notes = _layer_rows(network.root, batch, fields, ctx.train)
+    # Both modes' smallest inputs: training only adds conditions, so the eval answer starts its search.
+    smallest_eval = min_input(network, Context(batch=batch, train=False), fields)
+    smallest_train = least_input(network, Context(batch=batch, train=True), smallest_eval)
     outputs = [{"name": MAIN_OUTPUT, "shape": [batch, *network.output]}]
-    outputs += [{"name": node.path, "shape": [batch, *node.side_output]} for node in network.modules()
-                if node.side_output is not None and (ctx.train or not node.train_only)]
+    for node in network.modules():
+        if node.side_output is not None and (ctx.train or not node.train_only):
+            outputs.append({"name": node.path, "shape": [batch, *node.side_output]})
+        if node.built_for is not None:
+            notes.append((node, _idle_head_note(node, smallest_train)))
     return Report(name=network.name, batch=batch, input_shape=[batch, *network.input],
                   output_shape=[batch, *network.output], outputs=outputs, totals=totals, layers=rows,
-                  receptive_field=network_field(network, fields), min_input=min_input(network, ctx, fields),
-                  doc=network.doc, file=network.file, train=ctx.train, warnings=warnings)
+                  receptive_field=network_field(network, fields),
+                  min_input=(smallest_train or list(network.input)) if ctx.train else smallest_eval,
+                  doc=network.doc, file=network.file, train=ctx.train,
+                  warnings=_collated(network, rows, warnings, notes), min_input_eval=smallest_eval,
+                  min_input_train=smallest_train)
+
+
+def _idle_head_note(head: Node, smallest_train: list[int] | None) -> tuple[str, str]:
+    """What to say of a train-only head that cannot run at this input (see archspec.ir.head_inputs)."""
+    assert head.built_for is not None
+    what = (f"head '{head.path}' runs only in training, and could not run at this input: it takes at least "
+            f"{format_shape(head.built_for)}, here it gets {format_shape(head.input)}; its layers are built "
+            f"(and listed) for {format_shape(head.built_for)}, and eval mode, which never runs it, is unaffected")
+    fix = (f"train at inputs of at least {format_shape(tuple(smallest_train))}" if smallest_train else
+           "no input runs this network in training; change the head") + \
+        ", or let the head take smaller inputs (e.g. adaptive pooling before its convolutions)"
+    return what, fix
+
+
+def _collated(network: Network, rows: list[LayerReport], warnings: list[ReportWarning], notes: Warned
+              ) -> list[ReportWarning]:
+    """Every warning, located, in the order of the modules they are about; one per item and message (the
+    copies of a repeat say the same thing at the same place, and the first takes 'first', so its arguments
+    are another object and it is warned about apart)."""
+    if notes:
+        anchor_of = anchors(network, [node for node, _ in notes])
+        warnings = warnings + [warning_at(node, anchor_of[id(node)], what, fix) for node, (what, fix) in notes]
+    if not warnings:
+        return warnings
+    order = {row.path: index for index, row in enumerate(rows)}
+    distinct: dict[tuple[Any, ...], ReportWarning] = {}
+    for warning in sorted(warnings, key=lambda warning: order[warning.module]):
+        distinct.setdefault((warning.location, warning.spec_path, warning.message, warning.fix), warning)
+    return list(distinct.values())
 
 
 def _network_field(field: Field | None) -> dict[str, Any] | None:
@@ -149,10 +193,14 @@ def _network_field(field: Field | None) -> dict[str, Any] | None:
     return result
 
 
-def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: bool) -> tuple[Totals,
-                                                                                               list[LayerReport]]:
-    """The root's totals and every module's row, in depth-first order (without recursion: a network may nest
-    as deep as its limit and hold a million modules, so this loop is kept lean).
+Warned = list[tuple[Node, tuple[str, str]]]
+
+
+def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None],
+                train: bool) -> tuple[Totals, list[LayerReport], Warned]:
+    """The root's totals, every module's row, in depth-first order (without recursion: a network may nest
+    as deep as its limit and hold a million modules, so this loop is kept lean), and the ops' warnings, each
+    with the first leaf it is about (the copies of a repeat share their arguments, and one warning).
 
     In eval mode, train-only heads keep their parameters in their parent's totals but not their MACs or
     activations (they do not run)."""
@@ -161,6 +209,7 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: 
     sums: dict[int, tuple[int, int, int, int]] = {}
     counted: dict[tuple[int, Any, Any], tuple[int, int, int]] = {}  # the copies of a repeat share their args
     rows: list[LayerReport] = []
+    warned: dict[tuple[int, Any, Any], tuple[Node, list[tuple[str, str]]]] = {}
     for node in reversed(order):
         if node.op is not None:
             key = (id(node.args), node.input, node.output)
@@ -168,6 +217,11 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: 
             if counts is None:
                 op, args, x, y = node.op, node.args, node.input, node.output
                 counts = counted[key] = (op.parameters(args, x, y), op.buffers(args, x, y), op.macs(args, x, y))
+                notes = op.warnings(args, x, y)
+                if notes:
+                    warned[key] = (node, notes)
+            elif warned and key in warned:
+                warned[key] = (node, warned[key][1])  # the walk goes backwards: keep the first copy
             params, buffers, macs = counts
             macs *= batch
             activations = batch * prod(node.output) * DTYPE_BYTES
@@ -191,4 +245,5 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None], train: 
                                     fields.get(node.path), node.location, node.train_only, node.spec_path))
     rows.reverse()
     params, buffers, macs, activations = sums[id(root)]
-    return Totals(params, params, buffers, macs, activations), rows
+    notes = [(node, note) for node, listed in warned.values() for note in listed]
+    return Totals(params, params, buffers, macs, activations), rows, notes

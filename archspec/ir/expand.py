@@ -12,6 +12,9 @@ from pydantic import ValidationError
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
+from archspec.ir.head_inputs import smallest_accepted
+from archspec.ir.use_chain import use_chain
+from archspec.limits import DEFAULT_MAX_NODES
 from archspec.ops.base import DTYPE_BYTES, MAX_SIZE, Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
@@ -19,6 +22,7 @@ from archspec.spec.expressions import ExpressionError, evaluate_value, is_expres
 from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
 from archspec.spec.pydantic_errors import describe_value
 from archspec.spec.validate import bounded_diagnostics, has_expression, walk_items
+from archspec.user_text import listed, quoted, shortened
 
 # Torch runs nested modules by recursion: each level of nesting costs about 5 Python frames in a forward
 # pass with hooks and FlopCounterMode (``build --verify``), so under Python's default limit of 1,000 frames
@@ -35,7 +39,7 @@ MAX_TENSOR_BYTES = 2**63 - 1
 class ExpandLimits:
     """Caps that make runaway specs fail fast with a clear message."""
 
-    max_nodes: int = 1_000_000
+    max_nodes: int = DEFAULT_MAX_NODES
     max_block_depth: int = 32
     max_nesting: int = MAX_NESTING  # modules inside modules, from the network down to a leaf
 
@@ -106,7 +110,7 @@ class _Expander:
         self.estimates: dict[Any, tuple[int, Shape]] = {}
         self.shortcuts = 0  # blocks and repeat copies the estimate counted without building them
         self.ops = all_ops()
-        self.blocks = BlockScope(spec.blocks)
+        self.blocks = BlockScope(spec.blocks)  # a spec's block overrides a built-in one everywhere
         self.count = 0
         self.in_head = False  # expanding inside a head (off the main path)
         self.train_only = False  # ... of a head that runs only in training
@@ -144,14 +148,24 @@ class _Expander:
         on the input's shape (``reads_input``; shapes are not traced), the message names every override in
         effect."""
         message += self.override_note(culprit, stack, reads_input)
-        location = owner.source.locate(path, key)
         if stack and owner is not self.spec:
-            outer = next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
-            message = f"in block '{stack[-1].block}' at {format_spec_path(path)}: {message}"
-            return _Abort(Diagnostic(message, outer.item.op_path, outer.source.locate(outer.item.op_path), fix))
+            # A bundled block's file is not the user's: point at the innermost call in the user's file.
+            outer = self.user_call(stack)
+            return _Abort(Diagnostic(f"in {self.chain(stack, path)}: {message}", outer.item.op_path,
+                                     outer.source.locate(outer.item.op_path), fix))
         if stack and context:
-            message += f" (in block '{stack[-1].block}' used at {format_spec_path(stack[-1].item.path)})"
-        return _Abort(Diagnostic(message, path, location, fix))
+            message = f"in {self.chain(stack, path)}: {message}"
+        return _Abort(Diagnostic(message, path, owner.source.locate(path, key), fix))
+
+    def chain(self, stack: tuple[CallSite, ...], path: SpecPath) -> str:
+        """The uses of blocks that lead from the top-level item to ``path`` (see archspec.ir.use_chain)."""
+        inner = [*(site.item.path for site in stack[1:]), path]
+        return use_chain(stack[0].item.path, [(site.block, self.blocks[site.block].path, position)
+                                              for site, position in zip(stack, inner, strict=True)])
+
+    def user_call(self, stack: tuple[CallSite, ...]) -> CallSite:
+        """The innermost block call written in the user's own file (errors inside bundled blocks point there)."""
+        return next((site for site in reversed(stack) if site.source is self.spec.source), stack[0])
 
     def override_note(self, culprit: Any, stack: tuple[CallSite, ...], reads_input: bool) -> str:
         """`` (num_classes = 0 from --set)`` for the overrides ``culprit`` derives from; else, for a fault that
@@ -165,7 +179,7 @@ class _Expander:
         named = [key for key in overrides if key in traced] or list(overrides)
         import json  # only for this message
 
-        values = ", ".join(f"{key} = {json.dumps(overrides[key], default=str)}" for key in named)
+        values = ", ".join(f"{key} = {shortened(json.dumps(overrides[key], default=str))}" for key in named)
         return f" ({'' if traced else 'with '}{values} from {self.spec.override_origin})"
 
     def override_sources(self, value: Any, stack: tuple[CallSite, ...], seen: frozenset[Any] = frozenset()
@@ -189,7 +203,7 @@ class _Expander:
                      if isinstance(args, dict) and name in args]
             return (self.override_sources(given, stack[:-1], seen) if given
                     else self.override_sources(block.params[name], stack, seen))
-        if block is not None and block.name in self.spec.blocks:
+        if block is not None and block is self.spec.blocks.get(block.name):
             return self.name_sources(name, stack[:-1], seen)
         return set()
 
@@ -229,13 +243,13 @@ class _Expander:
             if node is None:
                 continue
             if node.name in names:
-                raise self.fail(owner, (*item.path, "name"), stack, f"name '{node.name}' is already used by "
+                raise self.fail(owner, (*item.path, "name"), stack, f"name {quoted(node.name)} is already used by "
                                 f"{format_spec_path(names[node.name].path)}", "give each item a distinct name")
             names[node.name] = item
             node.id, node.sources = item.id, tuple(item.inputs) if item.inputs else None
             if item.id:
                 if item.id in saved:
-                    raise self.fail(owner, (*item.path, "id"), stack, f"id '{item.id}' is used twice in this "
+                    raise self.fail(owner, (*item.path, "id"), stack, f"id {quoted(item.id)} is used twice in this "
                                     "layer list", "give each item a distinct id")
                 saved[item.id] = node.output
             nodes.append(node)
@@ -254,8 +268,8 @@ class _Expander:
             elif source in saved:
                 shapes.append(saved[source])
             elif source == item.id:
-                raise self.fail(owner, (*item.path, "from"), stack, f"'{source}' is this item's own id; 'from' may "
-                                "only read earlier items (no cycles)", "read an earlier id, or 'prev' for the "
+                raise self.fail(owner, (*item.path, "from"), stack, f"{quoted(source)} is this item's own id; 'from' "
+                                "may only read earlier items (no cycles)", "read an earlier id, or 'prev' for the "
                                 "previous item's output")
             else:
                 later = next((other for other in items[position:] if other.id == source), None)
@@ -264,18 +278,18 @@ class _Expander:
                     enclosing = next((part for part in reversed(elsewhere[:-1]) if isinstance(part, str)
                                       and part not in ("branches", "layers", "blocks")), "item")
                     here = "branch" if "branches" in item.path else "layer list"
-                    raise self.fail(owner, (*item.path, "from"), stack, f"'{source}' is defined in another layer "
+                    raise self.fail(owner, (*item.path, "from"), stack, f"{quoted(source)} is defined in another layer "
                                     f"list, at {format_spec_path(elsewhere)}; 'from' reads only ids of its own list",
-                                    f"compute the value inside this {here}, or read '{source}' after the "
+                                    f"compute the value inside this {here}, or read {quoted(source)} after the "
                                     f"{enclosing}")
                 if later is not None:
-                    raise self.fail(owner, (*item.path, "from"), stack, f"'{source}' is defined later, at "
+                    raise self.fail(owner, (*item.path, "from"), stack, f"{quoted(source)} is defined later, at "
                                     f"{format_spec_path(later.path)}; 'from' may only read earlier items (no "
                                     "cycles)", "move the item with that id before this one")
                 known = [k for k in saved if k != LIST_INPUT] + [PREVIOUS, LIST_INPUT]
-                raise self.fail(owner, (*item.path, "from"), stack, f"unknown id '{source}' in 'from'",
+                raise self.fail(owner, (*item.path, "from"), stack, f"unknown id {quoted(source)} in 'from'",
                                 did_you_mean(source, known) or f"ids defined before this item in the same list: "
-                                f"{', '.join(known)}")
+                                f"{listed(known)}")
         return shapes[0] if len(shapes) == 1 else Inputs(shapes, item.inputs)
 
     def item(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], prefix: str, index: int, owner: Any,
@@ -345,14 +359,16 @@ class _Expander:
         if item.op in CONTAINERS:
             return self.container(item, raw, x, scope, name, path, owner, stack)
         if isinstance(x, Inputs):
-            raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
+            raise self.fail(owner, (*item.path, "from"), stack, f"{quoted(item.op)} takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
+        if item.op in self.spec.blocks:  # before the ops: with 'override: true' a spec's block takes an op's name
+            return self.block(item, self.spec.blocks[item.op], raw, x, scope, name, path, owner, stack)
         if item.op in self.ops:
             return self.leaf(item, raw, x, scope, name, path, owner, stack)
         if item.op in self.blocks:
             return self.block(item, self.blocks[item.op], raw, x, scope, name, path, owner, stack)
         names = [*self.ops, *self.blocks]
-        raise self.fail(owner, item.op_path, stack, f"unknown op '{item.op}'", did_you_mean(item.op, names),
+        raise self.fail(owner, item.op_path, stack, f"unknown op {quoted(item.op)}", did_you_mean(item.op, names),
                         key=True)
 
     def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, scope: dict[str, Any], name: str,
@@ -360,25 +376,24 @@ class _Expander:
         container = CONTAINERS[item.op]
         args = self.validate_args(container.Args, raw, scope, item, owner, stack, use_first=raw is not item.args)
         if isinstance(x, Inputs) and not container.merges:
-            raise self.fail(owner, (*item.path, "from"), stack, f"'{item.op}' takes one input, {len(x)} arrive "
+            raise self.fail(owner, (*item.path, "from"), stack, f"{quoted(item.op)} takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
         outer = (self.in_head, self.train_only)
+        # In eval mode a train-only head never runs, so its input may be one it cannot take (see head_inputs).
+        never_runs = not self.ctx.train and not self.train_only and bool(getattr(args, "train_only", False))
         self.in_head = self.in_head or container.off_main_path
         self.train_only = self.train_only or bool(getattr(args, "train_only", False))
+        built_for = None
+        before = self.count
         try:
-            if item.branches is None:
-                children = self.sequence(item.children or [], x, scope, path, owner, stack)
-            else:
-                inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
-                children, failures = [], []
-                for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
-                    try:  # branches are independent: report the problems of every one
-                        children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
-                                                    item, owner, stack))
-                    except _Abort as abort:
-                        failures += abort.diagnostics
-                if failures:
-                    raise _Abort(*failures)
+            try:
+                children = self.container_children(container, item, raw, x, scope, path, owner, stack)
+            except _Abort as abort:
+                if not never_runs or isinstance(x, Inputs):
+                    raise
+                built_for, children = self.built_for_training(
+                    lambda shape: self.container_children(container, item, raw, shape, scope, path, owner, stack),
+                    x, before, abort)
         finally:
             head_flags = (self.in_head, self.train_only)
             self.in_head, self.train_only = outer
@@ -392,8 +407,42 @@ class _Expander:
         node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
                          children=children)
         node.side_output = container.side_output(args, x, outputs)
-        node.in_head, node.train_only = head_flags
+        node.in_head, node.train_only, node.built_for = *head_flags, built_for
         return node
+
+    def container_children(self, container: Any, item: Item, raw: dict[str, Any], x: Shape | Inputs,
+                           scope: dict[str, Any], path: str, owner: Any, stack: tuple[CallSite, ...]) -> list[Node]:
+        if item.branches is None:
+            return self.sequence(item.children or [], x, scope, path, owner, stack)
+        inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
+        children, failures = [], []
+        for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
+            try:  # branches are independent: report the problems of every one
+                children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
+                                            item, owner, stack))
+            except _Abort as abort:
+                failures += abort.diagnostics
+        if failures:
+            raise _Abort(*failures)
+        return children
+
+    def built_for_training(self, expand_at: Any, x: Shape, before: int, abort: _Abort) -> tuple[Shape, list[Node]]:
+        """The children of a train-only head that cannot run at input ``x``, built for the smallest input it
+        accepts (``expand_at`` expands them for a given input); the head's own error if it accepts none."""
+
+        def accepts(shape: Shape) -> bool:
+            self.count = before  # a rejected probe's modules are not the network's
+            try:
+                expand_at(shape)
+            except _Abort:
+                return False
+            return True
+
+        shape = smallest_accepted(accepts, x)
+        self.count = before
+        if shape is None:
+            raise abort
+        return shape, expand_at(shape)
 
     def branch(self, name: str, items: list[Item], x: Shape, scope: dict[str, Any], path: str, parent: Item,
                owner: Any, stack: tuple[CallSite, ...]) -> Node:
@@ -425,7 +474,7 @@ class _Expander:
         try:
             args = model.model_validate(values)
         except ValidationError as exc:
-            first = bounded_diagnostics(exc, model, item.op_path, owner.source)[0][0]
+            first = bounded_diagnostics(exc, model, item.op_path, owner.source, values)[0][0]
             argument = first.path[len(item.op_path)] if len(first.path) > len(item.op_path) else None
             culprit = raw.get(argument, raw)
             raise self.fail(owner, first.path, stack, first.message, first.fix, culprit=culprit) from None
@@ -452,9 +501,9 @@ class _Expander:
         for key in values:
             if key not in block.params:
                 raise self.fail(owner, (*item.op_path, key), stack, f"block '{block.name}' has no parameter "
-                                f"'{key}'", did_you_mean(key, block.params) or
-                                f"its parameters: {', '.join(block.params) or 'none'}", key=True)
-        block_owner = self.spec if block.name in self.spec.blocks else _library_owner(block)
+                                f"{quoted(key)}", did_you_mean(key, block.params) or
+                                f"its parameters: {listed(block.params) or 'none'}", key=True)
+        block_owner = self.spec if block is self.spec.blocks.get(block.name) else _library_owner(block)
         inner: dict[str, Any] = {} if block_owner is not self.spec else {
             k: v for k, v in scope.items() if not k.startswith("in.")}
         inner.update(_input_names(x))
@@ -468,7 +517,8 @@ class _Expander:
             else:
                 inner[key] = self.evaluate(default, inner, block_owner, (*block.path, "params", key),
                                            (*stack, site))
-        key = (block.name, _frozen(values), x, self.in_head, self.train_only) if self.estimating else None
+        key = (block.name, block_owner is self.spec, _frozen(values), x, self.in_head, self.train_only) \
+            if self.estimating else None
         if key in self.estimates:
             counted, output = self.estimates[key]
             self.count += counted - 1
@@ -558,6 +608,8 @@ class _Expander:
         detail = f" ({repeat[0]:,} copies of {repeat[1]:,} module{'s' if repeat[1] != 1 else ''})" if repeat else ""
         where = (*item.path, "repeat") if repeat else item.path
         lower = "the repeat count" if repeat else "the repeat counts or block fan-out"
+        if stack and owner is not self.spec:  # inside a bundled block: the user sets its size by its arguments
+            lower = f"the arguments of '{self.user_call(stack).block}' that set its size"
         raise self.fail(owner, where, stack, f"the network expands to more than {self.limits.max_nodes:,} "
                         f"modules{detail}", f"lower {lower}, or raise the limit with --max-nodes N "
                         "(max_nodes=N in Python)")
@@ -653,9 +705,10 @@ def _body(written: Any) -> str:
 
 
 def _valid_name(name: str) -> bool:
+    """A module name: ASCII digits (a position), or a name by NAME_PATTERN, all of it (no trailing line break)."""
     import re
 
-    return name.isdigit() or re.match(NAME_PATTERN, name) is not None
+    return re.fullmatch(r"[0-9]+", name) is not None or re.fullmatch(NAME_PATTERN, name) is not None
 
 
 __all__ = ["ExpandLimits", "Location", "expand"]

@@ -37,12 +37,15 @@ class Node:
     train_only: bool = False  # inside a head that runs only in training
     in_head: bool = False  # inside a head: not on the main path
     side_output: Shape | None = None  # a head's output shape
+    # A train-only head that cannot run at this input (in eval mode it never runs): the input its layers are
+    # built for, the smallest it accepts. None for every other node.
+    built_for: Shape | None = None
 
     def renamed(self, name: str, path: str) -> Node:
         """This node under another name and path, sharing everything else (children included, until replaced)."""
         return Node(name, path, self.kind, self.input, self.output, self.spec_path,
                     self.location, self.op, self.args, self.container, self.children, self.id, self.sources,
-                    self.train_only, self.in_head, self.side_output)
+                    self.train_only, self.in_head, self.side_output, self.built_for)
 
     @property
     def is_leaf(self) -> bool:

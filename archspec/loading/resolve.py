@@ -11,6 +11,7 @@ from archspec.checkpoint import ZIP_SIGNATURE, is_checkpoint
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.loading.source import Document
 from archspec.loading.yaml_loader import LoadLimits, load_data, load_text
+from archspec.user_text import file_name, quoted
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -59,7 +60,7 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
         text = resources.files("archspec.specs").joinpath(bundled[name]).read_text(encoding="utf-8")
         return load_text(text, f"<archspec>/specs/{bundled[name]}", limits)
     fix = did_you_mean(name, bundled) or f"bundled specs: {', '.join(sorted(bundled))}"
-    raise SpecError([Diagnostic(f"no such file or bundled spec {name!r}", (), Location(name), fix)])
+    raise SpecError([Diagnostic(f"no such file or bundled spec {quoted(name)}", (), Location(name), fix)])
 
 
 def load_stream(stream: BinaryIO, file: str, limits: LoadLimits | None = None) -> Document:
@@ -86,7 +87,8 @@ def load_stream(stream: BinaryIO, file: str, limits: LoadLimits | None = None) -
 def _not_a_spec(file: str) -> Diagnostic:
     """A zip archive where a spec was expected: say what it is and what reads it."""
     if Path(file).is_file() and is_checkpoint(file):
-        return Diagnostic(f"{file} is an archspec checkpoint (written by 'archspec build --save'), not a spec", (),
+        return Diagnostic(f"{file_name(file)} is an archspec checkpoint (written by 'archspec build --save'), not "
+                          "a spec", (),
                           Location(file), f"'archspec build {file}' reports it and rebuilds the module; in Python, "
                           f"archspec.load_checkpoint({file!r}) returns the module with its weights")
     return Diagnostic("the file is a zip archive (a torch.save file?), not a spec", (), Location(file),

@@ -4,7 +4,8 @@ PyYAML composes the text into a node graph (the C parser when available); we con
 from the nodes ourselves, so that:
 
 * only the standard scalar, sequence and mapping tags are accepted — no tag can construct an object;
-* scalars follow the YAML 1.2 core schema (``1e-5`` is a float, ``yes`` is a string, ``1:30`` is text);
+* scalars follow the YAML 1.2 core schema (``1e-5`` is a float, ``yes`` is a string, ``1:30`` is text), and so
+  does the text of an explicitly tagged scalar (``!!bool yes`` and ``!!int ٣٢`` are errors: see ``core_schema``);
 * duplicate mapping keys are errors instead of silently keeping the last one;
 * alias expansion, nesting depth, file size and number size are bounded, so a hostile file fails fast in
   little memory (nodes are composed by PyYAML's Python composer over the C parser's events, so nesting depth
@@ -24,11 +25,14 @@ import yaml
 from yaml.composer import Composer
 
 from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, Location, SpecError, SpecPath
+from archspec.loading import core_schema
+from archspec.loading.core_schema import TAG as _TAG
+from archspec.loading.core_schema import ScalarError
 from archspec.loading.source import Document, SourceMap
+from archspec.user_text import MAX_SHOWN_CHARACTERS, cut, quoted, shortened
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {_TAG + kind for kind in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
 
 
@@ -75,18 +79,14 @@ class _DepthLimitedLoader(Composer, _CoreSchemaLoader):  # type: ignore[misc]
 
 
 _RESOLVERS = [
-    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        "float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+0123456789.",
-    ),
-    ("null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    ("merge", r"^<<$", "<"),
+    ("bool", core_schema.BOOL, "tTfF"),
+    ("int", core_schema.INT, "-+0123456789"),
+    ("float", core_schema.FLOAT, "-+0123456789."),
+    ("null", core_schema.NULL, ["~", "n", "N", ""]),
+    ("merge", core_schema.MERGE, "<"),
 ]
-for _kind, _pattern, _first in _RESOLVERS:
-    _CoreSchemaLoader.add_implicit_resolver(_TAG + _kind, re.compile(_pattern), list(_first))
+for _kind, _pattern, _first in _RESOLVERS:  # PyYAML matches from the start: anchor the end too (\Z, not $)
+    _CoreSchemaLoader.add_implicit_resolver(_TAG + _kind, re.compile(f"(?:{_pattern.pattern})\\Z"), list(_first))
 
 
 class _Builder:
@@ -104,7 +104,7 @@ class _Builder:
 
     def forbidden_tag(self, node: yaml.Node, path: SpecPath) -> None:
         tag = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
-        self.fail(node, path, f"YAML tag '{tag}' is not allowed: a spec holds only plain data, nothing is "
+        self.fail(node, path, f"YAML tag {quoted(tag)} is not allowed: a spec holds only plain data, nothing is "
                   "constructed or imported", "remove the tag and write the value as plain YAML")
 
     def build(self, node: yaml.Node, path: SpecPath, depth: int = 0) -> Any:
@@ -143,10 +143,12 @@ class _Builder:
                 else:
                     self.fail(key_node, path, "mapping keys must be plain names", "quote the key or rename it")
                 continue
-            key = str(key_node.value)
+            key = str(key_node.value)  # an integer key keeps its text, as '1' would
+            if key_node.tag == _TAG + "int" and self.scalar(key_node, (*path, key)) is None:
+                continue
             if key in seen:
                 first = seen[key].start_mark
-                self.fail(key_node, (*path, key), f"duplicate key {key!r} (first given at line {first.line + 1}, "
+                self.fail(key_node, (*path, key), f"duplicate key {quoted(key)} (first given at line {first.line + 1}, "
                           f"column {first.column + 1})", "keep only one of them")
                 continue
             seen[key] = key_node
@@ -164,37 +166,21 @@ class _Builder:
                 result.setdefault(key, value)
 
     def scalar(self, node: yaml.ScalarNode, path: SpecPath) -> Any:
-        tag, text = node.tag, node.value
-        if tag == _TAG + "str":
-            return text
-        if tag == _TAG + "null":
+        """A plain scalar's value by the core schema; an explicitly tagged one's only if its text is of that type."""
+        kind = node.tag[len(_TAG):] if node.tag.startswith(_TAG) else None
+        if kind not in ("str", "int", "float", "bool", "null"):
+            self.forbidden_tag(node, path)
             return None
-        if tag == _TAG + "bool":
-            return text.lower() == "true"
-        if tag == _TAG + "int":
-            digits = text.lstrip("+-")
-            if len(digits.lstrip("0")) > self.limits.max_digits:
-                self.fail(node, path, f"number {_shorten(text)} is absurdly large ({len(digits)} digits)",
-                          f"write a number with at most {self.limits.max_digits} digits")
-                return None
-            try:
-                return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
-            except ValueError:
-                self.fail(node, path, f"{_shorten(text)!r} is not an integer", "write digits only, e.g. 64")
-                return None
-        if tag == _TAG + "float":
-            value = float(text) if "inf" not in text.lower() and "nan" not in text.lower() else math.nan
-            if not math.isfinite(value):
-                self.fail(node, path, f"number {_shorten(text)} is not finite (infinite, NaN or too large)",
-                          "write a finite number such as 0.5 or 1e-5")
-                return None
-            return value
-        self.forbidden_tag(node, path)
-        return None
+        try:
+            return core_schema.construct(kind, node.value, self.limits.max_digits)
+        except ScalarError as error:
+            self.fail(node, path, error.message, error.fix)
+            return None
 
 
 def _shorten(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+    """The start of a number's text (its length is said beside it)."""
+    return cut(text, limit)
 
 
 class _Abort(Exception):
@@ -220,21 +206,19 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     if file.endswith(".json"):
         non_finite = _check_json(text, file, limits)
         text = text.replace("\t", " ")  # JSON allows tabs as whitespace where YAML does not; columns stay put
-    loader = _DepthLimitedLoader(text)
-    loader.max_depth = limits.max_depth
     try:
-        root = loader.get_single_node()
+        root = _compose(text, limits)
     except _TooDeep as exc:
-        raise SpecError([Diagnostic(f"nesting deeper than {limits.max_depth} levels", (),
-                                    Location(file, exc.mark.line + 1, exc.mark.column + 1),
-                                    f"nest at most {limits.max_depth} levels (a spec needs far fewer)")]) from None
+        raise SpecError([_too_deep(file, exc.mark, limits)]) from None
     except yaml.MarkedYAMLError as exc:
+        if _PARSER_NESTING_LIMIT in str(exc.problem):
+            raise SpecError([_parser_nesting_diagnostic(exc, text, file, limits)]) from None
         raise SpecError([_syntax_diagnostic(exc, file, text)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Diagnostic(f"YAML syntax: {exc}", (), Location(file, 1, 1),
                                     "check that the file is YAML or JSON text")]) from None
-    finally:
-        loader.dispose()
+    except RecursionError:  # a max_depth raised past what Python's recursion allows the composer
+        raise SpecError([_nested_too_deeply(file, limits)]) from None
     builder = _Builder(file, limits)
     if root is None:
         raise SpecError([Diagnostic("the file is empty", (), Location(file, 1, 1),
@@ -246,8 +230,7 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
         builder.fail(abort.node, abort.path, abort.message, abort.fix)
         raise SpecError(builder.errors) from None
     except RecursionError:
-        raise SpecError([Diagnostic("structure nested too deeply", (), Location(file, 1, 1),
-                                    f"nest at most {limits.max_depth} levels")]) from None
+        raise SpecError([_nested_too_deeply(file, limits)]) from None
     for path, name in non_finite:  # JSON's NaN / Infinity read as text in YAML: locate them by their path
         builder.errors.append(builder.source.diagnostic(path, f"number {name} is not finite (JSON's NaN and "
                                                         "Infinity are not numbers a spec can use)",
@@ -255,6 +238,51 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     if builder.errors:
         raise SpecError(builder.errors)
     return Document(data=data, source=builder.source, text=text)
+
+
+def _compose(text: str, limits: LoadLimits) -> yaml.Node | None:
+    """The node graph of ``text``, stopped (``_TooDeep``) past the nesting limit."""
+    loader = _DepthLimitedLoader(text)
+    loader.max_depth = limits.max_depth
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _too_deep(file: str, mark: Any, limits: LoadLimits) -> Diagnostic:
+    return Diagnostic(f"nesting deeper than {limits.max_depth} levels", (),
+                      Location(file, mark.line + 1, mark.column + 1),
+                      f"nest at most {limits.max_depth} levels (a spec needs far fewer)")
+
+
+def _nested_too_deeply(file: str, limits: LoadLimits) -> Diagnostic:
+    return Diagnostic("structure nested too deeply for Python's recursion limit", (), Location(file, 1, 1),
+                      f"nest at most {min(limits.max_depth, 100)} levels (a spec needs far fewer)")
+
+
+# libyaml 0.2.6 (bundled with PyYAML 6.0.4; 6.0 to 6.0.3 bundle 0.2.5, which has no such limit) stops at 1,000
+# nested collections, and its scanner looks up to 1,024 characters ahead for a possible key: on '[[[[...' it refuses
+# the text before our composer reaches our own, lower limit, in a message that names no spec path.
+_PARSER_NESTING_LIMIT = "exceeded maximum nesting depth"
+
+
+def _parser_nesting_diagnostic(exc: yaml.MarkedYAMLError, text: str, file: str, limits: LoadLimits) -> Diagnostic:
+    """Our own nesting error, where older PyYAMLs report it: the text up to libyaml's stop is composed again, so
+    the composer meets our limit at the same place it would have without libyaml's; where our limit is the higher
+    one, the parser's limit is reported (at its position)."""
+    mark = exc.problem_mark
+    lines = text.splitlines(keepends=True)
+    prefix = "".join(lines[:mark.line]) + (lines[mark.line][:mark.column] if mark.line < len(lines) else "")
+    try:
+        _compose(prefix, limits)
+    except _TooDeep as deeper:
+        return _too_deep(file, deeper.mark, limits)
+    except (yaml.YAMLError, RecursionError):
+        pass  # the prefix ends inside its collections: nothing deeper than our limit before the parser's stop
+    return Diagnostic("nesting deeper than the YAML parser allows (1,000 levels)", (),
+                      Location(file, mark.line + 1, mark.column + 1),
+                      "nest fewer than 1,000 levels (a spec needs far fewer)")
 
 
 def load_data(data: Any, file: str = "<dict>", limits: LoadLimits | None = None) -> Document:
@@ -363,7 +391,7 @@ class _DataBuilder:
                 continue
             name = str(key)  # YAML reads the key 1 as an integer, and the file builder keeps its text
             if name in result:
-                self.fail((*path, name), f"duplicate key {name!r} (given both as a string and as a number)",
+                self.fail((*path, name), f"duplicate key {quoted(name)} (given both as a string and as a number)",
                           "keep only one of them")
                 continue
             result[name] = self.build(item, (*path, name), depth + 1)
@@ -372,7 +400,8 @@ class _DataBuilder:
 
 def _listed(items: list[Any]) -> str:
     """``[3, 8, 8]`` as a spec writes it (strings bare, as in YAML flow lists)."""
-    return "[" + ", ".join(str(item) if not isinstance(item, bool) else str(item).lower() for item in items) + "]"
+    text = ", ".join(str(item) if not isinstance(item, bool) else str(item).lower() for item in items)
+    return f"[{shortened(text)}]"
 
 
 def _check_expansion(root: yaml.Node, file: str, limits: LoadLimits) -> None:
@@ -445,6 +474,9 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagn
     if mark and mark.line < len(lines) and lines[mark.line][mark.column:mark.column + 1] == "\t":
         return Diagnostic("YAML syntax: a tab character here; YAML indents with spaces only", (), location,
                           "replace the tab with spaces")
+    if mark and mark.line < len(lines) and mark.column > 0 and \
+            lines[mark.line][mark.column - 1:mark.column + 1] == "${" and "expected ','" in problem:
+        return _unquoted_expression(lines[mark.line], mark.column - 1, Location(file, mark.line + 1, mark.column))
     if "found another document" in problem:
         return Diagnostic("YAML syntax: a second document starts here; a spec file holds one", (), location,
                           "remove the '---' line and what follows (or split the file in two)")
@@ -453,7 +485,26 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagn
     if exc.context and exc.problem and context is not None:
         problem += f" ({exc.context.removeprefix('while ')} started at {where})"
     fix = next((text.format() for key, text in _SYNTAX_FIXES if key in problem), "fix the YAML syntax at this position")
+    # PyYAML quotes the token at fault (an alias, a tag handle), which may be the whole line.
+    problem = _LONG_QUOTE.sub(lambda match: quoted(match.group(1)), problem)
     return Diagnostic(f"YAML syntax: {problem}", (), location, fix)
+
+
+def _unquoted_expression(line: str, start: int, location: Location) -> Diagnostic:
+    """``{out: ${base * 2}}``: inside a flow mapping or list YAML reads ``{`` and ``}`` as its own brackets, so the
+    value is ``$`` followed by a mapping — the fix is quoting, not closing a bracket. Located at the ``$``."""
+    depth = 0
+    for end in range(start + 1, len(line)):
+        depth += {"{": 1, "}": -1}.get(line[end], 0)
+        if depth == 0:
+            break
+    expression = line[start:end + 1] if depth == 0 and end - start < MAX_SHOWN_CHARACTERS else "${...}"
+    quote = "'" if '"' in expression else '"'
+    return Diagnostic(f"YAML syntax: an unquoted {expression} inside '{{...}}' or '[...]': there YAML reads '{{' and "
+                      "'}' as its own brackets", (), location,
+                      f"quote the expression: {quote}{expression}{quote} (or write the mapping or list in block style, "
+                      "one entry per line, where it needs no quotes)")
+_LONG_QUOTE = re.compile(f"'([^']{{{MAX_SHOWN_CHARACTERS + 1},}})'")
 
 
 _BOM = "\ufeff"

@@ -131,6 +131,11 @@ class Op:
     def receptive_field(self, args: Any, x: Shape, y: Shape) -> RFStep:
         return None
 
+    def warnings(self, args: Any, x: Shape, y: Shape) -> list[tuple[str, str]]:
+        """``(what, fix)`` for each way this valid use probably is not what was meant (a report warning,
+        located at the item); none by default."""
+        return []
+
     def build(self, nn: Any, args: Any, x: Shape) -> Any:
         raise NotImplementedError(f"op {self.name} has no torch builder")
 

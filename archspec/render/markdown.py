@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from archspec.analysis.report import Report
-from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, scaled, shape
+from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
+from archspec.user_text import escaped
 
 
 def render_markdown(report: Report, max_depth: int | None = None) -> str:
@@ -11,7 +12,8 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
     totals = report.totals
     lines = [f"# {report.name}", ""]
     if report.doc:
-        lines += [report.doc.strip(), ""]
+        # A doc may hold any character through YAML's escapes ("\e[2J"): escaped, keeping its line breaks.
+        lines += [escaped(report.doc.strip(), keep="\n"), ""]
     field = report.receptive_field
     field_text = "none" if field is None else (
         f"{field.kind.replace('_', ' ')}" if field.kind != "exact" else
@@ -24,8 +26,10 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
         f"- **Activation memory**: {mebibytes(totals.activation_bytes)}; **parameter memory**: "
         f"{mebibytes(totals.param_bytes)}",
         f"- **Receptive field**: {field_text}",
-        f"- **Smallest valid input**: `{shape(report.min_input)}`",
+        f"- **Smallest valid input**: {min_input_text(report, code=True)}",
     ]
+    if report.warnings:
+        lines += ["", "**Warnings**", ""] + [f"- `{warning}`" for warning in report.warnings]
     if max_depth == 0:
         return "\n".join(lines) + "\n"
     lines += [

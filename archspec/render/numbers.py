@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archspec.analysis.report import Report
+
 
 def grouped(value: int) -> str:
     """``1234567`` → ``'1,234,567'``."""
@@ -52,3 +57,15 @@ def _per_dim(values: tuple) -> str:
     """
     texts = [str(v) if isinstance(v, int) else f"{v:g}" for v in values]
     return texts[0] if len(set(texts)) == 1 else "×".join(texts)
+
+
+def min_input_text(report: Report, code: bool = False) -> str:
+    """The report's smallest valid input, and the other mode's where it differs (``code``: Markdown):
+    ``[3, 31, 31] (eval; training: [3, 299, 299])``."""
+    quote = "`" if code else ""
+    own = f"{quote}{shape(report.min_input)}{quote}"
+    other = report.min_input_eval if report.train else report.min_input_train
+    if other == report.min_input:
+        return own
+    other_text = f"{quote}{shape(other)}{quote}" if other is not None else f"none at batch {report.batch}"
+    return f"{own} ({'training' if report.train else 'eval'}; {'eval' if report.train else 'training'}: {other_text})"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from archspec.analysis.report import Report
-from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, scaled, shape
+from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
+from archspec.user_text import file_name
 
 _HEADERS = ("Layer (path)", "Op", "Output shape", "Params", "MACs", *FIELD_HEADERS)
 
@@ -24,7 +25,8 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
                                                                                                  strict=True))).rstrip()
 
     rule = "=" * len(line(_HEADERS))
-    out = [rule, f"{report.name}" + (f" — {report.file}" if report.file else ""), rule]
+    # The file name is the user's (any byte but '/'): escaped, so that it cannot drive the terminal.
+    out = [rule, f"{report.name}" + (f" — {file_name(report.file)}" if report.file else ""), rule]
     if max_depth != 0:
         out += [line(_HEADERS), "-" * len(rule), *(line(r) for r in rows), rule]
     totals = report.totals
@@ -40,7 +42,7 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     out += [
         f"Input: {shape(report.input_shape)}   Output{'s' if len(report.outputs) > 1 else ''}: "
         f"{outputs if len(report.outputs) > 1 else shape(report.output_shape)}   "
-        f"Smallest valid input: {shape(report.min_input)}",
+        f"Smallest valid input: {min_input_text(report)}",
         f"Params: {grouped(totals.params)} (trainable {grouped(totals.trainable_params)})   "
         f"Buffers: {grouped(totals.buffers)}",
         f"MACs: {grouped(totals.macs)} ({scaled(totals.macs)}; FLOPs = 2 × MACs, FlopCounterMode convention)",
@@ -51,6 +53,6 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     if any(layer.train_only for layer in report.layers) and not report.train:
         out.append("(train): runs only in training; its MACs and activations are not in the totals (--train "
                    "reports the training graph)")
-    out += [f"warning: {w}" for w in report.warnings]
+    out += [str(warning) for warning in report.warnings]  # FILE:LINE:COL: warning: PATH: what — fix
     out.append(rule)
     return "\n".join(out)

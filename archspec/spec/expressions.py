@@ -7,6 +7,10 @@ namespace (scope keys ``in.channels`` ...), so no param or block argument can sh
 (attribute access, other calls, subscripts, lambdas, comprehensions, dunder names) is rejected with a clear
 message. Every value an expression computes is kept below 2**62, and no operator or function is ever handed
 arguments that make Python itself do unbounded work (``10 ** 10 ** 10``, ``round(n, -10**18)``).
+
+Names and numbers are ASCII and mean exactly what they show: Python's parser folds identifiers by NFKC (``ｗ`` is
+``w``, ``＿＿in＿＿`` is ``__in__``) and reads ``1_000``, ``0b101`` and ``0X1F`` as numbers, so expression text with
+other characters is refused, and number literals are written as YAML 1.2 and JSON write numbers (plus 0o / 0x).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from archspec.spec.expression_text import ExpressionError, check_number_literals, refuse_non_ascii
+from archspec.user_text import cut, listed, quoted
 
 _MAX_MAGNITUDE = 2**62
 _MAX_EXPRESSION_LENGTH = 500
@@ -55,16 +62,8 @@ _INPUT_PREFIX = re.compile(r"\bin\.(?=[A-Za-z_])")
 _INPUT_FIX = "use in.channels, in.spatial or in.dims"
 _WHOLE_NAME = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]+)?)$")
 _WHOLE_BRACED = re.compile(r"^\$\{(.*)\}$", re.DOTALL)
+_NON_ASCII_NAME = re.compile(r"\$[^\x00-\x7f]")
 _EMBEDDED = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]+)?)")
-
-
-class ExpressionError(Exception):
-    """An expression is malformed, unsafe, or refers to something unknown."""
-
-    def __init__(self, message: str, fix: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
 
 
 def is_expression(value: Any) -> bool:
@@ -103,6 +102,9 @@ def _evaluate_string(text: str, scope: Mapping[str, Any]) -> Any:
     body = _whole_expression(text)
     if body is not None:
         return evaluate_expression(body, scope)
+    odd = _NON_ASCII_NAME.search(text)
+    if odd:  # '$ｗ': no expression by the grammar, but surely meant as one
+        refuse_non_ascii(text[odd.start():], text[odd.start() + 1])
 
     def substitute(match: re.Match[str]) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
@@ -130,6 +132,8 @@ def _parse_expression(source: str) -> ast.Expression:
     if len(source) > _MAX_EXPRESSION_LENGTH:
         raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters",
                               "split it into params and combine them")
+    if not source.isascii():
+        refuse_non_ascii(source, next(char for char in source if not char.isascii()))
     if _INPUT_NAMESPACE in source:
         raise ExpressionError(f"name {_INPUT_NAMESPACE!r} is not allowed",
                               "read the input's shape as in.channels, in.spatial or in.dims")
@@ -171,15 +175,15 @@ def referenced_names(value: Any) -> set[str]:
 
 def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
     if name.startswith("__"):
-        raise ExpressionError(f"name {name!r} is not allowed",
+        raise ExpressionError(f"name {quoted(name)} is not allowed",
                               "names starting with '__' are reserved; use a param declared under params")
     if name in scope:
         return scope[name]
     from archspec.errors import did_you_mean
 
     known = [k for k in scope if not k.startswith("in.")]
-    raise ExpressionError(f"unknown name {name!r}", did_you_mean(name, known) or
-                          f"known names: {', '.join(sorted(known)) or 'none'}; declare it under params")
+    raise ExpressionError(f"unknown name {quoted(name)}", did_you_mean(name, known) or
+                          f"known names: {listed(sorted(known)) or 'none'}; declare it under params")
 
 
 def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
@@ -193,7 +197,7 @@ def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"{key} is not known here: only layer arguments and block arguments see the "
                               "input's shape", "compute it in the layer that needs it")
     close = did_you_mean(key, [f"in.{known}" for known in INPUT_FIELDS])
-    raise ExpressionError(f"unknown name {key!r}", f"{close} ({_INPUT_FIX})" if close else _INPUT_FIX)
+    raise ExpressionError(f"unknown name {quoted(key)}", f"{close} ({_INPUT_FIX})" if close else _INPUT_FIX)
 
 
 def _source_text(node: ast.AST) -> str:
@@ -397,10 +401,12 @@ def _short(value: Any, limit: int = 40) -> str:
         text = f"{float(value):.3g}" if value.bit_length() < 1000 else f"a number of {value.bit_length()} bits"
     else:
         text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+    return cut(text, limit)
 
 
 @functools.lru_cache(maxsize=4096)
 def _parse(source: str) -> ast.Expression:
     """Parsing dominates evaluation and specs repeat the same expressions in every block copy."""
-    return ast.parse(source, mode="eval")
+    tree = ast.parse(source, mode="eval")
+    check_number_literals(tree, source)
+    return tree

@@ -11,6 +11,7 @@ from archspec.ops.containers import CONTAINERS, RESERVED_IDS
 from archspec.spec.expressions import is_expression
 from archspec.spec.model import NAME_PATTERN, Item
 from archspec.spec.pydantic_errors import describe_value
+from archspec.user_text import cut, quoted
 
 MODIFIERS = ("name", "repeat", "first", "id", "from", "if")
 _NAME = re.compile(NAME_PATTERN)
@@ -37,8 +38,8 @@ class ItemParser:
 
     def parse_item(self, raw: Any, path: SpecPath) -> Item | None:
         if isinstance(raw, str):
-            if not _NAME.match(raw):
-                self.error(path, f"{raw!r} is not an op name", "write an op name such as 'relu'")
+            if not _NAME.fullmatch(raw):
+                self.error(path, f"{quoted(raw)} is not an op name", "write an op name such as 'relu'")
                 return None
             return Item(op=raw, args={}, path=path)
         if not isinstance(raw, dict):
@@ -52,7 +53,7 @@ class ItemParser:
             self.error(path, "this item has modifiers but no op", "add the op key, e.g. 'conv: {...}'")
             return None
         if len(op_keys) > 1:
-            self.error((*path, op_keys[1]), f"one item holds two ops: '{op_keys[0]}' and '{op_keys[1]}'",
+            self.error((*path, op_keys[1]), f"one item holds two ops: {quoted(op_keys[0])} and {quoted(op_keys[1])}",
                        "put each op in its own list item (start the second with '- ')", key=True)
             return None
         op = op_keys[0]
@@ -63,8 +64,8 @@ class ItemParser:
         elif item.args is None:
             item.args = {}
         elif not isinstance(item.args, dict):
-            self.error((*path, op), f"the arguments of '{op}' must be a mapping, got {describe_value(item.args)}",
-                       f"write '{op}: {{name: value, ...}}'")
+            self.error((*path, op), f"the arguments of {quoted(op)} must be a mapping, got "
+                       f"{describe_value(item.args)}", f"write '{cut(op)}: {{name: value, ...}}'")
             return None
         self.parse_modifiers(raw, item)
         return item
@@ -79,7 +80,7 @@ class ItemParser:
         if len(op_keys) - len(misspelt) != 1:
             return op_keys
         for key, fix in misspelt.items():
-            self.error((*path, key), f"unknown modifier '{key}'", fix, key=True)
+            self.error((*path, key), f"unknown modifier {quoted(key)}", fix, key=True)
         return [key for key in op_keys if key not in misspelt]
 
     def parse_container(self, item: Item) -> bool:
@@ -113,8 +114,8 @@ class ItemParser:
         item.branches = []
         for name, branch in named:
             branch_path = (*path, "branches", name if isinstance(branches, dict) else int(name))
-            if isinstance(branches, dict) and not _NAME.match(str(name)):
-                self.error(branch_path, f"branch name {name!r} is not a valid module name",
+            if isinstance(branches, dict) and not _NAME.fullmatch(str(name)):
+                self.error(branch_path, f"branch name {quoted(name)} is not a valid module name",
                            "use letters, digits and '_'", key=True)
             if branch is None or branch == []:
                 item.branches.append((str(name), []))
@@ -126,7 +127,7 @@ class ItemParser:
         path = item.path
         if "name" in raw:
             item.name = raw["name"]
-            if not (isinstance(item.name, str) and (_NAME.match(item.name) or is_expression(item.name))):
+            if not (isinstance(item.name, str) and (_NAME.fullmatch(item.name) or is_expression(item.name))):
                 self.error((*path, "name"), f"name {describe_value(item.name)} is not a valid module name",
                            "use letters, digits and '_' (no dots), not starting with a digit")
         if "repeat" in raw:
@@ -145,7 +146,7 @@ class ItemParser:
                 item.first = raw["first"]
         if "id" in raw:
             item.id = raw["id"]
-            if not (isinstance(item.id, str) and _NAME.match(item.id)):
+            if not (isinstance(item.id, str) and _NAME.fullmatch(item.id)):
                 self.error((*path, "id"), f"id {describe_value(item.id)} is not a valid identifier",
                            "use letters, digits and '_'")
             elif item.id in RESERVED_IDS:

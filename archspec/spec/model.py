@@ -33,6 +33,8 @@ class BlockModel(_Strict):
     params: dict[Name, Any] = Field(default_factory=dict,
                                     description="argument defaults; the value 'required' makes it mandatory")
     layers: list[Any] = Field(min_length=1, description="the block's layer items")
+    override: bool = Field(False, description="true: the block takes the name of an op or a built-in block and "
+                           "replaces it wherever the spec uses it, inside built-in blocks too")
 
 
 class SpecModel(_Strict):
@@ -78,6 +80,7 @@ class Block:
     layers: list[Item]
     path: SpecPath
     doc: str | None = None
+    override: bool = False  # replaces the op or built-in block of its name, inside built-in blocks too
 
 
 @dataclass

@@ -10,8 +10,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from archspec.errors import Diagnostic, SpecPath, did_you_mean
+from archspec.loading.core_schema import INT, ascii_digits, is_number_text
 from archspec.loading.source import SourceMap
 from archspec.spec.model import NAME_PATTERN, BlockModel, SpecModel
+from archspec.spec.pydantic_paths import KEY_LABEL, spec_path
+from archspec.user_text import cut, quoted
+
+NO_DATA = object()  # diagnostics_from without the validated data: spec paths are guessed from loc's text
 
 _EXPECTED = {
     "int_type": "an integer",
@@ -26,58 +31,64 @@ _EXPECTED = {
 
 
 def describe_value(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 40:
-        text = text[:37] + "..."
+    """A value a message quotes, shortened, with its kind: ``'same' (string)``, ``[3, 3] (list)``."""
+    if isinstance(value, str) and len(value) > _SHOWN_VALUE:
+        return f"'{cut(value, _SHOWN_VALUE)}' (string of {len(value):,} characters)"
+    text = cut(repr(value), _SHOWN_VALUE)
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
             type(None): "null"}.get(type(value), type(value).__name__)
     return f"{text} ({kind})"
 
 
+_SHOWN_VALUE = 40  # characters of a value quoted in a message
+
+
 def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecPath, source: SourceMap,
-                     value_path_of: Any = None) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, deduplicated by location (unions report each branch)."""
+                     data: Any = NO_DATA) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, deduplicated by location (unions report each branch). ``data`` is what
+    was validated: with it, every error is placed at its real key path whatever the keys' text (see
+    :mod:`archspec.spec.pydantic_paths`)."""
     found: dict[SpecPath, Diagnostic] = {}
     entries = error.errors()
+    trimmed = [spec_loc(entry, data) for entry in entries]
     # An unknown key that is a near miss of a missing one is one mistake (a typo), reported once.
     renamed = set()
-    for entry in entries:
-        if entry["type"] == "extra_forbidden":
-            loc = _trim_union_branches(entry["loc"])
+    for entry, loc in zip(entries, trimmed, strict=True):
+        if entry["type"] == "extra_forbidden" and loc:
             close = did_you_mean(str(loc[-1]), _fields_at(model, loc[:-1]))
             if close:
                 renamed.add((*loc[:-1], close.split("'")[1]))
-    trimmed = [_trim_union_branches(entry["loc"]) for entry in entries]
-    for entry in entries:
-        loc = _trim_union_branches(entry["loc"])
+    for entry, loc in zip(entries, trimmed, strict=True):
         path = (*base, *loc)
         if path in found:
             continue
         kind = entry["type"]
         if kind == "extra_forbidden":
-            key = str(loc[-1])
+            key = str(loc[-1] if loc else entry["loc"][-1])
             fields = _fields_at(model, loc[:-1])
             fix = did_you_mean(key, fields) or (f"remove it; known keys: {', '.join(fields)}" if fields
                                                 else "remove it")
-            found[path] = source.diagnostic(path, f"unknown key '{key}'", fix, key=True)
+            found[path] = source.diagnostic(path, f"unknown key {quoted(key)}", fix, key=True)
         elif kind == "missing":
             if loc in renamed:
                 continue
-            found[path] = source.diagnostic(path, f"missing required key '{loc[-1]}'", _add_fix(model, loc))
+            found[path] = source.diagnostic(path, f"missing required key '{entry['loc'][-1]}'", _add_fix(model, loc))
         else:
             if isinstance(entry.get("input"), list | dict) and any(
                     len(other) > len(loc) and other[:len(loc)] == loc for other in trimmed):
                 continue  # a list or mapping with a bad element: the element's own error says what is wrong
-            here = [e for e in entries if _trim_union_branches(e["loc"]) == loc]
+            here = [e for e, other in zip(entries, trimmed, strict=True) if other == loc]
             # In a union (int, list or 'same'), a branch whose type fits but whose value does not (-1 < 0)
             # is the one the user meant; if no branch's type fits, say what each would accept.
             fitting = [e for e in here if e["type"] not in _EXPECTATIONS]
+            about_the_key = entry["loc"][-1:] == (KEY_LABEL,) and bool(loc) and loc[-1] == entry.get("input")
             if fitting:
-                found[path] = source.diagnostic(path, _message(fitting[0], loc), _fix(fitting[0], loc, model))
+                found[path] = source.diagnostic(path, _message(fitting[0], loc), _fix(fitting[0], loc, model),
+                                                key=about_the_key)
             elif len(here) > 1:
                 found[path] = _union_diagnostic(here, loc, path, source, model)
             else:
-                found[path] = source.diagnostic(path, _message(entry, loc), _fix(entry, loc, model))
+                found[path] = source.diagnostic(path, _message(entry, loc), _fix(entry, loc, model), key=about_the_key)
     return list(found.values())
 
 
@@ -161,7 +172,7 @@ def _field(loc: SpecPath) -> str:
     """The argument a value belongs to: ``stride`` for ``(..., 'stride')``, ``input[1]`` for ``('input', 1)``."""
     for position in range(len(loc) - 1, -1, -1):
         if isinstance(loc[position], str):
-            return str(loc[position]) + "".join(f"[{part}]" for part in loc[position + 1:])
+            return cut(loc[position]) + "".join(f"[{part}]" for part in loc[position + 1:])
     return "the value"
 
 
@@ -254,8 +265,10 @@ def _integer_fix(value: Any, name: str, written: str | None) -> str:
         return f"write a whole number{example}; in expressions divide with // or use round(...)"
     if isinstance(value, bool):
         return f"write a number, not {str(value).lower()}" + (f", e.g. {written}" if written else "")
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    if isinstance(value, str) and INT.fullmatch(value.strip()):
         return f"write the number without quotes: {value.strip()}"
+    if isinstance(value, str) and _ascii_number(value, INT.fullmatch):
+        return _ascii_fix(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return f"write {int(value)} (a whole number, without a decimal point or exponent)"
     if isinstance(value, list | dict | tuple | set):
@@ -265,8 +278,10 @@ def _integer_fix(value: Any, name: str, written: str | None) -> str:
 
 def _number_fix(value: Any, name: str, written: str | None) -> str:
     example = f", e.g. {written}" if written else ""
-    if isinstance(value, str) and _is_numeric_text(value):
+    if isinstance(value, str) and is_number_text(value.strip()):
         return f"write the number without quotes: {value.strip()}"
+    if isinstance(value, str) and _ascii_number(value, is_number_text):
+        return _ascii_fix(value)
     if isinstance(value, bool):
         return f"write a number, not {str(value).lower()}{example}"
     if value is None:
@@ -316,21 +331,35 @@ _TYPE_FIXES = {"int_type": _integer_fix, "int_from_float": _integer_fix, "float_
                "list_type": _list_fix, "dict_type": _mapping_fix, "model_type": _mapping_fix}
 
 
-def _is_numeric_text(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return text.strip().lower() not in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity")
+def _ascii_number(text: str, is_number: Any) -> bool:
+    """Whether ``text`` is a number once written in ASCII digits (``'٣٢'``, ``'３２'``, ``'1_6'``)."""
+    written = ascii_digits(text)
+    return written is not None and bool(is_number(written))
+
+
+def _ascii_fix(text: str) -> str:
+    """``write 32``: YAML 1.2 and JSON read other digits, and ``_`` between digits, as text, never as a number."""
+    return (f"write {ascii_digits(text)}: numbers are ASCII digits 0-9 without '_' (YAML and JSON read {quoted(text)} "
+            "as text)")
 
 
 def _short_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 24 else f"{text[:21]}..."
+    return cut(repr(value), 24)
+
+
+def spec_loc(entry: dict[str, Any], data: Any = NO_DATA) -> SpecPath:
+    """The spec path of a pydantic error relative to the validated ``data``: read against the data where it is
+    given, else guessed from the text of ``loc``."""
+    if data is not NO_DATA:
+        path = spec_path(entry, data)
+        if path is not None:
+            return path
+    return _trim_union_branches(entry["loc"])
 
 
 def _trim_union_branches(loc: Iterable[Any]) -> SpecPath:
-    """pydantic names union branches in ``loc`` (``'int'``, ``'list[...]'``, ...); drop them."""
+    """pydantic names union branches in ``loc`` (``'int'``, ``'list[...]'``, ...); drop them (a guess: a key
+    may read like a branch name, so :func:`spec_loc` reads ``loc`` against the data where it can)."""
     return tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part in _BRANCH_NAMES)))
 
 

@@ -15,7 +15,8 @@ from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
-from archspec.spec.pydantic_errors import describe_value, diagnostics_from
+from archspec.spec.pydantic_errors import NO_DATA, describe_value, diagnostics_from, spec_loc
+from archspec.user_text import listed, quoted
 
 
 def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False,
@@ -40,7 +41,7 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
-        errors, omitted = bounded_diagnostics(exc, SpecModel, (), source)
+        errors, omitted = bounded_diagnostics(exc, SpecModel, (), source, data)
         # Report layer problems too, so one run shows everything that is wrong.
         reported = {error.path for error in errors}
         layer_errors, layer_omitted = _layer_errors(data, document, library)
@@ -49,13 +50,13 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
 
     parser = ItemParser(source)
     blocks = {name: Block(name=name, params=dict(block.params), doc=block.doc, path=("blocks", name),
-                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")))
+                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")), override=block.override)
               for name, block in model.blocks.items()}
     layers = parser.parse_list(model.layers, ("layers",))
     errors = list(parser.errors)
     spec = Spec(name=model.name, doc=model.doc, input=tuple(model.input), params=dict(model.params), blocks=blocks,
                 layers=layers, source=source, text=document.text, override_origin=override_origin)
-    errors += _check_blocks(spec)
+    errors += _check_blocks(spec, library)
     name_errors, omitted = _check_names(spec, library)
     errors += name_errors
     errors += _apply_overrides(spec, overrides or {})
@@ -83,25 +84,19 @@ class _FirstErrors:
         return self._entries
 
 
-def bounded_diagnostics(error: ValidationError, model: Any, base: SpecPath,
-                        source: SourceMap) -> tuple[list[Diagnostic], int]:
+def bounded_diagnostics(error: ValidationError, model: Any, base: SpecPath, source: SourceMap,
+                        data: Any = NO_DATA) -> tuple[list[Diagnostic], int]:
     """``diagnostics_from`` on at most :data:`_MAX_DESCRIBED_ERRORS` entries, and how many problems (distinct
-    spec paths) the rest hold — so that 100,000 bad keys cost milliseconds and still get counted."""
+    spec paths) the rest hold — so that 100,000 bad keys cost milliseconds and still get counted. ``data``: what
+    was validated, to place each error at its real key path."""
     entries = error.errors()
     if len(entries) <= _MAX_DESCRIBED_ERRORS:
-        return diagnostics_from(error, model, base, source), 0
+        return diagnostics_from(error, model, base, source, data), 0
     kept, rest = entries[:_MAX_DESCRIBED_ERRORS], entries[_MAX_DESCRIBED_ERRORS:]
-    diagnostics = diagnostics_from(_FirstErrors(kept), model, base, source)  # type: ignore[arg-type]
+    diagnostics = diagnostics_from(_FirstErrors(kept), model, base, source, data)  # type: ignore[arg-type]
     described = {diagnostic.path for diagnostic in diagnostics}
-    omitted = {path for path in ((*base, *_without_union_branches(e["loc"])) for e in rest) if path not in described}
+    omitted = {path for path in ((*base, *spec_loc(e, data)) for e in rest) if path not in described}
     return diagnostics, len(omitted)
-
-
-def _without_union_branches(loc: tuple[Any, ...]) -> SpecPath:
-    """pydantic's error locations name union branches (``'int'``, ``'list[constrained-int]'``); the spec path
-    of the problem leaves them out."""
-    return tuple(part for part in loc if not (isinstance(part, str) and (
-        "[" in part or "-" in part or part in ("int", "float", "bool", "str", "none"))))
 
 
 def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tuple[list[Diagnostic], int]:
@@ -171,21 +166,22 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
         # What is written literally is checked now, beside the file's other errors; a key whose value is an
         # expression, or that 'first' overrides, waits for expansion (so do rules spanning several keys then).
         deferred = {key for key, value in item.args.items() if has_expression(value)} | set(item.first or {})
+        literal = {key: value for key, value in item.args.items() if key not in deferred}
         try:
-            op.Args.model_validate({key: value for key, value in item.args.items() if key not in deferred})
+            op.Args.model_validate(literal)
         except ValidationError as exc:
             entries = [entry for entry in exc.errors() if not _deferred_error(entry, deferred)]
             if entries:
                 described, more = bounded_diagnostics(_FirstErrors(entries), op.Args,  # type: ignore[arg-type]
-                                                      item.op_path, spec.source)
+                                                      item.op_path, spec.source, literal)
                 errors += described
                 omitted += more
     if unknown and not library:
         names = known_names(spec)
         unknown = [item for item in unknown if item.op not in names]
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
-    misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op '{item.op}'", "run 'archspec list' for the "
-                                              "ops", key=True) for item in unknown), key=_source_position)
+    misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op {quoted(item.op)}", "run 'archspec list' for "
+                                              "the ops", key=True) for item in unknown), key=_source_position)
     for rank, diagnostic in enumerate(misspelt[:MAX_SHOWN_DIAGNOSTICS]):
         close = did_you_mean(str(diagnostic.path[-1]), names)
         if close:
@@ -205,13 +201,30 @@ def _source_position(diagnostic: Diagnostic) -> tuple[int, int]:
     return (location.line, location.column) if location else (0, 0)
 
 
-def _check_blocks(spec: Spec) -> list[Diagnostic]:
+def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
+    """A block may take the name of an op or a built-in block only by saying so (``override: true``), and never a
+    container's (items of a container are parsed as the container's)."""
     errors: list[Diagnostic] = []
-    taken = {**{name: "op" for name in all_ops()}, **{name: "container" for name in CONTAINERS}}
+    taken = {name: "op" for name in all_ops()}
+    if not library and spec.blocks:  # no blocks, nothing to check: the library is read only when needed
+        from archspec.blocks.library import builtin_blocks
+
+        taken.update({name: "block" for name in builtin_blocks()})
+    taken.update({name: "container" for name in CONTAINERS})
     for name, block in spec.blocks.items():
-        if name in taken:
-            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in "
-                                                 f"{taken[name]}", "rename the block", key=True))
+        kind = taken.get(name)
+        if kind == "container":
+            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in container, "
+                                                 "which a block cannot replace", "rename the block", key=True))
+        elif kind is not None and not block.override:
+            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in {kind}",
+                                                 f"rename the block, or add 'override: true' to its definition to use "
+                                                 f"it instead of the built-in {kind} in this spec", key=True))
+        elif kind is None and block.override:
+            close = did_you_mean(name, [known for known, what in taken.items() if what != "container"])
+            errors.append(spec.source.diagnostic((*block.path, "override"), f"block '{name}' overrides nothing: no "
+                                                 "op or built-in block has its name",
+                                                 close or "remove 'override: true'", key=True))
         if name in block.params:
             errors.append(spec.source.diagnostic((*block.path, "params", name),
                                                  f"parameter '{name}' shadows its own block", "rename it", key=True))
@@ -276,9 +289,9 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     for key, value in overrides.items():
         if key not in spec.params:
-            fix = did_you_mean(key, spec.params) or (f"known params: {', '.join(spec.params)}" if spec.params
+            fix = did_you_mean(key, spec.params) or (f"known params: {listed(spec.params)}" if spec.params
                                                        else "the spec declares no params")
-            errors.append(Diagnostic(f"override '{key}' does not name a param of the spec", ("params", key),
+            errors.append(Diagnostic(f"override {quoted(key)} does not name a param of the spec", ("params", key),
                                      spec.source.locate(("params",)), fix))
             continue
         value, problems = plain_data(value, spec.source, ("params", key))  # as strict as the spec's own data

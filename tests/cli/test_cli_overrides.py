@@ -56,7 +56,7 @@ def test_override_traced_into_a_bundled_block(cli, spec):
     code, _, err = cli("check", str(spec), "--set", "width=2.5", "--set", "depth=1")
     assert code == 1
     # hidden = 5.0 fills the user block's conv; residual's convs get 2.5 from its 'out' argument
-    residual = [line for line in err.splitlines() if "in block 'residual'" in line]
+    residual = [line for line in err.splitlines() if "→ block 'residual' at " in line]
     assert residual and all("(width = 2.5 from --set)" in line for line in residual), err
     assert all("depth" not in line for line in residual)
 
@@ -103,7 +103,7 @@ def test_python_api_names_overrides(spec):
 def test_no_note_without_overrides(cli, tmp_path):
     code, _, err = cli("check", str(write_spec(tmp_path, SPEC.replace("width: 8", "width: 0"))))
     assert code == 1
-    assert "out must be >= 1, got 0 (in block 'unit' used at layers[0]) — " in err
+    assert "in layers[0] → block 'unit' at layers[0].conv.out: out must be >= 1, got 0 — " in err
     assert "from --set" not in err
 
 

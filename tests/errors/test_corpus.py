@@ -78,6 +78,7 @@ CLASSES = {
     "several independent errors in one file": ["56", "65", "10"],
     "other run-time-only op errors": ["57", "58", "80"],
     "errors inside blocks point at the user's spec": ["61", "62"],
+    "errors inside nested blocks name the chain of uses": ["290", "291"],
     "out-of-range values": ["69", "70", "80"],
     "functions given arguments that make Python do unbounded work": ["100", "101"],
     "expressions reading the input's shape (own namespace, no subscripts)": ["102", "103", "110", "126"],
@@ -96,6 +97,21 @@ CLASSES = {
     "runaway numbers of errors (capped report)": ["162", "163", "164"],
     "max pooling windows of padding only (torch returns -inf, its backward corrupts memory)": ["165"],
     "literal mistakes beside expressions, reported with the file's other errors": ["166"],
+    "unquoted ${...} inside a flow mapping or list (quote it, not 'close the {')": ["200", "201"],
+    "explicit tags whose text is not of the tag's type (YAML 1.2 core schema)": ["202", "203", "204", "205"],
+    "keys that read like pydantic's location labels (int, str, x[1]), at the top, in blocks, in arguments":
+        ["206", "207", "208"],
+    "numbers in other scripts' or full-width digits, or with '_' (ASCII digits only)": ["204", "209", "212", "219"],
+    "non-ASCII names in expressions (no NFKC folding)": ["210", "211", "218"],
+    "blocks named like built-in blocks, ops or containers ('override: true')": ["213", "214", "215", "69"],
+    "nesting past PyYAML's own limit (the same message on every PyYAML)": ["216"],
+    "names with a trailing line break": ["217"],
+    "the default module budget, in the user's item or a bundled block's call": ["260", "261"],
+    "long user text quoted shortened (op names, keys, ids, values, YAML aliases and tags, --set keys)":
+        ["262", "263", "264", "265", "266", "267", "274", "275", "276"],
+    "lists of the user's names in a fix, shortened": ["265", "268"],
+    "control characters (escape sequences, line breaks, bidirectional overrides) escaped":
+        ["269", "270", "271", "272", "273"],
 }
 
 

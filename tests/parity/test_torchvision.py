@@ -157,6 +157,7 @@ def test_batchnorm_after_relu_is_caught():
     while the bundled file does. Only the feature extractors are randomised and compared (fast)."""
     mutated = bundled_spec_data("vgg11_bn")
     mutated["blocks"] = {"vgg_block": {
+        "override": True,
         "params": {"convs": "required", "out": "required", "batchnorm": False},
         "layers": [{"sequential": [{"conv": {"out": "$out", "kernel": 3, "padding": 1}}, "relu",
                                    {"batchnorm": {}, "if": "$batchnorm"}], "repeat": "$convs"},

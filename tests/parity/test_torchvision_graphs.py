@@ -241,6 +241,7 @@ def test_googlenet_with_aux_outputs_equal_by_name_in_train_mode_without_dropout(
 # --- the comparison's strength: a batchnorm on the wrong side of a ReLU is caught -------------------------
 
 RELU_BEFORE_NORM1 = {  # torchvision's _DenseLayer with its first ReLU moved before norm1
+    "override": True,  # replaces the built-in dense_layer, inside the built-in dense_block too
     "params": {"growth": "required", "bn_size": 4, "drop_rate": 0.0},
     "layers": [{"concat": {"branches": {"input": [], "new": [
         "relu",

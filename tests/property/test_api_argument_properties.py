@@ -93,6 +93,7 @@ CASES = [
       [("spec", bad_source), ("input_shape", bad_shape), ("batch", bad_batch), ("train", not_bool),
        ("max_nodes", bad_count)]],
     ("compile", "spec", bad_source), ("compile", "input_shape", bad_shape), ("compile", "in_place", not_bool),
+    ("compile", "max_nodes", bad_count),
     ("load_checkpoint", "path", bad_path),
     ("load_weights_in_order", "target", not_module), ("load_weights_in_order", "source", not_module_or_state),
     ("load_weights_in_order", "strict_dtype", not_bool),

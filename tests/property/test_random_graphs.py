@@ -557,9 +557,10 @@ def test_random_graph_static_equals_measured(case):
         report = assert_graph_static_equals_measured(spec, batch, train)
         assert report.output_shape == [batch, *output]  # the strategy's own shape bookkeeping agrees
     paths = {row.path for row in report.layers}
-    for warning in report.warnings:  # only merges warn, and they name themselves
-        path = warning.partition(":")[0]
-        assert path in paths and report.layer(path).op in MERGES, warning
+    for warning in report.warnings:  # merges and linear layers on spatial inputs warn, naming their module
+        row = report.layer(warning.module)
+        assert warning.module in paths and (row.op in MERGES or (row.op == "linear" and len(row.input_shape) > 2)), \
+            str(warning)
     report = archspec.analyze(spec)
     final = final_feature_map(report)
     # the network's field is the final feature map's (not checked where that is a merge: see
@@ -671,7 +672,7 @@ def test_merged_field_is_the_union_of_the_branches(case):
         assert field.padding[d] == -first
         assert {j for _, j, _ in per_branch} == {field.jump[d]}
     aligned = len(set(starts)) == 1
-    warned = [w for w in report.warnings if w.startswith("0: ") and "not aligned" in w]
+    warned = [w for w in report.warnings if w.module == "0" and "not aligned" in w.message]
     assert bool(warned) == (not aligned), (starts, report.warnings)
     indices = probe_indices(merged.output_shape[2:])
     measured = receptive_spans(archspec.compile(spec), spec["input"], indices, path="0")
@@ -692,7 +693,7 @@ def test_union_wider_than_every_branch_and_misaligned():
     assert report.layer("0.right").rf.span(8) == (6, 12)
     assert report.layer("0.centred").rf.span(8) == (5, 11)
     assert report.layer("0").rf.span(8) == (5, 12)
-    assert any(w.startswith("0: ") and "not aligned" in w for w in report.warnings)
+    assert any(w.module == "0" and "not aligned" in w.message for w in report.warnings)
     model = archspec.compile(spec)
     assert receptive_spans(model, [2, 16], [[8], [0], [15]], path="0") == [[(5, 12)], [(0, 4)], [(12, 15)]]
 

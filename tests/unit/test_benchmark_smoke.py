@@ -22,3 +22,13 @@ def test_compare_quick_alexnet_prints_the_ratio_table(tmp_path):
     assert any(line.startswith("| alexnet |") for line in run.stdout.splitlines())
     assert "archspec / torchvision" in run.stdout
     assert out.is_file()
+
+
+def test_hostile_inputs_benchmark_prints_its_table():
+    """benchmarks/hostile_inputs.py keeps the timings the tests of tests/errors/test_limits.py do not assert."""
+    script = SCRIPT.parent / "hostile_inputs.py"
+    run = subprocess.run([sys.executable, str(script), "--repeat", "1", "--cases", "25_alias_bomb,nested-repeats"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ") and "case" not in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| 25_alias_bomb", "| nested-repeats"]

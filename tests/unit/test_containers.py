@@ -286,7 +286,8 @@ def test_unaligned_branches_warn():
     identity branch's: the report says so."""
     data = spec([{"concat": {"branches": [[conv(2, 2, padding="same")], []]}}], input=[4, 16, 16])
     report = archspec.analyze(data)
-    assert any("not aligned" in warning for warning in report.warnings)
+    assert [(warning.module, warning.spec_path) for warning in report.warnings] == [("0", ("layers", 0))]
+    assert "not aligned" in report.warnings[0].message
     rf = report.layer("0").rf
     measured = receptive_span(archspec.compile(data), data["input"], [5, 5], path="0")
     assert measured == [rf.span(5, 0), rf.span(5, 1)] == [(5, 6), (5, 6)]

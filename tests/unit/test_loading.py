@@ -294,3 +294,34 @@ def test_dicts_and_files_get_the_same_messages(data, tmp_path):
     from_file = [(d.path, d.message, d.fix) for d in dict_error(str(path)).diagnostics]
     from_dict = [(d.path, d.message, d.fix) for d in dict_error(data).diagnostics]
     assert sorted(from_dict, key=repr) == sorted(from_file, key=repr)
+
+
+def test_pyyamls_own_nesting_limit_reads_as_archspecs(monkeypatch):
+    """libyaml 0.2.6 (PyYAML 6.0.4) refuses 1,000 nested '[' while scanning ahead, before archspec's composer meets
+    its own limit of 100: the message and position must be archspec's, the same as with a PyYAML without that
+    limit. Simulated here (the first composition fails as libyaml 0.2.6 does), so that every PyYAML runs it."""
+    import yaml
+
+    from archspec.loading import yaml_loader
+
+    shallow = "v: " + "[" * 150 + "]" * 150 + "\n"  # within every libyaml's limit: the composer stops it
+    expected = [str(d) for d in diagnostics(shallow)]
+    real = yaml_loader._DepthLimitedLoader.get_single_node
+    calls = []
+
+    def libyaml_0_2_6(self):
+        calls.append(self)
+        if len(calls) == 1:
+            raise yaml.MarkedYAMLError("while increasing flow level", yaml.Mark("<string>", 0, 0, 1002, None, None),
+                                       "exceeded maximum nesting depth", yaml.Mark("<string>", 0, 0, 1002, None, None))
+        return real(self)
+
+    monkeypatch.setattr(yaml_loader._DepthLimitedLoader, "get_single_node", libyaml_0_2_6)
+    deep = "v: " + "[" * 200_000 + "]" * 200_000 + "\n"
+    assert [str(d) for d in diagnostics(deep)] == expected
+    assert "nesting deeper than 100 levels" in expected[0]
+
+
+def test_a_depth_limit_above_the_parsers_is_still_a_located_error():
+    found = diagnostics("v: " + "[" * 200_000 + "]" * 200_000 + "\n", limits=LoadLimits(max_depth=5000))
+    assert found[0].location.line == 1 and "nest" in found[0].message and "nest" in found[0].fix

@@ -38,3 +38,26 @@ def test_every_container_and_argument_is_documented(name):
     row = row_naming(table_rows("### Containers"), name)
     for argument in CONTAINERS[name].Args.model_fields:
         assert argument in row, f"argument {argument!r} of {name!r} is missing from its README row"
+
+
+def test_the_long_skip_example_has_the_shapes_its_comments_state():
+    """The worked U-Net example of the long-skip section: each commented shape is the report's (and, through
+    the truth harness, what the compiled module really outputs)."""
+    import re
+
+    import yaml
+    from truth import assert_static_equals_measured
+
+    text = README.read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(archspec: 1\nname: tiny_unet\n.*?)```", text, re.S)
+    assert example, "the README lost its long-skip example"
+    report = assert_static_equals_measured(yaml.safe_load(example[1]))
+    stated = {}
+    index = -1
+    for line in example[1].split("\nlayers:\n", 1)[1].splitlines():  # a comment belongs to its line's item
+        index += line.startswith("  - ")
+        shapes = re.findall(r"(\d+(?:×\d+)+)", line.split("#", 1)[1]) if "#" in line else []
+        if shapes:
+            stated[str(index)] = [int(size) for size in shapes[-1].split("×")]
+    assert index == 7 and len(stated) >= 5
+    assert {path: report.layer(path).output_shape[1:] for path in stated} == stated

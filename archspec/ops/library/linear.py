@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from archspec.ops.base import Context, Example, Op, OpArgs, PositiveInt, RFStep, Shape, global_along
+from archspec.ops.base import Context, Example, Op, OpArgs, PositiveInt, RFStep, Shape, format_shape, global_along
 from archspec.ops.registry import register
 
 
@@ -41,6 +41,16 @@ class Linear(Op):
 
     def receptive_field(self, args: LinearArgs, x: Shape, y: Shape) -> RFStep:
         return global_along(x, (len(x) - 2,), "linear mixes the whole last dimension") if len(x) > 1 else None
+
+    def warnings(self, args: LinearArgs, x: Shape, y: Shape) -> list[tuple[str, str]]:
+        # Valid (torch maps every row of the last dim alike) but usually a forgotten flatten: a classifier
+        # meant to see all C×H×W features sees only the W values of one row.
+        if len(x) < 2:
+            return []
+        return [(f"linear acts on the last dimension only: its input {format_shape(x)} has spatial dims, so it "
+                 f"maps each of the {prod(x[:-1]):,} rows of {x[-1]} values on its own (output {format_shape(y)})",
+                 f"if it should see all {prod(x):,} features, put 'flatten' (or 'global_avgpool' and 'flatten') "
+                 "before it")]
 
     def build(self, nn: Any, args: LinearArgs, x: Shape) -> Any:
         return nn.Linear(x[-1], args.out, bias=args.bias)
