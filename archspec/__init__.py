@@ -3,17 +3,54 @@
 >>> import archspec
 >>> archspec.analyze("lenet5").totals.params
 61706
+
+The names below are imported on first use (PEP 562), so that ``import archspec.cli`` — what ``archspec check``
+and every editor or pre-commit hook pays for — does not import the whole API first.
 """
 
-from archspec.api import analyze, compile, expand, load, load_weights_in_order
-from archspec.arguments import ArgumentError
-from archspec.backend.weights import WeightMismatch
-from archspec.checkpoint import load_checkpoint
-from archspec.errors import Diagnostic, SpecError
-from archspec.loading.yaml_loader import LoadLimits
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports them
+    from archspec.api import analyze, compile, expand, load, load_weights_in_order
+    from archspec.arguments import ArgumentError
+    from archspec.backend.weights import WeightMismatch
+    from archspec.checkpoint import load_checkpoint
+    from archspec.errors import Diagnostic, SpecError
+    from archspec.loading.yaml_loader import LoadLimits
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "analyze": "archspec.api", "compile": "archspec.api", "expand": "archspec.api", "load": "archspec.api",
+    "load_weights_in_order": "archspec.api", "ArgumentError": "archspec.arguments",
+    "WeightMismatch": "archspec.backend.weights", "load_checkpoint": "archspec.checkpoint",
+    "Diagnostic": "archspec.errors", "SpecError": "archspec.errors", "LoadLimits": "archspec.loading.yaml_loader",
+}
 
 __all__ = ["ArgumentError", "Diagnostic", "LoadLimits", "SpecError", "WeightMismatch", "analyze", "compile", "expand",
            "load", "load_checkpoint", "load_weights_in_order"]
 # The fallback of `archspec --version` where no package metadata is installed (a source checkout on
 # PYTHONPATH); a test keeps it equal to pyproject.toml's version.
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups find it directly
+        return value
+    if not name.startswith("__"):
+        # A subpackage, as before these imports were lazy (``import archspec`` then ``archspec.api.load``).
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -8,7 +8,6 @@ reported without a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -30,7 +29,8 @@ EXIT_STATUS_HELP = ("exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.version:
         from archspec.version import installed_version
@@ -82,14 +82,24 @@ class _Parser(argparse.ArgumentParser):
         super().error(shortened(message, 500))
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The command line's parser. When the first argument names a command, only that command's parser is built:
+    nothing else can be parsed or shown then, and building all seven takes twice as long as building two
+    (argparse looks up every parser's texts in the translation catalogues on disk). Help, usage errors and an
+    unknown command build them all."""
     parser = _Parser(prog="archspec", description="Network architectures as spec files: "
                                      "validated, analysed exactly without torch, compiled to PyTorch.",
                                      epilog=EXIT_STATUS_HELP)
     # Read only when asked for (not argparse's "version" action, which needs the text to build the parser).
     parser.add_argument("--version", action="store_true", help="print 'archspec X.Y.Z' and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, add_command in _COMMANDS.items():
+        if not argv or argv[0] not in _COMMANDS or argv[0] == name:
+            add_command(commands)
+    return parser
 
+
+def _add_build(commands: Any) -> None:
     build = commands.add_parser("build", help="validate, analyse and compile a spec; print its report",
                                 epilog=EXIT_STATUS_HELP)
     build.add_argument("spec", metavar="SPEC", help=f"{SPEC_HELP}; or a checkpoint written by --save, rebuilt "
@@ -102,31 +112,40 @@ def _parser() -> argparse.ArgumentParser:
                        "mismatch is a bug in archspec and exits with status 3")
     build.set_defaults(run=_build)
 
+
+def _add_check(commands: Any) -> None:
     check = commands.add_parser("check", help="validate and analyse without importing torch",
                                 epilog=EXIT_STATUS_HELP)
     check.add_argument("specs", metavar="SPEC", nargs="+", help=SPEC_HELP)
     _analysis_options(check, quiet="print nothing for valid specs; only errors")
     check.set_defaults(run=_check)
 
+
+def _add_list(commands: Any) -> None:
     listing = commands.add_parser("list", help="list bundled specs, ops, containers and built-in blocks")
     listing.add_argument("what", nargs="?", choices=("specs", "ops", "containers", "blocks", "all"), default="all")
     listing.set_defaults(run=_list)
 
+
+def _add_graph(commands: Any) -> None:
     graph = commands.add_parser("graph", help="print the data flow as a Graphviz DOT or Mermaid diagram")
     graph.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     _shape_options(graph)
     graph.set_defaults(run=_graph)
 
+
+def _add_codegen(commands: Any) -> None:
     codegen = commands.add_parser("codegen", help="print standalone PyTorch source (needs only torch)")
     codegen.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     codegen.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     _shape_options(codegen)
     codegen.set_defaults(run=_codegen)
 
+
+def _add_schema(commands: Any) -> None:
     schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors)")
     schema.set_defaults(run=_schema)
-    return parser
 
 
 def _shape_options(parser: argparse.ArgumentParser) -> None:
@@ -277,6 +296,8 @@ def _render(reports: list[Any], args: argparse.Namespace, several: bool) -> str:
     """The reports in ``args.format``; JSON is one document: an object, or an array when ``several`` specs
     were asked for (whether or not all of them are valid)."""
     if args.format == "json":
+        import json  # here: the table that check prints by default needs no json module (nor its regexes)
+
         documents = [report.to_dict() for report in reports]
         # Strict JSON: a NaN or an infinity in a report is a bug, better raised than printed as invalid JSON.
         return json.dumps(documents if several else documents[0], indent=2, allow_nan=False)
@@ -372,35 +393,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from archspec.blocks.library import builtin_blocks
-    from archspec.loading.resolve import bundled_specs
-    from archspec.ops.containers import CONTAINERS
-    from archspec.ops.registry import all_ops
+    from archspec.render.listing import print_listing
 
-    if args.what in ("specs", "all"):
-        print("Bundled specs (archspec build NAME):")
-        for name in sorted(bundled_specs()):
-            print(f"  {name}")
-    if args.what in ("ops", "all"):
-        print("Ops:")
-        for name, op in sorted(all_ops().items()):
-            print(_described(name, op.describe(), list(op.Args.model_fields)))
-    if args.what in ("containers", "all"):
-        print("Containers (hold items: sequential: [...], or branches: / layers: beside their arguments):")
-        for name, container in CONTAINERS.items():
-            keys = [] if container.syntax == "list" else [container.syntax]
-            print(_described(name, container.describe(), [*keys, *container.Args.model_fields]))
-    if args.what in ("blocks", "all"):
-        print("Built-in blocks:")
-        for name, block in sorted(builtin_blocks().items()):
-            params = ", ".join(f"{k}" if v == "required" else f"{k}={v}" for k, v in block.params.items())
-            print(f"  {name:18} ({params})")
+    print_listing(args.what)
     return EXIT_OK
-
-
-def _described(name: str, description: str, fields: list[str]) -> str:
-    """One line of ``archspec list``: the name, its one-line description and its argument names."""
-    return f"  {name:18} {description}" + (f"  [{', '.join(fields)}]" if fields else "")
 
 
 def _graph(args: argparse.Namespace) -> int:
@@ -432,11 +428,17 @@ def _codegen(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    import json
+
     from archspec.spec.schema import spec_schema
 
     print(json.dumps(spec_schema(), indent=2))
     return EXIT_OK
 
+
+# In the order `archspec --help` lists them.
+_COMMANDS = {"build": _add_build, "check": _add_check, "list": _add_list, "graph": _add_graph,
+             "codegen": _add_codegen, "schema": _add_schema}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

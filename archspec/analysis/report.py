@@ -32,6 +32,8 @@ CONVENTIONS = {
 
 @dataclass(slots=True)  # one per module: a million for the biggest networks
 class LayerReport:
+    """One module of the report: its shapes, counts and receptive field (a row of the table, a JSON layer)."""
+
     path: str
     op: str
     leaf: bool
@@ -58,6 +60,8 @@ class LayerReport:
 
 @dataclass(slots=True)
 class Totals:
+    """The network's sums over its leaves (train-only heads' MACs and activations left out in eval)."""
+
     params: int = 0
     trainable_params: int = 0
     buffers: int = 0
@@ -75,6 +79,8 @@ class Totals:
 
 @dataclass
 class Report:
+    """The static analysis of one network: what ``archspec check`` prints and ``report.to_dict()`` returns."""
+
     name: str
     batch: int
     input_shape: list[int]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 
@@ -37,3 +38,23 @@ def builtin_blocks() -> dict[str, Block]:
 def builtin_sources() -> dict[str, SourceMap]:
     """The source map of the library file that defines each built-in block."""
     return _library()[1]
+
+
+class BlockScope(Mapping[str, Block]):
+    """The blocks a spec can use: its own over the built-in ones, which are read only when a name is not among
+    its own (most specs use no built-in block, and reading the library costs more than expanding a small spec).
+    """
+
+    def __init__(self, own: Mapping[str, Block]):
+        self.own = own
+
+    def __getitem__(self, name: str) -> Block:
+        if name in self.own:
+            return self.own[name]
+        return builtin_blocks()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**builtin_blocks(), **self.own})
+
+    def __len__(self) -> int:
+        return len({**builtin_blocks(), **self.own})

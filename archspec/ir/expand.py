@@ -3,7 +3,6 @@ inferring every shape on the way. The first shape error stops a chain (later sha
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -99,7 +98,7 @@ class _OverSoftLimit(Exception):
 class _Expander:
     def __init__(self, spec: Spec, ctx: Context, limits: ExpandLimits, soft_limit: int | None = None,
                  estimating: bool = False):
-        from archspec.blocks.library import builtin_blocks
+        from archspec.blocks.library import BlockScope
 
         self.spec = spec
         self.ctx = ctx
@@ -111,7 +110,7 @@ class _Expander:
         self.estimates: dict[Any, tuple[int, Shape]] = {}
         self.shortcuts = 0  # blocks and repeat copies the estimate counted without building them
         self.ops = all_ops()
-        self.blocks = {**builtin_blocks(), **spec.blocks}  # a spec's block overrides a built-in one everywhere
+        self.blocks = BlockScope(spec.blocks)  # a spec's block overrides a built-in one everywhere
         self.count = 0
         self.in_head = False  # expanding inside a head (off the main path)
         self.train_only = False  # ... of a head that runs only in training
@@ -178,6 +177,8 @@ class _Expander:
         if not traced and culprit is not _UNTRACED and not reads_input:
             return ""  # the value alone is at fault, and no override made it
         named = [key for key in overrides if key in traced] or list(overrides)
+        import json  # only for this message
+
         values = ", ".join(f"{key} = {shortened(json.dumps(overrides[key], default=str))}" for key in named)
         return f" ({'' if traced else 'with '}{values} from {self.spec.override_origin})"
 

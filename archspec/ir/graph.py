@@ -19,6 +19,8 @@ MAIN_OUTPUT = "output"
 
 @dataclass(slots=True)  # a network may hold a million of them
 class Node:
+    """One module of the IR: a leaf (an op with validated arguments) or a container of other nodes."""
+
     name: str
     path: str
     kind: str  # what the user wrote: an op, block or container name

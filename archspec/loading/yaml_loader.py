@@ -16,7 +16,6 @@ from the nodes ourselves, so that:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -298,6 +297,8 @@ def load_data(data: Any, file: str = "<dict>", limits: LoadLimits | None = None)
     plain, errors = plain_data(data, source, (), limits)
     if errors:
         raise SpecError(errors)
+    import json  # for dicts and .json files only: a YAML spec needs no json module (nor its regexes)
+
     return Document(data=plain, source=source, text=json.dumps(plain))
 
 
@@ -548,6 +549,8 @@ def _check_json(text: str, file: str, limits: LoadLimits) -> list[tuple[SpecPath
     Returns the paths of NaN / Infinity constants. Integers too long to be sizes are left for the YAML
     pass, which reports them where they stand (converting them here would hit Python's 4,300-digit limit).
     """
+
+    import json
 
     def integer(digits: str) -> int:
         return 0 if len(digits.lstrip("-").lstrip("0")) > limits.max_digits else int(digits)

@@ -73,6 +73,8 @@ class Item:
 
 @dataclass
 class Block:
+    """A block definition (a spec's own or a built-in one): its parameters and parsed layer items."""
+
     name: str
     params: dict[str, Any]
     layers: list[Item]

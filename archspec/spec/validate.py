@@ -149,7 +149,9 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
     """Unknown ops get did-you-mean; literal arguments of primitive ops are checked now, not at expansion.
 
     Returns the diagnostics and how many further problems were counted but not described."""
-    names = known_names(spec, library)
+    # First the names a library file sees (no built-in blocks): the library is read only if some item names none
+    # of them. Most specs use no built-in block, and reading the library costs more than checking a small spec.
+    names = known_names(spec, library=True)
     ops = all_ops()
     errors: list[Diagnostic] = []
     omitted = 0
@@ -174,6 +176,9 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
                                                       item.op_path, spec.source, literal)
                 errors += described
                 omitted += more
+    if unknown and not library:
+        names = known_names(spec)
+        unknown = [item for item in unknown if item.op not in names]
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
     misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op {quoted(item.op)}", "run 'archspec list' for "
                                               "the ops", key=True) for item in unknown), key=_source_position)
@@ -201,7 +206,7 @@ def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
     container's (items of a container are parsed as the container's)."""
     errors: list[Diagnostic] = []
     taken = {name: "op" for name in all_ops()}
-    if not library:
+    if not library and spec.blocks:  # no blocks, nothing to check: the library is read only when needed
         from archspec.blocks.library import builtin_blocks
 
         taken.update({name: "block" for name in builtin_blocks()})
