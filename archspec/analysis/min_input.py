@@ -147,13 +147,7 @@ def _doubling(valid: Any, low: int, upper: int, upper_valid: bool = True) -> Any
         if valid(high):
             break
         low = high
-    while high - low > 1:
-        middle = (low + high) // 2
-        if valid(middle):
-            high = middle
-        else:
-            low = middle
-    return high
+    return _bisect(valid, low, high)
 
 
 def _guesses(fields: dict[str, Field | None], spatial_dims: int) -> list[int]:
@@ -196,6 +190,16 @@ def _smallest(valid: Any, upper: int, guess: int = 1) -> int:
             if high == upper or valid(high):
                 break
             low, step = high, step * 2
+    return _bisect(valid, low, high)
+
+
+def _bisect(valid: Any, low: int, high: int) -> int:
+    """The least valid size in ``(low, high]``, where ``low`` is invalid and ``high`` valid (validity grows
+    with size between them).
+
+    >>> _bisect(lambda size: size >= 37, 1, 1000)
+    37
+    """
     while high - low > 1:
         middle = (low + high) // 2
         if valid(middle):
