@@ -10,7 +10,7 @@ import json
 
 import pytest
 import torch
-from clitools import run_cli
+from clitools import cli_runner, run_cli
 
 import archspec
 from archspec.checkpoint import load_checkpoint
@@ -22,6 +22,10 @@ TOP_KEYS = {"name", "input_shape", "outputs", "totals", "receptive_field", "min_
 TOTAL_KEYS = {"params", "trainable_params", "buffers", "macs", "activation_bytes", "param_bytes"}
 LAYER_KEYS = {"path", "op", "leaf", "depth", "output_shape", "params", "macs", "rf"}
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 def build_json(cli, *args: str) -> dict:

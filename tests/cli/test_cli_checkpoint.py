@@ -9,7 +9,7 @@ import re
 
 import pytest
 import torch
-from clitools import write_spec
+from clitools import cli_runner, write_spec
 
 import archspec
 import archspec.api
@@ -29,6 +29,10 @@ layers:
   - linear: {out: 5}
 """
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 @pytest.fixture

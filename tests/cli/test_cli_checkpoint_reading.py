@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 import torch
-from clitools import write_spec
+from clitools import cli_runner, write_spec
 
 import archspec
 from archspec.cli import main
@@ -18,6 +18,10 @@ from archspec.cli import main
 SMALL = "archspec: 1\nname: small\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 3}\n  - relu\n"
 BOMB_BYTES = 80 * 2**20  # what data.pkl inflates to; the archive itself is some 80 kB
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from clitools import position, run_cli
+from clitools import cli_runner, position, run_cli
 
 HEADER = "archspec: 1\nname: broken\ninput: [3, 8, 8]\n"
 SMALL_HEADER = "archspec: 1\nname: broken\ninput: [3, 3, 3]\n"
@@ -39,6 +39,10 @@ CASES = [
     ("unknown-param", "layers:\n  - conv: {out: $width, kernel: 3}\n", ["$width", "{out"], r"width"),
 ]
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 def error_lines(stderr: str) -> list[re.Match[str]]:

@@ -18,8 +18,10 @@ import subprocess
 import sys
 
 import pytest
-from clitools import run_cli, subprocess_env, write_spec
+from clitools import cli_runner, run_cli, subprocess_env, write_spec
 
+import archspec
+import archspec.api
 from archspec.user_text import shortened
 
 SPEC = "archspec: 1\nname: tiny\ninput: [2, 4, 4]\nlayers:\n  - conv: {out: 3, kernel: 1}\n  - relu\n"
@@ -28,6 +30,17 @@ LONG_NAME = "n" * 300  # one name over the 255 bytes a Linux file system allows
 BLOCKING_LIMIT_S = 60  # a process that blocks on a pipe is stopped here, and the test fails
 
 
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
+
+
+@pytest.fixture
+def no_compile(monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("compile must not run: the output path is checked first")
+
+    monkeypatch.setattr(archspec.api, "compile", refuse)
 
 
 def api(code: str, cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,7 @@ from importlib import resources
 
 import jsonschema
 import pytest
-from clitools import BUNDLED, run_cli
+from clitools import BUNDLED, cli_runner, run_cli
 
 from archspec.loading.resolve import bundled_specs
 from archspec.loading.yaml_loader import load_text
@@ -16,6 +16,10 @@ CORE_OPS = ["conv", "conv_transpose", "linear", "batchnorm", "lrn", "relu", "rel
             "sigmoid", "tanh", "softmax", "identity", "dropout", "maxpool", "avgpool", "adaptive_avgpool",
             "adaptive_maxpool", "global_avgpool", "flatten", "upsample"]
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 def listed_names(out: str) -> set[str]:

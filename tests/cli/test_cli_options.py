@@ -10,7 +10,7 @@ import os
 import re
 
 import pytest
-from clitools import position, run_cli, write_spec
+from clitools import cli_runner, position, run_cli, write_spec
 
 import archspec.api
 
@@ -19,6 +19,18 @@ PIPED = HEADER + "layers:\n  - conv: {out: 4, kernel: 3}\n  - relu\n"
 BROKEN = HEADER + "layers:\n  - conv: {out: 4, kernel: 3}\n  - reul\n"
 
 
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
+
+
+@pytest.fixture
+def no_compile(monkeypatch):
+    """Make compiling fail loudly: a usage error must be found before the (slow) compile."""
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("compile must not run")
+
+    monkeypatch.setattr(archspec.api, "compile", refuse)
 
 
 def stdin_with(monkeypatch, text: str) -> None:

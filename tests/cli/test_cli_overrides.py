@@ -5,7 +5,7 @@ no single value explains (a shape rule), names every override in effect."""
 from __future__ import annotations
 
 import pytest
-from clitools import bundled_text, position, write_spec
+from clitools import bundled_text, cli_runner, position, write_spec
 
 import archspec
 
@@ -25,6 +25,10 @@ layers:
   - conv: {out: 4, kernel: 5}
 """
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 @pytest.fixture

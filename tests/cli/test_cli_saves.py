@@ -22,7 +22,7 @@ import zipfile
 
 import pytest
 import torch
-from clitools import subprocess_env, write_spec
+from clitools import cli_runner, subprocess_env, write_spec
 
 import archspec
 
@@ -65,6 +65,10 @@ HARNESS = textwrap.dedent("""
     sys.exit(main(sys.argv[1:]))
 """)
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 def start(args: list[str], cwd, **env: str) -> subprocess.Popen[str]:

@@ -8,6 +8,7 @@ import copy
 
 import pytest
 import torch
+from clitools import cli_runner
 
 import archspec
 import archspec.analysis.report
@@ -16,6 +17,10 @@ from archspec.backend.verify import verify
 
 EXIT_INTERNAL = 3
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import sys
 from importlib import metadata
 
 import pytest
-from clitools import REPO_ROOT, run_cli, subprocess_env
+from clitools import REPO_ROOT, cli_runner, run_cli, subprocess_env
 
 import archspec
 
@@ -18,6 +18,10 @@ import archspec
 PROJECT_VERSION = re.search(r'^version = "([^"]+)"$', (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"),
                             re.MULTILINE).group(1)
 
+
+@pytest.fixture
+def cli(capsys):
+    return cli_runner(capsys)
 
 
 def test_version_prints_the_project_version_and_exits_0():
