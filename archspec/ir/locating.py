@@ -4,7 +4,6 @@ fix written for the value the expression actually gave."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -87,6 +86,8 @@ class Locator:
         if not traced and culprit is not UNTRACED and not reads_input:
             return ""  # the value alone is at fault, and no override made it
         named = [key for key in overrides if key in traced] or list(overrides)
+        import json  # deliberately lazy: only this message needs it, and 'archspec check' must not pay for it
+
         values = ", ".join(f"{key} = {shortened(json.dumps(overrides[key], default=str))}" for key in named)
         return f" ({'' if traced else 'with '}{values} from {self.spec.override_origin})"
 
