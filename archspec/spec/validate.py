@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, SpecError, SpecPath, did_you_mean
+from archspec.loading.python_data import plain_data
 from archspec.loading.source import Document, SourceMap
-from archspec.loading.yaml_loader import plain_data
 from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression, referenced_names
