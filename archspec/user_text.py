@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 # Quoted user text keeps this many characters: every valid name whole (names are at most 100 characters),
 # and enough of anything else to recognise it.
@@ -105,3 +106,20 @@ def listed(names: Iterable[object], limit: int = MAX_SHOWN_NAMES) -> str:
 def file_name(text: object) -> str:
     """A file name as messages and reports show it: escaped, and cut only past :data:`MAX_FILE_NAME`."""
     return cut(text, MAX_FILE_NAME)
+
+
+def describe_value(value: Any) -> str:
+    """A value a message quotes, shortened, with its kind: ``'same' (string)``, ``[3, 3] (list)``.
+
+    >>> describe_value("same"), describe_value([3, 3]), describe_value(None)
+    ("'same' (string)", '[3, 3] (list)', 'None (null)')
+    """
+    if isinstance(value, str) and len(value) > _SHOWN_VALUE:
+        return f"'{cut(value, _SHOWN_VALUE)}' (string of {len(value):,} characters)"
+    text = cut(repr(value), _SHOWN_VALUE)
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
+            type(None): "null"}.get(type(value), type(value).__name__)
+    return f"{text} ({kind})"
+
+
+_SHOWN_VALUE = 40  # characters of a value quoted in a message

@@ -9,8 +9,9 @@ from typing import Any, BinaryIO
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.loading.archive import ZIP_SIGNATURE, is_checkpoint_stream
 from archspec.loading.inputs import SPEC_SUFFIXES, open_regular_file, path_error
+from archspec.loading.python_data import load_data
 from archspec.loading.source import Document
-from archspec.loading.yaml_loader import LoadLimits, load_data, load_text
+from archspec.loading.yaml_loader import LoadLimits, load_text
 from archspec.user_text import file_name, quoted
 
 

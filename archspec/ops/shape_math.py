@@ -17,6 +17,15 @@ def effective_kernel(kernel: int, dilation: int = 1) -> int:
     return dilation * (kernel - 1) + 1
 
 
+def effective_kernels(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
+    """:func:`effective_kernel` per dimension.
+
+    >>> effective_kernels((3, 5), (2, 1))
+    (5, 5)
+    """
+    return tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation, strict=True))
+
+
 def conv_output_size(length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
                      extra_padding: int = 0) -> int:
     """``(L + 2p - d(k-1) - 1) // s + 1``; ``extra_padding`` adds an odd extra on one side (``same``).
@@ -37,7 +46,7 @@ def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
     >>> same_padding(3, dilation=2)
     (2, 2)
     """
-    total = dilation * (kernel - 1)
+    total = effective_kernel(kernel, dilation) - 1
     return total // 2, total - total // 2
 
 
@@ -68,7 +77,7 @@ def transposed_output_size(length: int, kernel: int, stride: int = 1, padding: i
     >>> transposed_output_size(7, 4, stride=2, padding=1)
     14
     """
-    return (length - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    return (length - 1) * stride - 2 * padding + effective_kernel(kernel, dilation) + output_padding
 
 
 def adaptive_bin(index: int, length: int, output: int) -> tuple[int, int]:

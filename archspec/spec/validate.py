@@ -8,15 +8,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, SpecError, SpecPath, did_you_mean
+from archspec.loading.python_data import plain_data
 from archspec.loading.source import Document, SourceMap
-from archspec.loading.yaml_loader import plain_data
 from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
-from archspec.spec.pydantic_errors import NO_DATA, describe_value, diagnostics_from, spec_loc
-from archspec.user_text import listed, quoted
+from archspec.spec.pydantic_errors import NO_DATA, diagnostics_from, spec_loc
+from archspec.user_text import describe_value, listed, quoted
 
 
 def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False,

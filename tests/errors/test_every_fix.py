@@ -15,7 +15,7 @@ from errortools import assert_located_error
 
 import archspec
 from archspec.ops.registry import all_ops
-from archspec.spec import pydantic_errors
+from archspec.spec import error_wording
 
 WRONG_VALUES: list[Any] = [None, True, False, 0, -1, 1, 3.5, -2.5, 1e-5, 2**31, 10**30, "", "x", "same", "yes",
                            "16", "1e-5", [], [0], [1, 2], [1, 2, 3], [3.5], ["x"], [None], {}, {"x": 1}, [[1]]]
@@ -26,9 +26,9 @@ def no_generic_fix(monkeypatch):
     """The generic fallback fix must never be needed."""
 
     def unhandled(written: str | None) -> str:
-        raise AssertionError("a pydantic error kind without its own fix in archspec/spec/pydantic_errors.py")
+        raise AssertionError("a pydantic error kind without its own fix in archspec/spec/error_wording.py")
 
-    monkeypatch.setattr(pydantic_errors, "_unhandled_fix", unhandled)
+    monkeypatch.setattr(error_wording, "_unhandled_fix", unhandled)
 
 
 def spec(layers: list, input: list[int] | None = None, **extra: Any) -> dict:

@@ -274,7 +274,7 @@ def _work_bits(name: str, args: tuple) -> float:
 def arithmetic(monkeypatch):
     """Every operator and function the walker calls, with its arguments, each checked to be bounded work before
     it runs."""
-    from archspec.spec import expressions
+    from archspec.spec import expression_walker as walker
 
     calls = []
 
@@ -286,10 +286,10 @@ def arithmetic(monkeypatch):
             return function(*args)
         return call
 
-    monkeypatch.setattr(expressions, "_BINARY", {op: recorded(expressions._SYMBOLS[op], function)
-                                                 for op, function in expressions._BINARY.items()})
-    monkeypatch.setattr(expressions, "FUNCTIONS", {name: recorded(name, function)
-                                                   for name, function in expressions.FUNCTIONS.items()})
+    monkeypatch.setattr(walker, "_BINARY", {op: recorded(walker._SYMBOLS[op], function)
+                                            for op, function in walker._BINARY.items()})
+    monkeypatch.setattr(walker, "FUNCTIONS", {name: recorded(name, function)
+                                              for name, function in walker.FUNCTIONS.items()})
     return calls
 
 

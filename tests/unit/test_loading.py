@@ -302,11 +302,11 @@ def test_pyyamls_own_nesting_limit_reads_as_archspecs(monkeypatch):
     limit. Simulated here (the first composition fails as libyaml 0.2.6 does), so that every PyYAML runs it."""
     import yaml
 
-    from archspec.loading import yaml_loader
+    from archspec.loading import yaml_compose
 
     shallow = "v: " + "[" * 150 + "]" * 150 + "\n"  # within every libyaml's limit: the composer stops it
     expected = [str(d) for d in diagnostics(shallow)]
-    real = yaml_loader._DepthLimitedLoader.get_single_node
+    real = yaml_compose.DepthLimitedLoader.get_single_node
     calls = []
 
     def libyaml_0_2_6(self):
@@ -316,7 +316,7 @@ def test_pyyamls_own_nesting_limit_reads_as_archspecs(monkeypatch):
                                        "exceeded maximum nesting depth", yaml.Mark("<string>", 0, 0, 1002, None, None))
         return real(self)
 
-    monkeypatch.setattr(yaml_loader._DepthLimitedLoader, "get_single_node", libyaml_0_2_6)
+    monkeypatch.setattr(yaml_compose.DepthLimitedLoader, "get_single_node", libyaml_0_2_6)
     deep = "v: " + "[" * 200_000 + "]" * 200_000 + "\n"
     assert [str(d) for d in diagnostics(deep)] == expected
     assert "nesting deeper than 100 levels" in expected[0]

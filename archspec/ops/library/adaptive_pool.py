@@ -20,6 +20,7 @@ from archspec.ops.base import (
     require_spatial,
 )
 from archspec.ops.registry import register
+from archspec.ops.torch_classes import spatial_class
 
 # 0 is refused: PyTorch silently returns an empty tensor for it (REFERENCE.md §1)
 OutputSize = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -73,7 +74,7 @@ class AdaptivePool(Op):
     def build(self, nn: Any, args: AdaptivePoolArgs, x: Shape) -> Any:
         # ``None`` entries resolved to the input size: AdaptiveAvg/MaxPool1d accept no None (2-D/3-D do).
         output = args.output if isinstance(args.output, int) else requested_sizes(args, x)
-        return getattr(nn, f"{self.torch_prefix}{len(x) - 1}d")(output)
+        return spatial_class(nn, self.torch_prefix, len(x) - 1)(output)
 
 
 @register

@@ -8,16 +8,14 @@ from archspec.errors import OpError
 from archspec.ops.base import (
     Context,
     Example,
-    Op,
     OpArgs,
     PerDim,
     PerDimNonNegative,
     PositiveInt,
     Shape,
-    WindowStep,
     per_dim_text,
 )
-from archspec.ops.library.pooling import pooled_shape, pooled_window, torch_window, window
+from archspec.ops.library.pooling import WindowPool, pooled_shape, window
 from archspec.ops.registry import register
 
 
@@ -31,13 +29,11 @@ class AvgPoolArgs(OpArgs):
 
 
 @register
-class AvgPool(Op):
+class AvgPool(WindowPool):
     """Average pooling; stride defaults to the kernel (torch.nn.AvgPoolNd)."""
 
-    name = "avgpool"
-    fresh_output = True
+    name, torch_family = "avgpool", "AvgPool"
     Args = AvgPoolArgs
-    min_dims = 2
     examples = [
         Example({"kernel": 2}, (3, 9)),
         Example({"kernel": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (2, 10)),
@@ -67,11 +63,6 @@ class AvgPool(Op):
                               f"{per_dim_text(kernel, sizes=True)}", "kernel")
         return y
 
-    def receptive_field(self, args: AvgPoolArgs, x: Shape, y: Shape) -> WindowStep:
-        return pooled_window(self.name, args, x)
-
-    def build(self, nn: Any, args: AvgPoolArgs, x: Shape) -> Any:
-        dims = len(x) - 1
-        extra = {} if dims == 1 else {"divisor_override": args.divisor_override}
-        cls = (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)[dims - 1]
-        return cls(count_include_pad=args.count_include_pad, **extra, **torch_window(self.name, args, x))
+    def torch_options(self, args: AvgPoolArgs, dims: int) -> dict[str, Any]:
+        extra = {} if dims == 1 else {"divisor_override": args.divisor_override}  # AvgPool1d has none
+        return {"count_include_pad": args.count_include_pad, **extra}

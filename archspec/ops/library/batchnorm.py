@@ -10,6 +10,7 @@ from pydantic import Field
 from archspec.errors import OpError
 from archspec.ops.base import Context, Example, Op, OpArgs, Shape
 from archspec.ops.registry import register
+from archspec.ops.torch_classes import spatial_class
 
 
 class BatchNormArgs(OpArgs):
@@ -51,6 +52,7 @@ class BatchNorm(Op):
         return 2 * x[0] + 1 if args.track_running_stats else 0
 
     def build(self, nn: Any, args: BatchNormArgs, x: Shape) -> Any:
-        cls = (nn.BatchNorm1d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)[len(x) - 1]
+        # (C,) and (C, L) both normalise with BatchNorm1d
+        cls = spatial_class(nn, "BatchNorm", max(len(x) - 1, 1))
         return cls(x[0], eps=args.eps, momentum=args.momentum, affine=args.affine,
                    track_running_stats=args.track_running_stats)

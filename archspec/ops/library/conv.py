@@ -13,6 +13,7 @@ from archspec.ops.base import (
     OpArgs,
     Padding,
     PerDim,
+    PerDimNonNegative,
     PositiveInt,
     Shape,
     WindowStep,
@@ -23,17 +24,24 @@ from archspec.ops.base import (
     size_fix,
 )
 from archspec.ops.registry import register
-from archspec.ops.shape_math import conv_output_size, same_padding
+from archspec.ops.shape_math import conv_output_size, effective_kernels, same_padding
+from archspec.ops.torch_classes import spatial_class
 
 
-class ConvArgs(OpArgs):
+class ConvolutionArgs(OpArgs):
+    """The arguments ``conv`` and ``conv_transpose`` share (each narrows ``padding`` and adds its own)."""
+
     out: PositiveInt
     kernel: PerDim
     stride: PerDim = 1
-    padding: Padding = 0
+    padding: PerDimNonNegative = 0
     dilation: PerDim = 1
     groups: PositiveInt = 1
     bias: bool = True
+
+
+class ConvArgs(ConvolutionArgs):
+    padding: Padding = 0
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
 
 
@@ -118,7 +126,7 @@ class Conv(Op):
         )
         y = (args.out, *sizes)
         if any(size < 1 for size in sizes):
-            extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+            extents = effective_kernels(kernel, dilation)
             padding = [max(pl, -(-(e - length) // 2)) for e, length, pl in zip(extents, x[1:], left, strict=True)]
             smallest = tuple(e - pl - pr for e, pl, pr in zip(extents, left, right, strict=True))
             detail = f"kernel {per_dim_text(kernel)}" + (f", dilation {per_dim_text(dilation)}"
@@ -139,13 +147,12 @@ class Conv(Op):
         kernel = per_dim(args.kernel, dims, "kernel")
         dilation = per_dim(args.dilation, dims, "dilation")
         left, _ = resolve_padding(args, dims)
-        return WindowStep(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)),
-                          per_dim(args.stride, dims, "stride"), left)
+        return WindowStep(effective_kernels(kernel, dilation), per_dim(args.stride, dims, "stride"), left)
 
     def build(self, nn: Any, args: ConvArgs, x: Shape) -> Any:
         dims = len(x) - 1
         padding = args.padding if isinstance(args.padding, str) else per_dim(args.padding, dims, "padding")
-        cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[dims - 1]
+        cls = spatial_class(nn, "Conv", dims)
         return cls(x[0], args.out, per_dim(args.kernel, dims, "kernel"), stride=per_dim(args.stride, dims, "stride"),
                    padding=padding, dilation=per_dim(args.dilation, dims, "dilation"), groups=args.groups,
                    bias=args.bias, padding_mode=args.padding_mode)

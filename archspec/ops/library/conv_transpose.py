@@ -10,11 +10,8 @@ from archspec.ops.base import (
     Context,
     Example,
     Op,
-    OpArgs,
-    PerDim,
     PerDimNonNegative,
     PositionDependent,
-    PositiveInt,
     Shape,
     WindowStep,
     check_positive_output,
@@ -23,20 +20,14 @@ from archspec.ops.base import (
     require_spatial,
     size_fix,
 )
-from archspec.ops.library.conv import check_groups
+from archspec.ops.library.conv import ConvolutionArgs, check_groups
 from archspec.ops.registry import register
-from archspec.ops.shape_math import transposed_output_size
+from archspec.ops.shape_math import effective_kernels, transposed_output_size
+from archspec.ops.torch_classes import spatial_class
 
 
-class ConvTransposeArgs(OpArgs):
-    out: PositiveInt
-    kernel: PerDim
-    stride: PerDim = 1
-    padding: PerDimNonNegative = 0
+class ConvTransposeArgs(ConvolutionArgs):
     output_padding: PerDimNonNegative = 0
-    dilation: PerDim = 1
-    groups: PositiveInt = 1
-    bias: bool = True
 
 
 @register
@@ -94,14 +85,14 @@ class ConvTranspose(Op):
             # A stride-1 transposed conv is a conv with the flipped kernel and padding d(k-1) - p.
             kernel = per_dim(args.kernel, dims, "kernel")
             dilation = per_dim(args.dilation, dims, "dilation")
-            extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+            extent = effective_kernels(kernel, dilation)
             padding = per_dim(args.padding, dims, "padding")
             return WindowStep(extent, (1,) * dims, tuple(e - 1 - p for e, p in zip(extent, padding, strict=True)))
         return PositionDependent("transposed convolution with stride > 1")
 
     def build(self, nn: Any, args: ConvTransposeArgs, x: Shape) -> Any:
         dims = len(x) - 1
-        cls = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)[dims - 1]
+        cls = spatial_class(nn, "ConvTranspose", dims)
         return cls(x[0], args.out, per_dim(args.kernel, dims, "kernel"), stride=per_dim(args.stride, dims, "stride"),
                    padding=per_dim(args.padding, dims, "padding"),
                    output_padding=per_dim(args.output_padding, dims, "output_padding"), groups=args.groups,

@@ -9,6 +9,7 @@ from pydantic import Field
 from archspec.errors import OpError
 from archspec.ops.base import Context, Example, Op, OpArgs, Shape
 from archspec.ops.registry import register
+from archspec.ops.torch_classes import spatial_class
 
 
 class DropoutArgs(OpArgs):
@@ -38,5 +39,5 @@ class Dropout(Op):
 
     def build(self, nn: Any, args: DropoutArgs, x: Shape) -> Any:
         if args.channel:
-            return (nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)[len(x) - 2](p=args.p)
+            return spatial_class(nn, "Dropout", len(x) - 1)(p=args.p)
         return nn.Dropout(p=args.p)

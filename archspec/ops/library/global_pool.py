@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from archspec.ops.base import Context, Example, Global, Op, Shape, require_spatial
 from archspec.ops.registry import register
+from archspec.ops.torch_classes import spatial_class
 
 
 class GlobalPool(Op):
@@ -24,7 +25,7 @@ class GlobalPool(Op):
         return Global("global pooling reads every input position")
 
     def build(self, nn: Any, args: Any, x: Shape) -> Any:
-        return getattr(nn, f"{self.torch_prefix}{len(x) - 1}d")(1)
+        return spatial_class(nn, self.torch_prefix, len(x) - 1)(1)
 
 
 @register

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Op, OpArgs, PerDim, PerDimNonNegative, Shape, WindowStep, per_dim
-from archspec.ops.library.pooling import pooled_shape, pooled_window, torch_window, window
+from archspec.ops.base import Context, Example, OpArgs, PerDim, PerDimNonNegative, Shape, per_dim
+from archspec.ops.library.pooling import WindowPool, pooled_shape, window
 from archspec.ops.registry import register
 from archspec.ops.shape_math import pool_output_size
 
@@ -20,13 +20,11 @@ class MaxPoolArgs(OpArgs):
 
 
 @register
-class MaxPool(Op):
+class MaxPool(WindowPool):
     """Max pooling; stride defaults to the kernel (torch.nn.MaxPoolNd)."""
 
-    name = "maxpool"
-    fresh_output = True
+    name, torch_family = "maxpool", "MaxPool"
     Args = MaxPoolArgs
-    min_dims = 2
     examples = [
         Example({"kernel": 2}, (3, 9)),
         Example({"kernel": 3, "stride": 2, "padding": 1, "dilation": 2}, (2, 12)),
@@ -58,13 +56,8 @@ class MaxPool(Op):
                               f"use a dilation of at most {length}{larger}", "dilation")
         return y
 
-    def receptive_field(self, args: MaxPoolArgs, x: Shape, y: Shape) -> WindowStep:
-        return pooled_window(self.name, args, x)
-
-    def build(self, nn: Any, args: MaxPoolArgs, x: Shape) -> Any:
-        dims = len(x) - 1
-        cls = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[dims - 1]
-        return cls(dilation=per_dim(args.dilation, dims, "dilation"), **torch_window(self.name, args, x))
+    def torch_options(self, args: MaxPoolArgs, dims: int) -> dict[str, Any]:
+        return {"dilation": per_dim(args.dilation, dims, "dilation")}
 
 
 def blind_window(length: int, kernel: int, stride: int, padding: int, dilation: int,

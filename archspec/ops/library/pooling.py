@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from archspec.errors import OpError
 from archspec.ops.base import (
+    Op,
     Shape,
     WindowStep,
     check_positive_output,
@@ -15,7 +16,8 @@ from archspec.ops.base import (
     require_spatial,
     size_fix,
 )
-from archspec.ops.shape_math import pool_output_size
+from archspec.ops.shape_math import effective_kernels, pool_output_size
+from archspec.ops.torch_classes import spatial_class
 
 
 def window(op: str, args: Any, x: Shape) -> tuple[tuple[int, ...], ...]:
@@ -52,7 +54,7 @@ def pooled_shape(op: str, args: Any, x: Shape, accepts: Callable[[int, int, int]
     if any(size < 1 for size in sizes):
         # floor mode needs L + 2p >= extent; ceil mode lets the last window start up to stride - 1 early
         slack = [s - 1 if args.ceil_mode else 0 for s in stride]
-        extents = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+        extents = effective_kernels(kernel, dilation)
         wanted = [max(p, -(-(e - length - extra) // 2))
                   for e, length, extra, p in zip(extents, x[1:], slack, padding, strict=True)]
         smallest = [e - 2 * p - extra for e, p, extra in zip(extents, padding, slack, strict=True)]
@@ -77,9 +79,31 @@ def _first(accepted: Callable[[int], bool], low: int, high: int) -> int | None:
 
 def pooled_window(op: str, args: Any, x: Shape) -> WindowStep:
     kernel, stride, padding, dilation = window(op, args, x)
-    return WindowStep(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)), stride, padding)
+    return WindowStep(effective_kernels(kernel, dilation), stride, padding)
 
 
 def torch_window(op: str, args: Any, x: Shape) -> dict[str, Any]:
     kernel, stride, padding, _ = window(op, args, x)
     return {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": args.ceil_mode}
+
+
+class WindowPool(Op):
+    """The rules ``maxpool`` and ``avgpool`` share: each output reads one window (its receptive-field step), and
+    the module is torch's ``<torch_family>1d/2d/3d`` with the window's arguments and the op's own
+    (:meth:`torch_options`)."""
+
+    torch_family: ClassVar[str]
+    fresh_output = True
+    min_dims = 2
+
+    def receptive_field(self, args: Any, x: Shape, y: Shape) -> WindowStep:
+        return pooled_window(self.name, args, x)
+
+    def torch_options(self, args: Any, dims: int) -> dict[str, Any]:
+        """The torch module's arguments beyond the window's (kernel, stride, padding, ceil mode)."""
+        return {}
+
+    def build(self, nn: Any, args: Any, x: Shape) -> Any:
+        dims = len(x) - 1
+        return spatial_class(nn, self.torch_family, dims)(**self.torch_options(args, dims),
+                                                          **torch_window(self.name, args, x))

@@ -1,0 +1,70 @@
+"""``archspec build``: validate, analyse and compile a spec (or rebuild a checkpoint with its weights), print its
+report, and optionally verify it against a forward pass and save it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from archspec.commands.options import check_analysis_options, check_writable, input_shape, write_failed
+from archspec.commands.reports import analyse, analyse_spec, note, render_reports
+from archspec.commands.shared import EXIT_INTERNAL, EXIT_OK, STDIN, UsageError
+from archspec.user_text import file_name
+
+
+def run_build(args: argparse.Namespace) -> int:
+    check_analysis_options(args)
+    if args.save:
+        check_writable("--save", args.save)
+    checkpoint = _checkpoint(args)
+    if checkpoint is None:
+        spec, network, report = analyse(args.spec, args)
+        shape = input_shape(args.input)
+    else:
+        spec, shape = checkpoint.spec, checkpoint.input_shape
+        network, report = analyse_spec(spec, shape, args)
+    from archspec.api import compile
+    from archspec.backend.verify import verify
+
+    model = compile(network)
+    if checkpoint is not None:
+        from archspec.checkpoint import load_weights
+
+        load_weights(model, checkpoint)
+    if not args.quiet:
+        print(render_reports([report], args, several=False))
+    if args.verify:
+        problems = verify(model, report)
+        if problems:
+            print("verify: the compiled module disagrees with the static report — a bug in archspec, please "
+                  "report it:", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+            return EXIT_INTERNAL
+        note(args, f"verify: {len(report.layers)} modules — shapes, parameters, buffers and MACs match a real "
+             "forward pass")
+    if args.save:
+        from archspec.checkpoint import save
+
+        try:
+            save(model, spec, args.save, shape, spec_file=checkpoint.spec_file if checkpoint else None)
+        except OSError as error:
+            raise write_failed("--save", args.save, error) from None
+        note(args, f"saved: {file_name(args.save)}")
+    return EXIT_OK
+
+
+def _checkpoint(args: argparse.Namespace) -> Any:
+    """The checkpoint that SPEC names (build reads one to rebuild the module with its weights), else None.
+
+    Any zip archive is read as a checkpoint, so that a damaged or foreign one gets a checkpoint's messages; the
+    path goes through the same guards as a spec's (a pipe or a device is refused, never opened to wait)."""
+    from archspec.checkpoint import is_archive, read_checkpoint
+
+    if args.spec == STDIN or not is_archive(args.spec):
+        return None
+    if args.overrides or args.input:
+        raise UsageError(f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
+                         "so --set and --input cannot change them")
+    return read_checkpoint(args.spec)

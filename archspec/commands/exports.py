@@ -1,0 +1,40 @@
+"""The commands that write a spec's network in another form: ``graph`` (DOT or Mermaid) and ``codegen``
+(standalone PyTorch source)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from archspec.commands.options import check_writable, write_failed
+from archspec.commands.reports import analyse
+from archspec.commands.shared import EXIT_OK
+from archspec.user_text import file_name
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from archspec.render.graph import render_dot, render_mermaid
+
+    _, network, _ = analyse(args.spec, args)
+    print(render_dot(network) if args.format == "dot" else render_mermaid(network), end="")
+    return EXIT_OK
+
+
+def run_codegen(args: argparse.Namespace) -> int:
+    from archspec.render.codegen import generate_source
+
+    if args.output:
+        check_writable("--output", args.output)
+    _, network, _ = analyse(args.spec, args)
+    source = generate_source(network)
+    if args.output:
+        from archspec.outputs import atomic_write
+
+        try:
+            atomic_write(args.output, lambda handle: handle.write(source.encode("utf-8")))
+        except OSError as error:
+            raise write_failed("--output", args.output, error) from None
+        print(f"wrote {file_name(args.output)}", file=sys.stderr)
+    else:
+        print(source, end="")
+    return EXIT_OK

@@ -1,0 +1,95 @@
+"""The argparse parsers of the commands, one builder each, in :data:`COMMANDS`; a command's parser names the
+function that runs it (``args.run``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from archspec.commands.build import run_build
+from archspec.commands.catalogue import run_list, run_schema
+from archspec.commands.check import run_check
+from archspec.commands.exports import run_codegen, run_graph
+from archspec.commands.options import positive_int, whole_number
+from archspec.limits import DEFAULT_MAX_NODES
+
+FORMATS = ("table", "json", "markdown")
+SPEC_HELP = "a spec file, a bundled spec's name (see 'archspec list'), or '-' for standard input"
+EXIT_STATUS_HELP = ("exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug in archspec (an internal error, "
+                    "or --verify finding a mismatch)")
+
+
+def add_build(commands: Any) -> None:
+    build = commands.add_parser("build", help="validate, analyse and compile a spec; print its report",
+                                epilog=EXIT_STATUS_HELP)
+    build.add_argument("spec", metavar="SPEC", help=f"{SPEC_HELP}; or a checkpoint written by --save, rebuilt "
+                       "with its weights")
+    _analysis_options(build, quiet="print no report (still compiles, verifies and saves); only errors")
+    build.add_argument("--save", metavar="PATH", help="write weights and spec (torch.load(weights_only=True); "
+                       "reload with archspec.load_checkpoint(PATH))")
+    build.add_argument("--verify", action="store_true",
+                       help="run one forward pass and check every static shape, the MACs and the counts; a "
+                       "mismatch is a bug in archspec and exits with status 3")
+    build.set_defaults(run=run_build)
+
+
+def add_check(commands: Any) -> None:
+    check = commands.add_parser("check", help="validate and analyse without importing torch",
+                                epilog=EXIT_STATUS_HELP)
+    check.add_argument("specs", metavar="SPEC", nargs="+", help=SPEC_HELP)
+    _analysis_options(check, quiet="print nothing for valid specs; only errors")
+    check.set_defaults(run=run_check)
+
+
+def add_list(commands: Any) -> None:
+    listing = commands.add_parser("list", help="list bundled specs, ops, containers and built-in blocks")
+    listing.add_argument("what", nargs="?", choices=("specs", "ops", "containers", "blocks", "all"), default="all")
+    listing.set_defaults(run=run_list)
+
+
+def add_graph(commands: Any) -> None:
+    graph = commands.add_parser("graph", help="print the data flow as a Graphviz DOT or Mermaid diagram")
+    graph.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    _shape_options(graph)
+    graph.set_defaults(run=run_graph)
+
+
+def add_codegen(commands: Any) -> None:
+    codegen = commands.add_parser("codegen", help="print standalone PyTorch source (needs only torch)")
+    codegen.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    codegen.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    _shape_options(codegen)
+    codegen.set_defaults(run=run_codegen)
+
+
+def add_schema(commands: Any) -> None:
+    schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors)")
+    schema.set_defaults(run=run_schema)
+
+
+def _shape_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", metavar="C,H,W", help="input shape without batch (default: the spec's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="override a param (repeatable); VALUE is read as YAML")
+    parser.add_argument("--max-nodes", type=positive_int, default=DEFAULT_MAX_NODES, metavar="N",
+                        help=f"reject specs that expand to more modules than this (default {DEFAULT_MAX_NODES:,})")
+    parser.set_defaults(batch=1, train=False)
+
+
+def _analysis_options(parser: argparse.ArgumentParser, quiet: str) -> None:
+    """The options ``check`` and ``build`` share; ``quiet`` says what --quiet means for the command."""
+    _shape_options(parser)
+    parser.add_argument("--batch", type=whole_number, default=1, metavar="N",
+                        help="batch size for shapes, MACs, memory")
+    parser.add_argument("--train", action="store_true", help="analyse the training-mode graph")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="json: one report object, or an array of them for several specs")
+    parser.add_argument("--depth", type=whole_number, metavar="N", help="table and markdown: show modules down to "
+                        "this depth (1: top-level modules; 0: totals only); JSON always lists every module")
+    parser.add_argument("--quiet", "-q", action="store_true", help=quiet)
+
+
+# In the order `archspec --help` lists them.
+COMMANDS = {"build": add_build, "check": add_check, "list": add_list, "graph": add_graph,
+            "codegen": add_codegen, "schema": add_schema}

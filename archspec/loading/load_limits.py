@@ -1,0 +1,16 @@
+"""The caps that keep hostile spec input cheap to reject, shared by text (:mod:`archspec.loading.yaml_loader`)
+and in-memory data (:mod:`archspec.loading.python_data`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """Caps that keep hostile input cheap to reject."""
+
+    max_bytes: int = 1024 * 1024
+    max_values: int = 200_000
+    max_depth: int = 100
+    max_digits: int = 30  # integers beyond ~10**30 are typos or attacks, never layer sizes
