@@ -7,29 +7,27 @@ located and worded by :mod:`archspec.ir.locating`, limits kept by :mod:`archspec
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from archspec.blocks.library import BlockScope, builtin_sources
+from archspec.blocks.library import BlockScope
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean, format_spec_path
 from archspec.gc_pause import paused_gc
 from archspec.ir.budget import MAX_NESTING, SOFT_LIMIT, Budget, ExpandLimits, OverSoftLimit, estimate_key
 from archspec.ir.frame import CallSite, Frame
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ir.head_inputs import smallest_accepted
-from archspec.ir.locating import Abort, Locator, condition_fix, count_fix
+from archspec.ir.locating import Abort, Locator, condition_fix, count_fix, library_owner
 from archspec.ir.routing import input_names, merge_labels, read_input
 from archspec.ops.base import Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
-from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
-from archspec.spec.pydantic_errors import describe_value
+from archspec.spec.model import REQUIRED, Block, Item, Spec, is_module_name
 from archspec.spec.validate import bounded_diagnostics, has_expression, walk_items
-from archspec.user_text import listed, quoted
+from archspec.user_text import describe_value, listed, quoted
 
 Scope = dict[str, Any]
 
@@ -170,7 +168,7 @@ class _Expander:
             name = str(index)
         else:
             name = self.evaluate(item.name, frame, (*item.path, "name"))
-            if not (isinstance(name, str) and _valid_name(name)):
+            if not (isinstance(name, str) and is_module_name(name)):
                 raise self.fail(frame, (*item.path, "name"), f"name {describe_value(name)} is not a valid "
                                 "module name", "use letters, digits and '_'")
         if item.repeat is None:
@@ -325,7 +323,7 @@ class _Expander:
                                 did_you_mean(key, block.params) or f"its parameters: {listed(block.params) or 'none'}",
                                 key=True)
         own = block is self.spec.blocks.get(block.name)
-        block_owner = self.spec if own else _library_owner(block)
+        block_owner = self.spec if own else library_owner(block)
         # A user's block also sees the spec's params; a bundled block only its own parameters.
         scope: Scope = {k: v for k, v in frame.scope.items() if not k.startswith("in.")} if own else {}
         scope.update(input_names(x))
@@ -381,21 +379,6 @@ class _Expander:
         return root
 
 
-class _LibraryOwner:
-    """Stands in for the spec that holds a bundled block, so its errors locate in the library file."""
-
-    def __init__(self, source: Any):
-        self.source = source
-
-
-_LIBRARY_OWNERS: dict[str, _LibraryOwner] = {}
-
-
-def _library_owner(block: Block) -> _LibraryOwner:
-    source = builtin_sources()[block.name]
-    return _LIBRARY_OWNERS.setdefault(source.file, _LibraryOwner(source))
-
-
 def _spec_items(spec: Spec) -> list[Item]:
     return [*spec.layers, *(item for block in spec.blocks.values() for item in block.layers)]
 
@@ -407,11 +390,6 @@ def _integral(value: Any) -> Any:
     if isinstance(value, list):
         return [_integral(v) for v in value]
     return value
-
-
-def _valid_name(name: str) -> bool:
-    """A module name: ASCII digits (a position), or a name by NAME_PATTERN, all of it (no trailing line break)."""
-    return re.fullmatch(r"[0-9]+", name) is not None or re.fullmatch(NAME_PATTERN, name) is not None
 
 
 __all__ = ["MAX_NESTING", "CallSite", "ExpandLimits", "Location", "expand"]

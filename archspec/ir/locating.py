@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from archspec.blocks.library import builtin_sources
 from archspec.errors import Diagnostic, OpError, SpecPath
 from archspec.ir.frame import CallSite, Frame
 from archspec.ir.use_chain import use_chain
@@ -115,6 +116,21 @@ class Locator:
         if block is not None and block is self.spec.blocks.get(block.name):
             return self.name_sources(name, stack[:-1], seen)
         return set()
+
+
+class LibraryOwner:
+    """Stands in for the spec that holds a bundled block, so its errors locate in the library file."""
+
+    def __init__(self, source: Any):
+        self.source = source
+
+
+_LIBRARY_OWNERS: dict[str, LibraryOwner] = {}
+
+
+def library_owner(block: Block) -> LibraryOwner:
+    source = builtin_sources()[block.name]
+    return _LIBRARY_OWNERS.setdefault(source.file, LibraryOwner(source))
 
 
 def condition_fix(written: Any, value: Any) -> str:
