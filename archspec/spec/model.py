@@ -6,6 +6,7 @@ parsed by :mod:`archspec.spec.items`, because their one op key is open-ended (an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -17,6 +18,15 @@ from archspec.loading.source import SourceMap
 SUPPORTED_VERSIONS = (1,)
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+
+
+def is_module_name(name: str) -> bool:
+    """A module name: ASCII digits (a position), or a name by NAME_PATTERN, all of it (no trailing line break).
+
+    >>> is_module_name("conv1"), is_module_name("0"), is_module_name("conv1\\n"), is_module_name("1a")
+    (True, True, False, False)
+    """
+    return re.fullmatch(r"[0-9]+", name) is not None or re.fullmatch(NAME_PATTERN, name) is not None
 MAX_DIMENSION = 2**31 - 1  # torch indexes sizes with int64 but many kernels with int32; no real input is larger
 Dimension = Annotated[int, Field(ge=1, le=MAX_DIMENSION)]
 REQUIRED = "required"  # a block parameter whose value the caller must give

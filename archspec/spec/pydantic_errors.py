@@ -16,7 +16,7 @@ from archspec.spec.model_examples import fields_at
 from archspec.spec.pydantic_paths import KEY_LABEL, spec_path
 from archspec.user_text import describe_value
 
-__all__ = ["NO_DATA", "describe_value", "diagnostics_from", "spec_loc"]  # describe_value: imported from here too
+__all__ = ["NO_DATA", "diagnostics_from", "spec_loc"]
 
 NO_DATA = object()  # diagnostics_from without the validated data: spec paths are guessed from loc's text
 
