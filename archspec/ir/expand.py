@@ -13,6 +13,7 @@ from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, 
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ir.head_inputs import smallest_accepted
+from archspec.ir.module_names import ModuleNames
 from archspec.ir.use_chain import use_chain
 from archspec.limits import DEFAULT_MAX_NODES
 from archspec.ops.base import DTYPE_BYTES, MAX_SIZE, Context, Shape, format_shape
@@ -128,7 +129,7 @@ class _Expander:
                                         "batch")])
         try:
             scope = self.global_scope()
-            children = self.sequence(self.spec.layers, shape, scope, "", self.spec, ())
+            children = self.sequence(self.spec.layers, shape, scope, ModuleNames("", by_op=False), self.spec, ())
         except _Abort as abort:
             raise SpecError(abort.diagnostics) from None
         root = Node(name="", path="", kind="network", input=shape, output=SEQUENTIAL.output_shape(
@@ -229,23 +230,20 @@ class _Expander:
 
     # -- items ----------------------------------------------------------------------------------------------
 
-    def sequence(self, items: list[Item], x: Shape | Inputs, scope: dict[str, Any], prefix: str, owner: Any,
+    def sequence(self, items: list[Item], x: Shape | Inputs, scope: dict[str, Any], names: ModuleNames, owner: Any,
                  stack: tuple[CallSite, ...]) -> list[Node]:
         if isinstance(x, Inputs):
             raise self.fail(owner, items[0].path if items else (), stack, f"a layer list takes one input, "
                             f"{len(x)} arrive through 'from'", "send several inputs to concat/add/multiply")
         nodes: list[Node] = []
-        names: dict[str, Item] = {}
         saved: dict[str, Shape] = {LIST_INPUT: x}
         for position, item in enumerate(items):
             source = self.route(item, items, position, x, saved, owner, stack)
-            node = self.item(item, source, scope, prefix, len(nodes), owner, stack)
+            node = self.item(item, source, scope, names, owner, stack)
             if node is None:
                 continue
-            if node.name in names:
-                raise self.fail(owner, (*item.path, "name"), stack, f"name {quoted(node.name)} is already used by "
-                                f"{format_spec_path(names[node.name].path)}", "give each item a distinct name")
-            names[node.name] = item
+            if not node.inline:
+                self.claim(names, node.name, item, owner, stack)
             node.id, node.sources = item.id, tuple(item.inputs) if item.inputs else None
             if item.id:
                 if item.id in saved:
@@ -292,7 +290,24 @@ class _Expander:
                                 f"{listed(known)}")
         return shapes[0] if len(shapes) == 1 else Inputs(shapes, item.inputs)
 
-    def item(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], prefix: str, index: int, owner: Any,
+    def claim(self, names: ModuleNames, name: str, item: Item, owner: Any, stack: tuple[CallSite, ...]) -> None:
+        """Register a child's name on its module (inlined items share the enclosing module's names)."""
+        taken = names.claim(name, item.path)
+        if taken is not None:
+            raise self.fail(owner, (*item.path, "name"), stack, f"name {quoted(name)} is already used by "
+                            f"{format_spec_path(taken)}", "give each item a distinct name")
+
+    def module_name(self, item: Item, scope: dict[str, Any], names: ModuleNames, owner: Any,
+                    stack: tuple[CallSite, ...]) -> str:
+        if item.name is None:
+            return names.default(item.op)
+        name = self.evaluate(item.name, scope, owner, (*item.path, "name"), stack)
+        if not (isinstance(name, str) and _valid_name(name)):
+            raise self.fail(owner, (*item.path, "name"), stack, f"name {describe_value(name)} is not a valid "
+                            "module name", "use letters, digits and '_'")
+        return name
+
+    def item(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], names: ModuleNames, owner: Any,
              stack: tuple[CallSite, ...]) -> Node | None:
         scope = {**scope, **_input_names(x)}
         if item.condition is not None:
@@ -303,20 +318,37 @@ class _Expander:
                                 culprit=item.condition)
             if not condition:
                 return None
-        if item.name is None:
-            name = str(index)
+        if item.inline:  # a stand-in path: the item (a repeat's group, at least) registers no module
+            name, path = names.stand_in()
         else:
-            name = self.evaluate(item.name, scope, owner, (*item.path, "name"), stack)
-            if not (isinstance(name, str) and _valid_name(name)):
-                raise self.fail(owner, (*item.path, "name"), stack, f"name {describe_value(name)} is not a valid "
-                                "module name", "use letters, digits and '_'")
-        path = f"{prefix}.{name}" if prefix else name
+            name = self.module_name(item, scope, names, owner, stack)
+            path = names.path(name)
         if item.repeat is None:
-            return self.instance(item, x, scope, name, path, owner, stack, use_first=False)
-        return self.repeated(item, x, scope, name, path, owner, stack)
+            inline_into = names if item.inline else None
+            return self.mark_inline(self.instance(item, x, scope, name, path, owner, stack, use_first=False,
+                                                  inline_into=inline_into), inline_into)
+        return self.mark_inline(self.repeated(item, x, scope, name, path, owner, stack, names), item.inline)
+
+    @staticmethod
+    def mark_inline(node: Node, inline: Any) -> Node:
+        node.inline = bool(inline)
+        return node
+
+    def copy_name(self, item: Item, copy: int, scope: dict[str, Any], names: ModuleNames, owner: Any,
+                  stack: tuple[CallSite, ...]) -> tuple[str, str, ModuleNames | None]:
+        """Name, path and (for ``inline: true``) the namespace its children join, of a repeat's copy."""
+        leaf = item.op in self.ops and item.op not in self.spec.blocks and item.op not in CONTAINERS
+        if item.inline is True and not leaf:  # a leaf's copies are modules whatever 'inline' says
+            name, path = names.stand_in()
+            return name, path, names
+        if item.inline:  # 'inline: group' (or a leaf's copies): each copy registers on the enclosing module
+            name = self.module_name(item, {**scope, "copy": copy}, names, owner, stack)
+            self.claim(names, name, item, owner, stack)
+            return name, names.path(name), None
+        return str(copy), "", None
 
     def repeated(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], name: str, path: str, owner: Any,
-                 stack: tuple[CallSite, ...]) -> Node:
+                 stack: tuple[CallSite, ...], names: ModuleNames) -> Node:
         count = self.evaluate(item.repeat, scope, owner, (*item.path, "repeat"), stack)
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise self.fail(owner, (*item.path, "repeat"), stack, f"repeat must be a whole number >= 1, got "
@@ -328,11 +360,14 @@ class _Expander:
         fixed_point: Node | None = None  # a copy whose output is its input: every later copy is the same
         for copy in range(count):
             before = self.count
+            copy_name, copy_path, inline_into = self.copy_name(item, copy, scope, names, owner, stack)
+            copy_path = copy_path or f"{path}.{copy}"
             if fixed_point is not None:
-                node = self.renamed_copy(fixed_point, str(copy), f"{path}.{copy}", item, owner, stack)
+                node = self.renamed_copy(fixed_point, copy_name, copy_path, item, owner, stack)
                 copies.append(node)
                 continue
-            node = self.instance(item, x, scope, str(copy), f"{path}.{copy}", owner, stack, use_first=copy == 0)
+            node = self.mark_inline(self.instance(item, x, scope, copy_name, copy_path, owner, stack,
+                                                  use_first=copy == 0, inline_into=inline_into), inline_into)
             copies.append(node)
             per_copy = self.count - before
             if copy == 0 or node.output == x:
@@ -343,7 +378,7 @@ class _Expander:
                     self.count = projected - 1  # the group node below adds the last one
                     self.shortcuts += copy < count - 1
                     break
-                if copy > 0:
+                if copy > 0 and item.inline is not True:
                     # Expansion is deterministic: the same item, scope and input give the same modules, so
                     # later copies are this one under other paths (copy 0 differs: it takes 'first').
                     fixed_point = node
@@ -353,26 +388,31 @@ class _Expander:
             children=copies)
 
     def instance(self, item: Item, x: Shape | Inputs, scope: dict[str, Any], name: str, path: str, owner: Any,
-                 stack: tuple[CallSite, ...], use_first: bool) -> Node:
+                 stack: tuple[CallSite, ...], use_first: bool, inline_into: ModuleNames | None = None) -> Node:
+        """``inline_into``: the enclosing module's names, which the children of an inlined item join."""
         self.check_nesting(path, item, owner, stack)
         raw = {**item.args, **(item.first or {})} if use_first else item.args
         if item.op in CONTAINERS:
-            return self.container(item, raw, x, scope, name, path, owner, stack)
+            return self.container(item, raw, x, scope, name, path, owner, stack, inline_into)
         if isinstance(x, Inputs):
             raise self.fail(owner, (*item.path, "from"), stack, f"{quoted(item.op)} takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
         if item.op in self.spec.blocks:  # before the ops: with 'override: true' a spec's block takes an op's name
-            return self.block(item, self.spec.blocks[item.op], raw, x, scope, name, path, owner, stack)
+            return self.block(item, self.spec.blocks[item.op], raw, x, scope, name, path, owner, stack, inline_into)
         if item.op in self.ops:
+            if inline_into is not None:
+                raise self.fail(owner, (*item.path, "inline"), stack, f"'{item.op}' is an op: it holds no modules "
+                                "to inline", "remove 'inline' (it applies to sequentials, merges, blocks and "
+                                "repeats)", key=True)
             return self.leaf(item, raw, x, scope, name, path, owner, stack)
         if item.op in self.blocks:
-            return self.block(item, self.blocks[item.op], raw, x, scope, name, path, owner, stack)
+            return self.block(item, self.blocks[item.op], raw, x, scope, name, path, owner, stack, inline_into)
         names = [*self.ops, *self.blocks]
         raise self.fail(owner, item.op_path, stack, f"unknown op {quoted(item.op)}", did_you_mean(item.op, names),
                         key=True)
 
     def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, scope: dict[str, Any], name: str,
-                  path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:
+                  path: str, owner: Any, stack: tuple[CallSite, ...], inline_into: ModuleNames | None = None) -> Node:
         container = CONTAINERS[item.op]
         args = self.validate_args(container.Args, raw, scope, item, owner, stack, use_first=raw is not item.args)
         if isinstance(x, Inputs) and not container.merges:
@@ -387,12 +427,13 @@ class _Expander:
         before = self.count
         try:
             try:
-                children = self.container_children(container, item, raw, x, scope, path, owner, stack)
+                children = self.container_children(container, item, raw, x, scope, path, owner, stack, inline_into)
             except _Abort as abort:
                 if not never_runs or isinstance(x, Inputs):
                     raise
                 built_for, children = self.built_for_training(
-                    lambda shape: self.container_children(container, item, raw, shape, scope, path, owner, stack),
+                    lambda shape: self.container_children(container, item, raw, shape, scope, path, owner, stack,
+                                                          inline_into),
                     x, before, abort)
         finally:
             head_flags = (self.in_head, self.train_only)
@@ -407,19 +448,23 @@ class _Expander:
         node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
                          children=children)
         node.side_output = container.side_output(args, x, outputs)
+        if container.off_main_path and len(children) == 1 and children[0].inline:
+            node.module_class = children[0].module_class  # a head that is one inlined block takes its class
         node.in_head, node.train_only, node.built_for = *head_flags, built_for
         return node
 
     def container_children(self, container: Any, item: Item, raw: dict[str, Any], x: Shape | Inputs,
-                           scope: dict[str, Any], path: str, owner: Any, stack: tuple[CallSite, ...]) -> list[Node]:
+                           scope: dict[str, Any], path: str, owner: Any, stack: tuple[CallSite, ...],
+                           inline_into: ModuleNames | None = None) -> list[Node]:
         if item.branches is None:
-            return self.sequence(item.children or [], x, scope, path, owner, stack)
+            names = inline_into or ModuleNames(path, by_op=False)
+            return self.sequence(item.children or [], x, scope, names, owner, stack)
         inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, owner, stack)
         children, failures = [], []
         for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
             try:  # branches are independent: report the problems of every one
                 children.append(self.branch(branch_name, items, branch_x, scope, f"{path}.{branch_name}",
-                                            item, owner, stack))
+                                            item, owner, stack, inline_into))
             except _Abort as abort:
                 failures += abort.diagnostics
         if failures:
@@ -445,11 +490,16 @@ class _Expander:
         return shape, expand_at(shape)
 
     def branch(self, name: str, items: list[Item], x: Shape, scope: dict[str, Any], path: str, parent: Item,
-               owner: Any, stack: tuple[CallSite, ...]) -> Node:
+               owner: Any, stack: tuple[CallSite, ...], inline_into: ModuleNames | None = None) -> Node:
+        """A merge's branch; the branches of an inlined merge are inlined too (their items join its module)."""
+        if inline_into is not None:
+            name, path = inline_into.stand_in()
         self.check_nesting(path, parent, owner, stack)
-        children = self.sequence(items, x, scope, path, owner, stack)
-        return self.node(name, path, "branch", x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
+        children = self.sequence(items, x, scope, inline_into or ModuleNames(path, by_op=False), owner, stack)
+        node = self.node(name, path, "branch", x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
                          parent, owner, stack, container=SEQUENTIAL, children=children)
+        node.inline = inline_into is not None
+        return node
 
     def guard(self, rule: Any, item: Item, raw: dict[str, Any], owner: Any, stack: tuple[CallSite, ...],
               x: Shape | None = None) -> Any:
@@ -490,7 +540,7 @@ class _Expander:
         return self.node(name, path, item.op, x, y, item, owner, stack, op=op, args=args)
 
     def block(self, item: Item, block: Block, raw: dict[str, Any], x: Shape, scope: dict[str, Any], name: str,
-              path: str, owner: Any, stack: tuple[CallSite, ...]) -> Node:
+              path: str, owner: Any, stack: tuple[CallSite, ...], inline_into: ModuleNames | None = None) -> Node:
         if len(stack) >= self.limits.max_block_depth:
             recursive = any(site.block == block.name for site in stack)
             what = f"block '{block.name}' calls itself" if recursive else "blocks call blocks"
@@ -518,18 +568,20 @@ class _Expander:
                 inner[key] = self.evaluate(default, inner, block_owner, (*block.path, "params", key),
                                            (*stack, site))
         key = (block.name, block_owner is self.spec, _frozen(values), x, self.in_head, self.train_only) \
-            if self.estimating else None
+            if self.estimating and inline_into is None else None
         if key in self.estimates:
             counted, output = self.estimates[key]
             self.count += counted - 1
             self.shortcuts += 1
-            return self.node(name, path, block.name, x, output, item, owner, stack, container=SEQUENTIAL)
+            return self.node(name, path, block.name, x, output, item, owner, stack, container=SEQUENTIAL,
+                             module_class=block.module_class)
         before = self.count
-        children = self.sequence(block.layers, x, inner, path, block_owner, (*stack, site))
+        names = inline_into or ModuleNames(path, by_op=True)
+        children = self.sequence(block.layers, x, inner, names, block_owner, (*stack, site))
         if key is not None:
             self.estimates[key] = (self.count - before + 1, children[-1].output if children else x)
         return self.node(name, path, block.name, x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
-                         item, owner, stack, container=SEQUENTIAL, children=children)
+                         item, owner, stack, container=SEQUENTIAL, children=children, module_class=block.module_class)
 
     def node(self, name: str, path: str, kind: str, x: Shape, y: Shape, item: Item, owner: Any,
              stack: tuple[CallSite, ...], **fields: Any) -> Node:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from archspec.backend.flow import STEP_CODES
 from archspec.backend.torch_backend import build_tree
 from archspec.ir.graph import Network
 
@@ -124,8 +125,7 @@ def _runtime_classes() -> str:
     """The container classes, from the backend's own source, with archspec's one import inlined."""
     source = resources.files("archspec.backend").joinpath("modules.py").read_text(encoding="utf-8")
     body = source.split('"""', 2)[2]  # drop the module docstring
-    return body.replace("from archspec.ops.containers import LIST_INPUT, PREVIOUS\n",
-                        'PREVIOUS, LIST_INPUT = "prev", "input"\n')
+    return body.replace("from archspec.backend.flow import STEP_CODES\n", f"STEP_CODES = {STEP_CODES!r}\n")
 
 
 def generate_source(network: Network) -> str:
