@@ -22,14 +22,13 @@ from typing import Any, Dict, List, Optional, Tuple, Union  # noqa: UP035 - Torc
 import torch
 from torch import nn
 
-from archspec.backend.flow import STEP_CODES
-
 # A route: the slots a child reads (-1 is the previous child's output) and the slot its output is kept in
 # (-1: not kept). Children with no route read the previous output and are not kept.
 Route = Tuple[List[int], int]  # noqa: UP006
-# A merge step: its kind (STEP_CODES), the concat dim, the slots it reads and the slot it is kept in.
+# A merge step: its kind (archspec.backend.flow.STEP_CODES: 0 concat, 1 add, 2 multiply, 3 pass a value on —
+# literals below, as TorchScript reads no module-level ints), the concat dim, the slots it reads and the slot
+# it is kept in.
 Step = Tuple[int, int, List[int], int]  # noqa: UP006
-_CONCAT, _ADD, _MULTIPLY = STEP_CODES["concat"], STEP_CODES["add"], STEP_CODES["multiply"]
 
 
 def sequential(named_children: Sequence[tuple[str, Any]], **program: Any) -> nn.Module:
@@ -43,12 +42,12 @@ def _run_steps(steps: List[Step], x: torch.Tensor, saved: List[torch.Tensor]) ->
     """Merge saved outputs as an inlined merge would (the running tensor ``x`` is slot -1)."""
     for kind, dim, reads, keep in steps:
         tensors = [x if slot < 0 else saved[slot] for slot in reads]
-        if kind == _CONCAT:
+        if kind == 0:
             x = torch.cat(tensors, dim)
         else:  # add, multiply; a single read passes an earlier value on
             x = tensors[0]
             for other in tensors[1:]:
-                x = x + other if kind == _ADD else x * other
+                x = x + other if kind == 1 else x * other
         if keep >= 0:
             saved[keep] = x
     return x

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from archspec.backend.flow import STEP_CODES
 from archspec.backend.torch_backend import build_tree
 from archspec.ir.graph import Network
 
@@ -122,10 +121,10 @@ def _in_docstring(text: str) -> str:
 
 
 def _runtime_classes() -> str:
-    """The container classes, from the backend's own source, with archspec's one import inlined."""
+    """The container classes, from the backend's own source (which imports nothing of archspec's)."""
     source = resources.files("archspec.backend").joinpath("modules.py").read_text(encoding="utf-8")
     body = source.split('"""', 2)[2]  # drop the module docstring
-    return body.replace("from archspec.backend.flow import STEP_CODES\n", f"STEP_CODES = {STEP_CODES!r}\n")
+    return body
 
 
 def generate_source(network: Network) -> str:
