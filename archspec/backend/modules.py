@@ -14,7 +14,6 @@ may take a list of tensors while every other child takes one.
 No ``from __future__ import annotations`` here: TorchScript evaluates the class-level annotations itself.
 """
 
-import inspect
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Dict, List, Optional, Tuple, Union  # noqa: UP035 - TorchScript reads typing's names
@@ -260,7 +259,7 @@ def _named_subclass(base: type, name: str) -> type:
         annotations: Dict[str, Any] = {}  # noqa: UP006
         for klass in reversed(base.__mro__):
             if klass.__module__ == __name__:
-                annotations.update(inspect.get_annotations(klass))
+                annotations.update(klass.__annotations__)  # its own only (Python >= 3.10)
         cls = type(name, (base,), {"__annotations__": annotations, "__module__": __name__, "__qualname__": name,
                                    "__reduce_ex__": _reduce_named})
         _NAMED_CLASSES[(base, name)] = cls
