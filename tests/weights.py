@@ -1,5 +1,6 @@
 """Weights for parity tests: deterministic random values for a reference (torchvision or hand-written) model,
-and their transfer into a compiled spec in registration order (DESIGN.md §5).
+and their transfer into a compiled spec: by name (strictly, for the specs that follow torchvision), or in
+registration order (hand-written references and mutated specs, whose names differ) (DESIGN.md §5).
 
 Why random batchnorm statistics and affine parameters: torchvision's own init leaves every batchnorm at
 weight 1, bias 0, running mean 0, running variance 1, i.e. ``x / sqrt(1 + eps)`` in eval mode — a positive
@@ -55,6 +56,18 @@ def copy_weights(source: torch.nn.Module, target: torch.nn.Module) -> None:
         assert ours.dtype == theirs.dtype, (key, their_key)
         transferred[key] = theirs.detach() if id(theirs) in parameter_ids else theirs.detach().clone()
     target.load_state_dict(transferred, strict=True, assign=True)
+
+
+def load_by_name(source: torch.nn.Module, target: torch.nn.Module) -> None:
+    """``source``'s state dict into ``target`` by key, as users load torchvision's weights:
+    ``load_state_dict(strict=True)``, so every key must be the same on both sides.
+
+    ``assign=True`` adopts the tensors (a module compiled on the meta device becomes a real one); parameters are
+    shared, buffers copied, as in :func:`copy_weights`."""
+    parameter_ids = {id(p) for p in source.parameters()}
+    state = {key: value.detach() if id(value) in parameter_ids else value.detach().clone()
+             for key, value in source.state_dict(keep_vars=True).items()}
+    target.load_state_dict(state, strict=True, assign=True)
 
 
 def numel(tensors) -> int:

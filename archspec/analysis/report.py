@@ -235,7 +235,7 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None],
                     macs += child_macs
                     activations += child_activations
         sums[id(node)] = (params, buffers, macs, activations)
-        if node.path:
+        if node.path and not node.inline:  # an inlined container is no submodule: its children are listed
             shape = node.input
             # list((batch, *shape)) is sized exactly; [batch, *shape] over-allocates (a third more per row)
             input_shape = [list((batch, *part)) for part in shape] if shape and isinstance(shape[0], tuple) else \

@@ -1,7 +1,9 @@
 """The torch modules that containers compile to. Imported only by the backend (it imports torch).
 
-Forward passes are straight calls: a plain ``nn.Sequential`` unless an item uses ``id`` / ``from``, in which
-case a routing plan (slot indices keyed by child name, no dictionaries of tensors) carries the saved outputs.
+Forward passes are straight calls: a plain ``nn.Sequential`` unless an item uses ``id`` / ``from`` or a merge is
+inlined into the module, in which case a plan (archspec.backend.flow: slot indices and merge steps keyed by child
+name, no dictionaries of tensors) carries the saved outputs. A block's module is an instance of a class named
+after the block (``Bottleneck``), a subclass made once per name by :func:`named_class`.
 
 Every container looks its children up in the module registry when it is called, as ``nn.Sequential`` does,
 so assigning a submodule (``model.fc = nn.Linear(512, 10)``), deleting one, fusing, injecting adapters or
@@ -19,54 +21,55 @@ from typing import Any, Dict, List, Optional, Tuple, Union  # noqa: UP035 - Torc
 import torch
 from torch import nn
 
-from archspec.ops.containers import LIST_INPUT, PREVIOUS
-
 # A route: the slots a child reads (-1 is the previous child's output) and the slot its output is kept in
 # (-1: not kept). Children with no route read the previous output and are not kept.
 Route = Tuple[List[int], int]  # noqa: UP006
+# A merge step: its kind (archspec.backend.flow.STEP_CODES: 0 concat, 1 add, 2 multiply, 3 pass a value on —
+# literals below, as TorchScript reads no module-level ints), the concat dim, the slots it reads and the slot
+# it is kept in.
+Step = Tuple[int, int, List[int], int]  # noqa: UP006
 
 
-def route(module: nn.Module, sources: tuple[str, ...] | None, identifier: str | None) -> nn.Module:
-    """Mark a child for :class:`RoutedSequential`: it reads ``sources`` and/or is saved as ``identifier``."""
-    module._archspec_route = (sources, identifier)
-    return module
-
-
-def sequential(named_children: Sequence[tuple[str, Any]]) -> nn.Module:
-    """A plain ``nn.Sequential`` unless some child was given routing (``id`` / ``from``)."""
-    if any(getattr(module, "_archspec_route", None) for _, module in named_children):
-        # Routing needs saved outputs; everything else stays a plain nn.Sequential.
-        return RoutedSequential(named_children)
+def sequential(named_children: Sequence[tuple[str, Any]], **program: Any) -> nn.Module:
+    """A plain ``nn.Sequential`` unless the children need a plan (``id`` / ``from``, inlined merges)."""
+    if program:
+        return RoutedSequential(named_children, **program)
     return nn.Sequential(OrderedDict(named_children))
 
 
-def _plan(named_children: Sequence[tuple[str, Any]]) -> tuple[dict[str, Route], int]:
-    """Routes by child name, and the number of slots (slot 0 holds the list's input)."""
-    slots: dict[str, int] = {LIST_INPUT: 0}
-    routes: dict[str, Route] = {}
-    for name, module in named_children:
-        sources, identifier = module.__dict__.pop("_archspec_route", None) or ((), None)
-        if not sources and identifier is None:
-            continue
-        reads = [-1 if s == PREVIOUS else slots[s] for s in sources] if sources else [-1]
-        if identifier is not None:
-            slots[identifier] = len(slots)
-        routes[name] = (reads, slots[identifier] if identifier is not None else -1)
-    return routes, len(slots)
+def _run_steps(steps: List[Step], x: torch.Tensor, saved: List[torch.Tensor]) -> torch.Tensor:  # noqa: UP006
+    """Merge saved outputs as an inlined merge would (the running tensor ``x`` is slot -1)."""
+    for kind, dim, reads, keep in steps:
+        tensors = [x if slot < 0 else saved[slot] for slot in reads]
+        if kind == 0:
+            x = torch.cat(tensors, dim)
+        else:  # add, multiply; a single read passes an earlier value on
+            x = tensors[0]
+            for other in tensors[1:]:
+                x = x + other if kind == 1 else x * other
+        if keep >= 0:
+            saved[keep] = x
+    return x
 
 
 class RoutedSequential(nn.ModuleDict):
     """Runs its children in registration order; a child may read saved outputs of earlier children
-    (``from``) instead of the previous one, and a merge may read several. A child added under a new name
-    reads the previous output; one assigned under an existing name keeps that name's route."""
+    (``from``) instead of the previous one, a merge may read several, and merge steps may run between
+    children (inlined merges). A child added under a new name reads the previous output; one assigned under
+    an existing name keeps that name's route."""
 
-    routes: Dict[str, Route]  # noqa: UP006 - declared for TorchScript (the dict may be empty)
+    routes: Dict[str, Route]  # noqa: UP006 - declared for TorchScript (the dicts may be empty)
+    steps: Dict[str, List[Step]]  # noqa: UP006 - run before the named child
+    final_steps: List[Step]  # noqa: UP006 - run after the last child
     slot_count: int
 
-    def __init__(self, named_children: Sequence[tuple[str, Any]]):
-        routes, slot_count = _plan(named_children)
+    def __init__(self, named_children: Sequence[tuple[str, Any]], routes: Optional[Dict[str, Route]] = None,  # noqa: UP006, UP045
+                 steps: Optional[Dict[str, List[Step]]] = None, final_steps: Optional[List[Step]] = None,  # noqa: UP006, UP045
+                 slot_count: int = 1):
         super().__init__(OrderedDict(named_children))
-        self.routes = routes
+        self.routes = {name: (list(reads), keep) for name, (reads, keep) in (routes or {}).items()}
+        self.steps = {name: [_step(step) for step in listed] for name, listed in (steps or {}).items()}
+        self.final_steps = [_step(step) for step in final_steps or []]
         self.slot_count = slot_count
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,6 +78,8 @@ class RoutedSequential(nn.ModuleDict):
     def run_children(self, x: torch.Tensor) -> torch.Tensor:
         saved: List[torch.Tensor] = [x] * self.slot_count  # noqa: UP006 - slots are written before read
         for name, module in self.items():
+            if name in self.steps:
+                x = _run_steps(self.steps[name], x, saved)
             route = self.routes.get(name)
             if route is None:
                 x = module(x)
@@ -86,7 +91,14 @@ class RoutedSequential(nn.ModuleDict):
                     x = module(x if reads[0] < 0 else saved[reads[0]])
                 if keep >= 0:
                     saved[keep] = x
+        if len(self.final_steps) > 0:
+            x = _run_steps(self.final_steps, x, saved)
         return x
+
+
+def _step(step: Sequence[Any]) -> Step:
+    kind, dim, reads, keep = step
+    return (kind, dim, list(reads), keep)
 
 
 class _Branches(nn.ModuleDict):
@@ -173,12 +185,14 @@ class CompiledNetwork(RoutedSequential):
 
     # TorchScript reads only the class's own annotations, so the inherited attributes are declared again.
     routes: Dict[str, Route]  # noqa: UP006
+    steps: Dict[str, List[Step]]  # noqa: UP006
+    final_steps: List[Step]  # noqa: UP006
     slot_count: int
     archspec_name: str
     head_paths: List[str]  # noqa: UP006 - declared for TorchScript (the list may be empty)
 
-    def __init__(self, named_children: Sequence[tuple[str, Any]], name: str):
-        super().__init__(named_children)
+    def __init__(self, named_children: Sequence[tuple[str, Any]], name: str, **program: Any):
+        super().__init__(named_children, **program)
         self.archspec_name = name
         self.head_paths = [path for path, module in self.named_modules() if isinstance(module, Head)]
 
@@ -225,3 +239,39 @@ def _has_submodule(module: nn.Module, path: str) -> bool:
         if module is None:
             return False
     return True
+
+
+# Block classes (``Bottleneck``, ``InceptionAux``): one subclass per (base, name), made on first use. Pickle
+# and deepcopy rebuild an instance through _rebuild_named, so a class made at run time needs no import path.
+_NAMED_CLASSES: Dict[Tuple[type, str], type] = {}  # noqa: UP006
+
+
+def named_class(module: nn.Module, name: str) -> nn.Module:
+    """``module``, made an instance of the subclass of its class named ``name`` (what ``print`` shows)."""
+    module.__class__ = _named_subclass(type(module), name)
+    return module
+
+
+def _named_subclass(base: type, name: str) -> type:
+    cls = _NAMED_CLASSES.get((base, name))
+    if cls is None:
+        # TorchScript reads a class's own annotations only: repeat those of this file's bases.
+        annotations: Dict[str, Any] = {}  # noqa: UP006
+        for klass in reversed(base.__mro__):
+            if klass.__module__ == __name__:
+                annotations.update(klass.__annotations__)  # its own only (Python >= 3.10)
+        cls = type(name, (base,), {"__annotations__": annotations, "__module__": __name__, "__qualname__": name,
+                                   "__reduce_ex__": _reduce_named})
+        _NAMED_CLASSES[(base, name)] = cls
+    return cls
+
+
+def _reduce_named(module: nn.Module, protocol: int) -> Tuple[Any, Tuple[str, str], Dict[str, Any]]:  # noqa: UP006
+    cls = type(module)
+    return _rebuild_named, (cls.__bases__[0].__name__, cls.__name__), module.__dict__
+
+
+def _rebuild_named(base: str, name: str) -> nn.Module:
+    bases = {cls.__name__: cls for cls in (nn.Sequential, RoutedSequential, Head, Concat, Add, Multiply)}
+    cls = _named_subclass(bases[base], name)
+    return cls.__new__(cls)

@@ -6,9 +6,12 @@ their ops build, so a forward pass is a straight sequence of module calls with n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from archspec.backend.flow import Flow, Value
 from archspec.ir.graph import Network, Node
+from archspec.ops.containers import LIST_INPUT, PREVIOUS
 
 
 def compile_network(network: Network, in_place: bool = True) -> Any:
@@ -58,36 +61,74 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
 
     With ``in_place``, an op that has an in-place form (ReLU) gets it where its input is the fresh output
     of the previous item and nothing else reads that output — where torchvision puts ``inplace=True``.
+    Inlined containers build no module: their children join the enclosing module, whose plan
+    (archspec.backend.flow) carries the data flow they describe.
 
     The code generator calls this with recording stand-ins, so compiled and generated modules cannot
     drift apart."""
+    built: dict[int, Any] = {}  # id(node) → its module, for every node that has one
 
-    def build(node: Node, overwrite_input: bool) -> tuple[Any, bool]:
-        """The node's module, and whether its output is fresh (a following op may overwrite it)."""
+    def build(node: Node, overwrite_input: bool) -> bool:
+        """Build the node's module (none if inlined); whether its output is fresh (a following op may
+        overwrite it)."""
         if node.is_leaf:
             module = node.op.build_in_place(nn, node.args, node.input) if overwrite_input else None
             fresh = module is None and node.op.fresh_output
-            module = module or node.op.build(nn, node.args, node.input)
-        else:
-            named, children_fresh = children(node)
-            module = node.container.build(modules, node.args, named)
-            fresh = node.container.fresh_output(children_fresh, len(node.children) or _input_count(node))
-        if node.sources or node.id:
-            module = modules.route(module, node.sources, node.id)
-        return module, fresh
+            built[id(node)] = module or node.op.build(nn, node.args, node.input)
+            return fresh
+        children_fresh = build_children(node)
+        if not node.inline:
+            built[id(node)] = container_module(node)
+        return node.container.fresh_output(children_fresh, len(node.children) or _input_count(node))
 
-    def children(node: Node) -> tuple[list[tuple[str, Any]], list[bool]]:
+    def build_children(node: Node) -> list[bool]:
         chained = node.container.chains_children
-        named, fresh, previous_fresh = [], [], False
+        fresh, previous_fresh = [], False
         for child in node.children:
-            module, child_fresh = build(child, in_place and chained and previous_fresh and not child.sources)
-            named.append((child.name, module))
+            child_fresh = build(child, in_place and chained and previous_fresh and not child.sources)
             fresh.append(child_fresh)
             previous_fresh = child_fresh and not child.id  # an id'd output is read again later
-        return named, fresh
+        return fresh
 
-    named, _ = children(network.root)
-    return modules.CompiledNetwork(named, network.name)
+    def container_module(node: Node) -> Any:
+        if node.container.flow_step is not None:  # a merge: its branches are modules of their own
+            module = node.container.build(modules, node.args, [(c.name, built[id(c)]) for c in node.children])
+        else:
+            named, program = plan(node)
+            module = node.container.build(modules, node.args, named, program)
+        return modules.named_class(module, node.module_class) if node.module_class else module
+
+    def plan(node: Node) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
+        flow = Flow()
+
+        def sequence(children: Sequence[Node], current: Value) -> Value:
+            saved = {LIST_INPUT: current}
+            for child in children:
+                inputs = [current if source == PREVIOUS else saved[source] for source in child.sources] \
+                    if child.sources else [current]
+                current = item(child, inputs)
+                if child.id:
+                    saved[child.id] = current
+            return current
+
+        def item(child: Node, inputs: list[Value]) -> Value:
+            if not child.inline:
+                return flow.child(child.name, built[id(child)], inputs)
+            step = child.container.flow_step
+            if step is None:  # an inlined sequential, repeat or block
+                return sequence(child.children, inputs[0])
+            if child.children:  # branch k reads input k, or every branch the one input
+                branch_inputs = inputs if len(inputs) > 1 else inputs * len(child.children)
+                inputs = [sequence(branch.children, x) for branch, x in zip(child.children, branch_inputs,
+                                                                            strict=True)]
+            return flow.merge(step, getattr(child.args, "dim", 0), inputs)
+
+        output = sequence(node.children, flow.input)
+        return flow.named_children, flow.program(output)
+
+    build_children(network.root)
+    named, program = plan(network.root)
+    return modules.CompiledNetwork(named, network.name, **program)
 
 
 def _input_count(node: Node) -> int:

@@ -1,8 +1,9 @@
 """Weights from another module with the same layers, matched by registration order rather than by name.
 
-archspec's submodule paths come from the spec (``layer1.0.merge.body.conv1``), torchvision's from its classes
-(``layer1.0.conv1``); the bundled specs register their layers in torchvision's order, so the i-th entry of one
-state dict is the i-th entry of the other.
+The bundled specs have torchvision's names (``model.load_state_dict(torchvision_model.state_dict())`` works);
+this is for other sources whose names differ but whose layers are registered in the same order. Where the keys
+are the same (in another order: GoogLeNet's aux heads are registered where they branch off here, after
+inception5b in torchvision), entries are paired by key.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ class WeightMismatch(ValueError):
 def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -> None:
     """Copy ``source``'s state (an ``nn.Module`` or a state dict) into ``target`` entry by entry, in order.
 
-    Every parameter and buffer is matched by position; shapes (and dtypes, with ``strict_dtype``) must agree.
+    Every parameter and buffer is matched by position — by key, where both have the same keys; shapes (and
+    dtypes, with ``strict_dtype``) must agree.
 
     Raises:
         WeightMismatch: naming the first pair of entries that disagree, with both keys and shapes.
@@ -33,8 +35,10 @@ def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -
         raise WeightMismatch(f"the source has {len(source_state)} state entries, the target "
                              f"{len(target_state)}: the layers differ (compare print(model) of both)")
     transferred = {}
-    for position, ((key, ours), (their_key, theirs)) in enumerate(
-            zip(target_state.items(), source_state.items(), strict=True)):
+    pairs = zip(target_state.items(), source_state.items(), strict=True)
+    if set(target_state) == set(source_state):
+        pairs = (((key, ours), (key, source_state[key])) for key, ours in target_state.items())
+    for position, ((key, ours), (their_key, theirs)) in enumerate(pairs):
         if not isinstance(theirs, torch.Tensor):
             raise WeightMismatch(f"entry {position} of the source ({their_key!r}) is not a tensor")
         if ours.shape != theirs.shape or (strict_dtype and ours.dtype != theirs.dtype):

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from archspec.blocks.library import BlockScope
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean, format_spec_path
 from archspec.gc_pause import paused_gc
@@ -20,13 +18,14 @@ from archspec.ir.frame import CallSite, Frame
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ir.head_inputs import smallest_accepted
 from archspec.ir.locating import Abort, Locator, condition_fix, count_fix, library_owner
+from archspec.ir.module_names import ModuleNames
 from archspec.ir.routing import input_names, merge_labels, read_input
+from archspec.ir.values import Evaluator
 from archspec.ops.base import Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
-from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
 from archspec.spec.model import REQUIRED, Block, Item, Spec, is_module_name
-from archspec.spec.validate import bounded_diagnostics, has_expression, walk_items
+from archspec.spec.validate import walk_items
 from archspec.user_text import describe_value, listed, quoted
 
 Scope = dict[str, Any]
@@ -68,9 +67,10 @@ class _Expander:
         self.guard = self.locator.guard
         self.budget = Budget(limits, ctx, self.locator, soft_limit, estimating)
         self.ids = {item.id: item.path for item in walk_items(_spec_items(spec)) if item.id}
-        # Per item (by identity; items live as long as the spec): its validated arguments when they hold no
-        # expression (the same for every copy of a repeat), and its source location.
-        self.literal_args: dict[tuple[int, bool], Any] = {}
+        values = Evaluator(self.locator)
+        self.evaluate, self.evaluate_args, self.validate_args = values.evaluate, values.evaluate_args, values.arguments
+        self.global_scope = values.global_scope
+        # Per item (by identity; items live as long as the spec): its source location.
         self.locations: dict[int, Location] = {}
 
     def run(self, shape: Shape) -> Network:
@@ -80,7 +80,7 @@ class _Expander:
                                         self.spec.source.locate(("input",)), "give a smaller input, or a smaller "
                                         "batch")])
         try:
-            frame = Frame(owner=self.spec, scope={})
+            frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
             frame = frame.child(scope=self.global_scope(frame))
             children = self.sequence(self.spec.layers, shape, frame)
         except Abort as abort:
@@ -90,42 +90,6 @@ class _Expander:
             container=SEQUENTIAL, children=children)
         return Network(name=self.spec.name, input=shape, root=root, doc=self.spec.doc, file=self.spec.file)
 
-    # -- values ---------------------------------------------------------------------------------------------
-
-    def global_scope(self, frame: Frame) -> Scope:
-        scope: Scope = {}
-        for key, value in self.spec.params.items():
-            scope[key] = self.evaluate(value, frame.child(scope=scope), ("params", key))
-        return scope
-
-    def evaluate(self, value: Any, frame: Frame, path: tuple[Any, ...]) -> Any:
-        try:
-            result = evaluate_value(value, frame.scope)
-        except ExpressionError as exc:
-            raise self.fail(frame, path, exc.message, exc.fix, culprit=value) from None
-        return _integral(result) if is_expression(value) else result
-
-    def evaluate_args(self, raw: dict[str, Any], frame: Frame, path: tuple[Any, ...]) -> dict[str, Any]:
-        return {key: self.evaluate(value, frame, (*path, key)) for key, value in raw.items()}
-
-    def validate_args(self, model: type[BaseModel], raw: dict[str, Any], item: Item, frame: Frame,
-                      use_first: bool) -> Any:
-        key = (id(item), use_first)
-        known = self.literal_args.get(key)
-        if known is not None:
-            return known
-        values = self.evaluate_args(raw, frame, item.op_path)
-        try:
-            args = model.model_validate(values)
-        except ValidationError as exc:
-            first = bounded_diagnostics(exc, model, item.op_path, frame.owner.source, values)[0][0]
-            argument = first.path[len(item.op_path)] if len(first.path) > len(item.op_path) else None
-            culprit = raw.get(argument, raw)
-            raise self.fail(frame, first.path, first.message, first.fix, culprit=culprit) from None
-        if not has_expression(raw):
-            self.literal_args[key] = args  # the same for every copy and every input: validate once
-        return args
-
     # -- items ----------------------------------------------------------------------------------------------
 
     def sequence(self, items: list[Item], x: Shape | Inputs, frame: Frame) -> list[Node]:
@@ -133,17 +97,14 @@ class _Expander:
             raise self.fail(frame, items[0].path if items else (), f"a layer list takes one input, {len(x)} arrive "
                             "through 'from'", "send several inputs to concat/add/multiply")
         nodes: list[Node] = []
-        names: dict[str, Item] = {}
         saved: dict[str, Shape] = {LIST_INPUT: x}
         for position, item in enumerate(items):
             source = read_input(item, items, position, x, saved, self.ids, frame, self.locator)
-            node = self.item(item, source, frame, len(nodes))
+            node = self.item(item, source, frame)
             if node is None:
                 continue
-            if node.name in names:
-                raise self.fail(frame, (*item.path, "name"), f"name {quoted(node.name)} is already used by "
-                                f"{format_spec_path(names[node.name].path)}", "give each item a distinct name")
-            names[node.name] = item
+            if not node.inline:
+                self.claim(frame, node.name, item)
             node.id, node.sources = item.id, tuple(item.inputs) if item.inputs else None
             if item.id:
                 if item.id in saved:
@@ -154,7 +115,23 @@ class _Expander:
             x = node.output
         return nodes
 
-    def item(self, item: Item, x: Shape | Inputs, frame: Frame, index: int) -> Node | None:
+    def claim(self, frame: Frame, name: str, item: Item) -> None:
+        """Register a child's name on the module being built (inlined items share the enclosing module's)."""
+        taken = frame.names.claim(name, item.path)
+        if taken is not None:
+            raise self.fail(frame, (*item.path, "name"), f"name {quoted(name)} is already used by "
+                            f"{format_spec_path(taken)}", "give each item a distinct name")
+
+    def module_name(self, item: Item, frame: Frame) -> str:
+        if item.name is None:
+            return frame.names.default(item.op)
+        name = self.evaluate(item.name, frame, (*item.path, "name"))
+        if not (isinstance(name, str) and is_module_name(name)):
+            raise self.fail(frame, (*item.path, "name"), f"name {describe_value(name)} is not a valid module name",
+                            "use letters, digits and '_'")
+        return name
+
+    def item(self, item: Item, x: Shape | Inputs, frame: Frame) -> Node | None:
         frame = frame.child(scope={**frame.scope, **input_names(x)})
         if item.condition is not None:
             condition = self.evaluate(item.condition, frame, (*item.path, "if"))
@@ -164,18 +141,30 @@ class _Expander:
                                 culprit=item.condition)
             if not condition:
                 return None
-        if item.name is None:
-            name = str(index)
+        if item.inline:  # a stand-in path: the item (a repeat's group, at least) registers no module
+            name, path = frame.names.stand_in()
         else:
-            name = self.evaluate(item.name, frame, (*item.path, "name"))
-            if not (isinstance(name, str) and is_module_name(name)):
-                raise self.fail(frame, (*item.path, "name"), f"name {describe_value(name)} is not a valid "
-                                "module name", "use letters, digits and '_'")
+            name = self.module_name(item, frame)
+            path = frame.names.path(name)
         if item.repeat is None:
-            return self.instance(item, x, frame, name, use_first=False)
-        return self.repeated(item, x, frame, name)
+            inline_into = frame.names if item.inline else None
+            return _marked_inline(self.instance(item, x, frame, name, path, use_first=False,
+                                                inline_into=inline_into), inline_into)
+        return _marked_inline(self.repeated(item, x, frame, name, path), item.inline)
 
-    def repeated(self, item: Item, x: Shape | Inputs, frame: Frame, name: str) -> Node:
+    def copy_name(self, item: Item, copy: int, frame: Frame) -> tuple[str, str, ModuleNames | None]:
+        """Name, path and (for ``inline: true``) the namespace its children join, of a repeat's copy."""
+        leaf = item.op in self.ops and item.op not in self.spec.blocks and item.op not in CONTAINERS
+        if item.inline is True and not leaf:  # a leaf's copies are modules whatever 'inline' says
+            name, path = frame.names.stand_in()
+            return name, path, frame.names
+        if item.inline:  # 'inline: group' (or a leaf's copies): each copy registers on the enclosing module
+            name = self.module_name(item, frame.child(scope={**frame.scope, "copy": copy}))
+            self.claim(frame, name, item)
+            return name, frame.names.path(name), None
+        return str(copy), "", None
+
+    def repeated(self, item: Item, x: Shape | Inputs, frame: Frame, name: str, path: str) -> Node:
         count = self.evaluate(item.repeat, frame, (*item.path, "repeat"))
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
             raise self.fail(frame, (*item.path, "repeat"), f"repeat must be a whole number >= 1, got "
@@ -183,17 +172,18 @@ class _Expander:
         if isinstance(x, Inputs):
             raise self.fail(frame, (*item.path, "from"), "a repeated item takes one input",
                             "merge the inputs in an item before the repeat")
-        path = frame.path_of(name)
-        inner = frame.child(prefix=path)
         budget = self.budget
         copies: list[Node] = []
         fixed_point: Node | None = None  # a copy whose output is its input: every later copy is the same
         for copy in range(count):
             before = budget.count
+            copy_name, copy_path, inline_into = self.copy_name(item, copy, frame)
+            copy_path = copy_path or f"{path}.{copy}"
             if fixed_point is not None:
-                copies.append(self.renamed_copy(fixed_point, str(copy), inner.path_of(str(copy)), item, frame))
+                copies.append(self.renamed_copy(fixed_point, copy_name, copy_path, item, frame))
                 continue
-            node = self.instance(item, x, inner, str(copy), use_first=copy == 0)
+            node = _marked_inline(self.instance(item, x, frame, copy_name, copy_path, use_first=copy == 0,
+                                                inline_into=inline_into), inline_into)
             copies.append(node)
             per_copy = budget.count - before
             if copy == 0 or node.output == x:
@@ -204,58 +194,65 @@ class _Expander:
                     budget.count = projected - 1  # the group node below adds the last one
                     budget.shortcuts += copy < count - 1
                     break
-                if copy > 0:
+                if copy > 0 and item.inline is not True:
                     # Expansion is deterministic: the same item, scope and input give the same modules, so
                     # later copies are this one under other paths (copy 0 differs: it takes 'first').
                     fixed_point = node
             x = node.output
-        return self.node(name, "repeat", copies[0].input, SEQUENTIAL.output_shape(
+        return self.node(name, path, "repeat", copies[0].input, SEQUENTIAL.output_shape(
             None, copies[0].input, [c.output for c in copies]), item, frame, container=SEQUENTIAL, children=copies)
 
-    def instance(self, item: Item, x: Shape | Inputs, frame: Frame, name: str, use_first: bool) -> Node:
-        self.budget.check_nesting(frame.path_of(name), item, frame)
+    def instance(self, item: Item, x: Shape | Inputs, frame: Frame, name: str, path: str, use_first: bool,
+                 inline_into: ModuleNames | None = None) -> Node:
+        """``inline_into``: the enclosing module's names, which the children of an inlined item join."""
+        self.budget.check_nesting(path, item, frame)
         raw = {**item.args, **(item.first or {})} if use_first else item.args
         if item.op in CONTAINERS:
-            return self.container(item, raw, x, frame, name)
+            return self.container(item, raw, x, frame, name, path, inline_into)
         if isinstance(x, Inputs):
             raise self.fail(frame, (*item.path, "from"), f"{quoted(item.op)} takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
         if item.op in self.spec.blocks:  # before the ops: with 'override: true' a spec's block takes an op's name
-            return self.block(item, self.spec.blocks[item.op], raw, x, frame, name)
+            return self.block(item, self.spec.blocks[item.op], raw, x, frame, name, path, inline_into)
         if item.op in self.ops:
-            return self.leaf(item, raw, x, frame, name)
+            if inline_into is not None:
+                raise self.fail(frame, (*item.path, "inline"), f"'{item.op}' is an op: it holds no modules to "
+                                "inline", "remove 'inline' (it applies to sequentials, merges, blocks and repeats)",
+                                key=True)
+            return self.leaf(item, raw, x, frame, name, path)
         if item.op in self.blocks:
-            return self.block(item, self.blocks[item.op], raw, x, frame, name)
+            return self.block(item, self.blocks[item.op], raw, x, frame, name, path, inline_into)
         raise self.fail(frame, item.op_path, f"unknown op {quoted(item.op)}",
                         did_you_mean(item.op, [*self.ops, *self.blocks]), key=True)
 
-    def leaf(self, item: Item, raw: dict[str, Any], x: Shape, frame: Frame, name: str) -> Node:
+    def leaf(self, item: Item, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str) -> Node:
         op = self.ops[item.op]
         args = self.validate_args(op.Args, raw, item, frame, use_first=raw is not item.args)
         y = self.guard(lambda: op.output_shape(args, x, self.ctx), item, raw, frame, x)
-        return self.node(name, item.op, x, y, item, frame, op=op, args=args)
+        return self.node(name, path, item.op, x, y, item, frame, op=op, args=args)
 
-    def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, frame: Frame, name: str) -> Node:
+    def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, frame: Frame, name: str, path: str,
+                  inline_into: ModuleNames | None = None) -> Node:
         container = CONTAINERS[item.op]
         args = self.validate_args(container.Args, raw, item, frame, use_first=raw is not item.args)
         if isinstance(x, Inputs) and not container.merges:
             raise self.fail(frame, (*item.path, "from"), f"{quoted(item.op)} takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
-        path = frame.path_of(name)
         trains_only = bool(getattr(args, "train_only", False))
-        inner = frame.child(prefix=path, in_head=frame.in_head or container.off_main_path,
+        inner = frame.child(in_head=frame.in_head or container.off_main_path,
                             train_only=frame.train_only or trains_only)
         # In eval mode a train-only head never runs, so its input may be one it cannot take (see head_inputs).
         never_runs = not self.ctx.train and not frame.train_only and trains_only
         built_for = None
         before = self.budget.count
         try:
-            children = self.container_children(container, item, raw, x, inner)
+            children = self.container_children(container, item, raw, x, inner, path, inline_into)
         except Abort as abort:
             if not never_runs or isinstance(x, Inputs):
                 raise
             built_for, children = self.built_for_training(
-                lambda shape: self.container_children(container, item, raw, shape, inner), x, before, abort)
+                lambda shape: self.container_children(container, item, raw, shape, inner, path, inline_into), x,
+                before, abort)
         outputs = [child.output for child in children]
         labels = merge_labels(item, x)
         y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, frame)
@@ -263,21 +260,25 @@ class _Expander:
             raise self.fail(frame, (*item.path, "name") if item.name is not None else item.op_path,
                             f"a head may not be named '{MAIN_OUTPUT}': that name is reserved for the network's main "
                             "output (in the report and the forward dict)", f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
-        node = self.node(name, item.op, x, y, item, frame, container=container, args=args, children=children)
+        node = self.node(name, path, item.op, x, y, item, frame, container=container, args=args, children=children)
         node.side_output = container.side_output(args, x, outputs)
+        if container.off_main_path and len(children) == 1 and children[0].inline:
+            node.module_class = children[0].module_class  # a head that is one inlined block takes its class
         node.in_head, node.train_only, node.built_for = inner.in_head, inner.train_only, built_for
         return node
 
     def container_children(self, container: Any, item: Item, raw: dict[str, Any], x: Shape | Inputs,
-                           frame: Frame) -> list[Node]:
-        """A container's children; ``frame`` is the container's own (its path is the prefix)."""
+                           frame: Frame, path: str, inline_into: ModuleNames | None) -> list[Node]:
+        """The children of the container at ``path``; inlined, they join ``inline_into``."""
         if item.branches is None:
-            return self.sequence(item.children or [], x, frame)
+            names = inline_into or ModuleNames(path, by_op=False)
+            return self.sequence(item.children or [], x, frame.child(names=names))
         inputs = self.guard(lambda: container.branch_inputs(x, len(item.branches)), item, raw, frame)
         children, failures = [], []
         for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
             try:  # branches are independent: report the problems of every one
-                children.append(self.branch(branch_name, items, branch_x, frame, item))
+                children.append(self.branch(branch_name, items, branch_x, frame, f"{path}.{branch_name}", item,
+                                            inline_into))
             except Abort as abort:
                 failures += abort.diagnostics
         if failures:
@@ -303,13 +304,20 @@ class _Expander:
             raise abort
         return shape, expand_at(shape)
 
-    def branch(self, name: str, items: list[Item], x: Shape, frame: Frame, parent: Item) -> Node:
-        self.budget.check_nesting(frame.path_of(name), parent, frame)
-        children = self.sequence(items, x, frame.child(prefix=frame.path_of(name)))
-        return self.node(name, "branch", x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
+    def branch(self, name: str, items: list[Item], x: Shape, frame: Frame, path: str, parent: Item,
+               inline_into: ModuleNames | None) -> Node:
+        """A merge's branch; the branches of an inlined merge are inlined too (their items join its module)."""
+        if inline_into is not None:
+            name, path = inline_into.stand_in()
+        self.budget.check_nesting(path, parent, frame)
+        children = self.sequence(items, x, frame.child(names=inline_into or ModuleNames(path, by_op=False)))
+        node = self.node(name, path, "branch", x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
                          parent, frame, container=SEQUENTIAL, children=children)
+        node.inline = inline_into is not None
+        return node
 
-    def block(self, item: Item, block: Block, raw: dict[str, Any], x: Shape, frame: Frame, name: str) -> Node:
+    def block(self, item: Item, block: Block, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str,
+              inline_into: ModuleNames | None = None) -> Node:
         stack = frame.stack
         if len(stack) >= self.limits.max_block_depth:
             recursive = any(site.block == block.name for site in stack)
@@ -327,7 +335,7 @@ class _Expander:
         # A user's block also sees the spec's params; a bundled block only its own parameters.
         scope: Scope = {k: v for k, v in frame.scope.items() if not k.startswith("in.")} if own else {}
         scope.update(input_names(x))
-        inner = frame.child(owner=block_owner, scope=scope, prefix=frame.path_of(name),
+        inner = frame.child(owner=block_owner, scope=scope, names=inline_into or ModuleNames(path, by_op=True),
                             stack=(*stack, CallSite(block.name, item, frame.owner.source)))
         for key, default in block.params.items():
             if key in values:
@@ -338,23 +346,23 @@ class _Expander:
             else:
                 scope[key] = self.evaluate(default, inner, (*block.path, "params", key))
         budget = self.budget
-        memo = estimate_key(block.name, own, values, x, frame) if budget.estimating else None
+        memo = estimate_key(block.name, own, values, x, frame) if budget.estimating and inline_into is None else None
         if memo in budget.estimates:
             counted, output = budget.estimates[memo]
             budget.count += counted - 1
             budget.shortcuts += 1
-            return self.node(name, block.name, x, output, item, frame, container=SEQUENTIAL)
+            return self.node(name, path, block.name, x, output, item, frame, container=SEQUENTIAL,
+                             module_class=block.module_class)
         before = budget.count
         children = self.sequence(block.layers, x, inner)
         if memo is not None:
             budget.estimates[memo] = (budget.count - before + 1, children[-1].output if children else x)
-        return self.node(name, block.name, x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
-                         item, frame, container=SEQUENTIAL, children=children)
+        return self.node(name, path, block.name, x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
+                         item, frame, container=SEQUENTIAL, children=children, module_class=block.module_class)
 
-    def node(self, name: str, kind: str, x: Shape | Inputs, y: Shape, item: Item, frame: Frame,
+    def node(self, name: str, path: str, kind: str, x: Shape | Inputs, y: Shape, item: Item, frame: Frame,
              **fields: Any) -> Node:
-        """A node for ``item`` called ``name`` in the container ``frame`` stands in, counted and size-checked."""
-        path = frame.path_of(name)
+        """A node for ``item`` at ``path``, counted and size-checked."""
         self.budget.add(1, item, frame)
         self.budget.check_size(x, y, path, item, frame)
         location = self.locations.get(id(item))
@@ -379,17 +387,13 @@ class _Expander:
         return root
 
 
+def _marked_inline(node: Node, inline: Any) -> Node:
+    node.inline = bool(inline)
+    return node
+
+
 def _spec_items(spec: Spec) -> list[Item]:
     return [*spec.layers, *(item for block in spec.blocks.values() for item in block.layers)]
-
-
-def _integral(value: Any) -> Any:
-    """Expressions may compute whole numbers as floats (``${c / 2}``); keep them whole."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
 
 
 __all__ = ["MAX_NESTING", "CallSite", "ExpandLimits", "Location", "expand"]

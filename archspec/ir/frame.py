@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from archspec.ir.module_names import ModuleNames
 from archspec.spec.model import Item
 
 
@@ -24,14 +25,15 @@ class Frame:
     """The context of the items being expanded.
 
     ``owner`` holds the items (the user's spec, or a stand-in for a bundled block's file: errors locate in its
-    source); ``scope`` maps the names expressions may read; ``prefix`` is the module path of the enclosing
-    container; ``stack`` the block calls that lead here; ``in_head`` / ``train_only`` say whether the items are
-    inside a head (off the main path) and one that runs only in training.
+    source); ``scope`` maps the names expressions may read; ``names`` are the children of the module the items
+    register on (several layer lists share one where containers are inlined); ``stack`` the block calls that
+    lead here; ``in_head`` / ``train_only`` say whether the items are inside a head (off the main path) and one
+    that runs only in training.
     """
 
     owner: Any
     scope: Mapping[str, Any]
-    prefix: str = ""
+    names: ModuleNames
     stack: tuple[CallSite, ...] = ()
     in_head: bool = False
     train_only: bool = False
@@ -39,7 +41,3 @@ class Frame:
     def child(self, **changes: Any) -> Frame:
         """This frame with ``changes``; the frame itself is unchanged."""
         return replace(self, **changes)
-
-    def path_of(self, name: str) -> str:
-        """The module path of a child called ``name``."""
-        return f"{self.prefix}.{name}" if self.prefix else name

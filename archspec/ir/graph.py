@@ -40,12 +40,17 @@ class Node:
     # A train-only head that cannot run at this input (in eval mode it never runs): the input its layers are
     # built for, the smallest it accepts. None for every other node.
     built_for: Shape | None = None
+    # Added by no level of module paths (``inline``): its children register on the enclosing module, and its
+    # path (``prefix~N``) names no submodule; the report and the backend look through it.
+    inline: bool = False
+    module_class: str | None = None  # a block's class name (its module is an instance of that class)
 
     def renamed(self, name: str, path: str) -> Node:
         """This node under another name and path, sharing everything else (children included, until replaced)."""
         return Node(name, path, self.kind, self.input, self.output, self.spec_path,
                     self.location, self.op, self.args, self.container, self.children, self.id, self.sources,
-                    self.train_only, self.in_head, self.side_output, self.built_for)
+                    self.train_only, self.in_head, self.side_output, self.built_for, self.inline,
+                    self.module_class)
 
     @property
     def is_leaf(self) -> bool:

@@ -53,6 +53,9 @@ class Container:
     merges: ClassVar[bool] = False  # accepts several inputs (``from: [a, b]``)
     off_main_path: ClassVar[bool] = False  # its children compute a side output (heads)
     chains_children: ClassVar[bool] = False  # each child reads the previous child's output
+    # Inlined (``inline: true``), a merge adds no module: the enclosing module merges its branches' outputs
+    # itself, with this step of archspec.backend.modules (FLOW_STEPS); None for containers that do not merge.
+    flow_step: ClassVar[str | None] = None
 
     def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
         """Whether its module returns a new tensor that nothing else reads (see ``Op.fresh_output``), given
@@ -76,9 +79,11 @@ class Container:
         """Carry a pass's per-node state (shape, receptive field, ...) through the children."""
         raise NotImplementedError
 
-    def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
+    def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]],
+              program: dict[str, Any] | None = None) -> Any:
         """The container's module, from ``modules`` — :mod:`archspec.backend.modules`, or the code
-        generator's stand-in that records the call as source text."""
+        generator's stand-in that records the call as source text. ``program``: the data flow of children
+        that read other outputs than the previous one (see archspec.backend.flow); merges get none."""
         raise NotImplementedError
 
     @classmethod
@@ -111,8 +116,9 @@ class Sequential(Container):
                 saved[child.id] = state
         return state
 
-    def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]]) -> Any:
-        return modules.sequential(named_children)
+    def build(self, modules: Any, args: Any, named_children: Sequence[tuple[str, Any]],
+              program: dict[str, Any] | None = None) -> Any:
+        return modules.sequential(named_children, **(program or {}))
 
 
 class Parallel(Container):
@@ -155,6 +161,7 @@ class Concat(Parallel):
     """Concatenates its branches' outputs along ``dim`` (torch numbering; 1 = channels, the default)."""
 
     name, Args = "concat", ConcatArgs
+    flow_step = "concat"
 
     def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
         return True  # torch.cat always allocates its result
@@ -206,12 +213,14 @@ class Add(Elementwise):
     """Sums its branches' outputs (residual connections); shapes broadcast as in torch."""
 
     name, operation = "add", "Add"
+    flow_step = "add"
 
 
 class Multiply(Elementwise):
     """Multiplies its branches' outputs (gating, squeeze-and-excitation); shapes broadcast as in torch."""
 
     name, operation = "multiply", "Multiply"
+    flow_step = "multiply"
 
 
 class HeadArgs(OpArgs):
@@ -238,7 +247,11 @@ class Head(Container):
             branch = visit(child, branch)
         return side(state, branch)
 
-    def build(self, modules: Any, args: HeadArgs, named_children: Sequence[tuple[str, Any]]) -> Any:
+    def build(self, modules: Any, args: HeadArgs, named_children: Sequence[tuple[str, Any]],
+              program: dict[str, Any] | None = None) -> Any:
+        if program:  # a head runs its children in a row (Head is an nn.Sequential)
+            raise NotImplementedError("a head's items read only the previous item's output: 'id' / 'from' and "
+                                      "inlined merges inside a head cannot be compiled")
         return modules.Head(named_children, args.train_only)
 
 

@@ -121,11 +121,10 @@ def _in_docstring(text: str) -> str:
 
 
 def _runtime_classes() -> str:
-    """The container classes, from the backend's own source, with archspec's one import inlined."""
+    """The container classes, from the backend's own source (which imports nothing of archspec's)."""
     source = resources.files("archspec.backend").joinpath("modules.py").read_text(encoding="utf-8")
     body = source.split('"""', 2)[2]  # drop the module docstring
-    return body.replace("from archspec.ops.containers import LIST_INPUT, PREVIOUS\n",
-                        'PREVIOUS, LIST_INPUT = "prev", "input"\n')
+    return body
 
 
 def generate_source(network: Network) -> str:

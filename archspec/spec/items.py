@@ -9,10 +9,10 @@ from archspec.errors import Diagnostic, SpecPath, did_you_mean
 from archspec.loading.source import SourceMap
 from archspec.ops.containers import CONTAINERS, RESERVED_IDS
 from archspec.spec.expressions import is_expression
-from archspec.spec.model import NAME_PATTERN, Item
+from archspec.spec.model import INLINE_GROUP, NAME_PATTERN, Item
 from archspec.user_text import cut, describe_value, quoted
 
-MODIFIERS = ("name", "repeat", "first", "id", "from", "if")
+MODIFIERS = ("name", "repeat", "first", "id", "from", "if", "inline")
 _NAME = re.compile(NAME_PATTERN)
 
 
@@ -158,11 +158,35 @@ class ItemParser:
                            "write 'from: some_id' or 'from: [a, b]'")
             else:
                 item.inputs = sources
+        if "inline" in raw:
+            self.parse_inline(raw, item)
         if "if" in raw:
             item.condition = raw["if"]
             if not (isinstance(item.condition, bool) or is_expression(item.condition)):
                 self.error((*path, "if"), f"'if' must be true/false or an expression, got "
                            f"{describe_value(item.condition)}", "write e.g. 'if: ${stride > 1}'")
+
+
+    def parse_inline(self, raw: dict[str, Any], item: Item) -> None:
+        """``inline: true`` (the item adds no module level) or ``inline: group`` (a repeat's copies register on
+        the enclosing module, each one a module named by ``name``, which may read the copy's index ``copy``)."""
+        path, value = (*item.path, "inline"), raw["inline"]
+        if value is not True and value is not False and value != INLINE_GROUP:
+            self.error(path, f"inline must be true, false or '{INLINE_GROUP}', got {describe_value(value)}",
+                       "write 'inline: true' (no module level for this item) or 'inline: group' (a repeat's "
+                       "copies without their group)")
+        elif value == INLINE_GROUP and "repeat" not in raw:
+            self.error(path, f"'inline: {INLINE_GROUP}' only makes sense with 'repeat'", "write 'inline: true' to "
+                       "inline the item itself, or add 'repeat: N'")
+        elif value is True and "name" in raw:
+            self.error(path, "an inlined item adds no module, so its 'name' would name nothing",
+                       "remove 'name' (its children keep theirs), or 'inline: group' to name each copy of a "
+                       "repeat", key=True)
+        elif value is True and item.op in CONTAINERS and CONTAINERS[item.op].off_main_path:
+            self.error(path, f"a '{item.op}' cannot be inlined: its module holds its side output",
+                       "remove 'inline', or inline the items inside it")
+        else:
+            item.inline = value or None
 
 
 def _is_count(value: Any) -> bool:

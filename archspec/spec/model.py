@@ -30,6 +30,15 @@ def is_module_name(name: str) -> bool:
 MAX_DIMENSION = 2**31 - 1  # torch indexes sizes with int64 but many kernels with int32; no real input is larger
 Dimension = Annotated[int, Field(ge=1, le=MAX_DIMENSION)]
 REQUIRED = "required"  # a block parameter whose value the caller must give
+INLINE_GROUP = "group"  # `inline: group`: a repeat's copies register on the enclosing module, each a module
+
+
+def is_class_name(text: str) -> bool:
+    """An ASCII Python identifier that is not a keyword: what ``module:`` may name a block's class."""
+    import keyword
+
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is not None and not keyword.iskeyword(text) \
+        and len(text) <= 100
 
 
 class _Strict(BaseModel):
@@ -45,6 +54,8 @@ class BlockModel(_Strict):
     layers: list[Any] = Field(min_length=1, description="the block's layer items")
     override: bool = Field(False, description="true: the block takes the name of an op or a built-in block and "
                            "replaces it wherever the spec uses it, inside built-in blocks too")
+    module: str | None = Field(None, description="the class name of the block's compiled module (a Python "
+                               "identifier, e.g. Bottleneck); default: the block's name in CamelCase")
 
 
 class SpecModel(_Strict):
@@ -73,6 +84,9 @@ class Item:
     id: str | None = None
     inputs: list[str] | None = None  # the `from` modifier
     condition: Any = None  # the `if` modifier
+    # The `inline` modifier: True adds no module level for the item (its children register on the enclosing
+    # module); INLINE_GROUP inlines only a repeat's group (each copy stays a module). False/None: a level.
+    inline: bool | str | None = None
     children: list[Item] | None = None  # parsed items of a `list` or `layers` container
     branches: list[tuple[str, list[Item]]] | None = None  # named branches of a `branches` container
 
@@ -91,6 +105,13 @@ class Block:
     path: SpecPath
     doc: str | None = None
     override: bool = False  # replaces the op or built-in block of its name, inside built-in blocks too
+    module: str | None = None  # the class name of its compiled module (None: the name in CamelCase)
+
+    @property
+    def module_class(self) -> str:
+        """The class name of the block's compiled module: ``module:``, or the block's name in CamelCase
+        (``bottleneck`` → ``Bottleneck``, ``conv_bn_relu`` → ``ConvBnRelu``)."""
+        return self.module or "".join(part[:1].upper() + part[1:] for part in self.name.split("_")) or "Block"
 
 
 @dataclass

@@ -17,6 +17,9 @@ _MODIFIERS: dict[str, Any] = {
     "id": {"type": "string", "description": "refer to this item's output later"},
     "from": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
     "if": {"anyOf": [{"type": "boolean"}, _EXPRESSION], "description": "include only when true"},
+    "inline": {"anyOf": [{"type": "boolean"}, {"const": "group"}], "description": "true: the item (a sequential, "
+               "merge, block or repeat) adds no level to module paths, its children register on the enclosing "
+               "module; group: only a repeat's group is inlined, 'name' names each copy (reading ${copy})"},
 }
 
 

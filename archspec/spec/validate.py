@@ -14,7 +14,7 @@ from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression, referenced_names
 from archspec.spec.items import ItemParser
-from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel
+from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, is_class_name
 from archspec.spec.pydantic_errors import NO_DATA, diagnostics_from, spec_loc
 from archspec.user_text import describe_value, listed, quoted
 
@@ -50,7 +50,8 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
 
     parser = ItemParser(source)
     blocks = {name: Block(name=name, params=dict(block.params), doc=block.doc, path=("blocks", name),
-                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")), override=block.override)
+                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")), override=block.override,
+                          module=block.module)
               for name, block in model.blocks.items()}
     layers = parser.parse_list(model.layers, ("layers",))
     errors = list(parser.errors)
@@ -225,6 +226,11 @@ def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
             errors.append(spec.source.diagnostic((*block.path, "override"), f"block '{name}' overrides nothing: no "
                                                  "op or built-in block has its name",
                                                  close or "remove 'override: true'", key=True))
+        if block.module is not None and not is_class_name(block.module):
+            errors.append(spec.source.diagnostic((*block.path, "module"), f"module {quoted(block.module)} is not a "
+                                                 "Python class name", "use ASCII letters, digits and '_', not "
+                                                 "starting with a digit and not a Python keyword, e.g. "
+                                                 "'module: MyBlock'"))
         if name in block.params:
             errors.append(spec.source.diagnostic((*block.path, "params", name),
                                                  f"parameter '{name}' shadows its own block", "rename it", key=True))

@@ -34,7 +34,8 @@ def test_a_bundled_block_inside_a_bundled_block_names_each_use(tmp_path):
     chains = [message.split(": ", 1)[0] for message in messages]
     assert chains == [f"in layers[0] → block 'inception' at layers[0].concat.branches.{branch} → block "
                       "'conv_bn_relu' at layers[1].batchnorm.eps"
-                      for branch in ("branch1[0]", "branch2[0]", "branch3[0]", "branch4[1]")]
+                      for branch in ("branch1[0]", "branch2[0].sequential[0]", "branch3[0].sequential[0]",
+                                     "branch4[0].sequential[1]")]
     assert all("eps must be > 0" in message for message in messages)
 
 

@@ -82,6 +82,7 @@ CLASSES = {
     "other run-time-only op errors": ["57", "58", "80"],
     "errors inside blocks point at the user's spec": ["61", "62"],
     "errors inside nested blocks name the chain of uses": ["290", "291"],
+    "block module classes and inline (issue 10 §2)": ["300", "301", "302"],
     "out-of-range values": ["69", "70", "80"],
     "functions given arguments that make Python do unbounded work": ["100", "101"],
     "expressions reading the input's shape (own namespace, no subscripts)": ["102", "103", "110", "126"],

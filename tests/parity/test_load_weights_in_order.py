@@ -1,4 +1,5 @@
-"""``archspec.load_weights_in_order``: torchvision's weights into a compiled bundled spec, by position.
+"""``archspec.load_weights_in_order``: torchvision's weights into a compiled bundled spec, by position (by key
+where both have the same keys).
 
 Ground truth is torchvision's own forward pass: after the transfer both modules compute the same outputs.
 """
@@ -56,3 +57,24 @@ def test_a_shape_mismatch_names_both_entries():
                                                       r"source's 'fc.weight' is \[10, 512\] float32"):
         archspec.load_weights_in_order(compiled, other)
     assert issubclass(archspec.WeightMismatch, ValueError)
+
+
+def test_googlenet_with_aux_heads_pairs_equal_keys_by_name():
+    # The aux heads are registered where they branch off here, after inception5b in torchvision: by position
+    # the entries would not line up, by key they do.
+    reference = random_state(torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False), 6)
+    compiled = archspec.compile("googlenet")
+    assert list(compiled.state_dict()) != list(reference.state_dict())  # another order...
+    archspec.load_weights_in_order(compiled, reference)
+    theirs = reference.state_dict()
+    assert all(torch.equal(value, theirs[key]) for key, value in compiled.state_dict().items())  # ...by key
+
+
+def test_other_names_are_still_paired_by_position():
+    reference = random_state(torchvision.models.resnet18(weights=None), seed=7)
+    renamed = {f"entry{index}": value for index, value in enumerate(reference.state_dict().values())}
+    compiled = archspec.compile("resnet18").eval()
+    archspec.load_weights_in_order(compiled, renamed)
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), reference(x), rtol=1e-4, atol=1e-5)

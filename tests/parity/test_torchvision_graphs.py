@@ -2,8 +2,8 @@
 
 Expected numbers come from outside archspec: REFERENCE.md §6 (measured with torch 2.14.1 / torchvision 0.29.1
 at 224×224, batch 1), and torchvision's own modules (``weights=None``) measured here — ``numel()`` sums,
-``FlopCounterMode`` / 2 at a small input, and outputs after transferring torchvision's weights into the
-compiled spec in registration order (DESIGN.md §5).
+``FlopCounterMode`` / 2 at a small input, and outputs after loading torchvision's state dict into the
+compiled spec strictly, by name (DESIGN.md §5).
 
 The torchvision models get random weights *and* random batchnorm statistics and affine parameters
 (tests/weights.py) before the transfer: with torchvision's init every batchnorm is a positive scaling, which
@@ -24,7 +24,7 @@ import torch
 import torchvision
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
-from weights import copy_weights, numel, randomise
+from weights import copy_weights, load_by_name, numel, randomise
 
 import archspec
 import archspec.specs
@@ -93,13 +93,13 @@ def test_googlenet_with_aux_heads_static_totals_equal_reference():
 
 def randomised_pair(name: str, spec, seed: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
     """torchvision's ``name`` with random weights and batchnorm statistics (built on the meta device, so no
-    time goes into an init that is overwritten), and ``spec`` compiled, holding its weights in registration
-    order; both in eval mode."""
+    time goes into an init that is overwritten), and ``spec`` compiled, holding its weights (loaded by name);
+    both in eval mode."""
     with torch.device("meta"):
         theirs = torchvision_model(name)
         ours = archspec.compile(spec)
     theirs = randomise(theirs.to_empty(device="cpu"), seed).eval()
-    copy_weights(theirs, ours)
+    load_by_name(theirs, ours)
     return theirs, ours.eval()
 
 
@@ -142,26 +142,6 @@ def googlenet_with_aux():
     torch.manual_seed(0)
     model = torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False)
     return randomise(model, seed=1)
-
-
-def transfer_by_name(source: torch.nn.Module, target: torch.nn.Module) -> None:
-    """torchvision registers aux1/aux2 after inception5b, archspec where they run; the top-level module names
-    agree, so pair the entries of each same-named top-level module in order (each in its own registration
-    order) and check every key of both models is used exactly once."""
-    mapping: dict[str, torch.Tensor] = {}
-    theirs_used: set[str] = set()
-    for child_name, child in target.named_children():
-        ours = child.state_dict()
-        if not ours:
-            continue
-        theirs = source.get_submodule(child_name).state_dict()
-        assert len(theirs) == len(ours), child_name
-        for (their_key, value), (our_key, slot) in zip(theirs.items(), ours.items(), strict=True):
-            assert value.shape == slot.shape, f"{child_name}.{their_key} -> {child_name}.{our_key}"
-            mapping[f"{child_name}.{our_key}"] = value
-            theirs_used.add(f"{child_name}.{their_key}")
-    assert theirs_used == set(source.state_dict())
-    target.load_state_dict(mapping, strict=True)
 
 
 def test_googlenet_with_aux_params_equal_torchvision(googlenet_with_aux):
@@ -215,7 +195,7 @@ def test_googlenet_with_aux_macs_equal_flop_counter_in_train_and_eval(googlenet_
 def test_googlenet_with_aux_outputs_equal_by_name_in_train_mode_without_dropout(googlenet_with_aux):
     theirs = copy.deepcopy(googlenet_with_aux)
     ours = archspec.compile(archspec.load("googlenet", overrides={"dropout": 0.0, "aux_dropout": 0.0}))
-    transfer_by_name(theirs, ours)
+    ours.load_state_dict(theirs.state_dict(), strict=True)  # the same keys, in another order
     for module in theirs.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -230,7 +210,7 @@ def test_googlenet_with_aux_outputs_equal_by_name_in_train_mode_without_dropout(
     torch.testing.assert_close(actual["aux1"], expected.aux_logits1, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(actual["aux2"], expected.aux_logits2, rtol=1e-4, atol=1e-5)
     # both updated their batchnorm statistics from the same batch
-    torch.testing.assert_close(ours.inception5b.branches.branch1[0].bn.running_mean,
+    torch.testing.assert_close(ours.inception5b.branch1.bn.running_mean,
                                theirs.inception5b.branch1.bn.running_mean)
     # in eval mode, with the same running statistics, the main outputs agree too
     ours.eval()

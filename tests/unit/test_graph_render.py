@@ -22,19 +22,20 @@ def test_chain_is_a_path_from_input_to_output():
 
 def test_residual_merge_joins_body_and_identity_shortcut():
     graph = flow_graph(archspec.expand("resnet18"))
-    merge = "layer1.0.merge:merge"
-    # the body's last op and the block's input (the max pool: identity shortcut) both reach the add
-    assert sorted(incoming(graph, merge)) == ["layer1.0.merge.body.bn2", "maxpool"]
-    projecting = "layer2.0.merge:merge"
-    assert sorted(incoming(graph, projecting)) == ["layer2.0.merge.body.bn2", "layer2.0.merge.shortcut.1"]
+    merge = "layer1.0~0:merge"  # the add is inlined into the block: its box is keyed by a stand-in path
+    # the body's last op and the identity shortcut (torchvision's name, downsample) both reach the add
+    assert sorted(incoming(graph, merge)) == ["layer1.0.bn2", "layer1.0.downsample"]
+    assert incoming(graph, "layer1.0.downsample") == ["maxpool"]  # the block's input
+    projecting = "layer2.0~0:merge"
+    assert sorted(incoming(graph, projecting)) == ["layer2.0.bn2", "layer2.0.downsample.1"]
 
 
 def test_inception_concat_has_four_inputs_and_heads_branch_off():
     graph = flow_graph(archspec.expand("googlenet"))
-    assert len(incoming(graph, "inception3a.branches:merge")) == 4
-    assert incoming(graph, "aux1:output") == ["aux1.0.fc2"]
+    assert len(incoming(graph, "inception3a~0:merge")) == 4
+    assert incoming(graph, "aux1:output") == ["aux1.fc2"]
     # the main path continues from the head's input: inception4b's branches read inception4a's output
-    assert "inception4a.branches:merge" in incoming(graph, "inception4b.branches.branch1.0.conv")
+    assert "inception4a~0:merge" in incoming(graph, "inception4b.branch1.conv")
 
 
 def test_dot_and_mermaid_mention_every_box_and_edge():

@@ -98,8 +98,8 @@ def test_one_warning_per_item_and_input(tmp_path):
         """)
     report = archspec.analyze(str(path))
     assert [(w.module, w.spec_path, w.location.line) for w in report.warnings] == [
-        ("0.0", ("layers", 0), 10), ("1.0", ("blocks", "mix", "layers", 0), 8),
-        ("3.0", ("blocks", "mix", "layers", 0), 8)]
+        ("0.0", ("layers", 0), 10), ("1.linear", ("blocks", "mix", "layers", 0), 8),
+        ("3.linear", ("blocks", "mix", "layers", 0), 8)]
     assert "4×6×6" in report.warnings[1].message and "4×3×6" in report.warnings[2].message
 
 
@@ -107,7 +107,7 @@ def test_inside_a_bundled_block_a_warning_points_at_the_users_call():
     network = archspec.expand({"archspec": 1, "name": "n", "input": [3, 8, 8], "layers": [
         {"conv": {"out": 4, "kernel": 1}}, {"inception": {"ch1x1": 4, "ch3x3red": 4, "ch3x3": 4, "ch5x5red": 4,
                                                           "ch5x5": 4, "pool_proj": 4}}]})
-    leaf = next(node for node in network.modules() if node.path == "1.branches.branch2.1.conv")
+    leaf = next(node for node in network.modules() if node.path == "1.branch2.1.conv")
     assert leaf.location.file != network.file  # it is defined in the block library
     anchor = anchors(network, [leaf])[id(leaf)]
     assert anchor.path == "1" and anchor.spec_path == ("layers", 1)

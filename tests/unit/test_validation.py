@@ -260,7 +260,7 @@ def test_user_block_with_required_params_and_defaults():
     assert rows["stem"].op == "cbr"
     assert rows["stem.conv"].output_shape == [1, 8, 8, 8]
     assert rows["stem.conv"].params == 8 * 3 * 9  # bias false
-    assert rows["stem.1"].op == "batchnorm"
+    assert rows["stem.batchnorm"].op == "batchnorm"  # unnamed items of a block are named after their op
     assert rows["1.conv"].output_shape == [1, 16, 4, 4]  # kernel 5, padding 5 // 2 = 2, stride 2
     assert rows["1"].params == 16 * 8 * 25 + 2 * 16
     assert rows["1"].buffers == 2 * 16 + 1

@@ -1,0 +1,71 @@
+"""The values of a spec as expansion reads them: params, expressions and arguments evaluated in a frame's scope,
+and arguments validated by their op's model; a fault becomes a located diagnostic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from archspec.ir.frame import Frame
+from archspec.ir.locating import Locator
+from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
+from archspec.spec.model import Item
+from archspec.spec.validate import bounded_diagnostics, has_expression
+
+Scope = dict[str, Any]
+
+
+class Evaluator:
+    """Evaluates and validates the values of ``locator.spec``.
+
+    Arguments that hold no expression are validated once per item (by identity: items live as long as the
+    spec): they are the same for every copy of a repeat and every input."""
+
+    def __init__(self, locator: Locator):
+        self.locator = locator
+        self.fail = locator.fail
+        self.literal_args: dict[tuple[int, bool], Any] = {}
+
+    def global_scope(self, frame: Frame) -> Scope:
+        scope: Scope = {}
+        for key, value in self.locator.spec.params.items():
+            scope[key] = self.evaluate(value, frame.child(scope=scope), ("params", key))
+        return scope
+
+    def evaluate(self, value: Any, frame: Frame, path: tuple[Any, ...]) -> Any:
+        try:
+            result = evaluate_value(value, frame.scope)
+        except ExpressionError as exc:
+            raise self.fail(frame, path, exc.message, exc.fix, culprit=value) from None
+        return _integral(result) if is_expression(value) else result
+
+    def evaluate_args(self, raw: dict[str, Any], frame: Frame, path: tuple[Any, ...]) -> dict[str, Any]:
+        return {key: self.evaluate(value, frame, (*path, key)) for key, value in raw.items()}
+
+    def arguments(self, model: type[BaseModel], raw: dict[str, Any], item: Item, frame: Frame,
+                      use_first: bool) -> Any:
+        key = (id(item), use_first)
+        known = self.literal_args.get(key)
+        if known is not None:
+            return known
+        values = self.evaluate_args(raw, frame, item.op_path)
+        try:
+            args = model.model_validate(values)
+        except ValidationError as exc:
+            first = bounded_diagnostics(exc, model, item.op_path, frame.owner.source, values)[0][0]
+            argument = first.path[len(item.op_path)] if len(first.path) > len(item.op_path) else None
+            culprit = raw.get(argument, raw)
+            raise self.fail(frame, first.path, first.message, first.fix, culprit=culprit) from None
+        if not has_expression(raw):
+            self.literal_args[key] = args  # the same for every copy and every input: validate once
+        return args
+
+
+def _integral(value: Any) -> Any:
+    """Expressions may compute whole numbers as floats (``${c / 2}``); keep them whole."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
