@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union  # noqa: UP035 - Torc
 import torch
 from torch import nn
 
-from archspec.ops.containers import LIST_INPUT, PREVIOUS
+from archspec.ops.containers.base import LIST_INPUT, PREVIOUS
 
 # A route: the slots a child reads (-1 is the previous child's output) and the slot its output is kept in
 # (-1: not kept). Children with no route read the previous output and are not kept.
@@ -177,10 +177,10 @@ class CompiledNetwork(RoutedSequential):
     archspec_name: str
     head_paths: List[str]  # noqa: UP006 - declared for TorchScript (the list may be empty)
 
-    def __init__(self, named_children: Sequence[tuple[str, Any]], name: str):
+    def __init__(self, named_children: Sequence[tuple[str, Any]], name: str, head_paths: Sequence[str] = ()):
         super().__init__(named_children)
         self.archspec_name = name
-        self.head_paths = [path for path, module in self.named_modules() if isinstance(module, Head)]
+        self.head_paths = list(head_paths)
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:  # noqa: UP006, UP007
         output = self.run_children(x)  # TorchScript has no super()

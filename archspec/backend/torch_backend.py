@@ -1,7 +1,8 @@
 """Compile the IR into a ``torch.nn.Module`` whose submodule paths are the IR's paths.
 
-Containers become ``nn.Sequential`` and the modules in :mod:`archspec.backend.modules`, leaves the modules
-their ops build, so a forward pass is a straight sequence of module calls with no interpretation of the spec.
+Containers become the modules of :mod:`archspec.backend.modules` that they name (``Container.module``),
+leaves the modules their ops build, so a forward pass is a straight sequence of module calls with no
+interpretation of the spec.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
             module = module or node.op.build(nn, node.args, node.input)
         else:
             named, children_fresh = children(node)
-            module = node.container.build(modules, node.args, named)
+            # The container names its module class; codegen's stand-in records the same call as source.
+            container = node.container
+            module = getattr(modules, container.module)(named, **container.module_arguments(node.args))
             fresh = node.container.fresh_output(children_fresh, len(node.children) or _input_count(node))
         if node.sources or node.id:
             module = modules.route(module, node.sources, node.id)
@@ -87,7 +90,11 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
         return named, fresh
 
     named, _ = children(network.root)
-    return modules.CompiledNetwork(named, network.name)
+    # The modules whose side outputs the network returns, in spec order (heads; found by their paths when
+    # called, so a replaced head is the one collected).
+    side_outputs = [node.path for node in network.modules()
+                    if node.container is not None and node.container.produces_side_output]
+    return modules.CompiledNetwork(named, network.name, side_outputs)
 
 
 def _input_count(node: Node) -> int:

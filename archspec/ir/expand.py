@@ -380,9 +380,10 @@ class _Expander:
                             "through 'from'", "merge them first with concat, add or multiply")
         outer = (self.in_head, self.train_only)
         # In eval mode a train-only head never runs, so its input may be one it cannot take (see head_inputs).
-        never_runs = not self.ctx.train and not self.train_only and bool(getattr(args, "train_only", False))
-        self.in_head = self.in_head or container.off_main_path
-        self.train_only = self.train_only or bool(getattr(args, "train_only", False))
+        trains_only = container.runs_only_in_training(args)
+        never_runs = not self.ctx.train and not self.train_only and trains_only
+        self.in_head = self.in_head or container.produces_side_output
+        self.train_only = self.train_only or trains_only
         built_for = None
         before = self.count
         try:
@@ -400,10 +401,11 @@ class _Expander:
         outputs = [child.output for child in children]
         labels = _merge_labels(item, x)
         y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, owner, stack)
-        if container.off_main_path and path == MAIN_OUTPUT:
+        if container.produces_side_output and path == MAIN_OUTPUT:
             raise self.fail(owner, (*item.path, "name") if item.name is not None else item.op_path, stack,
-                            f"a head may not be named '{MAIN_OUTPUT}': that name is reserved for the network's main "
-                            "output (in the report and the forward dict)", f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
+                            f"a {item.op} may not be named '{MAIN_OUTPUT}': that name is reserved for the network's "
+                            "main output (in the report and the forward dict)",
+                            f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
         node = self.node(name, path, item.op, x, y, item, owner, stack, container=container, args=args,
                          children=children)
         node.side_output = container.side_output(args, x, outputs)

@@ -1,8 +1,10 @@
 """Standalone PyTorch source for a spec: a Python file that needs only torch.
 
 The source is recorded, not written by hand: the backend's own build routine runs with stand-ins for
-``torch.nn`` and :mod:`archspec.backend.modules` that turn every constructor call into text. The container
-classes come verbatim from ``archspec/backend/modules.py``. So the generated module has the compiled
+``torch.nn`` and :mod:`archspec.backend.modules` that turn every constructor call into text: a container is
+written as the call of the module class it declares (``Concat([...], dim=1)``). The runtime classes come from
+``archspec/backend/modules.py``, the one place they are defined, with its imports of archspec's constants
+replaced by their values. So the generated module has the compiled
 module's exact submodule paths and state-dict keys, and cannot drift from it.
 
 Everything that comes from the spec — module names, string and number arguments, the spec's name and file
@@ -11,6 +13,7 @@ path — is written through ``repr`` (or escaped, inside the docstring), so no s
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -121,11 +124,33 @@ def _in_docstring(text: str) -> str:
 
 
 def _runtime_classes() -> str:
-    """The container classes, from the backend's own source, with archspec's one import inlined."""
+    """The runtime classes, from the one place they are declared — :mod:`archspec.backend.modules`, where
+    each container's ``module`` names its class — with no module docstring and no import of archspec: each
+    name such an import brings (a constant of the core) is defined from its value, through ``repr``."""
+    from archspec.backend import modules
+
     source = resources.files("archspec.backend").joinpath("modules.py").read_text(encoding="utf-8")
-    body = source.split('"""', 2)[2]  # drop the module docstring
-    return body.replace("from archspec.ops.containers import LIST_INPUT, PREVIOUS\n",
-                        'PREVIOUS, LIST_INPUT = "prev", "input"\n')
+    lines = source.splitlines(keepends=True)
+    parts, done = [], 0  # ``done``: the lines written so far
+    for statement in ast.parse(source).body:
+        start, end = statement.lineno - 1, statement.end_lineno or statement.lineno
+        if start == 0 and isinstance(statement, ast.Expr):  # the module docstring
+            done = end
+            continue
+        if isinstance(statement, ast.ImportFrom) and (statement.module or "").split(".")[0] == "archspec":
+            parts.append("".join(lines[done:start]))
+            parts.append("".join(f"{alias.asname or alias.name} = {_constant(modules, alias.asname or alias.name)}\n"
+                                 for alias in statement.names))
+            done = end
+    parts.append("".join(lines[done:]))
+    return "".join(parts)
+
+
+def _constant(module: Any, name: str) -> str:
+    value = getattr(module, name)
+    if not isinstance(value, str | int | float | bool | tuple):
+        raise TypeError(f"backend.modules imports {name} from archspec: generated code can define only constants")
+    return repr(value)
 
 
 def generate_source(network: Network) -> str:
