@@ -5,6 +5,7 @@ reads what the container declares (syntax, module, side output, training only) i
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 import torch
@@ -30,7 +31,7 @@ def probe_container() -> Iterator[type[Container]]:
         module = "Head"
         produces_side_output = True
         chains_children = True
-        examples = [ContainerExample({}, [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}],
+        examples: ClassVar[list[ContainerExample]] = [ContainerExample({}, [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}],
                                      (4, 6, 6), train=True)]
 
         def runs_only_in_training(self, args):
