@@ -31,8 +31,9 @@ def probe_container() -> Iterator[type[Container]]:
         module = "Head"
         produces_side_output = True
         chains_children = True
-        examples: ClassVar[list[ContainerExample]] = [ContainerExample({}, [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}],
-                                     (4, 6, 6), train=True)]
+        examples: ClassVar[list[ContainerExample]] = [
+            ContainerExample({}, [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}], (4, 6, 6),
+                             train=True)]
 
         def runs_only_in_training(self, args):
             return True
