@@ -167,7 +167,8 @@ class CompiledNetwork(RoutedSequential):
     ``forward`` returns the main output as a tensor when no head produced an output (always, for networks
     without heads; in eval mode, for train-only heads). Otherwise it returns a dict
     ``{"output": main, "<head path>": side, ...}`` with the heads in spec order. Heads are found by their
-    paths when called, so a replaced head is the one collected. Scripted (``torch.jit.script``), the network
+    paths (``head_paths``: the backend passes those of the containers that declare a side output) when
+    called, so a replaced head is the one collected. Scripted (``torch.jit.script``), the network
     collects the heads that are its direct children; a head nested deeper cannot be scripted.
     """
 
