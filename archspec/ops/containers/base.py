@@ -9,7 +9,6 @@ Passes, the backend and the code generator read these declarations; none asks wh
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -44,18 +43,22 @@ def keep_main(main: Any, side: Any) -> Any:
     return main
 
 
-@dataclass(frozen=True)
 class Syntax:
     """How a container is written in a layer list.
 
     ``children_key`` is the key beside the container's own arguments that holds its children (``layers``,
     ``branches``); None when the container's value *is* its list of items (``sequential: [...]``, and then it
     takes no arguments). ``branched`` children are a list of item lists (named 0, 1, ...) or a mapping of
-    them (named by key), where an empty list is the identity; otherwise they are one item list."""
+    them (named by key), where an empty list is the identity; otherwise they are one item list. ``required``:
+    the children key must be given (a head of nothing is a mistake).
 
-    children_key: str | None
-    branched: bool = False
-    required: bool = False  # the children key must be given (a head of nothing is a mistake)
+    A plain class rather than a dataclass: this module is imported by every ``archspec check``, and
+    generating dataclass methods costs start-up time."""
+
+    __slots__ = ("branched", "children_key", "required")
+
+    def __init__(self, children_key: str | None, branched: bool = False, required: bool = False):
+        self.children_key, self.branched, self.required = children_key, branched, required
 
     @property
     def example(self) -> str:
@@ -98,18 +101,19 @@ class FieldMerge(Enum):
     SHIFTED = "shifted"  # branches joined along a spatial dim: later ones land at shifted positions
 
 
-@dataclass(frozen=True)
 class ContainerExample:
     """A worked case, checked statically and against the real torch module by the contract tests: the
     container's own arguments, its children as a spec writes them (an item list, or for branched syntax a
     list or mapping of item lists) and the input shape; ``train`` checks it in training mode too (a
     train-only head does nothing in eval mode)."""
 
-    args: dict[str, Any]
-    children: Any
-    input: Shape
-    note: str = ""
-    train: bool = False
+    __slots__ = ("args", "children", "input", "note", "train")
+
+    def __init__(self, args: dict[str, Any], children: Any, input: Shape, note: str = "", train: bool = False):
+        self.args, self.children, self.input, self.note, self.train = args, children, input, note, train
+
+    def __repr__(self) -> str:
+        return f"ContainerExample({self.args!r}, {self.children!r}, {self.input!r})"
 
 
 class Container:
