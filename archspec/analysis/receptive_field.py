@@ -12,15 +12,26 @@ of digits). Such a spec is refused at the layer where its field outgrows the bou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from archspec.analysis.warnings import ReportWarning, warning_at
 from archspec.errors import Diagnostic, SpecError
 from archspec.ir.graph import Network, Node
 from archspec.ops.base import Global, PositionDependent, WindowStep
-from archspec.ops.containers import keep_main
+from archspec.ops.containers import FieldMerge, keep_main
 
-EXACT, GLOBAL, POSITION_DEPENDENT = "exact", "global", "position_dependent"
+
+class FieldKind(str, Enum):
+    """What a receptive field is; the JSON report writes the value. Renderers import these, never retype them
+    (a ``str`` enum: members equal their values, so readers of ``"exact"`` keep working)."""
+
+    EXACT = "exact"  # size, jump and padding hold for every output position
+    GLOBAL = "global"  # every output reads the whole input
+    POSITION_DEPENDENT = "position_dependent"  # the field differs between output positions
+
+
+EXACT, GLOBAL, POSITION_DEPENDENT = FieldKind.EXACT, FieldKind.GLOBAL, FieldKind.POSITION_DEPENDENT
 MAX_FIELD = 2**63 - 1  # also what an int64 (JSON readers, numpy) holds exactly
 
 
@@ -28,7 +39,7 @@ MAX_FIELD = 2**63 - 1  # also what an int64 (JSON readers, numpy) holds exactly
 class Field:
     """The field of one feature map. ``size``/``jump``/``padding`` are set only when ``kind`` is exact."""
 
-    kind: str
+    kind: FieldKind
     size: tuple[int, ...] = ()
     jump: tuple[int, ...] = ()
     padding: tuple[int, ...] = ()
@@ -51,9 +62,9 @@ class Field:
 
     def to_dict(self) -> dict[str, object]:
         if self.kind != EXACT:
-            return {"kind": self.kind, "size": None, "jump": None, "start": None, "padding": None,
+            return {"kind": self.kind.value, "size": None, "jump": None, "start": None, "padding": None,
                     "reason": self.reason}
-        return {"kind": EXACT, "size": list(self.size), "jump": list(self.jump), "start": list(self.start),
+        return {"kind": EXACT.value, "size": list(self.size), "jump": list(self.jump), "start": list(self.start),
                 "padding": list(self.padding)}
 
 
@@ -131,7 +142,7 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
                     if field is not None else None
             else:
                 def merge(branch_fields: list[Field | None]) -> Field | None:
-                    if not node.container.keeps_positions(node.args, len(node.output)):
+                    if node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED:
                         return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
                     merged = merge_fields(branch_fields)
                     if warnings is not None and _misaligned(branch_fields):

@@ -179,7 +179,8 @@ class CompiledNetwork(RoutedSequential):
     ``forward`` returns the main output as a tensor when no head produced an output (always, for networks
     without heads; in eval mode, for train-only heads). Otherwise it returns a dict
     ``{"output": main, "<head path>": side, ...}`` with the heads in spec order. Heads are found by their
-    paths when called, so a replaced head is the one collected. Scripted (``torch.jit.script``), the network
+    paths (``head_paths``: the backend passes those of the containers that declare a side output) when
+    called, so a replaced head is the one collected. Scripted (``torch.jit.script``), the network
     collects the heads that are its direct children; a head nested deeper cannot be scripted.
     """
 
@@ -191,10 +192,11 @@ class CompiledNetwork(RoutedSequential):
     archspec_name: str
     head_paths: List[str]  # noqa: UP006 - declared for TorchScript (the list may be empty)
 
-    def __init__(self, named_children: Sequence[tuple[str, Any]], name: str, **program: Any):
+    def __init__(self, named_children: Sequence[tuple[str, Any]], name: str, head_paths: Sequence[str] = (),
+                 **program: Any):
         super().__init__(named_children, **program)
         self.archspec_name = name
-        self.head_paths = [path for path, module in self.named_modules() if isinstance(module, Head)]
+        self.head_paths = list(head_paths)
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:  # noqa: UP006, UP007
         output = self.run_children(x)  # TorchScript has no super()

@@ -1,7 +1,8 @@
 """Compile the IR into a ``torch.nn.Module`` whose submodule paths are the IR's paths.
 
-Containers become ``nn.Sequential`` and the modules in :mod:`archspec.backend.modules`, leaves the modules
-their ops build, so a forward pass is a straight sequence of module calls with no interpretation of the spec.
+Containers become the modules of :mod:`archspec.backend.modules` that they name (``Container.module``),
+leaves the modules their ops build, so a forward pass is a straight sequence of module calls with no
+interpretation of the spec.
 """
 
 from __future__ import annotations
@@ -91,11 +92,16 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
         return fresh
 
     def container_module(node: Node) -> Any:
-        if node.container.flow_step is not None:  # a merge: its branches are modules of their own
-            module = node.container.build(modules, node.args, [(c.name, built[id(c)]) for c in node.children])
+        # The container names its module class; codegen's stand-in records the same call as source.
+        container = node.container
+        if container.flow_step is not None:  # a merge: its branches are modules of their own
+            named, program = [(c.name, built[id(c)]) for c in node.children], {}
         else:
             named, program = plan(node)
-            module = node.container.build(modules, node.args, named, program)
+            if program and not container.routes_children:
+                raise NotImplementedError(f"{container.name!r} runs its items in a row: 'id' / 'from' and inlined "
+                                          f"merges inside a {container.name} cannot be compiled")
+        module = getattr(modules, container.module)(named, **container.module_arguments(node.args), **program)
         return modules.named_class(module, node.module_class) if node.module_class else module
 
     def plan(node: Node) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
@@ -128,7 +134,11 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
 
     build_children(network.root)
     named, program = plan(network.root)
-    return modules.CompiledNetwork(named, network.name, **program)
+    # The modules whose side outputs the network returns, in spec order (heads; found by their paths when
+    # called, so a replaced head is the one collected).
+    side_outputs = [node.path for node in network.modules()
+                    if node.container is not None and node.container.produces_side_output]
+    return modules.CompiledNetwork(named, network.name, side_outputs, **program)
 
 
 def _input_count(node: Node) -> int:

@@ -238,8 +238,8 @@ class _Expander:
         if isinstance(x, Inputs) and not container.merges:
             raise self.fail(frame, (*item.path, "from"), f"{quoted(item.op)} takes one input, {len(x)} arrive "
                             "through 'from'", "merge them first with concat, add or multiply")
-        trains_only = bool(getattr(args, "train_only", False))
-        inner = frame.child(in_head=frame.in_head or container.off_main_path,
+        trains_only = container.runs_only_in_training(args)
+        inner = frame.child(in_head=frame.in_head or container.produces_side_output,
                             train_only=frame.train_only or trains_only)
         # In eval mode a train-only head never runs, so its input may be one it cannot take (see head_inputs).
         never_runs = not self.ctx.train and not frame.train_only and trains_only
@@ -256,13 +256,14 @@ class _Expander:
         outputs = [child.output for child in children]
         labels = merge_labels(item, x)
         y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, frame)
-        if container.off_main_path and path == MAIN_OUTPUT:
+        if container.produces_side_output and path == MAIN_OUTPUT:
             raise self.fail(frame, (*item.path, "name") if item.name is not None else item.op_path,
-                            f"a head may not be named '{MAIN_OUTPUT}': that name is reserved for the network's main "
-                            "output (in the report and the forward dict)", f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
+                            f"a {item.op} may not be named '{MAIN_OUTPUT}': that name is reserved for the network's "
+                            "main output (in the report and the forward dict)",
+                            f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
         node = self.node(name, path, item.op, x, y, item, frame, container=container, args=args, children=children)
         node.side_output = container.side_output(args, x, outputs)
-        if container.off_main_path and len(children) == 1 and children[0].inline:
+        if container.produces_side_output and len(children) == 1 and children[0].inline:
             node.module_class = children[0].module_class  # a head that is one inlined block takes its class
         node.in_head, node.train_only, node.built_for = inner.in_head, inner.train_only, built_for
         return node

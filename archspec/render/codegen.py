@@ -1,8 +1,10 @@
 """Standalone PyTorch source for a spec: a Python file that needs only torch.
 
 The source is recorded, not written by hand: the backend's own build routine runs with stand-ins for
-``torch.nn`` and :mod:`archspec.backend.modules` that turn every constructor call into text. The container
-classes come verbatim from ``archspec/backend/modules.py``. So the generated module has the compiled
+``torch.nn`` and :mod:`archspec.backend.modules` that turn every constructor call into text: a container is
+written as the call of the module class it declares (``Concat([...], dim=1)``). The runtime classes come from
+``archspec/backend/modules.py``, the one place they are defined, with its imports of archspec's constants
+replaced by their values. So the generated module has the compiled
 module's exact submodule paths and state-dict keys, and cannot drift from it.
 
 Everything that comes from the spec — module names, string and number arguments, the spec's name and file

@@ -7,8 +7,7 @@ def print_listing(what: str) -> None:
     """Print the listing of ``what``: specs, ops, containers, blocks or all."""
     from archspec.blocks.library import builtin_blocks
     from archspec.loading.resolve import bundled_specs
-    from archspec.ops.containers import CONTAINERS
-    from archspec.ops.registry import all_ops
+    from archspec.ops.registry import all_containers, all_ops
 
     if what in ("specs", "all"):
         print("Bundled specs (archspec build NAME):")
@@ -20,8 +19,9 @@ def print_listing(what: str) -> None:
             print(_described(name, op.describe(), list(op.Args.model_fields)))
     if what in ("containers", "all"):
         print("Containers (hold items: sequential: [...], or branches: / layers: beside their arguments):")
-        for name, container in CONTAINERS.items():
-            keys = [] if container.syntax == "list" else [container.syntax]
+        for name, container in all_containers().items():
+            key = container.syntax.children_key
+            keys = [] if key is None else [key]
             print(_described(name, container.describe(), [*keys, *container.Args.model_fields]))
     if what in ("blocks", "all"):
         print("Built-in blocks:")

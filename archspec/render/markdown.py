@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archspec.analysis.receptive_field import FieldKind
 from archspec.analysis.report import Report
 from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
 from archspec.user_text import escaped
@@ -16,7 +17,7 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
         lines += [escaped(report.doc.strip(), keep="\n"), ""]
     field = report.receptive_field
     field_text = "none" if field is None else (
-        f"{field.kind.replace('_', ' ')}" if field.kind != "exact" else
+        f"{field.kind.replace('_', ' ')}" if field.kind != FieldKind.EXACT else
         f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, start {shape(list(field.start))}, "
         f"padding {shape(list(field.padding))}")
     lines += [

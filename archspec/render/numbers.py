@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from archspec.analysis.receptive_field import FieldKind
+
 if TYPE_CHECKING:
     from archspec.analysis.report import Report
 
@@ -42,8 +44,8 @@ def field_cells(rf: object) -> tuple[str, str, str, str]:
     """(size, jump, start, effective padding) cells for a layer's receptive field."""
     if rf is None:
         return "–", "–", "–", "–"
-    if rf.kind != "exact":  # type: ignore[attr-defined]
-        label = "global" if rf.kind == "global" else "varies"  # type: ignore[attr-defined]
+    if rf.kind != FieldKind.EXACT:  # type: ignore[attr-defined]
+        label = FieldKind.GLOBAL.value if rf.kind == FieldKind.GLOBAL else "varies"  # type: ignore[attr-defined]
         return label, "", "", ""
     return (_per_dim(rf.size), _per_dim(rf.jump), _per_dim(rf.start),  # type: ignore[attr-defined]
             _per_dim(rf.padding))  # type: ignore[attr-defined]

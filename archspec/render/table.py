@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from archspec.analysis.receptive_field import FieldKind
 from archspec.analysis.report import Report
+from archspec.ops.registry import get_container
 from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
 from archspec.user_text import file_name
 
@@ -14,7 +16,8 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     rows = []
     for layer in report.shown_layers(max_depth):
         name = "  " * (layer.depth - 1) + layer.path.rsplit(".", 1)[-1]
-        op = f"{layer.op} (train)" if layer.train_only and (layer.depth == 1 or layer.op == "head") else layer.op
+        op = f"{layer.op} (train)" if layer.train_only and (layer.depth == 1 or _starts_side_output(layer.op)) \
+            else layer.op
         rows.append((name, op, shape(layer.output_shape), grouped(layer.params) if layer.params else "–",
                      grouped(layer.macs) if layer.macs else "–", *field_cells(layer.rf)))
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(_HEADERS)]
@@ -33,7 +36,7 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     field = report.receptive_field
     if field is None:
         field_text = "none (no spatial output)"
-    elif field.kind != "exact":
+    elif field.kind != FieldKind.EXACT:
         field_text = f"{field.kind.replace('_', ' ')} ({field.reason})"
     else:
         field_text = (f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, "
@@ -56,3 +59,10 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     out += [str(warning) for warning in report.warnings]  # FILE:LINE:COL: warning: PATH: what — fix
     out.append(rule)
     return "\n".join(out)
+
+
+def _starts_side_output(op: str) -> bool:
+    """Whether the row is a container whose children compute a side output (a head): where "(train)" marks
+    the start of what runs only in training."""
+    container = get_container(op)
+    return container is not None and container.produces_side_output

@@ -83,36 +83,40 @@ class ItemParser:
         return [key for key in op_keys if key not in misspelt]
 
     def parse_container(self, item: Item) -> bool:
-        """Split a container's value into its children (or branches) and its own arguments."""
+        """Split a container's value into its children (or branches) and its own arguments, as its declared
+        syntax says (:class:`archspec.ops.containers.base.Syntax`)."""
         syntax, path = CONTAINERS[item.op].syntax, item.op_path
         value = {} if item.args is None else item.args
-        if syntax == "list":
+        key = syntax.children_key
+        if key is None:
             item.children, item.args = self.parse_list(value, path), {}
             return True
         if not isinstance(value, dict):
-            example = "branches: [[...], [...]]" if syntax == "branches" else "layers: [...]"
             self.error(path, f"'{item.op}' takes a mapping, got {describe_value(value)}", f"write '{item.op}: "
-                       f"{{{example}}}'")
+                       f"{{{syntax.example}}}'")
             return False
-        item.args = {key: v for key, v in value.items() if key not in ("branches", "layers")}
-        if syntax == "layers":
-            if "layers" not in value:
-                self.error(path, f"'{item.op}' needs 'layers'", "add 'layers: [...]'", key=True)
+        item.args = {name: v for name, v in value.items() if name != key}
+        if not syntax.branched:
+            if key not in value:
+                self.error(path, f"'{item.op}' needs '{key}'", f"add '{key}: [...]'", key=True)
                 return False
-            item.children = self.parse_list(value["layers"], (*path, "layers"))
+            item.children = self.parse_list(value[key], (*path, key))
             return True
-        branches = value.get("branches", [])
+        return self.parse_branches(item, value.get(key, []), (*path, key))
+
+    def parse_branches(self, item: Item, branches: Any, path: SpecPath) -> bool:
+        """Branches: a list of item lists (named 0, 1, ...) or a mapping of them; an empty one is the identity."""
         if isinstance(branches, dict):
             named = list(branches.items())
         elif isinstance(branches, list):
             named = [(str(index), branch) for index, branch in enumerate(branches)]
         else:
-            self.error((*path, "branches"), f"'branches' must be a list of layer lists or a mapping of them, got "
-                       f"{describe_value(branches)}", "write 'branches: [[...], [...]]'")
+            self.error(path, f"'{path[-1]}' must be a list of layer lists or a mapping of them, got "
+                       f"{describe_value(branches)}", f"write '{path[-1]}: [[...], [...]]'")
             return False
         item.branches = []
         for name, branch in named:
-            branch_path = (*path, "branches", name if isinstance(branches, dict) else int(name))
+            branch_path = (*path, name if isinstance(branches, dict) else int(name))
             if isinstance(branches, dict) and not _NAME.fullmatch(str(name)):
                 self.error(branch_path, f"branch name {quoted(name)} is not a valid module name",
                            "use letters, digits and '_'", key=True)
@@ -182,7 +186,7 @@ class ItemParser:
             self.error(path, "an inlined item adds no module, so its 'name' would name nothing",
                        "remove 'name' (its children keep theirs), or 'inline: group' to name each copy of a "
                        "repeat", key=True)
-        elif value is True and item.op in CONTAINERS and CONTAINERS[item.op].off_main_path:
+        elif value is True and item.op in CONTAINERS and CONTAINERS[item.op].produces_side_output:
             self.error(path, f"a '{item.op}' cannot be inlined: its module holds its side output",
                        "remove 'inline', or inline the items inside it")
         else:

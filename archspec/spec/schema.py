@@ -49,21 +49,8 @@ def _item_schema(defs: dict[str, Any]) -> dict[str, Any]:
         choices.append(_with_modifiers(name, args, op.describe()))
     item_list = {"type": "array", "items": {"$ref": "#/$defs/item"}}
     for name, container in sorted(CONTAINERS.items()):
-        if container.syntax == "list":
-            value: dict[str, Any] = item_list
-        else:
-            value = container.Args.model_json_schema()
-            value.pop("title", None)
-            value["additionalProperties"] = False
-            value.setdefault("properties", {})
-            if container.syntax == "layers":
-                value["properties"]["layers"] = item_list
-                value["required"] = ["layers"]
-            else:
-                value["properties"]["branches"] = {"anyOf": [
-                    {"type": "array", "items": {"anyOf": [item_list, {"type": "null"}]}},
-                    {"type": "object", "additionalProperties": {"anyOf": [item_list, {"type": "null"}]}}]}
-        choices.append(_with_modifiers(name, value, container.describe()))
+        choices.append(_with_modifiers(name, container.syntax.schema(container.Args, item_list),
+                                       container.describe()))
     known = sorted([*all_ops(), *CONTAINERS])
     choices.append({"type": "object", "description": "a block (built-in or from 'blocks:') with its arguments",
                     "allOf": [{"not": {"anyOf": [{"required": [name]} for name in known]}},
