@@ -18,10 +18,10 @@ from archspec.limits import DEFAULT_MAX_NODES
 from archspec.ops.base import DTYPE_BYTES, MAX_SIZE, Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, PREVIOUS, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
-from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression, referenced_names
-from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec
+from archspec.spec.bounded_errors import bounded_diagnostics
+from archspec.spec.expressions import ExpressionError, evaluate_value, has_expression, is_expression, referenced_names
+from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec, walk_items
 from archspec.spec.pydantic_errors import describe_value
-from archspec.spec.validate import bounded_diagnostics, has_expression, walk_items
 from archspec.user_text import listed, quoted, shortened
 
 # Torch runs nested modules by recursion: each level of nesting costs about 5 Python frames in a forward

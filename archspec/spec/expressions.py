@@ -70,6 +70,15 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and "$" in value
 
 
+def has_expression(value: Any) -> bool:
+    """Whether an expression hides anywhere in ``value`` (through lists and mappings)."""
+    if isinstance(value, dict):
+        return any(has_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_expression(v) for v in value)
+    return is_expression(value)
+
+
 def evaluate_value(value: Any, scope: Mapping[str, Any]) -> Any:
     """Evaluate every expression inside ``value`` (recursively through lists and mappings).
 
