@@ -19,6 +19,10 @@ from archspec.limits import DEFAULT_MAX_NODES
 from archspec.loading.core_schema import INT, ascii_digits
 from archspec.user_text import cut, escaped, file_name, quoted, shortened
 
+# Every other import in this file is inside the command that needs it, on purpose: `import archspec.cli` (what
+# every `archspec` process, editor and pre-commit hook pays for) costs argparse only, and `check` imports no
+# torch, json, renderer or checkpoint reader it does not use (tests/cli/test_cli_startup.py, benchmarks/startup.py).
+
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 FORMATS = ("table", "json", "markdown")
 STDIN = "-"  # SPEC: read the spec from standard input
@@ -33,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.version:
-        from archspec.version import installed_version
+        from archspec.version import installed_version  # lazy: importlib.metadata, for --version only
 
         print(f"archspec {installed_version()}")
         return EXIT_OK
@@ -69,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     leaves the old file and no temporary one (:func:`archspec.outputs.terminate_as_exit`)."""
     if args.command not in ("build", "codegen"):
         return int(args.run(args))
-    from archspec.outputs import terminate_as_exit
+    from archspec.outputs import terminate_as_exit  # lazy: signal handling, for the writing commands only
 
     with terminate_as_exit():
         return int(args.run(args))
@@ -172,7 +176,7 @@ def _analysis_options(parser: argparse.ArgumentParser, quiet: str) -> None:
 
 def _check_analysis_options(args: argparse.Namespace) -> None:
     """Usage errors in the shared options, found before any spec is read (or anything slow runs)."""
-    from archspec.spec.model import MAX_DIMENSION
+    from archspec.spec.model import MAX_DIMENSION  # lazy: pydantic
 
     if not 1 <= args.batch <= MAX_DIMENSION:
         raise _UsageError(f"--batch must be from 1 to {MAX_DIMENSION:,} (a size, like every size), got {args.batch}")
@@ -186,7 +190,7 @@ def _check_analysis_options(args: argparse.Namespace) -> None:
 
 def _check_writable(option: str, path: str) -> None:
     """A file that ``option`` is to write must be creatable: say so now rather than after compiling."""
-    from archspec.outputs import OutputError, check_writable
+    from archspec.outputs import OutputError, check_writable  # lazy: for --save/--output only
 
     try:
         check_writable(path)
@@ -195,14 +199,14 @@ def _check_writable(option: str, path: str) -> None:
 
 
 def _write_failed(option: str, path: str, error: OSError) -> _UsageError:
-    from archspec.outputs import OutputError
+    from archspec.outputs import OutputError  # lazy: for --save/--output only
 
     reason = str(error) if isinstance(error, OutputError) else f"cannot write the file: {error.strerror or error}"
     return _UsageError(f"{option} {file_name(path)}: {reason}")
 
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:
-    from archspec.loading.yaml_loader import load_text
+    from archspec.loading.yaml_loader import load_text  # lazy: yaml
 
     overrides: dict[str, Any] = {}
     for pair in pairs:
@@ -220,7 +224,7 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _input(text: str | None) -> list[int] | None:
-    from archspec.spec.model import MAX_DIMENSION
+    from archspec.spec.model import MAX_DIMENSION  # lazy: pydantic
 
     if text is None:
         return None
@@ -265,8 +269,8 @@ def _positive_int(text: str) -> int:
 
 def _load(source: str, args: argparse.Namespace) -> Any:
     """The validated spec named by SPEC (``-``: standard input), with the --set overrides applied."""
-    from archspec.loading.resolve import load_document, load_stream
-    from archspec.spec.validate import validate
+    from archspec.loading.resolve import load_document, load_stream  # lazy: yaml
+    from archspec.spec.validate import validate  # lazy: pydantic
 
     overrides = _overrides(args.overrides)
     document = load_stream(sys.stdin.buffer, STDIN_NAME) if source == STDIN else load_document(source)
@@ -281,9 +285,9 @@ def _analyse(source: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 def _analyse_spec(spec: Any, shape: list[int] | None, args: argparse.Namespace) -> tuple[Any, Any]:
     """(network, report) of a loaded spec for the input ``shape`` (None: the spec's own)."""
-    from archspec.analysis.report import build_report
-    from archspec.api import expand
-    from archspec.ops.base import Context
+    from archspec.analysis.report import build_report  # lazy: pydantic
+    from archspec.api import expand  # lazy: the whole API
+    from archspec.ops.base import Context  # lazy: pydantic
 
     if shape is not None and len(shape) != len(spec.input):
         raise _UsageError(f"--input {args.input} has {len(shape) - 1} spatial dims but {spec.name} is written for "
@@ -302,10 +306,10 @@ def _render(reports: list[Any], args: argparse.Namespace, several: bool) -> str:
         # Strict JSON: a NaN or an infinity in a report is a bug, better raised than printed as invalid JSON.
         return json.dumps(documents if several else documents[0], indent=2, allow_nan=False)
     if args.format == "markdown":
-        from archspec.render.markdown import render_markdown
+        from archspec.render.markdown import render_markdown  # lazy: one renderer each
 
         return "\n".join(render_markdown(report, args.depth) for report in reports)
-    from archspec.render.table import render_table
+    from archspec.render.table import render_table  # lazy: one renderer each
 
     return "\n\n".join(render_table(report, args.depth) for report in reports)
 
@@ -327,12 +331,12 @@ def _build(args: argparse.Namespace) -> int:
     else:
         spec, shape = checkpoint.spec, checkpoint.input_shape
         network, report = _analyse_spec(spec, shape, args)
-    from archspec.api import compile
-    from archspec.backend.verify import verify
+    from archspec.api import compile  # lazy: the whole API
+    from archspec.backend.verify import verify  # lazy: torch
 
     model = compile(network)
     if checkpoint is not None:
-        from archspec.backend.checkpoint import load_weights
+        from archspec.backend.checkpoint import load_weights  # lazy: torch
 
         load_weights(model, checkpoint)
     if not args.quiet:
@@ -348,7 +352,7 @@ def _build(args: argparse.Namespace) -> int:
         _note(args, f"verify: {len(report.layers)} modules — shapes, parameters, buffers and MACs match a real "
               "forward pass")
     if args.save:
-        from archspec.backend.checkpoint import save
+        from archspec.backend.checkpoint import save  # lazy: torch
 
         try:
             save(model, spec, args.save, shape, spec_file=checkpoint.spec_file if checkpoint else None)
@@ -363,14 +367,14 @@ def _checkpoint(args: argparse.Namespace) -> Any:
 
     Any zip archive is read as a checkpoint, so that a damaged or foreign one gets a checkpoint's messages; the
     path goes through the same guards as a spec's (a pipe or a device is refused, never opened to wait)."""
-    from archspec.loading.archive import is_archive
+    from archspec.loading.archive import is_archive  # lazy: for build only
 
     if args.spec == STDIN or not is_archive(args.spec):
         return None
     if args.overrides or args.input:
         raise _UsageError(f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
                           "so --set and --input cannot change them")
-    from archspec.backend.checkpoint import read_checkpoint
+    from archspec.backend.checkpoint import read_checkpoint  # lazy: torch
 
     return read_checkpoint(args.spec)
 
@@ -395,14 +399,14 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from archspec.render.listing import print_listing
+    from archspec.render.listing import print_listing  # lazy: the registries
 
     print_listing(args.what)
     return EXIT_OK
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from archspec.render.graph import render_dot, render_mermaid
+    from archspec.render.graph import render_dot, render_mermaid  # lazy: one renderer each
 
     _, network, _ = _analyse(args.spec, args)
     print(render_dot(network) if args.format == "dot" else render_mermaid(network), end="")
@@ -410,14 +414,14 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _codegen(args: argparse.Namespace) -> int:
-    from archspec.render.codegen import generate_source
+    from archspec.render.codegen import generate_source  # lazy: one renderer each
 
     if args.output:
         _check_writable("--output", args.output)
     _, network, _ = _analyse(args.spec, args)
     source = generate_source(network)
     if args.output:
-        from archspec.outputs import atomic_write
+        from archspec.outputs import atomic_write  # lazy: for --output only
 
         try:
             atomic_write(args.output, lambda handle: handle.write(source.encode("utf-8")))
@@ -430,9 +434,9 @@ def _codegen(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    import json
+    import json  # lazy: json, for this command only
 
-    from archspec.spec.schema import spec_schema
+    from archspec.spec.schema import spec_schema  # lazy: pydantic's schema generation
 
     print(json.dumps(spec_schema(), indent=2))
     return EXIT_OK

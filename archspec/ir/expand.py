@@ -3,12 +3,14 @@ inferring every shape on the way. The first shape error stops a chain (later sha
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from math import prod
 from typing import Any
 
 from pydantic import ValidationError
 
+from archspec.blocks.library import BlockScope, builtin_sources
 from archspec.errors import Diagnostic, Location, OpError, SpecError, SpecPath, did_you_mean, format_spec_path
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
@@ -98,8 +100,6 @@ class _OverSoftLimit(Exception):
 class _Expander:
     def __init__(self, spec: Spec, ctx: Context, limits: ExpandLimits, soft_limit: int | None = None,
                  estimating: bool = False):
-        from archspec.blocks.library import BlockScope
-
         self.spec = spec
         self.ctx = ctx
         self.limits = limits
@@ -177,7 +177,7 @@ class _Expander:
         if not traced and culprit is not _UNTRACED and not reads_input:
             return ""  # the value alone is at fault, and no override made it
         named = [key for key in overrides if key in traced] or list(overrides)
-        import json  # only for this message
+        import json  # only for this message: a spec that expands needs no json module (nor its regexes)
 
         values = ", ".join(f"{key} = {shortened(json.dumps(overrides[key], default=str))}" for key in named)
         return f" ({'' if traced else 'with '}{values} from {self.spec.override_origin})"
@@ -626,8 +626,6 @@ _LIBRARY_OWNERS: dict[str, _LibraryOwner] = {}
 
 
 def _library_owner(block: Block) -> _LibraryOwner:
-    from archspec.blocks.library import builtin_sources
-
     source = builtin_sources()[block.name]
     return _LIBRARY_OWNERS.setdefault(source.file, _LibraryOwner(source))
 
@@ -706,8 +704,6 @@ def _body(written: Any) -> str:
 
 def _valid_name(name: str) -> bool:
     """A module name: ASCII digits (a position), or a name by NAME_PATTERN, all of it (no trailing line break)."""
-    import re
-
     return re.fullmatch(r"[0-9]+", name) is not None or re.fullmatch(NAME_PATTERN, name) is not None
 
 

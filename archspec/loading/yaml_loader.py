@@ -549,8 +549,7 @@ def _check_json(text: str, file: str, limits: LoadLimits) -> list[tuple[SpecPath
     Returns the paths of NaN / Infinity constants. Integers too long to be sizes are left for the YAML
     pass, which reports them where they stand (converting them here would hit Python's 4,300-digit limit).
     """
-
-    import json
+    import json  # for .json files only: a YAML spec needs no json module (nor its regexes)
 
     def integer(digits: str) -> int:
         return 0 if len(digits.lstrip("-").lstrip("0")) > limits.max_digits else int(digits)

@@ -30,4 +30,6 @@ def all_ops() -> dict[str, Op]:
 
 
 def _ensure_loaded() -> None:
-    import archspec.ops.library  # noqa: F401  (importing the library registers every op)
+    # Here, not at the top: every module of the library imports this one to register its op, so the registry
+    # imports the library on the first lookup (importing the library registers every op).
+    import archspec.ops.library  # noqa: F401

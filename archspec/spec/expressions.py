@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from archspec.errors import did_you_mean
 from archspec.spec.expression_text import ExpressionError, check_number_literals, refuse_non_ascii
 from archspec.user_text import cut, listed, quoted
 
@@ -188,8 +189,6 @@ def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
                               "names starting with '__' are reserved; use a param declared under params")
     if name in scope:
         return scope[name]
-    from archspec.errors import did_you_mean
-
     known = [k for k in scope if not k.startswith("in.")]
     raise ExpressionError(f"unknown name {quoted(name)}", did_you_mean(name, known) or
                           f"known names: {listed(sorted(known)) or 'none'}; declare it under params")
@@ -200,8 +199,6 @@ def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
     key = f"in.{field}"
     if field in INPUT_FIELDS and key in scope:
         return scope[key]
-    from archspec.errors import did_you_mean
-
     if field in INPUT_FIELDS:  # a scope without an input (params are evaluated before any layer)
         raise ExpressionError(f"{key} is not known here: only layer arguments and block arguments see the "
                               "input's shape", "compute it in the layer that needs it")

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from archspec.errors import Diagnostic, SpecPath, did_you_mean
 from archspec.loading.core_schema import INT, ascii_digits, is_number_text
 from archspec.loading.source import SourceMap
+from archspec.ops.containers import CONTAINERS
+from archspec.ops.registry import all_ops
 from archspec.spec.model import NAME_PATTERN, BlockModel, SpecModel
 from archspec.spec.pydantic_paths import KEY_LABEL, spec_path
 from archspec.user_text import cut, quoted
@@ -133,9 +135,6 @@ def _example(model: type[BaseModel], loc: SpecPath) -> str | None:
         return _EXAMPLES.get(field)
     info = owner.model_fields[field]
     candidates = [] if info.is_required() or info.default is None else [info.default]
-    from archspec.ops.containers import CONTAINERS
-    from archspec.ops.registry import all_ops
-
     for op in [*all_ops().values(), *CONTAINERS.values()]:
         if op.Args is owner:
             candidates += [e.args[field] for e in getattr(op, "examples", []) if e.args.get(field) is not None]
