@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import reprlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -30,7 +29,7 @@ from archspec.loading.yaml_loader import load_text
 from archspec.outputs import atomic_write
 from archspec.spec.model import MAX_DIMENSION, Spec
 from archspec.spec.validate import validate
-from archspec.user_text import quoted
+from archspec.user_text import bounded_repr, quoted
 
 _SAVE_AGAIN = ("the file is damaged or was not written by 'archspec build --save'; save the network again with "
                "'archspec build SPEC --save PATH'")
@@ -143,8 +142,9 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
         raise _error(file, f"is a torch.save file holding {_kind(payload)}, not an archspec checkpoint",
                      "give the file that 'archspec build --save' wrote")
     if payload["format"] != FORMAT:
-        raise _error(file, f"is in format {_short(payload['format'])}, not an archspec checkpoint this version reads "
-                     f"({FORMAT!r})", "save the network again with this version's 'archspec build SPEC --save PATH'")
+        raise _error(file, f"is in format {bounded_repr(payload['format'])}, not an archspec checkpoint this "
+                     f"version reads ({FORMAT!r})",
+                     "save the network again with this version's 'archspec build SPEC --save PATH'")
     text = _entry(payload, file, "spec", str, "the spec's text")
     overrides = _entry(payload, file, "overrides", dict, "a mapping of param names to values")
     shape = _entry(payload, file, "input", list, "a list of sizes")
@@ -162,8 +162,9 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
     spec = validate(load_text(text, file), overrides, override_origin=OVERRIDE_ORIGIN)
     if not (all(type(size) is int and 1 <= size <= MAX_DIMENSION for size in shape)
             and len(shape) == len(spec.input)):
-        raise _error(file, f"the checkpoint's input {_short(shape)} is not a shape the spec takes ({len(spec.input)}"
-                     f" sizes from 1 to {MAX_DIMENSION:,}, like its input {list(spec.input)})", _SAVE_AGAIN)
+        raise _error(file, f"the checkpoint's input {bounded_repr(shape)} is not a shape the spec takes "
+                     f"({len(spec.input)} sizes from 1 to {MAX_DIMENSION:,}, like its input {list(spec.input)})",
+                     _SAVE_AGAIN)
     return Checkpoint(spec, list(shape), state, file, spec_file)
 
 
@@ -182,12 +183,7 @@ def _mistyped(file: str, key: str, value: Any, description: str) -> SpecError:
 
 def _kind(value: Any) -> str:
     """``a str ('3,224,224')``: the type of a value, with a short view of it."""
-    return f"a {type(value).__name__} ({_short(value)})"
-
-
-def _short(value: Any) -> str:
-    """A bounded view of a value from a file (reprlib stops early: a checkpoint may hold a huge list)."""
-    return reprlib.repr(value)
+    return f"a {type(value).__name__} ({bounded_repr(value)})"
 
 
 def _shape(shape: Any) -> str:

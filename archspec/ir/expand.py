@@ -23,8 +23,7 @@ from archspec.ops.registry import all_ops
 from archspec.spec.bounded_errors import bounded_diagnostics
 from archspec.spec.expressions import ExpressionError, evaluate_value, has_expression, is_expression, referenced_names
 from archspec.spec.model import NAME_PATTERN, REQUIRED, Block, Item, Spec, walk_items
-from archspec.spec.pydantic_errors import describe_value
-from archspec.user_text import listed, quoted, shortened
+from archspec.user_text import describe_value, listed, quoted, shortened
 
 # Torch runs nested modules by recursion: each level of nesting costs about 5 Python frames in a forward
 # pass with hooks and FlopCounterMode (``build --verify``), so under Python's default limit of 1,000 frames

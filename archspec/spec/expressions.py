@@ -25,7 +25,8 @@ from typing import Any
 
 from archspec.errors import did_you_mean
 from archspec.spec.expression_text import ExpressionError, check_number_literals, refuse_non_ascii
-from archspec.user_text import cut, listed, quoted
+from archspec.user_text import listed, quoted
+from archspec.user_text import value_text as _short
 
 _MAX_MAGNITUDE = 2**62
 _MAX_EXPRESSION_LENGTH = 500
@@ -399,15 +400,6 @@ def _kind(value: Any) -> str:
     kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
         type(value), type(value).__name__)
     return f"{kind} ({_short(value)})"
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    """A value or source text for a message, cut to ``limit`` characters (huge numbers in scientific form)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
-        text = f"{float(value):.3g}" if value.bit_length() < 1000 else f"a number of {value.bit_length()} bits"
-    else:
-        text = value if isinstance(value, str) else repr(value)
-    return cut(text, limit)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,8 +11,7 @@ from archspec.ops.containers import CONTAINERS, RESERVED_IDS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression
 from archspec.spec.model import NAME_PATTERN, Item
-from archspec.spec.pydantic_errors import describe_value
-from archspec.user_text import cut, quoted
+from archspec.user_text import cut, describe_value, quoted
 
 MODIFIERS = ("name", "repeat", "first", "id", "from", "if")
 _NAME = re.compile(NAME_PATTERN)

@@ -16,7 +16,7 @@ from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.model import NAME_PATTERN, BlockModel, SpecModel
 from archspec.spec.pydantic_paths import KEY_LABEL, spec_path
-from archspec.user_text import cut, quoted
+from archspec.user_text import cut, describe_value, quoted
 
 NO_DATA = object()  # diagnostics_from without the validated data: spec paths are guessed from loc's text
 
@@ -30,19 +30,6 @@ _EXPECTED = {
     "dict_type": "a mapping",
     "model_type": "a mapping",
 }
-
-
-def describe_value(value: Any) -> str:
-    """A value a message quotes, shortened, with its kind: ``'same' (string)``, ``[3, 3] (list)``."""
-    if isinstance(value, str) and len(value) > _SHOWN_VALUE:
-        return f"'{cut(value, _SHOWN_VALUE)}' (string of {len(value):,} characters)"
-    text = cut(repr(value), _SHOWN_VALUE)
-    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
-            type(None): "null"}.get(type(value), type(value).__name__)
-    return f"{text} ({kind})"
-
-
-_SHOWN_VALUE = 40  # characters of a value quoted in a message
 
 
 def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecPath, source: SourceMap,
@@ -185,7 +172,7 @@ def _message(entry: dict[str, Any], loc: SpecPath = ()) -> str:
     if kind in _BOUNDS:
         symbol, key = _BOUNDS[kind]
         subject = f"{_field(loc)} must"
-        return f"{subject} be {symbol} {entry.get('ctx', {}).get(key)}, got {_short_value(value)}"
+        return f"{subject} be {symbol} {entry.get('ctx', {}).get(key)}, got {cut(repr(value), 24)}"
     if kind == "value_error":
         return str(entry["msg"]).removeprefix("Value error, ").split(" — ")[0]
     if kind == "too_short" and value == []:
@@ -340,10 +327,6 @@ def _ascii_fix(text: str) -> str:
     """``write 32``: YAML 1.2 and JSON read other digits, and ``_`` between digits, as text, never as a number."""
     return (f"write {ascii_digits(text)}: numbers are ASCII digits 0-9 without '_' (YAML and JSON read {quoted(text)} "
             "as text)")
-
-
-def _short_value(value: Any) -> str:
-    return cut(repr(value), 24)
 
 
 def spec_loc(entry: dict[str, Any], data: Any = NO_DATA) -> SpecPath:

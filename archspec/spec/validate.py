@@ -17,8 +17,7 @@ from archspec.spec.bounded_errors import FirstErrors, bounded_diagnostics
 from archspec.spec.expressions import has_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, walk_items
-from archspec.spec.pydantic_errors import describe_value
-from archspec.user_text import listed, quoted
+from archspec.user_text import describe_value, listed, quoted
 
 
 def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False,
