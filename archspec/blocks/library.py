@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from functools import cache
 
-from archspec.loading.block_files import block_documents
+from archspec.loading.resolve import block_documents
 from archspec.loading.source import SourceMap
 from archspec.spec.model import Block
 from archspec.spec.validate import validate

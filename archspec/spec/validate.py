@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, SpecError, SpecPath, did_you_mean
-from archspec.loading.block_files import builtin_block_names
+from archspec.loading.resolve import builtin_block_names
 from archspec.loading.source import Document, SourceMap
 from archspec.loading.yaml_loader import plain_data
 from archspec.ops.containers import CONTAINERS
