@@ -5,8 +5,6 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-import torch
-
 from archspec.analysis.report import Report
 from archspec.backend.memory import GIB, Culprit, culprit_at, is_allocation_failure, out_of_memory, require_memory
 from archspec.ops.base import DTYPE_BYTES
@@ -14,6 +12,10 @@ from archspec.ops.base import DTYPE_BYTES
 
 def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
     """Output shape of every submodule, from forward hooks, for a random input of ``input_shape``."""
+    # torch is imported in the functions that run the module, not at the top: `build` imports this module before
+    # it compiles, and refuses a module that cannot fit before torch loads (~650 MB, 2 s).
+    import torch
+
     shapes: dict[str, list[int]] = {}
     handles = []
     for path, module in model.named_modules():
@@ -31,7 +33,7 @@ def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
 
 def measure_macs(model: Any, input_shape: list[int]) -> int:
     """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention."""
-    # Here, not at the top: only --verify counts operations, and torch's flop counter costs an import of its own.
+    import torch  # here, as in measure_shapes
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
