@@ -14,26 +14,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports them
-    from archspec.api import analyze, compile, expand, load, load_weights_in_order
+    from archspec.api import analyze, compile, expand, load, load_checkpoint, load_weights_in_order
     from archspec.arguments import ArgumentError
     from archspec.backend.weights import WeightMismatch
-    from archspec.checkpoint import load_checkpoint
     from archspec.errors import Diagnostic, SpecError
     from archspec.loading.yaml_loader import LoadLimits
+    from archspec.version import __version__ as __version__
 
 # Public name -> the module that defines it.
 _EXPORTS = {
     "analyze": "archspec.api", "compile": "archspec.api", "expand": "archspec.api", "load": "archspec.api",
     "load_weights_in_order": "archspec.api", "ArgumentError": "archspec.arguments",
-    "WeightMismatch": "archspec.backend.weights", "load_checkpoint": "archspec.checkpoint",
+    "WeightMismatch": "archspec.backend.weights", "load_checkpoint": "archspec.api",
     "Diagnostic": "archspec.errors", "SpecError": "archspec.errors", "LoadLimits": "archspec.loading.yaml_loader",
+    # `archspec --version`'s fallback (a test keeps it equal to pyproject.toml's version); lazy like the rest, as
+    # `archspec check` imports no archspec.version.
+    "__version__": "archspec.version",
 }
 
 __all__ = ["ArgumentError", "Diagnostic", "LoadLimits", "SpecError", "WeightMismatch", "analyze", "compile", "expand",
            "load", "load_checkpoint", "load_weights_in_order"]
-# The fallback of `archspec --version` where no package metadata is installed (a source checkout on
-# PYTHONPATH); a test keeps it equal to pyproject.toml's version.
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

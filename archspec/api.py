@@ -1,4 +1,5 @@
-"""The Python API (DESIGN.md §4): ``load``, ``analyze``, ``compile``, ``expand``, ``load_weights_in_order``.
+"""The Python API (DESIGN.md §4): ``load``, ``analyze``, ``compile``, ``expand``, ``load_checkpoint``,
+``load_weights_in_order``.
 
 Every function checks all of its arguments (:mod:`archspec.arguments`) before it reads a file or builds
 anything: a misuse raises :class:`~archspec.arguments.ArgumentError`, a :class:`SpecError` naming the
@@ -84,9 +85,30 @@ def compile(spec: SpecLike | Network, input_shape: ShapeLike | None = None, in_p
         network = spec
     else:
         network, _ = _expansion(args, spec, input_shape, 1, False, max_nodes)
+    # Here, not at the top: the backend imports torch, which analysing a spec never needs.
     from archspec.backend.torch_backend import compile_network
 
     return compile_network(network, checked_in_place)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Any:
+    """The ``torch.nn.Module`` saved in ``path`` by ``archspec build --save``: compiled again from the saved
+    spec, overrides and input shape, with the saved weights and buffers loaded. Like any new module it is in
+    training mode; call ``.eval()`` for inference.
+
+    Raises:
+        SpecError: (a ``ValueError``) when the file is not an archspec checkpoint, is damaged, or its weights do
+            not fit the module its spec builds.
+        ArgumentError: (a SpecError) when ``path`` is not a non-empty path (``None``, ``''``, a number...).
+    """
+    Arguments("load_checkpoint").path("path", path, example="vgg16.pt")
+    # Here, not at the top: the backend imports torch, which analysing a spec never needs.
+    from archspec.backend.checkpoint import load_weights, read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    model = compile(checkpoint.spec, checkpoint.input_shape)
+    load_weights(model, checkpoint)
+    return model
 
 
 def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -> None:
@@ -97,6 +119,7 @@ def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -
         WeightMismatch: naming the first pair of entries that disagree, with both keys and shapes.
         ArgumentError: (a SpecError) when an argument has the wrong type.
     """
+    # Here, not at the top: the backend imports torch, which analysing a spec never needs.
     from archspec.backend.weights import load_weights_in_order as copy_in_order
 
     args = Arguments("load_weights_in_order")

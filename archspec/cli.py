@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser(argv)
     args = parser.parse_args(argv)
     if args.version:
-        from archspec.version import installed_version
+        from archspec.version import installed_version  # lazy: importlib.metadata, for --version only
 
         print(f"archspec {installed_version()}")
         return EXIT_OK
@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     leaves the old file and no temporary one (:func:`archspec.outputs.terminate_as_exit`)."""
     if args.command not in ("build", "codegen"):
         return int(args.run(args))
-    from archspec.outputs import terminate_as_exit
+    from archspec.outputs import terminate_as_exit  # lazy: signal handling, for the writing commands only
 
     with terminate_as_exit():
         return int(args.run(args))

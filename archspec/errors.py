@@ -154,7 +154,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 @lru_cache(maxsize=4096)
 def _closest(word: str, choices: tuple[str, ...]) -> str | None:
     """Memoised: a file that misspells one name 100,000 times pays for one difflib search, not 100,000."""
-    import difflib
+    import difflib  # only for a misspelt name: a valid spec's check never needs it
 
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean {quoted(close[0])}?" if close else None

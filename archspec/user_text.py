@@ -18,6 +18,7 @@ keeps exact strings: JSON escapes control characters itself.
 from __future__ import annotations
 
 import re
+import reprlib
 import unicodedata
 from collections.abc import Iterable
 from typing import Any
@@ -30,6 +31,8 @@ MAX_SHOWN_NAMES = 12
 # Linux's PATH_MAX: a file that can be opened has no longer name, so a location is cut only where it names
 # no file (a mistyped 100,000-character argument).
 MAX_FILE_NAME = 4096
+# A value quoted inside a sentence ("got [3, 3] (list)") keeps this many characters.
+MAX_SHOWN_VALUE = 40
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _NOT_PLAIN_ASCII = re.compile(r"[^\x20-\x7e]")
@@ -108,18 +111,39 @@ def file_name(text: object) -> str:
     return cut(text, MAX_FILE_NAME)
 
 
+def value_text(value: Any, limit: int = MAX_SHOWN_VALUE) -> str:
+    """A value or source text for a message, cut to ``limit`` characters: a string as it is, anything else as its
+    ``repr``, and a huge integer in scientific form (or by its size) rather than digit by digit.
+
+    >>> value_text("in.channels"), value_text([3, 3]), value_text(10**20), value_text(2**5000)
+    ('in.channels', '[3, 3]', '1e+20', 'a number of 5001 bits')
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        text = f"{float(value):.3g}" if value.bit_length() < 1000 else f"a number of {value.bit_length()} bits"
+    else:
+        text = value if isinstance(value, str) else repr(value)
+    return cut(text, limit)
+
+
 def describe_value(value: Any) -> str:
     """A value a message quotes, shortened, with its kind: ``'same' (string)``, ``[3, 3] (list)``.
 
-    >>> describe_value("same"), describe_value([3, 3]), describe_value(None)
-    ("'same' (string)", '[3, 3] (list)', 'None (null)')
+    >>> describe_value("same"), describe_value([3, 3]), describe_value("x" * 50)
+    ("'same' (string)", '[3, 3] (list)', "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (string of 50 characters)")
     """
-    if isinstance(value, str) and len(value) > _SHOWN_VALUE:
-        return f"'{cut(value, _SHOWN_VALUE)}' (string of {len(value):,} characters)"
-    text = cut(repr(value), _SHOWN_VALUE)
+    if isinstance(value, str) and len(value) > MAX_SHOWN_VALUE:
+        return f"'{cut(value, MAX_SHOWN_VALUE)}' (string of {len(value):,} characters)"
+    text = cut(repr(value), MAX_SHOWN_VALUE)
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
             type(None): "null"}.get(type(value), type(value).__name__)
     return f"{text} ({kind})"
 
 
-_SHOWN_VALUE = 40  # characters of a value quoted in a message
+def bounded_repr(value: Any) -> str:
+    """The ``repr`` of a value read from a file, built at a bounded cost (``reprlib`` stops early: a checkpoint
+    may hold a list of a million entries).
+
+    >>> bounded_repr(list(range(1000)))
+    '[0, 1, 2, 3, 4, 5, ...]'
+    """
+    return reprlib.repr(value)

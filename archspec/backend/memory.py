@@ -121,7 +121,7 @@ def _cgroup_headroom() -> int | None:
 def _address_space_headroom() -> int | None:
     """What ``ulimit -v`` (RLIMIT_AS) leaves above this process's current virtual size."""
     try:
-        import resource
+        import resource  # here: POSIX only, so its absence can be caught
     except ImportError:  # not on Unix
         return None
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)

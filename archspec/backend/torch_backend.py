@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from archspec.backend.flow import Flow, Value
+from archspec.backend.memory import GIB, Culprit, culprit_at, is_allocation_failure, out_of_memory, require_memory
 from archspec.ir.graph import Network, Node
+from archspec.ops.base import DTYPE_BYTES
 from archspec.ops.containers import LIST_INPUT, PREVIOUS
 
 
@@ -22,15 +24,13 @@ def compile_network(network: Network, in_place: bool = True) -> Any:
         SpecError: before torch allocates anything, when the parameters and buffers do not fit in the memory
             available (located at the layer holding the most); also if torch's allocator fails anyway.
     """
-    from archspec.backend.memory import is_allocation_failure, out_of_memory, require_memory
-
     # The check needs only the IR, so a module that cannot fit is refused before torch (~650 MB, 2 s) loads.
     needed, culprit = module_bytes(network)
     what = "the module's parameters and buffers"
     require_memory(needed, what, culprit)
-    from torch import nn
+    from torch import nn  # here, after the memory check (and codegen imports this module without torch)
 
-    from archspec.backend import modules
+    from archspec.backend import modules  # (imports torch)
 
     try:
         return build_tree(network, nn, modules, in_place)
@@ -42,9 +42,6 @@ def compile_network(network: Network, in_place: bool = True) -> Any:
 
 def module_bytes(network: Network) -> tuple[int, Any]:
     """Bytes of the compiled module's parameters and buffers (float32), and the leaf holding the most."""
-    from archspec.backend.memory import GIB, Culprit, culprit_at
-    from archspec.ops.base import DTYPE_BYTES
-
     sizes = [(leaf, (leaf.op.parameters(leaf.args, leaf.input, leaf.output)
                      + leaf.op.buffers(leaf.args, leaf.input, leaf.output)) * DTYPE_BYTES)
              for leaf in network.root.leaves()]

@@ -6,11 +6,14 @@ from math import prod
 from typing import Any
 
 from archspec.analysis.report import Report
+from archspec.backend.memory import GIB, Culprit, culprit_at, is_allocation_failure, out_of_memory, require_memory
 from archspec.ops.base import DTYPE_BYTES
 
 
 def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
     """Output shape of every submodule, from forward hooks, for a random input of ``input_shape``."""
+    # torch is imported in the functions that run the module, not at the top: `build` imports this module before
+    # it compiles, and refuses a module that cannot fit before torch loads (~650 MB, 2 s).
     import torch
 
     shapes: dict[str, list[int]] = {}
@@ -30,7 +33,7 @@ def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
 
 def measure_macs(model: Any, input_shape: list[int]) -> int:
     """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention."""
-    import torch
+    import torch  # here, as in measure_shapes
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
@@ -47,8 +50,6 @@ def verify(model: Any, report: Report) -> list[str]:
         SpecError: before the forward pass, when the activations it may hold do not fit in the memory left
             (located at the layer with the largest output); also if torch's allocator fails anyway.
     """
-    from archspec.backend.memory import is_allocation_failure, out_of_memory, require_memory
-
     needed, culprit = forward_bytes(report)
     what = "the forward pass's activations (every leaf's output, as the report counts them)"
     require_memory(needed, what, culprit)
@@ -63,8 +64,6 @@ def verify(model: Any, report: Report) -> list[str]:
 def forward_bytes(report: Report) -> tuple[int, Any]:
     """An upper bound on what one forward pass allocates — the input and every leaf's output — and the leaf
     with the largest output, anchored (like the report's errors) in the user's own file."""
-    from archspec.backend.memory import GIB, Culprit, culprit_at
-
     leaves = [row for row in report.layers if row.leaf and (report.train or not row.train_only)]
     largest = max(leaves, key=lambda row: row.activation_bytes, default=None)
     needed = report.totals.activation_bytes + prod(report.input_shape) * DTYPE_BYTES

@@ -25,7 +25,7 @@ def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -
     Raises:
         WeightMismatch: naming the first pair of entries that disagree, with both keys and shapes.
     """
-    import torch
+    import torch  # here: WeightMismatch can be imported (and caught) without paying for torch
 
     source_state = source.state_dict() if hasattr(source, "state_dict") else source
     if not isinstance(source_state, Mapping):

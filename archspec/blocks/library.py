@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
 
+from archspec.loading.resolve import block_documents
 from archspec.loading.source import SourceMap
 from archspec.spec.model import Block
+from archspec.spec.validate import validate
 
 
 @cache
 def _library() -> tuple[dict[str, Block], dict[str, SourceMap]]:
-    from archspec.loading.yaml_loader import load_text
-    from archspec.spec.validate import validate
-
     blocks: dict[str, Block] = {}
     sources: dict[str, SourceMap] = {}
-    for entry in sorted(resources.files("archspec.blocks").iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
-        document = load_text(entry.read_text(encoding="utf-8"), f"<archspec>/blocks/{entry.name}")
+    for document in block_documents():
         library = validate(document, library=True)
         for name, block in library.blocks.items():
             if name in blocks:

@@ -29,7 +29,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     model = compile(network)
     if checkpoint is not None:
-        from archspec.checkpoint import load_weights
+        from archspec.backend.checkpoint import load_weights
 
         load_weights(model, checkpoint)
     if not args.quiet:
@@ -45,7 +45,7 @@ def run_build(args: argparse.Namespace) -> int:
         note(args, f"verify: {len(report.layers)} modules — shapes, parameters, buffers and MACs match a real "
              "forward pass")
     if args.save:
-        from archspec.checkpoint import save
+        from archspec.backend.checkpoint import save
 
         try:
             save(model, spec, args.save, shape, spec_file=checkpoint.spec_file if checkpoint else None)
@@ -60,11 +60,13 @@ def _checkpoint(args: argparse.Namespace) -> Any:
 
     Any zip archive is read as a checkpoint, so that a damaged or foreign one gets a checkpoint's messages; the
     path goes through the same guards as a spec's (a pipe or a device is refused, never opened to wait)."""
-    from archspec.checkpoint import is_archive, read_checkpoint
+    from archspec.loading.archive import is_archive  # lazy: for build only
 
     if args.spec == STDIN or not is_archive(args.spec):
         return None
     if args.overrides or args.input:
         raise UsageError(f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
                          "so --set and --input cannot change them")
+    from archspec.backend.checkpoint import read_checkpoint  # lazy: torch
+
     return read_checkpoint(args.spec)

@@ -24,8 +24,7 @@ from archspec.ir.values import Evaluator
 from archspec.ops.base import Context, Shape, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
-from archspec.spec.model import REQUIRED, Block, Item, Spec, is_module_name
-from archspec.spec.validate import walk_items
+from archspec.spec.model import REQUIRED, Block, Item, Spec, is_module_name, walk_items
 from archspec.user_text import describe_value, listed, quoted
 
 Scope = dict[str, Any]

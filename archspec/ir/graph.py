@@ -11,6 +11,7 @@ from typing import Any
 
 from archspec.errors import Location, SpecPath
 from archspec.ops.base import Op, Shape
+from archspec.ops.containers import Container
 
 # The name of the network's main output among its outputs (the report's ``outputs``, the forward dict); heads are
 # named by their paths, so no head may have this one.
@@ -30,7 +31,7 @@ class Node:
     location: Location
     op: Op | None = None  # set for leaves
     args: Any = None
-    container: Any = None  # set for containers (see archspec.ops.containers)
+    container: Container | None = None  # set for containers
     children: Sequence[Node] = ()  # leaves share the empty tuple (a network may have a million leaves)
     id: str | None = None  # `id`: later items may read this node's output
     sources: tuple[str, ...] | None = None  # `from`: ids it reads ("prev", "input" or an id) instead of prev

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ValidationError
 
 from archspec.ir.frame import Frame
 from archspec.ir.locating import Locator
-from archspec.spec.expressions import ExpressionError, evaluate_value, is_expression
+from archspec.spec.bounded_errors import bounded_diagnostics
+from archspec.spec.expressions import ExpressionError, evaluate_value, has_expression, is_expression
 from archspec.spec.model import Item
-from archspec.spec.validate import bounded_diagnostics, has_expression
 
 Scope = dict[str, Any]
 

@@ -10,10 +10,13 @@ available. Recognising a checkpoint reads only the first few kilobytes of ``data
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from archspec.errors import SpecError
+from archspec.loading.inputs import open_regular_file
 from archspec.user_text import quoted
 
 ZIP_SIGNATURE = b"PK\x03\x04"  # torch.save writes a zip archive
@@ -133,3 +136,30 @@ def _check_member(info: zipfile.ZipInfo, max_bytes: int | None) -> None:
 
 
 _SAVE_AGAIN = "save the network again with 'archspec build SPEC --save PATH'"
+
+
+def is_archive(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a regular file that starts like a zip archive (as a checkpoint does); False when
+    nothing is there.
+
+    Raises:
+        SpecError: when the path is a directory, a pipe, a device or otherwise cannot be opened.
+    """
+    stream = open_regular_file(path)
+    if stream is None:
+        return False
+    with stream:
+        return stream.read(len(ZIP_SIGNATURE)) == ZIP_SIGNATURE
+
+
+def is_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a file written by :func:`archspec.backend.checkpoint.save` (read without torch, and
+    at a bounded cost: the archive's directory and the first kilobytes of its pickle, which name the format)."""
+    try:
+        stream = open_regular_file(path, checkpoint=True)
+    except SpecError:
+        return False
+    if stream is None:
+        return False
+    with stream:
+        return is_checkpoint_stream(stream)

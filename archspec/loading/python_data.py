@@ -102,7 +102,7 @@ class _DataBuilder:
         small = value.bit_length() < 1000
         digits = len(str(abs(value))) if small else int(value.bit_length() * math.log10(2)) + 1
         if digits > self.limits.max_digits:
-            text = f"number {_shorten(str(value))}" if small else "a number"
+            text = f"number {cut(str(value), 24)}" if small else "a number"
             self.fail(path, f"{text} is absurdly large ({digits} digits)",
                       f"write a number with at most {self.limits.max_digits} digits")
             return None
@@ -112,7 +112,7 @@ class _DataBuilder:
         result: dict[str, Any] = {}
         for key, item in value.items():
             if isinstance(key, bool) or not isinstance(key, str | int):
-                self.fail(path, f"mapping keys must be plain names, got the key {_shorten(repr(key), 40)}",
+                self.fail(path, f"mapping keys must be plain names, got the key {cut(repr(key), 40)}",
                           "write the key as a string")
                 continue
             name = str(key)  # YAML reads the key 1 as an integer, and the file builder keeps its text
@@ -128,9 +128,4 @@ def _listed(items: list[Any]) -> str:
     """``[3, 8, 8]`` as a spec writes it (strings bare, as in YAML flow lists)."""
     text = ", ".join(str(item) if not isinstance(item, bool) else str(item).lower() for item in items)
     return f"[{shortened(text)}]"
-
-
-def _shorten(text: str, limit: int = 24) -> str:
-    """The start of a number's text (its length is said beside it)."""
-    return cut(text, limit)
 

@@ -1,8 +1,16 @@
-"""Find a spec's text: a file path, a bundled spec's name, or an in-memory mapping."""
+"""Find a spec's text: a file path, a bundled spec's name, or an in-memory mapping; and the bundled block
+library's files, read and parsed but not validated.
+
+Validation needs only the names the block library defines (a spec's block may not take a built-in block's name
+by accident), and validating the library needs validation: reading its files here, below both, lets
+``archspec.spec.validate`` ask for the names and ``archspec.blocks.library`` validate the blocks, with no import
+pointing back up.
+"""
 
 from __future__ import annotations
 
 import os
+from functools import cache
 from importlib import resources
 from typing import Any, BinaryIO
 
@@ -13,6 +21,25 @@ from archspec.loading.python_data import load_data
 from archspec.loading.source import Document
 from archspec.loading.yaml_loader import LoadLimits, load_text
 from archspec.user_text import file_name, quoted
+
+BLOCKS_PACKAGE = "archspec.blocks"
+
+
+@cache
+def block_documents() -> tuple[Document, ...]:
+    """Every library file, parsed, in file-name order (read once per process, and only when asked for)."""
+    entries = sorted(resources.files(BLOCKS_PACKAGE).iterdir(), key=lambda entry: entry.name)
+    return tuple(load_text(entry.read_text(encoding="utf-8"), f"<archspec>/blocks/{entry.name}")
+                 for entry in entries if entry.name.endswith(".yaml"))
+
+
+def builtin_block_names() -> set[str]:
+    """The names of the built-in blocks (what every spec can use by name)."""
+    names: set[str] = set()
+    for document in block_documents():
+        blocks = document.data.get("blocks") if isinstance(document.data, dict) else None
+        names.update(str(name) for name in blocks or {})
+    return names
 
 
 def bundled_specs() -> dict[str, str]:

@@ -58,7 +58,9 @@ def _check_free(name: str) -> None:
 
 
 def _ensure_loaded() -> None:
-    import archspec.ops.library  # noqa: F401  (importing the library registers every op)
+    # Here, not at the top: every module of the library imports this one to register its op, so the registry
+    # imports the library on the first lookup (importing the library registers every op).
+    import archspec.ops.library  # noqa: F401
 
 
 def _ensure_containers_loaded() -> None:

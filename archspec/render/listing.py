@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from archspec.blocks.library import builtin_blocks
+from archspec.loading.resolve import bundled_specs
+from archspec.ops.registry import all_containers, all_ops
+
 
 def print_listing(what: str) -> None:
     """Print the listing of ``what``: specs, ops, containers, blocks or all."""
-    from archspec.blocks.library import builtin_blocks
-    from archspec.loading.resolve import bundled_specs
-    from archspec.ops.registry import all_containers, all_ops
-
     if what in ("specs", "all"):
         print("Bundled specs (archspec build NAME):")
         for name in sorted(bundled_specs()):

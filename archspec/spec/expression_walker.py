@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from archspec.spec.expression_text import ExpressionError
-from archspec.user_text import cut, listed, quoted
+from archspec.user_text import listed, quoted, value_text
 
 _MAX_MAGNITUDE = 2**62
 
@@ -104,7 +104,7 @@ def _check_call(function: str, args: list[Any]) -> None:
                               f"{_kind(digits)}", "write e.g. round(x, 2), or round(x) for a whole number")
     limit = _max_round_digits()
     if abs(digits) > limit:
-        raise ExpressionError(f"round()'s number of digits {short(digits)} is out of range: numbers here stay "
+        raise ExpressionError(f"round()'s number of digits {value_text(digits)} is out of range: numbers here stay "
                               f"below 2**62, so at most {limit} digits matter", f"use digits from -{limit} to {limit}")
 
 
@@ -115,7 +115,7 @@ class Walker:
     def visit(self, node: ast.AST) -> Any:
         handler = getattr(self, f"visit_{type(node).__name__}", None)
         if handler is None:
-            quoted = f" ('{short(_source_text(node))}')" if isinstance(node, ast.Subscript) else ""
+            quoted = f" ('{value_text(_source_text(node))}')" if isinstance(node, ast.Subscript) else ""
             raise ExpressionError(f"{_describe(node)} is not allowed in expressions{quoted}", _refusal_fix(node))
         return _checked(handler(node))
 
@@ -132,7 +132,7 @@ class Walker:
     def visit_Attribute(self, node: ast.Attribute) -> Any:
         if isinstance(node.value, ast.Name) and node.value.id == INPUT_NAMESPACE:
             return _lookup_input(node.attr, self.scope)
-        raise ExpressionError(f"attribute access is not allowed in expressions ('{short(_source_text(node))}')",
+        raise ExpressionError(f"attribute access is not allowed in expressions ('{value_text(_source_text(node))}')",
                               _refusal_fix(node))
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
@@ -146,13 +146,13 @@ class Walker:
             raise ExpressionError(f"cannot apply '{symbol}' to {_kind(left)} and {_kind(right)}",
                                   "arithmetic works on numbers only; write lists out as [a, b]")
         if op is ast.Pow and _too_large_power(left, right):
-            raise ExpressionError(f"{short(left)} ** {short(right)} is too large", "use a smaller exponent")
+            raise ExpressionError(f"{value_text(left)} ** {value_text(right)} is too large", "use a smaller exponent")
         try:
             return _BINARY[op](left, right)
         except ZeroDivisionError:
             raise ExpressionError(f"division by zero in '{symbol}'", "make sure the divisor is not 0") from None
         except OverflowError:
-            raise ExpressionError(f"{short(left)} {symbol} {short(right)} is too large",
+            raise ExpressionError(f"{value_text(left)} {symbol} {value_text(right)} is too large",
                                   "keep numbers below 2**62") from None
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
@@ -199,7 +199,7 @@ class Walker:
     def visit_Call(self, node: ast.Call) -> Any:
         allowed = f"the only functions are {', '.join(FUNCTIONS)}"
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError(f"calling '{short(_source_text(node.func))}' is not allowed", allowed)
+            raise ExpressionError(f"calling '{value_text(_source_text(node.func))}' is not allowed", allowed)
         if node.func.id not in FUNCTIONS:
             raise ExpressionError(f"function '{node.func.id}' is not allowed in expressions", allowed)
         if node.keywords:
@@ -250,9 +250,9 @@ def _too_large_power(base: Any, exponent: Any) -> bool:
 
 def _checked(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_MAGNITUDE:
-        raise ExpressionError(f"value {short(value)} is out of range", "keep numbers below 2**62")
+        raise ExpressionError(f"value {value_text(value)} is out of range", "keep numbers below 2**62")
     if isinstance(value, float) and not (math.isfinite(value) and abs(value) <= _MAX_MAGNITUDE):
-        raise ExpressionError(f"value {short(value)} is out of range", "keep numbers below 2**62")
+        raise ExpressionError(f"value {value_text(value)} is out of range", "keep numbers below 2**62")
     if isinstance(value, complex):
         raise ExpressionError("the result is a complex number", "take roots of non-negative numbers only")
     return value
@@ -271,13 +271,4 @@ def _is_number(value: Any) -> bool:
 def _kind(value: Any) -> str:
     kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
         type(value), type(value).__name__)
-    return f"{kind} ({short(value)})"
-
-
-def short(value: Any, limit: int = 40) -> str:
-    """A value or source text for a message, cut to ``limit`` characters (huge numbers in scientific form)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
-        text = f"{float(value):.3g}" if value.bit_length() < 1000 else f"a number of {value.bit_length()} bits"
-    else:
-        text = value if isinstance(value, str) else repr(value)
-    return cut(text, limit)
+    return f"{kind} ({value_text(value)})"

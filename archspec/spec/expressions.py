@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from archspec.spec.expression_text import ExpressionError, check_number_literals, refuse_non_ascii
-from archspec.spec.expression_walker import INPUT_NAMESPACE, Walker, short
+from archspec.spec.expression_walker import INPUT_NAMESPACE, Walker
+from archspec.user_text import value_text
 
 _MAX_EXPRESSION_LENGTH = 500
 # `in` is a Python keyword: `in.x` is rewritten to `__in__.x` (INPUT_NAMESPACE, a name no user can write) to parse
@@ -35,6 +36,15 @@ _EMBEDDED = re.compile(r"\$\{([^{}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_]+
 
 def is_expression(value: Any) -> bool:
     return isinstance(value, str) and "$" in value
+
+
+def has_expression(value: Any) -> bool:
+    """Whether an expression hides anywhere in ``value`` (through lists and mappings)."""
+    if isinstance(value, dict):
+        return any(has_expression(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_expression(v) for v in value)
+    return is_expression(value)
 
 
 def evaluate_value(value: Any, scope: Mapping[str, Any]) -> Any:
@@ -92,7 +102,7 @@ def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
     try:
         return Walker(scope).visit(tree.body)
     except RecursionError:
-        raise ExpressionError(f"expression {short(source)!r} is nested too deeply", "simplify it") from None
+        raise ExpressionError(f"expression {value_text(source)!r} is nested too deeply", "simplify it") from None
 
 
 def _parse_expression(source: str) -> ast.Expression:
@@ -108,7 +118,7 @@ def _parse_expression(source: str) -> ast.Expression:
         return _parse(_INPUT_PREFIX.sub(INPUT_NAMESPACE + ".", source).strip())
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, SyntaxError) else "too complex"
-        raise ExpressionError(f"cannot parse expression {short(source)!r}: {reason}",
+        raise ExpressionError(f"cannot parse expression {value_text(source)!r}: {reason}",
                               "use numbers, names, + - * / // % **, comparisons, and/or/not") from None
 
 

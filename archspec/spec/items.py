@@ -8,6 +8,7 @@ from typing import Any
 from archspec.errors import Diagnostic, SpecPath, did_you_mean
 from archspec.loading.source import SourceMap
 from archspec.ops.containers import CONTAINERS, RESERVED_IDS
+from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression
 from archspec.spec.model import INLINE_GROUP, NAME_PATTERN, Item
 from archspec.user_text import cut, describe_value, quoted
@@ -71,8 +72,6 @@ class ItemParser:
 
     def misspelt_modifiers(self, op_keys: list[str], path: SpecPath) -> list[str]:
         """Beside an op, a key like 'repaet' is a misspelt modifier rather than a second op: say so."""
-        from archspec.ops.registry import all_ops
-
         known = {*all_ops(), *CONTAINERS}
         misspelt = {key: did_you_mean(key, MODIFIERS) for key in op_keys if key not in known}
         misspelt = {key: fix for key, fix in misspelt.items() if fix}

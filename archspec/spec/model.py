@@ -132,3 +132,14 @@ class Spec:
     @property
     def file(self) -> str:
         return self.source.file
+
+
+def walk_items(items: list[Item]) -> list[Item]:
+    """Every item of ``items``, depth first: each item, then its children and its branches' items."""
+    found: list[Item] = []
+    for item in items:
+        found.append(item)
+        found.extend(walk_items(item.children or []))
+        for _, branch in item.branches or []:
+            found.extend(walk_items(branch))
+    return found

@@ -9,13 +9,14 @@ from pydantic import ValidationError
 
 from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, SpecError, SpecPath, did_you_mean
 from archspec.loading.python_data import plain_data
+from archspec.loading.resolve import builtin_block_names
 from archspec.loading.source import Document, SourceMap
 from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
-from archspec.spec.expressions import is_expression, referenced_names
+from archspec.spec.bounded_errors import FirstErrors, bounded_diagnostics
+from archspec.spec.expressions import has_expression, referenced_names
 from archspec.spec.items import ItemParser
-from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, is_class_name
-from archspec.spec.pydantic_errors import NO_DATA, diagnostics_from, spec_loc
+from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, is_class_name, walk_items
 from archspec.user_text import describe_value, listed, quoted
 
 
@@ -70,36 +71,6 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     return spec
 
 
-# Past this many pydantic errors in one validation, the rest are counted, not described: describing one
-# costs a did-you-mean search, and grouping a union's errors compares each error with all the others.
-_MAX_DESCRIBED_ERRORS = 4 * MAX_SHOWN_DIAGNOSTICS
-
-
-class _FirstErrors:
-    """Stands in for a ValidationError with only its first entries (``diagnostics_from`` reads ``errors()``)."""
-
-    def __init__(self, entries: list[Any]):
-        self._entries = entries
-
-    def errors(self) -> list[Any]:
-        return self._entries
-
-
-def bounded_diagnostics(error: ValidationError, model: Any, base: SpecPath, source: SourceMap,
-                        data: Any = NO_DATA) -> tuple[list[Diagnostic], int]:
-    """``diagnostics_from`` on at most :data:`_MAX_DESCRIBED_ERRORS` entries, and how many problems (distinct
-    spec paths) the rest hold — so that 100,000 bad keys cost milliseconds and still get counted. ``data``: what
-    was validated, to place each error at its real key path."""
-    entries = error.errors()
-    if len(entries) <= _MAX_DESCRIBED_ERRORS:
-        return diagnostics_from(error, model, base, source, data), 0
-    kept, rest = entries[:_MAX_DESCRIBED_ERRORS], entries[_MAX_DESCRIBED_ERRORS:]
-    diagnostics = diagnostics_from(_FirstErrors(kept), model, base, source, data)  # type: ignore[arg-type]
-    described = {diagnostic.path for diagnostic in diagnostics}
-    omitted = {path for path in ((*base, *spec_loc(e, data)) for e in rest) if path not in described}
-    return diagnostics, len(omitted)
-
-
 def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tuple[list[Diagnostic], int]:
     """The item and op-argument problems of a document whose top level is invalid (as far as they can be seen)."""
     parser = ItemParser(document.source)
@@ -122,21 +93,9 @@ def known_names(spec: Spec, library: bool = False) -> dict[str, str]:
     names = {name: "op" for name in all_ops()}
     names.update({name: "container" for name in CONTAINERS})
     if not library:
-        from archspec.blocks.library import builtin_blocks
-
-        names.update({name: "block" for name in builtin_blocks()})
+        names.update({name: "block" for name in builtin_block_names()})
     names.update({name: "block" for name in spec.blocks})
     return names
-
-
-def walk_items(items: list[Item]) -> list[Item]:
-    found: list[Item] = []
-    for item in items:
-        found.append(item)
-        found.extend(walk_items(item.children or []))
-        for _, branch in item.branches or []:
-            found.extend(walk_items(branch))
-    return found
 
 
 def _all_items(spec: Spec) -> list[Item]:
@@ -173,7 +132,7 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
         except ValidationError as exc:
             entries = [entry for entry in exc.errors() if not _deferred_error(entry, deferred)]
             if entries:
-                described, more = bounded_diagnostics(_FirstErrors(entries), op.Args,  # type: ignore[arg-type]
+                described, more = bounded_diagnostics(FirstErrors(entries), op.Args,  # type: ignore[arg-type]
                                                       item.op_path, spec.source, literal)
                 errors += described
                 omitted += more
@@ -208,9 +167,7 @@ def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     taken = {name: "op" for name in all_ops()}
     if not library and spec.blocks:  # no blocks, nothing to check: the library is read only when needed
-        from archspec.blocks.library import builtin_blocks
-
-        taken.update({name: "block" for name in builtin_blocks()})
+        taken.update({name: "block" for name in builtin_block_names()})
     taken.update({name: "container" for name in CONTAINERS})
     for name, block in spec.blocks.items():
         kind = taken.get(name)
@@ -311,12 +268,3 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
             errors.append(spec.source.diagnostic(("params", key), f"param '{key}' is required but has no value",
                                                  f"give it with --set {key}=VALUE or overrides={{'{key}': ...}}"))
     return errors
-
-
-def has_expression(value: Any) -> bool:
-    """Whether an expression hides anywhere in ``value`` (through lists and mappings)."""
-    if isinstance(value, dict):
-        return any(has_expression(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_expression(v) for v in value)
-    return is_expression(value)

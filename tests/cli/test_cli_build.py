@@ -13,7 +13,7 @@ import torch
 from clitools import cli_runner, run_cli
 
 import archspec
-from archspec.checkpoint import load_checkpoint
+from archspec.api import load_checkpoint
 
 LENET_PATHS = ["c1", "s2", "c3", "s4", "c5", "f6", "output"]
 LENET_PARAMS, LENET_MACS = 61_706, 416_520

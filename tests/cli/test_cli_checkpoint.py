@@ -13,7 +13,7 @@ from clitools import cli_runner, write_spec
 
 import archspec
 import archspec.api
-from archspec.checkpoint import save
+from archspec.backend.checkpoint import save
 
 SMALL = """archspec: 1
 name: small

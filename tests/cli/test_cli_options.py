@@ -87,12 +87,12 @@ def test_read_only_directory_is_a_usage_error(cli, tmp_path, no_compile):
 
 
 def test_failed_write_is_reported_with_the_path(cli, tmp_path, monkeypatch):
-    import archspec.checkpoint
+    import archspec.backend.checkpoint
 
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(archspec.checkpoint, "save", disk_full)
+    monkeypatch.setattr(archspec.backend.checkpoint, "save", disk_full)
     path = tmp_path / "x.pt"
     code, _, err = cli("build", "lenet5", "--save", str(path), "-q")
     assert code == 2, err

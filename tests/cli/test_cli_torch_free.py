@@ -52,7 +52,7 @@ print(json.dumps(results))
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory):
     import archspec
-    from archspec.checkpoint import save
+    from archspec.backend.checkpoint import save
 
     folder = tmp_path_factory.mktemp("specs")
     broken = folder / "broken.yaml"

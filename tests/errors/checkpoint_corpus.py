@@ -49,7 +49,7 @@ def _payload() -> dict[str, Any]:
     import torch
 
     import archspec
-    from archspec.checkpoint import save
+    from archspec.backend.checkpoint import save
     from archspec.loading.yaml_loader import load_text
     from archspec.spec.validate import validate
 

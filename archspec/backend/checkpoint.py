@@ -1,7 +1,8 @@
 """``--save``: weights plus the spec in one file that ``torch.load(..., weights_only=True)`` accepts.
 
-Saving and loading import torch (lazily); recognising a checkpoint does not, so ``archspec check x.pt`` can
-say what the file is without torch.
+Saving and loading need torch, so they live in the backend; recognising a checkpoint does not
+(:func:`archspec.loading.archive.is_checkpoint`), so ``archspec check x.pt`` can say what the file is without
+torch. :func:`archspec.load_checkpoint` rebuilds the module from a checkpoint.
 
 Nothing in a checkpoint executes: it is read with ``torch.load(weights_only=True)`` (tensors and plain data
 only), after its archive has been checked against size and compression caps
@@ -14,17 +15,21 @@ located in the checkpoint (its lines are those of the spec saved in it).
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from archspec.errors import Diagnostic, Location, SpecError
-from archspec.loading.archive import FORMAT, ZIP_SIGNATURE, ArchiveError, inspect, is_checkpoint_stream
-from archspec.loading.inputs import open_regular_file
-from archspec.spec.model import MAX_DIMENSION, Spec
-from archspec.user_text import quoted
+import torch
 
-__all__ = ["FORMAT", "ZIP_SIGNATURE", "Checkpoint", "is_archive", "is_checkpoint", "load_checkpoint",
-           "load_weights", "read_checkpoint", "save"]
+from archspec.backend.memory import USABLE_FRACTION, available_bytes
+from archspec.errors import Diagnostic, Location, SpecError
+from archspec.loading.archive import FORMAT, ZIP_SIGNATURE, ArchiveError, inspect
+from archspec.loading.inputs import open_regular_file
+from archspec.loading.yaml_loader import load_text
+from archspec.outputs import atomic_write
+from archspec.spec.model import MAX_DIMENSION, Spec
+from archspec.spec.validate import validate
+from archspec.user_text import bounded_repr, quoted
 
 _SAVE_AGAIN = ("the file is damaged or was not written by 'archspec build --save'; save the network again with "
                "'archspec build SPEC --save PATH'")
@@ -54,41 +59,10 @@ def save(model: Any, spec: Spec, path: str | os.PathLike[str], input_shape: list
     Raises:
         OutputError: (an ``OSError``) when the file cannot be written; the file that was there is untouched.
     """
-    import torch
-
-    from archspec.outputs import atomic_write
-
     payload = {"format": FORMAT, "name": spec.name, "spec": spec.text, "spec_file": spec_file or spec.file,
                "overrides": dict(spec.overrides), "input": list(input_shape or spec.input),
                "state_dict": model.state_dict()}
     atomic_write(path, lambda handle: torch.save(payload, handle))
-
-
-def is_archive(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a regular file that starts like a zip archive (as a checkpoint does); False when
-    nothing is there.
-
-    Raises:
-        SpecError: when the path is a directory, a pipe, a device or otherwise cannot be opened.
-    """
-    stream = open_regular_file(path)
-    if stream is None:
-        return False
-    with stream:
-        return stream.read(len(ZIP_SIGNATURE)) == ZIP_SIGNATURE
-
-
-def is_checkpoint(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a file written by :func:`save` (read without torch, and at a bounded cost: the
-    archive's directory and the first kilobytes of its pickle, which name the format)."""
-    try:
-        stream = open_regular_file(path, checkpoint=True)
-    except SpecError:
-        return False
-    if stream is None:
-        return False
-    with stream:
-        return is_checkpoint_stream(stream)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -98,8 +72,6 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         SpecError: ``FILE: error:`` when the file is missing, not a regular file, not an archspec checkpoint or
             damaged; ``FILE:LINE:COL: error:`` (in the checkpoint) when the saved spec does not validate.
     """
-    from archspec.backend.memory import USABLE_FRACTION, available_bytes
-
     file = os.fspath(path)
     stream = open_regular_file(file, checkpoint=True)
     if stream is None:
@@ -119,26 +91,6 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     return _checkpoint_from(payload, file)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Any:
-    """The ``torch.nn.Module`` saved in ``path`` by ``archspec build --save``: compiled again from the saved
-    spec, overrides and input shape, with the saved weights and buffers loaded. Like any new module it is in
-    training mode; call ``.eval()`` for inference.
-
-    Raises:
-        SpecError: (a ``ValueError``) when the file is not an archspec checkpoint, is damaged, or its weights do
-            not fit the module its spec builds.
-        ArgumentError: (a SpecError) when ``path`` is not a non-empty path (``None``, ``''``, a number...).
-    """
-    from archspec.api import compile
-    from archspec.arguments import Arguments
-
-    Arguments("load_checkpoint").path("path", path, example="vgg16.pt")
-    checkpoint = read_checkpoint(path)
-    model = compile(checkpoint.spec, checkpoint.input_shape)
-    load_weights(model, checkpoint)
-    return model
-
-
 def load_weights(model: Any, checkpoint: Checkpoint) -> None:
     """Load the checkpoint's state dict into ``model`` after checking that it fits exactly: the same keys,
     and every tensor of the module's shape and type (``load_state_dict`` alone would raise torch's text, or
@@ -147,8 +99,6 @@ def load_weights(model: Any, checkpoint: Checkpoint) -> None:
     Raises:
         SpecError: one ``FILE: error:`` per key that is missing, unexpected or of another shape or type.
     """
-    import torch
-
     expected = model.state_dict()
     saved = checkpoint.state_dict
     problems = [f"the module's {quoted(key)} is missing" for key in expected if key not in saved]
@@ -173,10 +123,6 @@ def load_weights(model: Any, checkpoint: Checkpoint) -> None:
 
 def _unpickle(stream: BinaryIO, file: str) -> Any:
     """``torch.load`` with ``weights_only=True`` (tensors and plain data only), its failures in our words."""
-    import pickle
-
-    import torch
-
     try:
         return torch.load(stream, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError:
@@ -192,17 +138,13 @@ def _unpickle(stream: BinaryIO, file: str) -> Any:
 
 def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
     """Check every entry :func:`save` writes, then validate the saved spec with its overrides."""
-    import torch
-
-    from archspec.loading.yaml_loader import load_text
-    from archspec.spec.validate import validate
-
     if not isinstance(payload, dict) or "format" not in payload:
         raise _error(file, f"is a torch.save file holding {_kind(payload)}, not an archspec checkpoint",
                      "give the file that 'archspec build --save' wrote")
     if payload["format"] != FORMAT:
-        raise _error(file, f"is in format {_short(payload['format'])}, not an archspec checkpoint this version reads "
-                     f"({FORMAT!r})", "save the network again with this version's 'archspec build SPEC --save PATH'")
+        raise _error(file, f"is in format {bounded_repr(payload['format'])}, not an archspec checkpoint this "
+                     f"version reads ({FORMAT!r})",
+                     "save the network again with this version's 'archspec build SPEC --save PATH'")
     text = _entry(payload, file, "spec", str, "the spec's text")
     overrides = _entry(payload, file, "overrides", dict, "a mapping of param names to values")
     shape = _entry(payload, file, "input", list, "a list of sizes")
@@ -220,8 +162,9 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
     spec = validate(load_text(text, file), overrides, override_origin=OVERRIDE_ORIGIN)
     if not (all(type(size) is int and 1 <= size <= MAX_DIMENSION for size in shape)
             and len(shape) == len(spec.input)):
-        raise _error(file, f"the checkpoint's input {_short(shape)} is not a shape the spec takes ({len(spec.input)}"
-                     f" sizes from 1 to {MAX_DIMENSION:,}, like its input {list(spec.input)})", _SAVE_AGAIN)
+        raise _error(file, f"the checkpoint's input {bounded_repr(shape)} is not a shape the spec takes "
+                     f"({len(spec.input)} sizes from 1 to {MAX_DIMENSION:,}, like its input {list(spec.input)})",
+                     _SAVE_AGAIN)
     return Checkpoint(spec, list(shape), state, file, spec_file)
 
 
@@ -240,14 +183,7 @@ def _mistyped(file: str, key: str, value: Any, description: str) -> SpecError:
 
 def _kind(value: Any) -> str:
     """``a str ('3,224,224')``: the type of a value, with a short view of it."""
-    return f"a {type(value).__name__} ({_short(value)})"
-
-
-def _short(value: Any) -> str:
-    """A bounded view of a value from a file (reprlib stops early: a checkpoint may hold a huge list)."""
-    import reprlib
-
-    return reprlib.repr(value)
+    return f"a {type(value).__name__} ({bounded_repr(value)})"
 
 
 def _shape(shape: Any) -> str:
