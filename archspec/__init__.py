@@ -23,17 +23,35 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "analyze": "archspec.api", "compile": "archspec.api", "expand": "archspec.api", "load": "archspec.api",
-    "load_weights_in_order": "archspec.api", "ArgumentError": "archspec.arguments",
-    "WeightMismatch": "archspec.backend.weights", "load_checkpoint": "archspec.api",
-    "Diagnostic": "archspec.errors", "SpecError": "archspec.errors", "LoadLimits": "archspec.loading.yaml_loader",
+    "analyze": "archspec.api",
+    "compile": "archspec.api",
+    "expand": "archspec.api",
+    "load": "archspec.api",
+    "load_weights_in_order": "archspec.api",
+    "ArgumentError": "archspec.arguments",
+    "WeightMismatch": "archspec.backend.weights",
+    "load_checkpoint": "archspec.api",
+    "Diagnostic": "archspec.errors",
+    "SpecError": "archspec.errors",
+    "LoadLimits": "archspec.loading.yaml_loader",
     # `archspec --version`'s fallback (a test keeps it equal to pyproject.toml's version); lazy like the rest, as
     # `archspec check` imports no archspec.version.
     "__version__": "archspec.version",
 }
 
-__all__ = ["ArgumentError", "Diagnostic", "LoadLimits", "SpecError", "WeightMismatch", "analyze", "compile", "expand",
-           "load", "load_checkpoint", "load_weights_in_order"]
+__all__ = [
+    "ArgumentError",
+    "Diagnostic",
+    "LoadLimits",
+    "SpecError",
+    "WeightMismatch",
+    "analyze",
+    "compile",
+    "expand",
+    "load",
+    "load_checkpoint",
+    "load_weights_in_order",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -47,8 +47,13 @@ def load(source: SpecLike, overrides: dict[str, Any] | None = None, limits: Load
     return _load(args, "source", source, checked_overrides, checked_limits)
 
 
-def expand(spec: SpecLike, input_shape: ShapeLike | None = None, batch: int = 1, train: bool = False,
-           max_nodes: int = DEFAULT_MAX_NODES) -> Network:
+def expand(
+    spec: SpecLike,
+    input_shape: ShapeLike | None = None,
+    batch: int = 1,
+    train: bool = False,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Network:
     """The IR of ``spec``: every module with its arguments and shapes.
 
     Raises:
@@ -60,15 +65,24 @@ def expand(spec: SpecLike, input_shape: ShapeLike | None = None, batch: int = 1,
     return network
 
 
-def analyze(spec: SpecLike, input_shape: ShapeLike | None = None, batch: int = 1, train: bool = False,
-            max_nodes: int = DEFAULT_MAX_NODES) -> Report:
+def analyze(
+    spec: SpecLike,
+    input_shape: ShapeLike | None = None,
+    batch: int = 1,
+    train: bool = False,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Report:
     """Static analysis, without torch: shapes, parameters, buffers, MACs, memory, receptive fields."""
     network, context = _expansion(Arguments("analyze"), spec, input_shape, batch, train, max_nodes)
     return build_report(network, context.batch, context)
 
 
-def compile(spec: SpecLike | Network, input_shape: ShapeLike | None = None, in_place: bool = True,
-            max_nodes: int = DEFAULT_MAX_NODES) -> Any:
+def compile(
+    spec: SpecLike | Network,
+    input_shape: ShapeLike | None = None,
+    in_place: bool = True,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Any:
     """A ``torch.nn.Module`` whose submodule paths, shapes and counts equal the static report's.
 
     ``in_place`` (default, as torchvision does) lets ReLU-like ops overwrite their input where it is the
@@ -80,8 +94,11 @@ def compile(spec: SpecLike | Network, input_shape: ShapeLike | None = None, in_p
     if isinstance(spec, Network):
         if input_shape is not None:
             # An expanded network has its shapes already: silently ignoring the shape would be a silent change.
-            raise args.fail("input_shape", "cannot be given with an expanded Network, whose shapes are fixed",
-                            "pass the spec itself with input_shape=..., or archspec.expand(spec, input_shape)")
+            raise args.fail(
+                "input_shape",
+                "cannot be given with an expanded Network, whose shapes are fixed",
+                "pass the spec itself with input_shape=..., or archspec.expand(spec, input_shape)",
+            )
         network = spec
     else:
         network, _ = _expansion(args, spec, input_shape, 1, False, max_nodes)
@@ -128,13 +145,17 @@ def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -
     copy_in_order(target, source, args.flag("strict_dtype", strict_dtype))
 
 
-def _load(args: Arguments, argument: str, source: Any, overrides: dict[str, Any],
-          limits: LoadLimits | None = None) -> Spec:
+def _load(
+    args: Arguments, argument: str, source: Any, overrides: dict[str, Any], limits: LoadLimits | None = None
+) -> Spec:
     """``source`` (the function's ``argument``) read and validated, after checking what kind of value it is."""
     if isinstance(source, Spec):
         if overrides:
-            raise args.fail("overrides", "apply when a spec is read, and this one is an already loaded Spec",
-                            "pass the path, bundled name or dict with overrides=... instead")
+            raise args.fail(
+                "overrides",
+                "apply when a spec is read, and this one is an already loaded Spec",
+                "pass the path, bundled name or dict with overrides=... instead",
+            )
         return source
     if not isinstance(source, dict):
         args.path(argument, source, also=_OTHER_SOURCES)
@@ -142,13 +163,22 @@ def _load(args: Arguments, argument: str, source: Any, overrides: dict[str, Any]
         document = load_document(source, limits)
     except OSError as error:  # e.g. a name too long for the file system: about the file, not a bug
         name = shortened(os.fspath(source))
-        raise SpecError([Diagnostic(f"cannot read the file: {error.strerror or error}", (), Location(name),
-                                    "check the path (or give a bundled spec's name: see 'archspec list')")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"cannot read the file: {error.strerror or error}",
+                    (),
+                    Location(name),
+                    "check the path (or give a bundled spec's name: see 'archspec list')",
+                )
+            ]
+        ) from None
     return validate(document, overrides)
 
 
-def _expansion(args: Arguments, spec: Any, input_shape: Any, batch: Any, train: Any,
-               max_nodes: Any) -> tuple[Network, Context]:
+def _expansion(
+    args: Arguments, spec: Any, input_shape: Any, batch: Any, train: Any, max_nodes: Any
+) -> tuple[Network, Context]:
     """Check the arguments every analysing function shares (all before the spec is read), then expand."""
     shape = args.shape("input_shape", input_shape, MAX_DIMENSION)
     # A batch is a size like any other (README, Limits): torch's kernels take C ints.
@@ -156,7 +186,12 @@ def _expansion(args: Arguments, spec: Any, input_shape: Any, batch: Any, train: 
     limits = ExpandLimits(max_nodes=args.count("max_nodes", max_nodes, example=DEFAULT_MAX_NODES))
     loaded = _load(args, "spec", spec, {})
     if shape is not None and len(shape) != len(loaded.input):
-        raise args.fail_at("input_shape", f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
-                           f"spec is written for {len(loaded.input) - 1} ({list(loaded.input)})",
-                           "keep the number of dimensions", loaded.source.locate(("input",)), ("input",))
+        raise args.fail_at(
+            "input_shape",
+            f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
+            f"spec is written for {len(loaded.input) - 1} ({list(loaded.input)})",
+            "keep the number of dimensions",
+            loaded.source.locate(("input",)),
+            ("input",),
+        )
     return _expand(loaded, shape, context, limits), context

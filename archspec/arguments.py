@@ -38,12 +38,24 @@ class ArgumentError(SpecError):
     (``"batch"``); the message says what was given and what is accepted.
     """
 
-    def __init__(self, function: str, argument: str, message: str, fix: str | None = None,
-                 location: Location | None = None, path: SpecPath | None = None):
+    def __init__(
+        self,
+        function: str,
+        argument: str,
+        message: str,
+        fix: str | None = None,
+        location: Location | None = None,
+        path: SpecPath | None = None,
+    ):
         self.function = function
         self.argument = argument
-        super().__init__([Diagnostic(message, (argument,) if path is None else path,
-                                     location or Location(f"archspec.{function}"), fix)])
+        super().__init__(
+            [
+                Diagnostic(
+                    message, (argument,) if path is None else path, location or Location(f"archspec.{function}"), fix
+                )
+            ]
+        )
 
 
 def describe(value: Any) -> str:
@@ -95,8 +107,9 @@ class Arguments:
         """The error about ``argument``; ``path`` points inside it (``("input_shape", 1)``)."""
         return ArgumentError(self.function, argument, message, fix, path=path)
 
-    def fail_at(self, argument: str, message: str, fix: str | None, location: Location | None,
-                path: SpecPath) -> ArgumentError:
+    def fail_at(
+        self, argument: str, message: str, fix: str | None, location: Location | None, path: SpecPath
+    ) -> ArgumentError:
         """The error about ``argument`` where it disagrees with the spec: located at the spec's ``path``."""
         return ArgumentError(self.function, argument, message, fix, location, path)
 
@@ -104,21 +117,21 @@ class Arguments:
         """A bool, and only a bool: ``'no'``, ``0`` or ``None`` are not read by their truthiness."""
         if isinstance(value, bool):
             return value
-        raise self.fail(argument, f"expected True or False, got {describe(value)}",
-                        f"pass {argument}=True or {argument}=False")
+        raise self.fail(
+            argument, f"expected True or False, got {describe(value)}", f"pass {argument}=True or {argument}=False"
+        )
 
-    def count(self, argument: str, value: Any, minimum: int = 1, maximum: int | None = None,
-              example: int = 1) -> int:
+    def count(self, argument: str, value: Any, minimum: int = 1, maximum: int | None = None, example: int = 1) -> int:
         """A whole number from ``minimum`` to ``maximum``: an int (or a numpy-style integer with ``__index__``),
         not a bool, not a float — even a whole one — and not text."""
+
         def in_range(number: int | None) -> bool:
             return number is not None and minimum <= number and (maximum is None or number <= maximum)
 
         number = self._integer(value)
         if number is not None and in_range(number):
             return number
-        accepted = (f"an int from {minimum:,} to {maximum:,}" if maximum is not None else
-                    f"an int >= {minimum:,}")
+        accepted = f"an int from {minimum:,} to {maximum:,}" if maximum is not None else f"an int >= {minimum:,}"
         meant = int(value) if isinstance(value, float) and value.is_integer() else None
         fix = f"write {meant}, an int" if in_range(meant) else f"pass e.g. {argument}={example:_}"
         raise self.fail(argument, f"expected {accepted}, got {describe(value)}", fix)
@@ -129,17 +142,23 @@ class Arguments:
             return None
         accepted = f"[C, *spatial] with 0 to {MAX_SPATIAL_DIMS} spatial dims (a list or tuple of ints)"
         if isinstance(value, str | bytes | bytearray) or not isinstance(value, Sequence):
-            raise self.fail(argument, f"expected {accepted} or None, got {describe(value)}",
-                            f"pass e.g. {argument}=[3, 224, 224]")
+            raise self.fail(
+                argument, f"expected {accepted} or None, got {describe(value)}", f"pass e.g. {argument}=[3, 224, 224]"
+            )
         if not 1 <= len(value) <= MAX_SPATIAL_DIMS + 1:
-            raise self.fail(argument, f"expected {accepted}, got {len(value)} dims",
-                            f"pass e.g. {argument}=[3, 224, 224]")
+            raise self.fail(
+                argument, f"expected {accepted}, got {len(value)} dims", f"pass e.g. {argument}=[3, 224, 224]"
+            )
         sizes = []
         for index, size in enumerate(value):
             number = self._integer(size)
             if number is None or not 1 <= number <= maximum:
-                raise self.fail(argument, f"expected an int from 1 to {maximum:,}, got {describe(size)}",
-                                "every size is a whole number >= 1", path=(argument, index))
+                raise self.fail(
+                    argument,
+                    f"expected an int from 1 to {maximum:,}, got {describe(size)}",
+                    "every size is a whole number >= 1",
+                    path=(argument, index),
+                )
             sizes.append(number)
         return tuple(sizes)
 
@@ -149,12 +168,18 @@ class Arguments:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise self.fail(argument, f"expected a dict of param names to values, or None, got {describe(value)}",
-                            f"pass e.g. {argument}={{'num_classes': 10}}")
+            raise self.fail(
+                argument,
+                f"expected a dict of param names to values, or None, got {describe(value)}",
+                f"pass e.g. {argument}={{'num_classes': 10}}",
+            )
         for key in value:
             if not isinstance(key, str):
-                raise self.fail(argument, f"keys are param names (strings), got the key {describe(key)}",
-                                f"pass e.g. {argument}={{'num_classes': 10}}")
+                raise self.fail(
+                    argument,
+                    f"keys are param names (strings), got the key {describe(key)}",
+                    f"pass e.g. {argument}={{'num_classes': 10}}",
+                )
         return dict(value)
 
     def instance(self, argument: str, value: Any, kind: type, import_hint: str) -> Any:
@@ -163,17 +188,25 @@ class Arguments:
         if value is None:
             return None
         if not isinstance(value, kind):
-            raise self.fail(argument, f"expected {_a(kind.__name__)} or None, got {describe(value)}",
-                            f"pass e.g. {argument}={kind.__name__}() ({import_hint})")
+            raise self.fail(
+                argument,
+                f"expected {_a(kind.__name__)} or None, got {describe(value)}",
+                f"pass e.g. {argument}={kind.__name__}() ({import_hint})",
+            )
         for cap in fields(value):
             field_value = getattr(value, cap.name)
             if self._integer(field_value) is None or self._integer(field_value) < 1:
-                raise self.fail(argument, f"expected an int >= 1, got {describe(field_value)}",
-                                f"pass e.g. {kind.__name__}({cap.name}={cap.default})", path=(argument, cap.name))
+                raise self.fail(
+                    argument,
+                    f"expected an int >= 1, got {describe(field_value)}",
+                    f"pass e.g. {kind.__name__}({cap.name}={cap.default})",
+                    path=(argument, cap.name),
+                )
         return value
 
-    def path(self, argument: str, value: Any, also: str = "", example: str = "specs/resnet18.yaml"
-             ) -> str | os.PathLike[str]:
+    def path(
+        self, argument: str, value: Any, also: str = "", example: str = "specs/resnet18.yaml"
+    ) -> str | os.PathLike[str]:
         """A file path (or a bundled spec's name): a non-empty ``str`` or ``os.PathLike`` of ``str``, without NUL
         characters. ``also`` names the other kinds of value the argument takes, for the message."""
         accepted = f"a file path{also}"
@@ -185,14 +218,19 @@ class Arguments:
         except TypeError as error:
             raise self.fail(argument, f"expected {accepted}, got {describe(value)} ({error})", fix) from None
         if not isinstance(text, str):
-            raise self.fail(argument, f"expected {accepted}, got a path of {describe(text)}",
-                            "decode it: os.fsdecode(path)")
+            raise self.fail(
+                argument, f"expected {accepted}, got a path of {describe(text)}", "decode it: os.fsdecode(path)"
+            )
         if not text:
-            raise self.fail(argument, "is an empty string: it names no file (and is not read as the current "
-                            "directory)", fix)
+            raise self.fail(
+                argument, "is an empty string: it names no file (and is not read as the current directory)", fix
+            )
         if "\0" in text:
-            raise self.fail(argument, f"{quoted(text, _SHOWN_CHARACTERS)} holds a NUL character, which no file "
-                            "name can", "remove it")
+            raise self.fail(
+                argument,
+                f"{quoted(text, _SHOWN_CHARACTERS)} holds a NUL character, which no file name can",
+                "remove it",
+            )
         return value
 
     def torch_module(self, argument: str, value: Any, or_state_dict: bool = False) -> Any:
@@ -205,8 +243,11 @@ class Arguments:
         if is_module or (or_state_dict and isinstance(value, Mapping)):
             return value
         accepted = "a torch.nn.Module or a state dict" if or_state_dict else "a torch.nn.Module"
-        raise self.fail(argument, f"expected {accepted}, got {describe(value)}",
-                        "pass e.g. archspec.compile(spec)" + (" or model.state_dict()" if or_state_dict else ""))
+        raise self.fail(
+            argument,
+            f"expected {accepted}, got {describe(value)}",
+            "pass e.g. archspec.compile(spec)" + (" or model.state_dict()" if or_state_dict else ""),
+        )
 
     @staticmethod
     def _integer(value: Any) -> int | None:

@@ -46,8 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug in archspec, not in the spec: say so without a traceback
         if os.environ.get("ARCHSPEC_DEBUG"):
             raise
-        print(f"archspec: internal error: {type(error).__name__}: {shortened(error, 500)} (please report it; set "
-              "ARCHSPEC_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"archspec: internal error: {type(error).__name__}: {shortened(error, 500)} (please report it; set "
+            "ARCHSPEC_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 
@@ -74,9 +77,12 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     nothing else can be parsed or shown then, and building all seven takes twice as long as building two
     (argparse looks up every parser's texts in the translation catalogues on disk). Help, usage errors and an
     unknown command build them all."""
-    parser = _Parser(prog="archspec", description="Network architectures as spec files: "
-                                     "validated, analysed exactly without torch, compiled to PyTorch.",
-                                     epilog=EXIT_STATUS_HELP)
+    parser = _Parser(
+        prog="archspec",
+        description="Network architectures as spec files: "
+        "validated, analysed exactly without torch, compiled to PyTorch.",
+        epilog=EXIT_STATUS_HELP,
+    )
     # Read only when asked for (not argparse's "version" action, which needs the text to build the parser).
     parser.add_argument("--version", action="store_true", help="print 'archspec X.Y.Z' and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

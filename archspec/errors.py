@@ -38,7 +38,7 @@ def format_spec_path(path: SpecPath) -> str:
     if len(path) > _MAX_SHOWN_PARTS:
         last = path[-1]
         tail = f"[{last}]" if isinstance(last, int) else _key_text(str(last), first=False)
-        return f"{format_spec_path(path[:_MAX_SHOWN_PARTS - 2])}…{tail} ({len(path)} levels)"
+        return f"{format_spec_path(path[: _MAX_SHOWN_PARTS - 2])}…{tail} ({len(path)} levels)"
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else _key_text(str(part), first=not text)
@@ -119,9 +119,11 @@ class SpecError(ValueError):
 
 def _more_errors(count: int, last_shown: Diagnostic | None) -> Diagnostic:
     """The closing line of a long report, in the same ``FILE:LINE:COL: error:`` form as the others."""
-    return Diagnostic(f"... and {count:,} more error{'s' if count != 1 else ''}",
-                      location=last_shown.location if last_shown else None,
-                      fix="fix the ones above and check the spec again to see the rest")
+    return Diagnostic(
+        f"... and {count:,} more error{'s' if count != 1 else ''}",
+        location=last_shown.location if last_shown else None,
+        fix="fix the ones above and check the spec again to see the rest",
+    )
 
 
 class OpError(Exception):

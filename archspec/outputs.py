@@ -120,11 +120,13 @@ def terminate_as_exit() -> Iterator[None]:
     (``SystemExit(143)``): a file being written is then left as it was and its temporary file removed, instead
     of the process dying between the two. The ``archspec`` command runs in it. Only in the main thread, and
     only where nothing else has claimed the signal."""
+
     def terminate(signum: int, _frame: Any) -> None:
         raise SystemExit(128 + signum)
 
-    installed = (threading.current_thread() is threading.main_thread()
-                 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+    installed = (
+        threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    )
     if installed:
         signal.signal(signal.SIGTERM, terminate)
     try:
@@ -146,7 +148,7 @@ class _Sink:
         view = memoryview(data).cast("B")
         try:
             while view:
-                view = view[os.write(self.descriptor, view):]
+                view = view[os.write(self.descriptor, view) :]
         except OSError as error:
             self.error = error
             raise

@@ -134,8 +134,15 @@ def describe_value(value: Any) -> str:
     if isinstance(value, str) and len(value) > MAX_SHOWN_VALUE:
         return f"'{cut(value, MAX_SHOWN_VALUE)}' (string of {len(value):,} characters)"
     text = cut(repr(value), MAX_SHOWN_VALUE)
-    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
-            type(None): "null"}.get(type(value), type(value).__name__)
+    kind = {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
     return f"{text} ({kind})"
 
 

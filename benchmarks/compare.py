@@ -92,10 +92,30 @@ class Settings:
     torch_import_repeats: int  # whole-process runs of `python -c "import torch"`
 
 
-FULL = Settings(analyze_repeats=30, peer_repeats=5, build_repeats=3, budget_s=1.0, forward_rounds=8,
-                forward_budget_s=4.0, forward_batch=2, forward_size=128, process_repeats=5, torch_import_repeats=3)
-QUICK = Settings(analyze_repeats=3, peer_repeats=1, build_repeats=1, budget_s=0.0, forward_rounds=1,
-                 forward_budget_s=0.0, forward_batch=2, forward_size=64, process_repeats=1, torch_import_repeats=1)
+FULL = Settings(
+    analyze_repeats=30,
+    peer_repeats=5,
+    build_repeats=3,
+    budget_s=1.0,
+    forward_rounds=8,
+    forward_budget_s=4.0,
+    forward_batch=2,
+    forward_size=128,
+    process_repeats=5,
+    torch_import_repeats=3,
+)
+QUICK = Settings(
+    analyze_repeats=3,
+    peer_repeats=1,
+    build_repeats=1,
+    budget_s=0.0,
+    forward_rounds=1,
+    forward_budget_s=0.0,
+    forward_batch=2,
+    forward_size=64,
+    process_repeats=1,
+    torch_import_repeats=1,
+)
 
 
 @dataclass
@@ -136,8 +156,9 @@ class NetworkResult:
             "fvcore_over_archspec": self.fvcore_s / a if self.fvcore_s is not None else None,
             "flopcounter_over_archspec": self.flopcounter_s / a,
             "torchinfo_mult_adds_over_macs": self.torchinfo_mult_adds / self.archspec_macs,
-            "fvcore_total_over_macs": (self.fvcore_total / self.archspec_macs
-                                       if self.fvcore_total is not None else None),
+            "fvcore_total_over_macs": (
+                self.fvcore_total / self.archspec_macs if self.fvcore_total is not None else None
+            ),
             "forward_archspec_over_torchvision": self.forward_archspec_s / self.forward_torchvision_s,
             "forward_best_archspec_over_torchvision": self.forward_archspec_best_s / self.forward_torchvision_best_s,
         }
@@ -205,15 +226,15 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
     analyze_s, report = timed(lambda: archspec.analyze(name), settings.analyze_repeats, settings.budget_s)
     channels, *spatial = report.input_shape[1:]
     large = [channels, *[LARGE_SPATIAL] * len(spatial)]
-    analyze_large_s, report_large = timed(lambda: archspec.analyze(name, large, batch=LARGE_BATCH),
-                                          settings.analyze_repeats, settings.budget_s)
+    analyze_large_s, report_large = timed(
+        lambda: archspec.analyze(name, large, batch=LARGE_BATCH), settings.analyze_repeats, settings.budget_s
+    )
     input_shape = list(report.input_shape)  # batch 1, the spec's own input
     log(f"  archspec.analyze {analyze_s * 1e3:.2f} ms (large {analyze_large_s * 1e3:.2f} ms)")
 
     # torchvision: build the model (weight initialisation included: that is what a user pays).
     torch.manual_seed(0)
-    build_s, model = timed(lambda: builder(weights=None, **kwargs), settings.build_repeats, settings.budget_s,
-                           warmup=0)
+    build_s, model = timed(lambda: builder(weights=None, **kwargs), settings.build_repeats, settings.budget_s, warmup=0)
     model.eval()
     tv_params = sum(p.numel() for p in model.parameters())
     x = torch.randn(*input_shape)
@@ -228,8 +249,11 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
     flopcounter_s, flopcounter_macs = timed(flop_counter, settings.peer_repeats, settings.budget_s)
     log(f"  FlopCounterMode {flopcounter_s * 1e3:.1f} ms")
 
-    torchinfo_s, stats = timed(lambda: torchinfo.summary(model, input_size=tuple(input_shape), verbose=0,
-                                                         device="cpu"), settings.peer_repeats, settings.budget_s)
+    torchinfo_s, stats = timed(
+        lambda: torchinfo.summary(model, input_size=tuple(input_shape), verbose=0, device="cpu"),
+        settings.peer_repeats,
+        settings.budget_s,
+    )
     log(f"  torchinfo.summary {torchinfo_s * 1e3:.1f} ms")
 
     fvcore_s = fvcore_total = None
@@ -253,27 +277,46 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
     compiled = archspec.compile(name, forward_input[1:])
     compile_s = time.perf_counter() - start
     compiled.eval()
-    tv_fwd, as_fwd = forward_times(model, compiled, torch.randn(*forward_input), settings.forward_rounds,
-                                   settings.forward_budget_s)
-    log(f"  forward torchvision {statistics.median(tv_fwd) * 1e3:.1f} ms, "
-        f"archspec {statistics.median(as_fwd) * 1e3:.1f} ms")
+    tv_fwd, as_fwd = forward_times(
+        model, compiled, torch.randn(*forward_input), settings.forward_rounds, settings.forward_budget_s
+    )
+    log(
+        f"  forward torchvision {statistics.median(tv_fwd) * 1e3:.1f} ms, "
+        f"archspec {statistics.median(as_fwd) * 1e3:.1f} ms"
+    )
 
     result = NetworkResult(
-        network=name, torchvision_builder=builder_name, input_shape=input_shape,
-        archspec_analyze_s=analyze_s, archspec_analyze_large_s=analyze_large_s, archspec_compile_s=compile_s,
-        torchvision_build_s=build_s, torchinfo_s=torchinfo_s, fvcore_s=fvcore_s, flopcounter_s=flopcounter_s,
-        forward_torchvision_s=statistics.median(tv_fwd), forward_archspec_s=statistics.median(as_fwd),
-        forward_torchvision_best_s=min(tv_fwd), forward_archspec_best_s=min(as_fwd),
-        archspec_params=report.totals.params, torchvision_params=tv_params, archspec_macs=report.totals.macs,
-        flopcounter_macs=flopcounter_macs, archspec_macs_large=report_large.totals.macs,
-        torchinfo_mult_adds=int(stats.total_mult_adds), torchinfo_params=int(stats.total_params),
-        fvcore_total=fvcore_total, forward_input=forward_input, forward_runs=len(as_fwd),
+        network=name,
+        torchvision_builder=builder_name,
+        input_shape=input_shape,
+        archspec_analyze_s=analyze_s,
+        archspec_analyze_large_s=analyze_large_s,
+        archspec_compile_s=compile_s,
+        torchvision_build_s=build_s,
+        torchinfo_s=torchinfo_s,
+        fvcore_s=fvcore_s,
+        flopcounter_s=flopcounter_s,
+        forward_torchvision_s=statistics.median(tv_fwd),
+        forward_archspec_s=statistics.median(as_fwd),
+        forward_torchvision_best_s=min(tv_fwd),
+        forward_archspec_best_s=min(as_fwd),
+        archspec_params=report.totals.params,
+        torchvision_params=tv_params,
+        archspec_macs=report.totals.macs,
+        flopcounter_macs=flopcounter_macs,
+        archspec_macs_large=report_large.totals.macs,
+        torchinfo_mult_adds=int(stats.total_mult_adds),
+        torchinfo_params=int(stats.total_params),
+        fvcore_total=fvcore_total,
+        forward_input=forward_input,
+        forward_runs=len(as_fwd),
     )
     return result
 
 
-def forward_times(reference: Any, candidate: Any, x: Any, rounds: int,
-                  budget_s: float) -> tuple[list[float], list[float]]:
+def forward_times(
+    reference: Any, candidate: Any, x: Any, rounds: int, budget_s: float
+) -> tuple[list[float], list[float]]:
     """Interleaved forward timings (reference, candidate, candidate, reference per round) so drift cancels:
     at most ``rounds`` rounds, at least ``min(rounds, 2)``, and no new round once ``budget_s`` is spent."""
     import torch
@@ -324,8 +367,14 @@ def run_process(command: list[str]) -> tuple[float, float, float]:
 def measure_process(label: str, command: list[str], repeats: int) -> ProcessResult:
     run_process(command)  # warm-up: page cache, .pyc files
     walls, cpus, rss = zip(*(run_process(command) for _ in range(repeats)), strict=True)
-    return ProcessResult(label=label, command=command, wall_s=statistics.median(walls), cpu_s=statistics.median(cpus),
-                         peak_rss_mb=max(rss), runs=repeats)
+    return ProcessResult(
+        label=label,
+        command=command,
+        wall_s=statistics.median(walls),
+        cpu_s=statistics.median(cpus),
+        peak_rss_mb=max(rss),
+        runs=repeats,
+    )
 
 
 def archspec_command() -> list[str]:
@@ -337,14 +386,21 @@ def archspec_command() -> list[str]:
 
 
 def measure_processes(spec: str, settings: Settings) -> list[ProcessResult]:
-    results = [measure_process(f"archspec check {spec}", [*archspec_command(), "check", spec],
-                               settings.process_repeats)]
+    results = [
+        measure_process(f"archspec check {spec}", [*archspec_command(), "check", spec], settings.process_repeats)
+    ]
     log(f"  archspec check {spec}: {results[-1].wall_s:.3f} s, {results[-1].peak_rss_mb:.0f} MB")
-    results.append(measure_process('python -c "import torch"', [sys.executable, "-c", "import torch"],
-                                   settings.torch_import_repeats))
+    results.append(
+        measure_process(
+            'python -c "import torch"', [sys.executable, "-c", "import torch"], settings.torch_import_repeats
+        )
+    )
     log(f"  import torch: {results[-1].wall_s:.3f} s, {results[-1].peak_rss_mb:.0f} MB")
-    results.append(measure_process('python -c "import archspec"', [sys.executable, "-c", "import archspec"],
-                                   settings.process_repeats))
+    results.append(
+        measure_process(
+            'python -c "import archspec"', [sys.executable, "-c", "import archspec"], settings.process_repeats
+        )
+    )
     results.append(measure_process('python -c "pass"', [sys.executable, "-c", "pass"], settings.process_repeats))
     return results
 
@@ -368,69 +424,90 @@ def tick(same: bool) -> str:
     return "yes" if same else "**NO**"
 
 
-def markdown(results: list[NetworkResult], processes: list[ProcessResult], settings: Settings,
-             fvcore_note: str) -> str:
+def markdown(results: list[NetworkResult], processes: list[ProcessResult], settings: Settings, fvcore_note: str) -> str:
     lines: list[str] = []
     add = lines.append
     add("## Analysis time and ratios (peer time / archspec time)\n")
-    add("Times in ms, median after a warm-up. archspec: `archspec.analyze(name)` at the spec's input, batch 1; "
-        f"large: input {LARGE_SPATIAL}² at batch {LARGE_BATCH}. Peers run on the torchvision model at batch 1.\n")
-    add("| network | archspec | archspec large | large / small | torchvision build | torchinfo.summary "
+    add(
+        "Times in ms, median after a warm-up. archspec: `archspec.analyze(name)` at the spec's input, batch 1; "
+        f"large: input {LARGE_SPATIAL}² at batch {LARGE_BATCH}. Peers run on the torchvision model at batch 1.\n"
+    )
+    add(
+        "| network | archspec | archspec large | large / small | torchvision build | torchinfo.summary "
         "| fvcore | FlopCounterMode | torchinfo / archspec | (build + torchinfo) / archspec | fvcore / archspec "
-        "| FlopCounterMode / archspec |")
+        "| FlopCounterMode / archspec |"
+    )
     add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         q = r.ratios()
-        add(f"| {r.network} | {ms(r.archspec_analyze_s)} | {ms(r.archspec_analyze_large_s)} "
+        add(
+            f"| {r.network} | {ms(r.archspec_analyze_s)} | {ms(r.archspec_analyze_large_s)} "
             f"| {ratio(q['large_over_small'], 2)} | {ms(r.torchvision_build_s)} | {ms(r.torchinfo_s)} "
             f"| {ms(r.fvcore_s)} | {ms(r.flopcounter_s)} | {ratio(q['torchinfo_over_archspec'])} "
             f"| {ratio(q['build_plus_torchinfo_over_archspec'])} | {ratio(q['fvcore_over_archspec'])} "
-            f"| {ratio(q['flopcounter_over_archspec'])} |")
+            f"| {ratio(q['flopcounter_over_archspec'])} |"
+        )
 
     add("\n## Agreement of the counts (batch 1, the spec's input)\n")
-    add("archspec MACs follow FlopCounterMode / 2. torchinfo's mult-adds add bias terms (and BN/other parameters "
+    add(
+        "archspec MACs follow FlopCounterMode / 2. torchinfo's mult-adds add bias terms (and BN/other parameters "
         "x output size); fvcore counts one flop per multiply-add, plus the ops it has handles for (adaptive "
         f"pooling, BN, upsampling). Their columns show their own convention, next to their ratio to archspec's "
-        f"MACs. {fvcore_note}\n")
-    add("| network | archspec params | torchvision params | equal | archspec MACs | FlopCounterMode / 2 | equal "
+        f"MACs. {fvcore_note}\n"
+    )
+    add(
+        "| network | archspec params | torchvision params | equal | archspec MACs | FlopCounterMode / 2 | equal "
         "| torchinfo mult-adds (bias incl.) | torchinfo / archspec | fvcore total (1 per MAC + pool/BN) "
-        "| fvcore / archspec |")
+        "| fvcore / archspec |"
+    )
     add("|---|---:|---:|:-:|---:|---:|:-:|---:|---:|---:|---:|")
     for r in results:
         q = r.ratios()
-        add(f"| {r.network} | {r.archspec_params:,} | {r.torchvision_params:,} "
+        add(
+            f"| {r.network} | {r.archspec_params:,} | {r.torchvision_params:,} "
             f"| {tick(r.archspec_params == r.torchvision_params)} | {r.archspec_macs:,} | {r.flopcounter_macs:,} "
             f"| {tick(r.archspec_macs == r.flopcounter_macs)} | {r.torchinfo_mult_adds:,} "
             f"| {ratio(q['torchinfo_mult_adds_over_macs'], 6)} "
             f"| {'n/a' if r.fvcore_total is None else f'{r.fvcore_total:,}'} "
-            f"| {ratio(q['fvcore_total_over_macs'], 6)} |")
+            f"| {ratio(q['fvcore_total_over_macs'], 6)} |"
+        )
 
     add("\n## Compiled module forward speed (eval, no_grad)\n")
-    add(f"Interleaved runs (torchvision, archspec, archspec, torchvision) x up to {settings.forward_rounds} rounds "
+    add(
+        f"Interleaved runs (torchvision, archspec, archspec, torchvision) x up to {settings.forward_rounds} rounds "
         f"(at least 2; no new round after {settings.forward_budget_s:g} s) after a warm-up; ms; runs = timed "
-        "forwards of each. Goal: archspec within 3% of torchvision.\n")
-    add("| network | input | torchvision median | archspec median | archspec / torchvision | torchvision best "
-        "| archspec best | best / best | runs | archspec.compile (s) |")
+        "forwards of each. Goal: archspec within 3% of torchvision.\n"
+    )
+    add(
+        "| network | input | torchvision median | archspec median | archspec / torchvision | torchvision best "
+        "| archspec best | best / best | runs | archspec.compile (s) |"
+    )
     add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         q = r.ratios()
-        add(f"| {r.network} | {'x'.join(map(str, r.forward_input))} | {ms(r.forward_torchvision_s)} "
+        add(
+            f"| {r.network} | {'x'.join(map(str, r.forward_input))} | {ms(r.forward_torchvision_s)} "
             f"| {ms(r.forward_archspec_s)} | {ratio(q['forward_archspec_over_torchvision'], 3)} "
             f"| {ms(r.forward_torchvision_best_s)} | {ms(r.forward_archspec_best_s)} "
             f"| {ratio(q['forward_best_archspec_over_torchvision'], 3)} | {r.forward_runs} "
-            f"| {r.archspec_compile_s:.2f} |")
+            f"| {r.archspec_compile_s:.2f} |"
+        )
 
     if processes:
         add("\n## Whole process (medians of wall and CPU time, peak RSS max over runs)\n")
-        add("| command | wall (s) | CPU user+sys (s) | peak RSS (MB) | wall / import torch | RSS / import torch "
-            "| runs |")
+        add(
+            "| command | wall (s) | CPU user+sys (s) | peak RSS (MB) | wall / import torch | RSS / import torch "
+            "| runs |"
+        )
         add("|---|---:|---:|---:|---:|---:|---:|")
         torch_row = next((p for p in processes if "import torch" in p.label), None)
         for p in processes:
             rel_wall = ratio(p.wall_s / torch_row.wall_s, 3) if torch_row else "n/a"
             rel_rss = ratio(p.peak_rss_mb / torch_row.peak_rss_mb, 3) if torch_row else "n/a"
-            add(f"| `{p.label}` | {p.wall_s:.3f} | {p.cpu_s:.3f} | {p.peak_rss_mb:.0f} | {rel_wall} | {rel_rss} "
-                f"| {p.runs} |")
+            add(
+                f"| `{p.label}` | {p.wall_s:.3f} | {p.cpu_s:.3f} | {p.peak_rss_mb:.0f} | {rel_wall} | {rel_rss} "
+                f"| {p.runs} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -440,9 +517,13 @@ def machine() -> dict[str, Any]:
 
     info: dict[str, Any] = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-        "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
         "load_average_1m": os.getloadavg()[0],  # other work on the machine skews every number here
         # Without cached bytecode every `archspec check` process compiles archspec's sources first.
         "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE"),
@@ -476,17 +557,25 @@ def profile_analyze(name: str, top: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few repeats and a small forward input (smoke test)")
-    parser.add_argument("--networks", metavar="A,B", help="comma-separated bundled specs (default: every one "
-                        "with a torchvision counterpart)")
+    parser.add_argument(
+        "--networks",
+        metavar="A,B",
+        help="comma-separated bundled specs (default: every one with a torchvision counterpart)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--no-process", action="store_true", help="skip the whole-process measurements")
     parser.add_argument("--forward-batch", type=int, metavar="N")
     parser.add_argument("--forward-size", type=int, metavar="PIXELS", help="square input side for forward timing")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="torch intra-op threads for every torch measurement (default 1; 0: torch's own choice). "
-                        "With 2 threads on a 2-core machine shared with other work, each parallel region waits for a "
-                        "descheduled thread and torch timings swing by 10x or more; archspec's analysis is "
-                        "single-threaded Python either way")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch intra-op threads for every torch measurement (default 1; 0: torch's own choice). "
+        "With 2 threads on a 2-core machine shared with other work, each parallel region waits for a "
+        "descheduled thread and torch timings swing by 10x or more; archspec's analysis is "
+        "single-threaded Python either way",
+    )
     parser.add_argument("--profile", metavar="NAME", help="print cProfile's top functions of archspec.analyze(NAME)")
     args = parser.parse_args(argv)
 
@@ -507,8 +596,10 @@ def main(argv: list[str] | None = None) -> int:
         names = [n.strip() for n in args.networks.split(",") if n.strip()]
         unknown = [n for n in names if n not in PEERS or n not in bundled]
         if unknown:
-            parser.error(f"not both bundled and in PEERS: {', '.join(unknown)} "
-                         f"(available: {', '.join(n for n in PEERS if n in bundled)})")
+            parser.error(
+                f"not both bundled and in PEERS: {', '.join(unknown)} "
+                f"(available: {', '.join(n for n in PEERS if n in bundled)})"
+            )
     else:
         names = [n for n in PEERS if n in bundled]
     if not names:
@@ -530,15 +621,21 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     info["load_average_1m_at_start"] = load_at_start
-    print(f"# archspec vs peers — {info['date']}, {info['cpus']} CPUs, torch {info['torch']} "
-          f"(torch threads: {info['torch_threads']}), {'quick' if args.quick else 'full'} run, "
-          f"{time.perf_counter() - started:.0f} s, load average {load_at_start:.2f} → "
-          f"{info['load_average_1m']:.2f}, archspec bytecode cached: {info['archspec_bytecode_cached']}\n")
+    print(
+        f"# archspec vs peers — {info['date']}, {info['cpus']} CPUs, torch {info['torch']} "
+        f"(torch threads: {info['torch_threads']}), {'quick' if args.quick else 'full'} run, "
+        f"{time.perf_counter() - started:.0f} s, load average {load_at_start:.2f} → "
+        f"{info['load_average_1m']:.2f}, archspec bytecode cached: {info['archspec_bytecode_cached']}\n"
+    )
     print(markdown(results, processes, settings, fvcore_note))
     if args.json:
-        payload = {"machine": info, "settings": asdict(settings), "quick": args.quick,
-                   "networks": [{**asdict(r), "ratios": r.ratios()} for r in results],
-                   "processes": [asdict(p) for p in processes]}
+        payload = {
+            "machine": info,
+            "settings": asdict(settings),
+            "quick": args.quick,
+            "networks": [{**asdict(r), "ratios": r.ratios()} for r in results],
+            "processes": [asdict(p) for p in processes],
+        }
         from archspec.outputs import atomic_write  # as every file archspec writes: whole or not at all
 
         text = json.dumps(payload, indent=2) + "\n"

@@ -35,8 +35,10 @@ BASELINE = "import pydantic, yaml"
 # The least that any process validating with pydantic pays: one model class, validated once. Defining it
 # imports pydantic's schema machinery (pydantic.fields, annotated_types, ...); its first validator makes pydantic
 # look for plugins (importing importlib.metadata and scanning every installed distribution's entry points).
-PYDANTIC_FLOOR = ("import pydantic, yaml\nclass Model(pydantic.BaseModel):\n    size: int = pydantic.Field(ge=1)\n"
-                  "Model.model_validate({'size': 1})")
+PYDANTIC_FLOOR = (
+    "import pydantic, yaml\nclass Model(pydantic.BaseModel):\n    size: int = pydantic.Field(ge=1)\n"
+    "Model.model_validate({'size': 1})"
+)
 GOAL_RATIO = 2.0  # `archspec check lenet5` / `python -c "import pydantic, yaml"`, both whole processes
 CHECK_SPEC = "lenet5"
 
@@ -53,8 +55,12 @@ class Command:
     instructions: int | None = None  # user-space instructions of one run (--instructions): free of noise too
 
     def summary(self) -> dict[str, float]:
-        return {"wall_min_s": min(self.walls), "wall_median_s": statistics.median(self.walls),
-                "cpu_min_s": min(self.cpus), "cpu_median_s": statistics.median(self.cpus)}
+        return {
+            "wall_min_s": min(self.walls),
+            "wall_median_s": statistics.median(self.walls),
+            "cpu_min_s": min(self.cpus),
+            "cpu_median_s": statistics.median(self.cpus),
+        }
 
 
 def commands_for(checkouts: list[tuple[str, Path]]) -> list[Command]:
@@ -62,15 +68,19 @@ def commands_for(checkouts: list[tuple[str, Path]]) -> list[Command]:
     ``import archspec.cli`` and ``archspec check lenet5`` for every checkout."""
     python = sys.executable
     first = checkouts[0][1]
-    commands = [Command('python -c "pass"', [python, "-c", "pass"], first),
-                Command(f'python -c "{BASELINE}"', [python, "-c", BASELINE], first),
-                Command('python -c "<one pydantic model, validated once>"', [python, "-c", PYDANTIC_FLOOR], first)]
+    commands = [
+        Command('python -c "pass"', [python, "-c", "pass"], first),
+        Command(f'python -c "{BASELINE}"', [python, "-c", BASELINE], first),
+        Command('python -c "<one pydantic model, validated once>"', [python, "-c", PYDANTIC_FLOOR], first),
+    ]
     for name, root in checkouts:
         suffix = f" ({name})" if len(checkouts) > 1 else ""
-        commands.append(Command(f'python -c "import archspec.cli"{suffix}', [python, "-c", "import archspec.cli"],
-                                root))
-        commands.append(Command(f"archspec check {CHECK_SPEC}{suffix}",
-                                [python, "-m", "archspec.cli", "check", CHECK_SPEC], root))
+        commands.append(
+            Command(f'python -c "import archspec.cli"{suffix}', [python, "-c", "import archspec.cli"], root)
+        )
+        commands.append(
+            Command(f"archspec check {CHECK_SPEC}{suffix}", [python, "-m", "archspec.cli", "check", CHECK_SPEC], root)
+        )
     return commands
 
 
@@ -106,8 +116,9 @@ def run_once(command: Command, env: dict[str, str], cwd: Path) -> tuple[float, f
 def import_times(command: Command, env: dict[str, str], cwd: Path) -> dict[str, int]:
     """Module -> its own import time in µs (``-X importtime``'s "self" column) for one run of ``command``."""
     argv = [command.argv[0], "-X", "importtime", *command.argv[1:]]
-    result = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            check=True)
+    result = subprocess.run(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True
+    )
     times: dict[str, int] = {}
     for match in re.finditer(r"^import time:\s+(\d+) \|\s+\d+ \|( *)(\S+)$", result.stderr, re.MULTILINE):
         times[match.group(3)] = int(match.group(1))
@@ -134,17 +145,24 @@ def count_instructions(command: Command, env: dict[str, str], cwd: Path) -> int:
     fixed hash seed so that the count repeats to a few parts per million. Other load does not change it, but
     it leaves out what the kernel does (opening and reading ~300 modules' files), so it understates what
     imports cost in time."""
-    result = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                             *command.argv], env={**env, "PYTHONHASHSEED": "0"}, cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, check=True)
+    result = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *command.argv],
+        env={**env, "PYTHONHASHSEED": "0"},
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
     match = re.search(r"I\s+refs:\s+([\d,]+)", result.stderr)
     if not match:
         raise RuntimeError(f"no instruction count in valgrind's output: {result.stderr[-500:]}")
     return int(match.group(1).replace(",", ""))
 
 
-def slowest_imports(command: Command, bytecode: bool, cwd: Path, cache: Path, floor: Command,
-                    runs: int = 7, top: int = 25) -> str:
+def slowest_imports(
+    command: Command, bytecode: bool, cwd: Path, cache: Path, floor: Command, runs: int = 7, top: int = 25
+) -> str:
     """The modules ``command`` imports beyond ``floor``'s (the pydantic floor: what is left is archspec's
     doing), by their own import time (minimum over runs)."""
     env = child_env(command.checkout, cache, bytecode)
@@ -154,10 +172,14 @@ def slowest_imports(command: Command, bytecode: bool, cwd: Path, cache: Path, fl
         for module, micros in import_times(command, env, cwd).items():
             best[module] = min(micros, best.get(module, micros))
     extra = {module: micros for module, micros in best.items() if module not in floor_modules}
-    lines = [f"Imports of `{command.label}` beyond `{floor.label}`: {len(extra)} modules, "
-             f"{sum(extra.values()) / 1e3:.1f} ms of their own import time in all (min of {runs} runs; "
-             f"archspec's own: {sum(v for m, v in extra.items() if m.split('.')[0] == 'archspec') / 1e3:.1f} ms)",
-             "", "| module | self (ms) |", "|---|---:|"]
+    lines = [
+        f"Imports of `{command.label}` beyond `{floor.label}`: {len(extra)} modules, "
+        f"{sum(extra.values()) / 1e3:.1f} ms of their own import time in all (min of {runs} runs; "
+        f"archspec's own: {sum(v for m, v in extra.items() if m.split('.')[0] == 'archspec') / 1e3:.1f} ms)",
+        "",
+        "| module | self (ms) |",
+        "|---|---:|",
+    ]
     for module, micros in sorted(extra.items(), key=lambda item: -item[1])[:top]:
         lines.append(f"| `{module}` | {micros / 1e3:.2f} |")
     return "\n".join(lines) + "\n"
@@ -165,20 +187,24 @@ def slowest_imports(command: Command, bytecode: bool, cwd: Path, cache: Path, fl
 
 def markdown(commands: list[Command], baseline: Command) -> str:
     base = baseline.summary()
-    lines = ["| command | wall min (ms) | wall median (ms) | CPU median (ms) | min / baseline min | "
-             "median / baseline median | CPU / baseline CPU | peak RSS (MB) | modules imported |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| command | wall min (ms) | wall median (ms) | CPU median (ms) | min / baseline min | "
+        "median / baseline median | CPU / baseline CPU | peak RSS (MB) | modules imported |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     counted = baseline.instructions is not None
     if counted:
         lines[0] += " instructions (M) | instructions / baseline |"
         lines[1] += "---:|---:|"
     for command in commands:
         own = command.summary()
-        lines.append(f"| `{command.label}` | {own['wall_min_s'] * 1e3:.1f} | {own['wall_median_s'] * 1e3:.1f} | "
-                     f"{own['cpu_median_s'] * 1e3:.1f} | {own['wall_min_s'] / base['wall_min_s']:.2f}× | "
-                     f"{own['wall_median_s'] / base['wall_median_s']:.2f}× | "
-                     f"{own['cpu_median_s'] / base['cpu_median_s']:.2f}× | {command.peak_rss_kb / 1024:.0f} | "
-                     f"{command.modules} |")
+        lines.append(
+            f"| `{command.label}` | {own['wall_min_s'] * 1e3:.1f} | {own['wall_median_s'] * 1e3:.1f} | "
+            f"{own['cpu_median_s'] * 1e3:.1f} | {own['wall_min_s'] / base['wall_min_s']:.2f}× | "
+            f"{own['wall_median_s'] / base['wall_median_s']:.2f}× | "
+            f"{own['cpu_median_s'] / base['cpu_median_s']:.2f}× | {command.peak_rss_kb / 1024:.0f} | "
+            f"{command.modules} |"
+        )
         if counted and command.instructions is not None:
             lines[-1] += f" {command.instructions / 1e6:,.0f} | {command.instructions / baseline.instructions:.2f}× |"
     return "\n".join(lines) + "\n"
@@ -188,12 +214,17 @@ def verdicts(commands: list[Command], baseline: Command) -> str:
     floor = baseline.summary()["wall_min_s"]
     lines = []
     for command in commands:
-        if command.label.startswith(("archspec check", "python -c \"<one pydantic")):
+        if command.label.startswith(("archspec check", 'python -c "<one pydantic')):
             ratio = command.summary()["wall_min_s"] / floor
-            counted = (f"; {command.instructions / baseline.instructions:.2f}× its instructions"
-                       if command.instructions and baseline.instructions else "")
-            lines.append(f"- `{command.label}`: {ratio:.2f}× the baseline's minimum wall time{counted} (goal ≤ "
-                         f"{GOAL_RATIO:.0f}×: {'met' if ratio <= GOAL_RATIO else 'not met'})")
+            counted = (
+                f"; {command.instructions / baseline.instructions:.2f}× its instructions"
+                if command.instructions and baseline.instructions
+                else ""
+            )
+            lines.append(
+                f"- `{command.label}`: {ratio:.2f}× the baseline's minimum wall time{counted} (goal ≤ "
+                f"{GOAL_RATIO:.0f}×: {'met' if ratio <= GOAL_RATIO else 'not met'})"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -209,14 +240,30 @@ def parse_checkout(text: str) -> tuple[str, Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=40, metavar="N", help="rounds of every command (default 40)")
-    parser.add_argument("--checkout", action="append", default=[], type=parse_checkout, metavar="[NAME=]PATH",
-                        help="also measure the archspec of another checkout (repeatable), interleaved with this one")
-    parser.add_argument("--no-bytecode", action="store_true", help="compile every source on every run "
-                        "(PYTHONDONTWRITEBYTECODE=1) instead of caching bytecode in a temporary folder")
-    parser.add_argument("--importtime", action="store_true",
-                        help="also list the slowest imports of `archspec check` beyond the pydantic floor's")
-    parser.add_argument("--instructions", action="store_true",
-                        help="also count each command's instructions once under valgrind (slow: ~10 s a command)")
+    parser.add_argument(
+        "--checkout",
+        action="append",
+        default=[],
+        type=parse_checkout,
+        metavar="[NAME=]PATH",
+        help="also measure the archspec of another checkout (repeatable), interleaved with this one",
+    )
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="compile every source on every run "
+        "(PYTHONDONTWRITEBYTECODE=1) instead of caching bytecode in a temporary folder",
+    )
+    parser.add_argument(
+        "--importtime",
+        action="store_true",
+        help="also list the slowest imports of `archspec check` beyond the pydantic floor's",
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each command's instructions once under valgrind (slow: ~10 s a command)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every measurement as JSON")
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -235,23 +282,38 @@ def main(argv: list[str] | None = None) -> int:
         measure(commands, args.runs, not args.no_bytecode, cwd, cache)
         if args.instructions:
             for command in commands:
-                command.instructions = count_instructions(command, child_env(command.checkout, cache,
-                                                                             not args.no_bytecode), cwd)
-        imports = ([slowest_imports(command, not args.no_bytecode, cwd, cache, commands[2]) for command in commands
-                    if command.label.startswith("archspec check")] if args.importtime else [])
+                command.instructions = count_instructions(
+                    command, child_env(command.checkout, cache, not args.no_bytecode), cwd
+                )
+        imports = (
+            [
+                slowest_imports(command, not args.no_bytecode, cwd, cache, commands[2])
+                for command in commands
+                if command.label.startswith("archspec check")
+            ]
+            if args.importtime
+            else []
+        )
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    print(f"# archspec start-up — {date}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {args.runs} "
-          f"rounds, {time.perf_counter() - started:.0f} s, load average {load_at_start:.2f} → "
-          f"{os.getloadavg()[0]:.2f}, bytecode {'not ' if args.no_bytecode else ''}cached\n")
+    print(
+        f"# archspec start-up — {date}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {args.runs} "
+        f"rounds, {time.perf_counter() - started:.0f} s, load average {load_at_start:.2f} → "
+        f"{os.getloadavg()[0]:.2f}, bytecode {'not ' if args.no_bytecode else ''}cached\n"
+    )
     print(markdown(commands, baseline))
     print(verdicts(commands, baseline))
     for table in imports:
         print(table)
     if args.json:
-        payload = {"date": date, "rounds": args.runs, "bytecode_cached": not args.no_bytecode,
-                   "checkouts": {name: str(root) for name, root in checkouts},
-                   "commands": [{**asdict(command), "checkout": str(command.checkout), **command.summary()}
-                                for command in commands]}
+        payload = {
+            "date": date,
+            "rounds": args.runs,
+            "bytecode_cached": not args.no_bytecode,
+            "checkouts": {name: str(root) for name, root in checkouts},
+            "commands": [
+                {**asdict(command), "checkout": str(command.checkout), **command.summary()} for command in commands
+            ],
+        }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 

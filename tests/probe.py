@@ -30,8 +30,11 @@ from torch import nn
 Span = tuple[int, int]
 
 _MAXPOOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)
-_ADAPTIVE_MAXPOOLS = {nn.AdaptiveMaxPool1d: F.adaptive_avg_pool1d, nn.AdaptiveMaxPool2d: F.adaptive_avg_pool2d,
-                      nn.AdaptiveMaxPool3d: F.adaptive_avg_pool3d}
+_ADAPTIVE_MAXPOOLS = {
+    nn.AdaptiveMaxPool1d: F.adaptive_avg_pool1d,
+    nn.AdaptiveMaxPool2d: F.adaptive_avg_pool2d,
+    nn.AdaptiveMaxPool3d: F.adaptive_avg_pool3d,
+}
 _CONVS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _MAX_POOLS = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 
@@ -53,8 +56,9 @@ class OnesPool:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            expected = _MAX_POOLS[self.dims](x, self.kernel, self.stride, self.padding, self.dilation,
-                                             self.ceil_mode).shape
+            expected = _MAX_POOLS[self.dims](
+                x, self.kernel, self.stride, self.padding, self.dilation, self.ceil_mode
+            ).shape
         pads: list[tuple[int, int]] = []
         for d in range(self.dims):
             k, s, p, dil, length = self.kernel[d], self.stride[d], self.padding[d], self.dilation[d], x.shape[2 + d]
@@ -91,8 +95,11 @@ def prepare(module: nn.Module, seed: int = 0, dtype: torch.dtype = torch.float64
                 values = 0.5 + torch.rand(param.shape, generator=generator, dtype=param.dtype)
                 if name == "weight" and param.dim() >= 2:
                     # conv / linear: each output's weights sum to about 1 over its fan-in
-                    fan_in = param[0].numel() if not isinstance(sub, nn.modules.conv._ConvTransposeNd) \
+                    fan_in = (
+                        param[0].numel()
+                        if not isinstance(sub, nn.modules.conv._ConvTransposeNd)
                         else param.shape[0] * param[0, 0].numel()
+                    )
                     values = values / fan_in
                 elif name == "bias":
                     values = values * 0.01
@@ -129,9 +136,14 @@ def _forward_to(model: nn.Module, x: torch.Tensor, path: str | None) -> torch.Te
     raise AssertionError(f"submodule {path!r} never ran")
 
 
-def receptive_spans(module: nn.Module, input_shape: Sequence[int], indices: Sequence[Sequence[int]],
-                    path: str | None = None, seed: int = 0, dtype: torch.dtype = torch.float64,
-                    ) -> list[list[Span]]:
+def receptive_spans(
+    module: nn.Module,
+    input_shape: Sequence[int],
+    indices: Sequence[Sequence[int]],
+    path: str | None = None,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> list[list[Span]]:
     """For each output index (one int per spatial dim), per spatial dim the ``[first, last]`` input positions
     that influence that element of the output of ``path`` (the model's output when None).
 
@@ -152,8 +164,9 @@ def receptive_spans(module: nn.Module, input_shape: Sequence[int], indices: Sequ
     total = y.new_zeros(())
     for b, index in enumerate(indices):
         index = tuple(index)
-        assert len(index) == dims and all(0 <= i < n for i, n in zip(index, y.shape[2:], strict=True)), \
+        assert len(index) == dims and all(0 <= i < n for i, n in zip(index, y.shape[2:], strict=True)), (
             f"index {index} outside the output {tuple(y.shape[2:])}"
+        )
         total = total + (y[(b, slice(None), *index)] * weights).sum()
     (grad,) = torch.autograd.grad(total, x)
     spans: list[list[Span]] = []
@@ -164,8 +177,14 @@ def receptive_spans(module: nn.Module, input_shape: Sequence[int], indices: Sequ
     return spans
 
 
-def receptive_span(module: nn.Module, input_shape: Sequence[int], index: Sequence[int], path: str | None = None,
-                   seed: int = 0, dtype: torch.dtype = torch.float64) -> list[Span]:
+def receptive_span(
+    module: nn.Module,
+    input_shape: Sequence[int],
+    index: Sequence[int],
+    path: str | None = None,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> list[Span]:
     """Per spatial dim, the ``[first, last]`` input positions that influence output element ``index``."""
     return receptive_spans(module, input_shape, [index], path, seed, dtype)[0]
 

@@ -77,8 +77,11 @@ def measure(model: torch.nn.Module, input_shape: list[int], train: bool = False,
         if path in leaves:
             leaf_bytes[path] = leaf_bytes.get(path, 0) + out.numel() * out.element_size()
 
-    handles = [module.register_forward_hook(lambda m, i, o, path=path: hook(m, i, o, path))
-               for path, module in named.items() if path]
+    handles = [
+        module.register_forward_hook(lambda m, i, o, path=path: hook(m, i, o, path))
+        for path, module in named.items()
+        if path
+    ]
     model.train(train)
     counter = FlopCounterMode(display=False)
     generator = torch.Generator().manual_seed(seed)
@@ -101,17 +104,24 @@ def measure(model: torch.nn.Module, input_shape: list[int], train: bool = False,
     total = counter.get_total_flops() // 2
     assert module_macs[""] == total, "the root's count is the Global count"
     return Measurement(
-        shapes=shapes, params=sum(p.numel() for p in model.parameters()),
-        buffers=sum(b.numel() for b in model.buffers()), macs=total, output=output,
+        shapes=shapes,
+        params=sum(p.numel() for p in model.parameters()),
+        buffers=sum(b.numel() for b in model.buffers()),
+        macs=total,
+        output=output,
         module_params={path: sum(p.numel() for p in m.parameters()) for path, m in named.items()},
-        module_trainable={path: sum(p.numel() for p in m.parameters() if p.requires_grad)
-                          for path, m in named.items()},
+        module_trainable={path: sum(p.numel() for p in m.parameters() if p.requires_grad) for path, m in named.items()},
         module_buffers={path: sum(b.numel() for b in m.buffers()) for path, m in named.items()},
-        module_macs=module_macs, leaf_activation_bytes=leaf_bytes, leaves=leaves, calls=calls)
+        module_macs=module_macs,
+        leaf_activation_bytes=leaf_bytes,
+        leaves=leaves,
+        calls=calls,
+    )
 
 
-def static_and_measured(spec: Any, input_shape: list[int] | None = None, batch: int = 1,
-                        train: bool = False) -> tuple[Report, Measurement]:
+def static_and_measured(
+    spec: Any, input_shape: list[int] | None = None, batch: int = 1, train: bool = False
+) -> tuple[Report, Measurement]:
     network = archspec.expand(spec, input_shape, batch=batch, train=train)
     report = build_report(network, batch, Context(batch=batch, train=train))
     model = archspec.compile(network)
@@ -129,16 +139,18 @@ def assert_layers_equal_measured(report: Report, truth: Measurement) -> None:
     mismatches = []
     for path, row in rows.items():
         static = {"params": row.params, "trainable_params": row.trainable_params, "buffers": row.buffers}
-        measured = {"params": truth.module_params[path], "trainable_params": truth.module_trainable[path],
-                    "buffers": truth.module_buffers[path]}
+        measured = {
+            "params": truth.module_params[path],
+            "trainable_params": truth.module_trainable[path],
+            "buffers": truth.module_buffers[path],
+        }
         if report.train or not row.train_only:
             assert path in truth.calls, f"{path} did not run"
             static.update(macs=row.macs, activation_bytes=row.activation_bytes)
             measured.update(macs=truth.module_macs[path], activation_bytes=truth.activation_bytes(path))
         if static != measured:
             mismatches.append((path, row.op, static, measured))
-    assert not mismatches, "static != measured (path, op, static, measured):\n" + \
-        "\n".join(map(str, mismatches[:20]))
+    assert not mismatches, "static != measured (path, op, static, measured):\n" + "\n".join(map(str, mismatches[:20]))
     assert report.totals.params == truth.params == truth.module_params[""]
     assert report.totals.trainable_params == truth.module_trainable[""]
     assert report.totals.buffers == truth.buffers == truth.module_buffers[""]
@@ -146,8 +158,9 @@ def assert_layers_equal_measured(report: Report, truth: Measurement) -> None:
     assert report.totals.activation_bytes == truth.activation_bytes("")
 
 
-def assert_static_equals_measured(spec: Any, input_shape: list[int] | None = None, batch: int = 1,
-                                  train: bool = False) -> Report:
+def assert_static_equals_measured(
+    spec: Any, input_shape: list[int] | None = None, batch: int = 1, train: bool = False
+) -> Report:
     """Every layer's shape, params, buffers, MACs and activation bytes, the totals and the outputs equal
     measurement.
 

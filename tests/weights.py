@@ -47,8 +47,9 @@ def copy_weights(source: torch.nn.Module, target: torch.nn.Module) -> None:
     are shared (nothing here changes them); buffers are copied, since training-mode batchnorm updates them.
     """
     source_state, target_state = source.state_dict(keep_vars=True), target.state_dict(keep_vars=True)
-    assert len(source_state) == len(target_state), \
+    assert len(source_state) == len(target_state), (
         f"{len(source_state)} reference entries, {len(target_state)} archspec entries"
+    )
     parameter_ids = {id(p) for p in source.parameters()}
     transferred = {}
     for (key, ours), (their_key, theirs) in zip(target_state.items(), source_state.items(), strict=True):
@@ -65,8 +66,10 @@ def load_by_name(source: torch.nn.Module, target: torch.nn.Module) -> None:
     ``assign=True`` adopts the tensors (a module compiled on the meta device becomes a real one); parameters are
     shared, buffers copied, as in :func:`copy_weights`."""
     parameter_ids = {id(p) for p in source.parameters()}
-    state = {key: value.detach() if id(value) in parameter_ids else value.detach().clone()
-             for key, value in source.state_dict(keep_vars=True).items()}
+    state = {
+        key: value.detach() if id(value) in parameter_ids else value.detach().clone()
+        for key, value in source.state_dict(keep_vars=True).items()
+    }
     target.load_state_dict(state, strict=True, assign=True)
 
 

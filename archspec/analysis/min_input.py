@@ -113,15 +113,20 @@ def least_input(network: Network, ctx: Context, at_least: list[int]) -> list[int
     if valid(at_least):
         return list(at_least)
     dims = range(1, len(shape))
-    alone = [valid([*shape[:dim], at_least[dim], *shape[dim + 1:]]) for dim in dims]
+    alone = [valid([*shape[:dim], at_least[dim], *shape[dim + 1 :]]) for dim in dims]
     if any(alone) or valid(shape):
         result = list(shape)
         for dim in dims:
-            result[dim] = _doubling(lambda size, dim=dim: valid([*shape[:dim], size, *shape[dim + 1:]]),
-                                    at_least[dim], shape[dim])
+            result[dim] = _doubling(
+                lambda size, dim=dim: valid([*shape[:dim], size, *shape[dim + 1 :]]), at_least[dim], shape[dim]
+            )
         return result
-    least = _doubling(lambda size: valid([shape[0], *(max(s, size) for s in shape[1:])]), max(at_least[1:]),
-                      MAX_SIZE, upper_valid=False)
+    least = _doubling(
+        lambda size: valid([shape[0], *(max(s, size) for s in shape[1:])]),
+        max(at_least[1:]),
+        MAX_SIZE,
+        upper_valid=False,
+    )
     return None if least is None else [shape[0], *(max(s, least) for s in shape[1:])]
 
 

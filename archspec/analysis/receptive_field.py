@@ -62,10 +62,21 @@ class Field:
 
     def to_dict(self) -> dict[str, object]:
         if self.kind != EXACT:
-            return {"kind": self.kind.value, "size": None, "jump": None, "start": None, "padding": None,
-                    "reason": self.reason}
-        return {"kind": EXACT.value, "size": list(self.size), "jump": list(self.jump), "start": list(self.start),
-                "padding": list(self.padding)}
+            return {
+                "kind": self.kind.value,
+                "size": None,
+                "jump": None,
+                "start": None,
+                "padding": None,
+                "reason": self.reason,
+            }
+        return {
+            "kind": EXACT.value,
+            "size": list(self.size),
+            "jump": list(self.jump),
+            "start": list(self.start),
+            "padding": list(self.padding),
+        }
 
 
 def input_field(spatial_dims: int) -> Field:
@@ -117,8 +128,11 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
         return Field(POSITION_DEPENDENT, reason="merged branches have different jumps")
     first = tuple(min(-f.padding[d] for f in fields) for d in range(fields[0].dims))
     last = tuple(max(f.size[d] - 1 - f.padding[d] for f in fields) for d in range(fields[0].dims))
-    return _bounded(Field(EXACT, tuple(b - a + 1 for a, b in zip(first, last, strict=True)), fields[0].jump,
-                          tuple(-a for a in first)))
+    return _bounded(
+        Field(
+            EXACT, tuple(b - a + 1 for a, b in zip(first, last, strict=True)), fields[0].jump, tuple(-a for a in first)
+        )
+    )
 
 
 def receptive_fields(network: Network, warnings: list[ReportWarning] | None = None) -> dict[str, Field | None]:
@@ -138,21 +152,29 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
             in_spec_file.append(node)
         try:
             if node.is_leaf:
-                result = apply_step(field, node.op.receptive_field(node.args, node.input, node.output)) \
-                    if field is not None else None
+                result = (
+                    apply_step(field, node.op.receptive_field(node.args, node.input, node.output))
+                    if field is not None
+                    else None
+                )
             else:
+
                 def merge(branch_fields: list[Field | None]) -> Field | None:
                     if node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED:
                         return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
                     merged = merge_fields(branch_fields)
                     if warnings is not None and _misaligned(branch_fields):
                         centres = sorted({f.start for f in branch_fields if f and f.kind == EXACT})
-                        warnings.append(warning_at(
-                            node, in_spec_file[-1] if in_spec_file else network.root,
-                            f"the branches merged by module '{node.path}' are not aligned: their fields are "
-                            f"centred at {centres}, so output i of each branch sees a different place",
-                            "if that is not meant, pad the branches alike (odd kernels with padding kernel // 2 "
-                            "keep every branch centred)"))
+                        warnings.append(
+                            warning_at(
+                                node,
+                                in_spec_file[-1] if in_spec_file else network.root,
+                                f"the branches merged by module '{node.path}' are not aligned: their fields are "
+                                f"centred at {centres}, so output i of each branch sees a different place",
+                                "if that is not meant, pad the branches alike (odd kernels with padding kernel // 2 "
+                                "keep every branch centred)",
+                            )
+                        )
                     return merged
 
                 result = node.container.propagate(field, node.children, visit, merge, keep_main)
@@ -171,13 +193,21 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
 
 def _too_large(field: Field, node: Node, anchor: Node) -> SpecError:
     """The error for ``node``'s field, located at ``anchor`` (``node`` itself unless inside a bundled block)."""
-    numbers = ", ".join(f"{name} {max(values):.3e}" for name, values in
-                        (("size", field.size), ("jump", field.jump), ("padding", [abs(p) for p in field.padding])))
-    return SpecError([Diagnostic(
-        f"the receptive field outgrows 2**63 - 1 input positions at module '{node.path}': {numbers}; no input is "
-        "larger than 2**31 - 1 positions, so strides and kernels this large only run away",
-        anchor.spec_path, anchor.location,
-        "use smaller strides and kernels (the jump is the product of the strides before this layer)")])
+    numbers = ", ".join(
+        f"{name} {max(values):.3e}"
+        for name, values in (("size", field.size), ("jump", field.jump), ("padding", [abs(p) for p in field.padding]))
+    )
+    return SpecError(
+        [
+            Diagnostic(
+                f"the receptive field outgrows 2**63 - 1 input positions at module '{node.path}': {numbers}; no input "
+                "is larger than 2**31 - 1 positions, so strides and kernels this large only run away",
+                anchor.spec_path,
+                anchor.location,
+                "use smaller strides and kernels (the jump is the product of the strides before this layer)",
+            )
+        ]
+    )
 
 
 def _misaligned(branch_fields: list[Field | None]) -> bool:

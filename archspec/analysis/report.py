@@ -21,12 +21,12 @@ from archspec.ops.base import DTYPE_BYTES, Context, format_shape
 
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
-            "normalisation, activations and pooling count 0)",
+    "normalisation, activations and pooling count 0)",
     "activation_bytes": "sum over leaf ops of output elements x 4 bytes (float32), batch included",
     "param_bytes": "parameter elements x 4 bytes (float32); buffers not included",
     "receptive_field": "size, jump (effective stride; 'stride' in the network's field), start (0.5-based "
-                       "centre of output index 0) and effective left padding per spatial dim, relative to "
-                       "the network input; output i sees inputs [i*jump - padding, i*jump - padding + size - 1]",
+    "centre of output index 0) and effective left padding per spatial dim, relative to "
+    "the network input; output i sees inputs [i*jump - padding, i*jump - padding + size - 1]",
 }
 
 
@@ -51,11 +51,22 @@ class LayerReport:
     spec_path: SpecPath = ()  # of the item it comes from (where errors about the layer point)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "op": self.op, "leaf": self.leaf, "depth": self.depth,
-                "input_shape": self.input_shape, "output_shape": self.output_shape, "params": self.params,
-                "trainable_params": self.trainable_params, "buffers": self.buffers, "macs": self.macs,
-                "activation_bytes": self.activation_bytes, "rf": self.rf.to_dict() if self.rf else None,
-                "train_only": self.train_only, "source": str(self.location) if self.location else None}
+        return {
+            "path": self.path,
+            "op": self.op,
+            "leaf": self.leaf,
+            "depth": self.depth,
+            "input_shape": self.input_shape,
+            "output_shape": self.output_shape,
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "activation_bytes": self.activation_bytes,
+            "rf": self.rf.to_dict() if self.rf else None,
+            "train_only": self.train_only,
+            "source": str(self.location) if self.location else None,
+        }
 
 
 @dataclass(slots=True)
@@ -73,8 +84,14 @@ class Totals:
         return self.params * DTYPE_BYTES
 
     def to_dict(self) -> dict[str, int]:
-        return {"params": self.params, "trainable_params": self.trainable_params, "buffers": self.buffers,
-                "macs": self.macs, "activation_bytes": self.activation_bytes, "param_bytes": self.param_bytes}
+        return {
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "buffers": self.buffers,
+            "macs": self.macs,
+            "activation_bytes": self.activation_bytes,
+            "param_bytes": self.param_bytes,
+        }
 
 
 @dataclass
@@ -146,29 +163,44 @@ def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
             outputs.append({"name": node.path, "shape": [batch, *node.side_output]})
         if node.built_for is not None:
             notes.append((node, _idle_head_note(node, smallest_train)))
-    return Report(name=network.name, batch=batch, input_shape=[batch, *network.input],
-                  output_shape=[batch, *network.output], outputs=outputs, totals=totals, layers=rows,
-                  receptive_field=network_field(network, fields),
-                  min_input=(smallest_train or list(network.input)) if ctx.train else smallest_eval,
-                  doc=network.doc, file=network.file, train=ctx.train,
-                  warnings=_collated(network, rows, warnings, notes), min_input_eval=smallest_eval,
-                  min_input_train=smallest_train)
+    return Report(
+        name=network.name,
+        batch=batch,
+        input_shape=[batch, *network.input],
+        output_shape=[batch, *network.output],
+        outputs=outputs,
+        totals=totals,
+        layers=rows,
+        receptive_field=network_field(network, fields),
+        min_input=(smallest_train or list(network.input)) if ctx.train else smallest_eval,
+        doc=network.doc,
+        file=network.file,
+        train=ctx.train,
+        warnings=_collated(network, rows, warnings, notes),
+        min_input_eval=smallest_eval,
+        min_input_train=smallest_train,
+    )
 
 
 def _idle_head_note(head: Node, smallest_train: list[int] | None) -> tuple[str, str]:
     """What to say of a train-only head that cannot run at this input (see archspec.ir.head_inputs)."""
     assert head.built_for is not None
-    what = (f"head '{head.path}' runs only in training, and could not run at this input: it takes at least "
-            f"{format_shape(head.built_for)}, here it gets {format_shape(head.input)}; its layers are built "
-            f"(and listed) for {format_shape(head.built_for)}, and eval mode, which never runs it, is unaffected")
-    fix = (f"train at inputs of at least {format_shape(tuple(smallest_train))}" if smallest_train else
-           "no input runs this network in training; change the head") + \
-        ", or let the head take smaller inputs (e.g. adaptive pooling before its convolutions)"
+    what = (
+        f"head '{head.path}' runs only in training, and could not run at this input: it takes at least "
+        f"{format_shape(head.built_for)}, here it gets {format_shape(head.input)}; its layers are built "
+        f"(and listed) for {format_shape(head.built_for)}, and eval mode, which never runs it, is unaffected"
+    )
+    fix = (
+        f"train at inputs of at least {format_shape(tuple(smallest_train))}"
+        if smallest_train
+        else "no input runs this network in training; change the head"
+    ) + ", or let the head take smaller inputs (e.g. adaptive pooling before its convolutions)"
     return what, fix
 
 
-def _collated(network: Network, rows: list[LayerReport], warnings: list[ReportWarning], notes: Warned
-              ) -> list[ReportWarning]:
+def _collated(
+    network: Network, rows: list[LayerReport], warnings: list[ReportWarning], notes: Warned
+) -> list[ReportWarning]:
     """Every warning, located, in the order of the modules they are about; one per item and message (the
     copies of a repeat say the same thing at the same place, and the first takes 'first', so its arguments
     are another object and it is warned about apart)."""
@@ -196,8 +228,9 @@ def _network_field(field: Field | None) -> dict[str, Any] | None:
 Warned = list[tuple[Node, tuple[str, str]]]
 
 
-def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None],
-                train: bool) -> tuple[Totals, list[LayerReport], Warned]:
+def _layer_rows(
+    root: Node, batch: int, fields: dict[str, Field | None], train: bool
+) -> tuple[Totals, list[LayerReport], Warned]:
     """The root's totals, every module's row, in depth-first order (without recursion: a network may nest
     as deep as its limit and hold a million modules, so this loop is kept lean), and the ops' warnings, each
     with the first leaf it is about (the copies of a repeat share their arguments, and one warning).
@@ -238,11 +271,30 @@ def _layer_rows(root: Node, batch: int, fields: dict[str, Field | None],
         if node.path and not node.inline:  # an inlined container is no submodule: its children are listed
             shape = node.input
             # list((batch, *shape)) is sized exactly; [batch, *shape] over-allocates (a third more per row)
-            input_shape = [list((batch, *part)) for part in shape] if shape and isinstance(shape[0], tuple) else \
-                list((batch, *shape))
-            rows.append(LayerReport(node.path, node.kind, node.op is not None, node.path.count(".") + 1, input_shape,
-                                    list((batch, *node.output)), params, params, buffers, macs, activations,
-                                    fields.get(node.path), node.location, node.train_only, node.spec_path))
+            input_shape = (
+                [list((batch, *part)) for part in shape]
+                if shape and isinstance(shape[0], tuple)
+                else list((batch, *shape))
+            )
+            rows.append(
+                LayerReport(
+                    node.path,
+                    node.kind,
+                    node.op is not None,
+                    node.path.count(".") + 1,
+                    input_shape,
+                    list((batch, *node.output)),
+                    params,
+                    params,
+                    buffers,
+                    macs,
+                    activations,
+                    fields.get(node.path),
+                    node.location,
+                    node.train_only,
+                    node.spec_path,
+                )
+            )
     rows.reverse()
     params, buffers, macs, activations = sums[id(root)]
     notes = [(node, note) for node, listed in warned.values() for note in listed]

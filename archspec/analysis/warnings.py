@@ -30,9 +30,14 @@ class ReportWarning:
         return str(Diagnostic(self.message, self.spec_path, self.location, self.fix, severity="warning"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"module": self.module, "spec_path": format_spec_path(self.spec_path),
-                "source": str(self.location) if self.location else None, "message": self.message,
-                "fix": self.fix, "text": str(self)}
+        return {
+            "module": self.module,
+            "spec_path": format_spec_path(self.spec_path),
+            "source": str(self.location) if self.location else None,
+            "message": self.message,
+            "fix": self.fix,
+            "text": str(self),
+        }
 
 
 def warning_at(node: Node, anchor: Node, message: str, fix: str | None = None) -> ReportWarning:

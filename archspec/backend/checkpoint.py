@@ -31,8 +31,10 @@ from archspec.spec.model import MAX_DIMENSION, Spec
 from archspec.spec.validate import validate
 from archspec.user_text import bounded_repr, quoted
 
-_SAVE_AGAIN = ("the file is damaged or was not written by 'archspec build --save'; save the network again with "
-               "'archspec build SPEC --save PATH'")
+_SAVE_AGAIN = (
+    "the file is damaged or was not written by 'archspec build --save'; save the network again with "
+    "'archspec build SPEC --save PATH'"
+)
 # Where the overrides of a rebuilt checkpoint came from, in messages about them ("num_classes = 0 from ...").
 OVERRIDE_ORIGIN = "the checkpoint"
 
@@ -51,17 +53,28 @@ class Checkpoint:
     spec_file: str
 
 
-def save(model: Any, spec: Spec, path: str | os.PathLike[str], input_shape: list[int] | None = None,
-         spec_file: str | None = None) -> None:
+def save(
+    model: Any,
+    spec: Spec,
+    path: str | os.PathLike[str],
+    input_shape: list[int] | None = None,
+    spec_file: str | None = None,
+) -> None:
     """Write the compiled model's state dict with the spec text, its overrides and the input shape, atomically:
     a reader sees the old file or the new one, never part of either (:func:`archspec.outputs.atomic_write`).
 
     Raises:
         OutputError: (an ``OSError``) when the file cannot be written; the file that was there is untouched.
     """
-    payload = {"format": FORMAT, "name": spec.name, "spec": spec.text, "spec_file": spec_file or spec.file,
-               "overrides": dict(spec.overrides), "input": list(input_shape or spec.input),
-               "state_dict": model.state_dict()}
+    payload = {
+        "format": FORMAT,
+        "name": spec.name,
+        "spec": spec.text,
+        "spec_file": spec_file or spec.file,
+        "overrides": dict(spec.overrides),
+        "input": list(input_shape or spec.input),
+        "state_dict": model.state_dict(),
+    }
     atomic_write(path, lambda handle: torch.save(payload, handle))
 
 
@@ -78,9 +91,11 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise _error(file, "no such file", "give the path of a file written by 'archspec build --save'")
     with stream:
         if stream.read(len(ZIP_SIGNATURE)) != ZIP_SIGNATURE:
-            raise _error(file, "is not an archspec checkpoint (not a torch.save archive)",
-                         "give the file that 'archspec build --save' wrote; a YAML or JSON spec loads with "
-                         "archspec.load")
+            raise _error(
+                file,
+                "is not an archspec checkpoint (not a torch.save archive)",
+                "give the file that 'archspec build --save' wrote; a YAML or JSON spec loads with archspec.load",
+            )
         available = available_bytes()
         try:
             inspect(stream, None if available is None else int(available * USABLE_FRACTION))
@@ -108,16 +123,24 @@ def load_weights(model: Any, checkpoint: Checkpoint) -> None:
             continue
         want = expected[key]
         if type(tensor) not in (torch.Tensor, torch.nn.Parameter) or tensor.layout != torch.strided:
-            problems.append(f"{quoted(key)} is a {type(tensor).__name__} ({tensor.layout}), not a dense tensor"
-                            if isinstance(tensor, torch.Tensor) else
-                            f"{quoted(key)} is a {type(tensor).__name__}, not a tensor")
+            problems.append(
+                f"{quoted(key)} is a {type(tensor).__name__} ({tensor.layout}), not a dense tensor"
+                if isinstance(tensor, torch.Tensor)
+                else f"{quoted(key)} is a {type(tensor).__name__}, not a tensor"
+            )
         elif tensor.shape != want.shape:
             problems.append(f"{quoted(key)} is {_shape(tensor.shape)} but the module's is {_shape(want.shape)}")
         elif tensor.dtype != want.dtype:
             problems.append(f"{quoted(key)} holds {tensor.dtype} but the module's holds {want.dtype}")
     if problems:
-        raise SpecError([Diagnostic(f"the saved weights do not fit the module: {problem}", (),
-                                    Location(checkpoint.file), _SAVE_AGAIN) for problem in problems])
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"the saved weights do not fit the module: {problem}", (), Location(checkpoint.file), _SAVE_AGAIN
+                )
+                for problem in problems
+            ]
+        )
     model.load_state_dict(saved, strict=True)
 
 
@@ -127,11 +150,16 @@ def _unpickle(stream: BinaryIO, file: str) -> Any:
         return torch.load(stream, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError:
         # torch's text suggests weights_only=False, which would run whatever the pickle names: never.
-        raise _error(file, "the checkpoint's pickle holds objects other than tensors and plain data; archspec "
-                     "does not load them (unpickling them could run code)", _SAVE_AGAIN) from None
+        raise _error(
+            file,
+            "the checkpoint's pickle holds objects other than tensors and plain data; archspec "
+            "does not load them (unpickling them could run code)",
+            _SAVE_AGAIN,
+        ) from None
     except MemoryError:
-        raise _error(file, "the checkpoint's tensors do not fit in the memory available",
-                     "load it on a machine with more memory") from None
+        raise _error(
+            file, "the checkpoint's tensors do not fit in the memory available", "load it on a machine with more memory"
+        ) from None
     except Exception:  # torch raises RuntimeError, EOFError, ValueError, ... for archives it cannot read
         raise _error(file, "the archive is truncated or damaged (torch cannot read it)", _SAVE_AGAIN) from None
 
@@ -139,12 +167,18 @@ def _unpickle(stream: BinaryIO, file: str) -> Any:
 def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
     """Check every entry :func:`save` writes, then validate the saved spec with its overrides."""
     if not isinstance(payload, dict) or "format" not in payload:
-        raise _error(file, f"is a torch.save file holding {_kind(payload)}, not an archspec checkpoint",
-                     "give the file that 'archspec build --save' wrote")
+        raise _error(
+            file,
+            f"is a torch.save file holding {_kind(payload)}, not an archspec checkpoint",
+            "give the file that 'archspec build --save' wrote",
+        )
     if payload["format"] != FORMAT:
-        raise _error(file, f"is in format {bounded_repr(payload['format'])}, not an archspec checkpoint this "
-                     f"version reads ({FORMAT!r})",
-                     "save the network again with this version's 'archspec build SPEC --save PATH'")
+        raise _error(
+            file,
+            f"is in format {bounded_repr(payload['format'])}, not an archspec checkpoint this "
+            f"version reads ({FORMAT!r})",
+            "save the network again with this version's 'archspec build SPEC --save PATH'",
+        )
     text = _entry(payload, file, "spec", str, "the spec's text")
     overrides = _entry(payload, file, "overrides", dict, "a mapping of param names to values")
     shape = _entry(payload, file, "input", list, "a list of sizes")
@@ -153,18 +187,20 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
     if not isinstance(spec_file, str):
         raise _mistyped(file, "spec_file", spec_file, "a path")
     if not all(isinstance(key, str) for key in [*overrides, *state]):
-        raise _error(file, "the checkpoint's 'overrides' or 'state_dict' has a key that is not a string",
-                     _SAVE_AGAIN)
+        raise _error(file, "the checkpoint's 'overrides' or 'state_dict' has a key that is not a string", _SAVE_AGAIN)
     bad = next((key for key, value in state.items() if not isinstance(value, torch.Tensor)), None)
     if bad is not None:
-        raise _error(file, f"the checkpoint's state_dict[{quoted(bad)}] is {_kind(state[bad])}, not a tensor",
-                     _SAVE_AGAIN)
+        raise _error(
+            file, f"the checkpoint's state_dict[{quoted(bad)}] is {_kind(state[bad])}, not a tensor", _SAVE_AGAIN
+        )
     spec = validate(load_text(text, file), overrides, override_origin=OVERRIDE_ORIGIN)
-    if not (all(type(size) is int and 1 <= size <= MAX_DIMENSION for size in shape)
-            and len(shape) == len(spec.input)):
-        raise _error(file, f"the checkpoint's input {bounded_repr(shape)} is not a shape the spec takes "
-                     f"({len(spec.input)} sizes from 1 to {MAX_DIMENSION:,}, like its input {list(spec.input)})",
-                     _SAVE_AGAIN)
+    if not (all(type(size) is int and 1 <= size <= MAX_DIMENSION for size in shape) and len(shape) == len(spec.input)):
+        raise _error(
+            file,
+            f"the checkpoint's input {bounded_repr(shape)} is not a shape the spec takes "
+            f"({len(spec.input)} sizes from 1 to {MAX_DIMENSION:,}, like its input {list(spec.input)})",
+            _SAVE_AGAIN,
+        )
     return Checkpoint(spec, list(shape), state, file, spec_file)
 
 

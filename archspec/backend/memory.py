@@ -47,8 +47,9 @@ def available_bytes() -> int | None:
     to what a cgroup memory limit (containers) and an address-space limit (``ulimit -v``) leave. Elsewhere,
     the free physical pages, if ``os.sysconf`` knows them.
     """
-    candidates = [value for value in (_mem_available(), _cgroup_headroom(), _address_space_headroom())
-                  if value is not None]
+    candidates = [
+        value for value in (_mem_available(), _cgroup_headroom(), _address_space_headroom()) if value is not None
+    ]
     if not candidates:
         candidates = [value for value in (_sysconf_available(),) if value is not None]
     return min(candidates) if candidates else None
@@ -67,11 +68,17 @@ def require_memory(needed: int, what: str, culprit: Culprit, available: int | No
 
 def out_of_memory(needed: int, what: str, culprit: Culprit, available: int | None) -> SpecError:
     have = f"only {available / GIB:.2f} GiB is available" if available is not None else "torch could not allocate it"
-    return SpecError([Diagnostic(
-        f"{what} need {needed / GIB:.2f} GiB but {have}; the largest part is {culprit.description}",
-        culprit.path, culprit.location,
-        "use smaller layers (fewer channels or features, a smaller input or batch), or run 'archspec check' to "
-        "analyse the spec without building it")])
+    return SpecError(
+        [
+            Diagnostic(
+                f"{what} need {needed / GIB:.2f} GiB but {have}; the largest part is {culprit.description}",
+                culprit.path,
+                culprit.location,
+                "use smaller layers (fewer channels or features, a smaller input or batch), or run 'archspec check' to "
+                "analyse the spec without building it",
+            )
+        ]
+    )
 
 
 def is_allocation_failure(error: BaseException) -> bool:
@@ -109,9 +116,10 @@ def _read_int(path: str) -> int | None:
 
 def _cgroup_headroom() -> int | None:
     """Limit minus usage of this container's memory cgroup (v2, then v1); None without a limit."""
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit_file, usage_file in (
+        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+    ):
         limit, usage = _read_int(limit_file), _read_int(usage_file)
         if limit is not None and usage is not None and limit < 2**60:  # v1 writes ~2**63 for no limit
             return max(limit - usage, 0)

@@ -16,18 +16,18 @@ No ``from __future__ import annotations`` here: TorchScript evaluates the class-
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Dict, List, Optional, Tuple, Union  # noqa: UP035 - TorchScript reads typing's names
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
 
 # A route: the slots a child reads (-1 is the previous child's output) and the slot its output is kept in
 # (-1: not kept). Children with no route read the previous output and are not kept.
-Route = Tuple[List[int], int]  # noqa: UP006
+Route = Tuple[List[int], int]
 # A merge step: its kind (archspec.backend.flow.STEP_CODES: 0 concat, 1 add, 2 multiply, 3 pass a value on —
 # literals below, as TorchScript reads no module-level ints), the concat dim, the slots it reads and the slot
 # it is kept in.
-Step = Tuple[int, int, List[int], int]  # noqa: UP006
+Step = Tuple[int, int, List[int], int]
 
 
 def sequential(named_children: Sequence[tuple[str, Any]], **program: Any) -> nn.Module:
@@ -37,7 +37,7 @@ def sequential(named_children: Sequence[tuple[str, Any]], **program: Any) -> nn.
     return nn.Sequential(OrderedDict(named_children))
 
 
-def _run_steps(steps: List[Step], x: torch.Tensor, saved: List[torch.Tensor]) -> torch.Tensor:  # noqa: UP006
+def _run_steps(steps: List[Step], x: torch.Tensor, saved: List[torch.Tensor]) -> torch.Tensor:
     """Merge saved outputs as an inlined merge would (the running tensor ``x`` is slot -1)."""
     for kind, dim, reads, keep in steps:
         tensors = [x if slot < 0 else saved[slot] for slot in reads]
@@ -58,14 +58,19 @@ class RoutedSequential(nn.ModuleDict):
     children (inlined merges). A child added under a new name reads the previous output; one assigned under
     an existing name keeps that name's route."""
 
-    routes: Dict[str, Route]  # noqa: UP006 - declared for TorchScript (the dicts may be empty)
-    steps: Dict[str, List[Step]]  # noqa: UP006 - run before the named child
-    final_steps: List[Step]  # noqa: UP006 - run after the last child
+    routes: Dict[str, Route]
+    steps: Dict[str, List[Step]]
+    final_steps: List[Step]
     slot_count: int
 
-    def __init__(self, named_children: Sequence[tuple[str, Any]], routes: Optional[Dict[str, Route]] = None,  # noqa: UP006, UP045
-                 steps: Optional[Dict[str, List[Step]]] = None, final_steps: Optional[List[Step]] = None,  # noqa: UP006, UP045
-                 slot_count: int = 1):
+    def __init__(
+        self,
+        named_children: Sequence[tuple[str, Any]],
+        routes: Optional[Dict[str, Route]] = None,
+        steps: Optional[Dict[str, List[Step]]] = None,
+        final_steps: Optional[List[Step]] = None,
+        slot_count: int = 1,
+    ):
         super().__init__(OrderedDict(named_children))
         self.routes = {name: (list(reads), keep) for name, (reads, keep) in (routes or {}).items()}
         self.steps = {name: [_step(step) for step in listed] for name, listed in (steps or {}).items()}
@@ -76,7 +81,7 @@ class RoutedSequential(nn.ModuleDict):
         return self.run_children(x)
 
     def run_children(self, x: torch.Tensor) -> torch.Tensor:
-        saved: List[torch.Tensor] = [x] * self.slot_count  # noqa: UP006 - slots are written before read
+        saved: List[torch.Tensor] = [x] * self.slot_count
         for name, module in self.items():
             if name in self.steps:
                 x = _run_steps(self.steps[name], x, saved)
@@ -109,8 +114,8 @@ class _Branches(nn.ModuleDict):
         super().__init__(OrderedDict(named_children))
         self.merges_inputs = True  # an instance attribute: TorchScript's hasattr sees no class attributes
 
-    def outputs(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> List[torch.Tensor]:  # noqa: UP006, UP007
-        outputs: List[torch.Tensor] = []  # noqa: UP006
+    def outputs(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> List[torch.Tensor]:
+        outputs: List[torch.Tensor] = []
         if isinstance(inputs, torch.Tensor):
             for branch in self.values():
                 outputs.append(branch(inputs))
@@ -125,7 +130,7 @@ class Concat(_Branches):
         super().__init__(named_children)
         self.dim = dim
 
-    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:  # noqa: UP006, UP007
+    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
         return torch.cat(self.outputs(inputs), self.dim)
 
     def extra_repr(self) -> str:
@@ -133,7 +138,7 @@ class Concat(_Branches):
 
 
 class Add(_Branches):
-    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:  # noqa: UP006, UP007
+    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
         outputs = self.outputs(inputs)
         total = outputs[0]
         for other in outputs[1:]:
@@ -142,7 +147,7 @@ class Add(_Branches):
 
 
 class Multiply(_Branches):
-    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:  # noqa: UP006, UP007
+    def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
         outputs = self.outputs(inputs)
         product = outputs[0]
         for other in outputs[1:]:
@@ -154,7 +159,7 @@ class Head(nn.Sequential):
     """Computes a side output from its input and passes the input on. The network collects the side
     output after the forward pass; a ``train_only`` head does nothing in eval mode."""
 
-    side_output: Optional[torch.Tensor]  # noqa: UP045 - declared for TorchScript
+    side_output: Optional[torch.Tensor]
 
     def __init__(self, named_children: Sequence[tuple[str, Any]], train_only: bool):
         super().__init__(OrderedDict(named_children))
@@ -185,20 +190,21 @@ class CompiledNetwork(RoutedSequential):
     """
 
     # TorchScript reads only the class's own annotations, so the inherited attributes are declared again.
-    routes: Dict[str, Route]  # noqa: UP006
-    steps: Dict[str, List[Step]]  # noqa: UP006
-    final_steps: List[Step]  # noqa: UP006
+    routes: Dict[str, Route]
+    steps: Dict[str, List[Step]]
+    final_steps: List[Step]
     slot_count: int
     archspec_name: str
-    head_paths: List[str]  # noqa: UP006 - declared for TorchScript (the list may be empty)
+    head_paths: List[str]
 
-    def __init__(self, named_children: Sequence[tuple[str, Any]], name: str, head_paths: Sequence[str] = (),
-                 **program: Any):
+    def __init__(
+        self, named_children: Sequence[tuple[str, Any]], name: str, head_paths: Sequence[str] = (), **program: Any
+    ):
         super().__init__(named_children, **program)
         self.archspec_name = name
         self.head_paths = list(head_paths)
 
-    def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:  # noqa: UP006, UP007
+    def forward(self, x: torch.Tensor) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
         output = self.run_children(x)  # TorchScript has no super()
         if len(self.head_paths) == 0:
             return output
@@ -217,7 +223,7 @@ class CompiledNetwork(RoutedSequential):
         return output
 
     @torch.jit.unused
-    def _collect_heads(self, outputs: Dict[str, torch.Tensor]) -> None:  # noqa: UP006
+    def _collect_heads(self, outputs: Dict[str, torch.Tensor]) -> None:
         for path in self.head_paths:
             head = self.get_submodule(path) if _has_submodule(self, path) else None
             side = getattr(head, "side_output", None)
@@ -229,9 +235,11 @@ class CompiledNetwork(RoutedSequential):
         """Called by ``torch.jit.script``: refuse what the scripted network could not return."""
         nested = [path for path in self.head_paths if "." in path]
         if nested:
-            raise RuntimeError(f"torch.jit.script cannot collect the side outputs of heads nested inside other "
-                               f"modules ({', '.join(nested)}); a scripted network collects only heads that "
-                               "are items of the top-level layer list")
+            raise RuntimeError(
+                f"torch.jit.script cannot collect the side outputs of heads nested inside other "
+                f"modules ({', '.join(nested)}); a scripted network collects only heads that "
+                "are items of the top-level layer list"
+            )
         return self
 
 
@@ -245,7 +253,7 @@ def _has_submodule(module: nn.Module, path: str) -> bool:
 
 # Block classes (``Bottleneck``, ``InceptionAux``): one subclass per (base, name), made on first use. Pickle
 # and deepcopy rebuild an instance through _rebuild_named, so a class made at run time needs no import path.
-_NAMED_CLASSES: Dict[Tuple[type, str], type] = {}  # noqa: UP006
+_NAMED_CLASSES: Dict[Tuple[type, str], type] = {}
 
 
 def named_class(module: nn.Module, name: str) -> nn.Module:
@@ -258,17 +266,25 @@ def _named_subclass(base: type, name: str) -> type:
     cls = _NAMED_CLASSES.get((base, name))
     if cls is None:
         # TorchScript reads a class's own annotations only: repeat those of this file's bases.
-        annotations: Dict[str, Any] = {}  # noqa: UP006
+        annotations: Dict[str, Any] = {}
         for klass in reversed(base.__mro__):
             if klass.__module__ == __name__:
                 annotations.update(klass.__annotations__)  # its own only (Python >= 3.10)
-        cls = type(name, (base,), {"__annotations__": annotations, "__module__": __name__, "__qualname__": name,
-                                   "__reduce_ex__": _reduce_named})
+        cls = type(
+            name,
+            (base,),
+            {
+                "__annotations__": annotations,
+                "__module__": __name__,
+                "__qualname__": name,
+                "__reduce_ex__": _reduce_named,
+            },
+        )
         _NAMED_CLASSES[(base, name)] = cls
     return cls
 
 
-def _reduce_named(module: nn.Module, protocol: int) -> Tuple[Any, Tuple[str, str], Dict[str, Any]]:  # noqa: UP006
+def _reduce_named(module: nn.Module, protocol: int) -> Tuple[Any, Tuple[str, str], Dict[str, Any]]:
     cls = type(module)
     return _rebuild_named, (cls.__bases__[0].__name__, cls.__name__), module.__dict__
 

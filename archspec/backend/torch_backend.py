@@ -42,16 +42,23 @@ def compile_network(network: Network, in_place: bool = True) -> Any:
 
 def module_bytes(network: Network) -> tuple[int, Any]:
     """Bytes of the compiled module's parameters and buffers (float32), and the leaf holding the most."""
-    sizes = [(leaf, (leaf.op.parameters(leaf.args, leaf.input, leaf.output)
-                     + leaf.op.buffers(leaf.args, leaf.input, leaf.output)) * DTYPE_BYTES)
-             for leaf in network.root.leaves()]
+    sizes = [
+        (
+            leaf,
+            (
+                leaf.op.parameters(leaf.args, leaf.input, leaf.output)
+                + leaf.op.buffers(leaf.args, leaf.input, leaf.output)
+            )
+            * DTYPE_BYTES,
+        )
+        for leaf in network.root.leaves()
+    ]
     total = sum(size for _, size in sizes)
     if not sizes:
         return total, Culprit("no module", (), None)
     largest, size = max(sizes, key=lambda pair: pair[1])
     description = f"module '{largest.path}' ({largest.kind}, {size / GIB:.2f} GiB)"
-    return total, culprit_at(largest.path, description, {node.path: node for node in network.modules()},
-                             network.file)
+    return total, culprit_at(largest.path, description, {node.path: node for node in network.modules()}, network.file)
 
 
 def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -> Any:
@@ -96,8 +103,10 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
         else:
             named, program = plan(node)
             if program and not container.routes_children:
-                raise NotImplementedError(f"{container.name!r} runs its items in a row: 'id' / 'from' and inlined "
-                                          f"merges inside a {container.name} cannot be compiled")
+                raise NotImplementedError(
+                    f"{container.name!r} runs its items in a row: 'id' / 'from' and inlined "
+                    f"merges inside a {container.name} cannot be compiled"
+                )
         module = getattr(modules, container.module)(named, **container.module_arguments(node.args), **program)
         return modules.named_class(module, node.module_class) if node.module_class else module
 
@@ -107,8 +116,11 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
         def sequence(children: Sequence[Node], current: Value) -> Value:
             saved = {LIST_INPUT: current}
             for child in children:
-                inputs = [current if source == PREVIOUS else saved[source] for source in child.sources] \
-                    if child.sources else [current]
+                inputs = (
+                    [current if source == PREVIOUS else saved[source] for source in child.sources]
+                    if child.sources
+                    else [current]
+                )
                 current = item(child, inputs)
                 if child.id:
                     saved[child.id] = current
@@ -122,8 +134,7 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
                 return sequence(child.children, inputs[0])
             if child.children:  # branch k reads input k, or every branch the one input
                 branch_inputs = inputs if len(inputs) > 1 else inputs * len(child.children)
-                inputs = [sequence(branch.children, x) for branch, x in zip(child.children, branch_inputs,
-                                                                            strict=True)]
+                inputs = [sequence(branch.children, x) for branch, x in zip(child.children, branch_inputs, strict=True)]
             return flow.merge(step, getattr(child.args, "dim", 0), inputs)
 
         output = sequence(node.children, flow.input)
@@ -133,8 +144,9 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
     named, program = plan(network.root)
     # The modules whose side outputs the network returns, in spec order (heads; found by their paths when
     # called, so a replaced head is the one collected).
-    side_outputs = [node.path for node in network.modules()
-                    if node.container is not None and node.container.produces_side_output]
+    side_outputs = [
+        node.path for node in network.modules() if node.container is not None and node.container.produces_side_output
+    ]
     return modules.CompiledNetwork(named, network.name, side_outputs, **program)
 
 

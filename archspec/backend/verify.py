@@ -20,8 +20,9 @@ def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
     handles = []
     for path, module in model.named_modules():
         if path:
-            handles.append(module.register_forward_hook(
-                lambda _m, _i, out, path=path: shapes.__setitem__(path, list(out.shape))))
+            handles.append(
+                module.register_forward_hook(lambda _m, _i, out, path=path: shapes.__setitem__(path, list(out.shape)))
+            )
     try:
         with torch.no_grad():
             model(torch.randn(*input_shape))

@@ -32,8 +32,10 @@ def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -
         raise TypeError(f"source must be a module or a state dict, got {type(source).__name__}")
     target_state = target.state_dict()
     if len(source_state) != len(target_state):
-        raise WeightMismatch(f"the source has {len(source_state)} state entries, the target "
-                             f"{len(target_state)}: the layers differ (compare print(model) of both)")
+        raise WeightMismatch(
+            f"the source has {len(source_state)} state entries, the target "
+            f"{len(target_state)}: the layers differ (compare print(model) of both)"
+        )
     transferred = {}
     pairs = zip(target_state.items(), source_state.items(), strict=True)
     if set(target_state) == set(source_state):
@@ -42,8 +44,10 @@ def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -
         if not isinstance(theirs, torch.Tensor):
             raise WeightMismatch(f"entry {position} of the source ({their_key!r}) is not a tensor")
         if ours.shape != theirs.shape or (strict_dtype and ours.dtype != theirs.dtype):
-            raise WeightMismatch(f"entry {position}: {key!r} is {_describe(ours)} but the source's {their_key!r} "
-                                 f"is {_describe(theirs)}: the layers differ or are registered in another order")
+            raise WeightMismatch(
+                f"entry {position}: {key!r} is {_describe(ours)} but the source's {their_key!r} "
+                f"is {_describe(theirs)}: the layers differ or are registered in another order"
+            )
         transferred[key] = theirs
     target.load_state_dict(transferred)
 

@@ -37,13 +37,17 @@ def run_build(args: argparse.Namespace) -> int:
     if args.verify:
         problems = verify(model, report)
         if problems:
-            print("verify: the compiled module disagrees with the static report — a bug in archspec, please "
-                  "report it:", file=sys.stderr)
+            print(
+                "verify: the compiled module disagrees with the static report — a bug in archspec, please report it:",
+                file=sys.stderr,
+            )
             for problem in problems:
                 print(f"  {problem}", file=sys.stderr)
             return EXIT_INTERNAL
-        note(args, f"verify: {len(report.layers)} modules — shapes, parameters, buffers and MACs match a real "
-             "forward pass")
+        note(
+            args,
+            f"verify: {len(report.layers)} modules — shapes, parameters, buffers and MACs match a real forward pass",
+        )
     if args.save:
         from archspec.backend.checkpoint import save
 
@@ -65,8 +69,10 @@ def _checkpoint(args: argparse.Namespace) -> Any:
     if args.spec == STDIN or not is_archive(args.spec):
         return None
     if args.overrides or args.input:
-        raise UsageError(f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
-                         "so --set and --input cannot change them")
+        raise UsageError(
+            f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
+            "so --set and --input cannot change them"
+        )
     from archspec.backend.checkpoint import read_checkpoint  # lazy: torch
 
     return read_checkpoint(args.spec)

@@ -23,8 +23,7 @@ def check_analysis_options(args: argparse.Namespace) -> None:
         if args.depth < 0:
             raise UsageError(f"--depth must be >= 0 (0: totals only), got {args.depth}")
         if args.format == "json":
-            raise UsageError("--depth applies to the table and markdown formats; the JSON report lists every "
-                             "module")
+            raise UsageError("--depth applies to the table and markdown formats; the JSON report lists every module")
 
 
 def check_writable(option: str, path: str) -> None:

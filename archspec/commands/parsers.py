@@ -15,27 +15,36 @@ from archspec.limits import DEFAULT_MAX_NODES
 
 FORMATS = ("table", "json", "markdown")
 SPEC_HELP = "a spec file, a bundled spec's name (see 'archspec list'), or '-' for standard input"
-EXIT_STATUS_HELP = ("exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug in archspec (an internal error, "
-                    "or --verify finding a mismatch)")
+EXIT_STATUS_HELP = (
+    "exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug in archspec (an internal error, "
+    "or --verify finding a mismatch)"
+)
 
 
 def add_build(commands: Any) -> None:
-    build = commands.add_parser("build", help="validate, analyse and compile a spec; print its report",
-                                epilog=EXIT_STATUS_HELP)
-    build.add_argument("spec", metavar="SPEC", help=f"{SPEC_HELP}; or a checkpoint written by --save, rebuilt "
-                       "with its weights")
+    build = commands.add_parser(
+        "build", help="validate, analyse and compile a spec; print its report", epilog=EXIT_STATUS_HELP
+    )
+    build.add_argument(
+        "spec", metavar="SPEC", help=f"{SPEC_HELP}; or a checkpoint written by --save, rebuilt with its weights"
+    )
     _analysis_options(build, quiet="print no report (still compiles, verifies and saves); only errors")
-    build.add_argument("--save", metavar="PATH", help="write weights and spec (torch.load(weights_only=True); "
-                       "reload with archspec.load_checkpoint(PATH))")
-    build.add_argument("--verify", action="store_true",
-                       help="run one forward pass and check every static shape, the MACs and the counts; a "
-                       "mismatch is a bug in archspec and exits with status 3")
+    build.add_argument(
+        "--save",
+        metavar="PATH",
+        help="write weights and spec (torch.load(weights_only=True); reload with archspec.load_checkpoint(PATH))",
+    )
+    build.add_argument(
+        "--verify",
+        action="store_true",
+        help="run one forward pass and check every static shape, the MACs and the counts; a "
+        "mismatch is a bug in archspec and exits with status 3",
+    )
     build.set_defaults(run=run_build)
 
 
 def add_check(commands: Any) -> None:
-    check = commands.add_parser("check", help="validate and analyse without importing torch",
-                                epilog=EXIT_STATUS_HELP)
+    check = commands.add_parser("check", help="validate and analyse without importing torch", epilog=EXIT_STATUS_HELP)
     check.add_argument("specs", metavar="SPEC", nargs="+", help=SPEC_HELP)
     _analysis_options(check, quiet="print nothing for valid specs; only errors")
     check.set_defaults(run=run_check)
@@ -70,26 +79,53 @@ def add_schema(commands: Any) -> None:
 
 def _shape_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="C,H,W", help="input shape without batch (default: the spec's)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                        help="override a param (repeatable); VALUE is read as YAML")
-    parser.add_argument("--max-nodes", type=positive_int, default=DEFAULT_MAX_NODES, metavar="N",
-                        help=f"reject specs that expand to more modules than this (default {DEFAULT_MAX_NODES:,})")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a param (repeatable); VALUE is read as YAML",
+    )
+    parser.add_argument(
+        "--max-nodes",
+        type=positive_int,
+        default=DEFAULT_MAX_NODES,
+        metavar="N",
+        help=f"reject specs that expand to more modules than this (default {DEFAULT_MAX_NODES:,})",
+    )
     parser.set_defaults(batch=1, train=False)
 
 
 def _analysis_options(parser: argparse.ArgumentParser, quiet: str) -> None:
     """The options ``check`` and ``build`` share; ``quiet`` says what --quiet means for the command."""
     _shape_options(parser)
-    parser.add_argument("--batch", type=whole_number, default=1, metavar="N",
-                        help="batch size for shapes, MACs, memory")
+    parser.add_argument(
+        "--batch", type=whole_number, default=1, metavar="N", help="batch size for shapes, MACs, memory"
+    )
     parser.add_argument("--train", action="store_true", help="analyse the training-mode graph")
-    parser.add_argument("--format", choices=FORMATS, default="table",
-                        help="json: one report object, or an array of them for several specs")
-    parser.add_argument("--depth", type=whole_number, metavar="N", help="table and markdown: show modules down to "
-                        "this depth (1: top-level modules; 0: totals only); JSON always lists every module")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="json: one report object, or an array of them for several specs",
+    )
+    parser.add_argument(
+        "--depth",
+        type=whole_number,
+        metavar="N",
+        help="table and markdown: show modules down to "
+        "this depth (1: top-level modules; 0: totals only); JSON always lists every module",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help=quiet)
 
 
 # In the order `archspec --help` lists them.
-COMMANDS = {"build": add_build, "check": add_check, "list": add_list, "graph": add_graph,
-            "codegen": add_codegen, "schema": add_schema}
+COMMANDS = {
+    "build": add_build,
+    "check": add_check,
+    "list": add_list,
+    "graph": add_graph,
+    "codegen": add_codegen,
+    "schema": add_schema,
+}

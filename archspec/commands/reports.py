@@ -34,8 +34,10 @@ def analyse_spec(spec: Any, shape: list[int] | None, args: argparse.Namespace) -
     from archspec.ops.base import Context
 
     if shape is not None and len(shape) != len(spec.input):
-        raise UsageError(f"--input {args.input} has {len(shape) - 1} spatial dims but {spec.name} is written for "
-                         f"{len(spec.input) - 1} (input {list(spec.input)})")
+        raise UsageError(
+            f"--input {args.input} has {len(shape) - 1} spatial dims but {spec.name} is written for "
+            f"{len(spec.input) - 1} (input {list(spec.input)})"
+        )
     network = expand(spec, shape, batch=args.batch, train=args.train, max_nodes=args.max_nodes)
     return network, build_report(network, args.batch, Context(batch=args.batch, train=args.train))
 

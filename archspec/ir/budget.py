@@ -48,8 +48,14 @@ class Budget:
     counted once (``estimates``), and a repeat is extrapolated once its copies reach a fixed point;
     ``shortcuts`` counts what was counted without being built."""
 
-    def __init__(self, limits: ExpandLimits, ctx: Context, locator: Locator, soft_limit: int | None = None,
-                 estimating: bool = False):
+    def __init__(
+        self,
+        limits: ExpandLimits,
+        ctx: Context,
+        locator: Locator,
+        soft_limit: int | None = None,
+        estimating: bool = False,
+    ):
         self.limits = limits
         self.ctx = ctx
         self.locator = locator
@@ -75,9 +81,12 @@ class Budget:
         lower = "the repeat count" if repeat else "the repeat counts or block fan-out"
         if frame.stack and frame.owner is not self.locator.spec:  # a bundled block's size is set by its arguments
             lower = f"the arguments of '{self.locator.user_call(frame.stack).block}' that set its size"
-        raise self.locator.fail(frame, where, f"the network expands to more than {self.limits.max_nodes:,} "
-                                f"modules{detail}", f"lower {lower}, or raise the limit with --max-nodes N "
-                                "(max_nodes=N in Python)")
+        raise self.locator.fail(
+            frame,
+            where,
+            f"the network expands to more than {self.limits.max_nodes:,} modules{detail}",
+            f"lower {lower}, or raise the limit with --max-nodes N (max_nodes=N in Python)",
+        )
 
     def check_nesting(self, path: str, item: Item, frame: Frame) -> None:
         """Refuse to nest modules deeper than torch can run them (see :data:`MAX_NESTING`)."""
@@ -87,26 +96,38 @@ class Budget:
         stack = frame.stack
         calls = sum(1 for site in stack if site.block == stack[-1].block) if stack else 0
         recursion = f"; block '{stack[-1].block}' is {calls} calls deep here" if calls > 1 else ""
-        raise self.locator.fail(frame, item.op_path, f"modules nest more than {limit} levels deep here "
-                                f"(each sequential, branch, repeat and block adds one{recursion}); torch runs nested "
-                                "modules by recursion and deeper nesting cannot be compiled and run reliably",
-                                "nest fewer containers and blocks, or end the block recursion sooner with an 'if' "
-                                "on a parameter that shrinks", context=False)
+        raise self.locator.fail(
+            frame,
+            item.op_path,
+            f"modules nest more than {limit} levels deep here "
+            f"(each sequential, branch, repeat and block adds one{recursion}); torch runs nested "
+            "modules by recursion and deeper nesting cannot be compiled and run reliably",
+            "nest fewer containers and blocks, or end the block recursion sooner with an 'if' "
+            "on a parameter that shrinks",
+            context=False,
+        )
 
     def check_size(self, x: Shape | Inputs, y: Shape, path: str, item: Item, frame: Frame) -> None:
         """Every size stays a size torch can run, and every tensor one it can describe (see the constants)."""
         largest = max(y, default=1)
         fail = self.locator.fail
         if largest > MAX_SIZE:
-            raise fail(frame, item.op_path, f"module '{path}' would output {format_shape(y)}{_input_context(x)}, a "
-                       f"size of {largest:,}: more than {MAX_SIZE:,} (2**31 - 1), the largest size a spec may give or "
-                       "produce, as torch's kernels index sizes with 32-bit ints", "make this layer's output smaller: "
-                       "fewer channels, a smaller scale or size, or a smaller input")
+            raise fail(
+                frame,
+                item.op_path,
+                f"module '{path}' would output {format_shape(y)}{_input_context(x)}, a "
+                f"size of {largest:,}: more than {MAX_SIZE:,} (2**31 - 1), the largest size a spec may give or "
+                "produce, as torch's kernels index sizes with 32-bit ints",
+                "make this layer's output smaller: fewer channels, a smaller scale or size, or a smaller input",
+            )
         too_many = self.too_many_values(y)
         if too_many:
-            raise fail(frame, item.op_path, f"module '{path}' would output {format_shape(y)}{_input_context(x)}, "
-                       f"{too_many}", "make this layer's output smaller (fewer channels or smaller sizes), or lower "
-                       "the batch")
+            raise fail(
+                frame,
+                item.op_path,
+                f"module '{path}' would output {format_shape(y)}{_input_context(x)}, {too_many}",
+                "make this layer's output smaller (fewer channels or smaller sizes), or lower the batch",
+            )
 
     def too_many_values(self, shape: Shape) -> str | None:
         """What is wrong with a float32 tensor of ``shape`` at the batch in hand that torch cannot describe, or
@@ -114,8 +135,10 @@ class Budget:
         elements = self.ctx.batch * prod(shape)
         if elements * DTYPE_BYTES <= MAX_TENSOR_BYTES:
             return None
-        return (f"{elements:.3e} values at batch {self.ctx.batch:,}: more than a float32 tensor can hold (torch "
-                "counts a tensor's bytes in a 64-bit int, at most 2**63 - 1)")
+        return (
+            f"{elements:.3e} values at batch {self.ctx.batch:,}: more than a float32 tensor can hold (torch "
+            "counts a tensor's bytes in a 64-bit int, at most 2**63 - 1)"
+        )
 
 
 def estimate_key(block: str, own: bool, values: dict[str, Any], x: Shape, frame: Frame) -> Any:

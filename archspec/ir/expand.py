@@ -30,8 +30,9 @@ from archspec.user_text import describe_value, listed, quoted
 Scope = dict[str, Any]
 
 
-def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = None,
-           limits: ExpandLimits | None = None) -> Network:
+def expand(
+    spec: Spec, input_shape: Shape | None = None, ctx: Context | None = None, limits: ExpandLimits | None = None
+) -> Network:
     """Expand ``spec`` for ``input_shape`` (default: the spec's ``input``).
 
     Raises:
@@ -54,8 +55,9 @@ def expand(spec: Spec, input_shape: Shape | None = None, ctx: Context | None = N
 
 
 class _Expander:
-    def __init__(self, spec: Spec, ctx: Context, limits: ExpandLimits, soft_limit: int | None = None,
-                 estimating: bool = False):
+    def __init__(
+        self, spec: Spec, ctx: Context, limits: ExpandLimits, soft_limit: int | None = None, estimating: bool = False
+    ):
         self.spec = spec
         self.ctx = ctx
         self.limits = limits
@@ -75,26 +77,45 @@ class _Expander:
     def run(self, shape: Shape) -> Network:
         too_many = self.budget.too_many_values(shape)
         if too_many:
-            raise SpecError([Diagnostic(f"the input {format_shape(shape)} holds {too_many}", ("input",),
-                                        self.spec.source.locate(("input",)), "give a smaller input, or a smaller "
-                                        "batch")])
+            raise SpecError(
+                [
+                    Diagnostic(
+                        f"the input {format_shape(shape)} holds {too_many}",
+                        ("input",),
+                        self.spec.source.locate(("input",)),
+                        "give a smaller input, or a smaller batch",
+                    )
+                ]
+            )
         try:
             frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
             frame = frame.child(scope=self.global_scope(frame))
             children = self.sequence(self.spec.layers, shape, frame)
         except Abort as abort:
             raise SpecError(abort.diagnostics) from None
-        root = Node(name="", path="", kind="network", input=shape, output=SEQUENTIAL.output_shape(
-            None, shape, [c.output for c in children]), spec_path=(), location=self.spec.source.locate(()),
-            container=SEQUENTIAL, children=children)
+        root = Node(
+            name="",
+            path="",
+            kind="network",
+            input=shape,
+            output=SEQUENTIAL.output_shape(None, shape, [c.output for c in children]),
+            spec_path=(),
+            location=self.spec.source.locate(()),
+            container=SEQUENTIAL,
+            children=children,
+        )
         return Network(name=self.spec.name, input=shape, root=root, doc=self.spec.doc, file=self.spec.file)
 
     # -- items ----------------------------------------------------------------------------------------------
 
     def sequence(self, items: list[Item], x: Shape | Inputs, frame: Frame) -> list[Node]:
         if isinstance(x, Inputs):
-            raise self.fail(frame, items[0].path if items else (), f"a layer list takes one input, {len(x)} arrive "
-                            "through 'from'", "send several inputs to concat/add/multiply")
+            raise self.fail(
+                frame,
+                items[0].path if items else (),
+                f"a layer list takes one input, {len(x)} arrive through 'from'",
+                "send several inputs to concat/add/multiply",
+            )
         nodes: list[Node] = []
         saved: dict[str, Shape] = {LIST_INPUT: x}
         for position, item in enumerate(items):
@@ -107,8 +128,12 @@ class _Expander:
             node.id, node.sources = item.id, tuple(item.inputs) if item.inputs else None
             if item.id:
                 if item.id in saved:
-                    raise self.fail(frame, (*item.path, "id"), f"id {quoted(item.id)} is used twice in this "
-                                    "layer list", "give each item a distinct id")
+                    raise self.fail(
+                        frame,
+                        (*item.path, "id"),
+                        f"id {quoted(item.id)} is used twice in this layer list",
+                        "give each item a distinct id",
+                    )
                 saved[item.id] = node.output
             nodes.append(node)
             x = node.output
@@ -118,16 +143,24 @@ class _Expander:
         """Register a child's name on the module being built (inlined items share the enclosing module's)."""
         taken = frame.names.claim(name, item.path)
         if taken is not None:
-            raise self.fail(frame, (*item.path, "name"), f"name {quoted(name)} is already used by "
-                            f"{format_spec_path(taken)}", "give each item a distinct name")
+            raise self.fail(
+                frame,
+                (*item.path, "name"),
+                f"name {quoted(name)} is already used by {format_spec_path(taken)}",
+                "give each item a distinct name",
+            )
 
     def module_name(self, item: Item, frame: Frame) -> str:
         if item.name is None:
             return frame.names.default(item.op)
         name = self.evaluate(item.name, frame, (*item.path, "name"))
         if not (isinstance(name, str) and is_module_name(name)):
-            raise self.fail(frame, (*item.path, "name"), f"name {describe_value(name)} is not a valid module name",
-                            "use letters, digits and '_'")
+            raise self.fail(
+                frame,
+                (*item.path, "name"),
+                f"name {describe_value(name)} is not a valid module name",
+                "use letters, digits and '_'",
+            )
         return name
 
     def item(self, item: Item, x: Shape | Inputs, frame: Frame) -> Node | None:
@@ -135,9 +168,13 @@ class _Expander:
         if item.condition is not None:
             condition = self.evaluate(item.condition, frame, (*item.path, "if"))
             if not isinstance(condition, bool):
-                raise self.fail(frame, (*item.path, "if"), f"'if' must give true or false, got "
-                                f"{describe_value(condition)}", condition_fix(item.condition, condition),
-                                culprit=item.condition)
+                raise self.fail(
+                    frame,
+                    (*item.path, "if"),
+                    f"'if' must give true or false, got {describe_value(condition)}",
+                    condition_fix(item.condition, condition),
+                    culprit=item.condition,
+                )
             if not condition:
                 return None
         if item.inline:  # a stand-in path: the item (a repeat's group, at least) registers no module
@@ -147,8 +184,9 @@ class _Expander:
             path = frame.names.path(name)
         if item.repeat is None:
             inline_into = frame.names if item.inline else None
-            return _marked_inline(self.instance(item, x, frame, name, path, use_first=False,
-                                                inline_into=inline_into), inline_into)
+            return _marked_inline(
+                self.instance(item, x, frame, name, path, use_first=False, inline_into=inline_into), inline_into
+            )
         return _marked_inline(self.repeated(item, x, frame, name, path), item.inline)
 
     def copy_name(self, item: Item, copy: int, frame: Frame) -> tuple[str, str, ModuleNames | None]:
@@ -166,11 +204,20 @@ class _Expander:
     def repeated(self, item: Item, x: Shape | Inputs, frame: Frame, name: str, path: str) -> Node:
         count = self.evaluate(item.repeat, frame, (*item.path, "repeat"))
         if not (isinstance(count, int) and not isinstance(count, bool) and count >= 1):
-            raise self.fail(frame, (*item.path, "repeat"), f"repeat must be a whole number >= 1, got "
-                            f"{describe_value(count)}", count_fix(item.repeat, count), culprit=item.repeat)
+            raise self.fail(
+                frame,
+                (*item.path, "repeat"),
+                f"repeat must be a whole number >= 1, got {describe_value(count)}",
+                count_fix(item.repeat, count),
+                culprit=item.repeat,
+            )
         if isinstance(x, Inputs):
-            raise self.fail(frame, (*item.path, "from"), "a repeated item takes one input",
-                            "merge the inputs in an item before the repeat")
+            raise self.fail(
+                frame,
+                (*item.path, "from"),
+                "a repeated item takes one input",
+                "merge the inputs in an item before the repeat",
+            )
         budget = self.budget
         copies: list[Node] = []
         fixed_point: Node | None = None  # a copy whose output is its input: every later copy is the same
@@ -181,8 +228,10 @@ class _Expander:
             if fixed_point is not None:
                 copies.append(self.renamed_copy(fixed_point, copy_name, copy_path, item, frame))
                 continue
-            node = _marked_inline(self.instance(item, x, frame, copy_name, copy_path, use_first=copy == 0,
-                                                inline_into=inline_into), inline_into)
+            node = _marked_inline(
+                self.instance(item, x, frame, copy_name, copy_path, use_first=copy == 0, inline_into=inline_into),
+                inline_into,
+            )
             copies.append(node)
             per_copy = budget.count - before
             if copy == 0 or node.output == x:
@@ -198,31 +247,61 @@ class _Expander:
                     # later copies are this one under other paths (copy 0 differs: it takes 'first').
                     fixed_point = node
             x = node.output
-        return self.node(name, path, "repeat", copies[0].input, SEQUENTIAL.output_shape(
-            None, copies[0].input, [c.output for c in copies]), item, frame, container=SEQUENTIAL, children=copies)
+        return self.node(
+            name,
+            path,
+            "repeat",
+            copies[0].input,
+            SEQUENTIAL.output_shape(None, copies[0].input, [c.output for c in copies]),
+            item,
+            frame,
+            container=SEQUENTIAL,
+            children=copies,
+        )
 
-    def instance(self, item: Item, x: Shape | Inputs, frame: Frame, name: str, path: str, use_first: bool,
-                 inline_into: ModuleNames | None = None) -> Node:
+    def instance(
+        self,
+        item: Item,
+        x: Shape | Inputs,
+        frame: Frame,
+        name: str,
+        path: str,
+        use_first: bool,
+        inline_into: ModuleNames | None = None,
+    ) -> Node:
         """``inline_into``: the enclosing module's names, which the children of an inlined item join."""
         self.budget.check_nesting(path, item, frame)
         raw = {**item.args, **(item.first or {})} if use_first else item.args
         if item.op in CONTAINERS:
             return self.container(item, raw, x, frame, name, path, inline_into)
         if isinstance(x, Inputs):
-            raise self.fail(frame, (*item.path, "from"), f"{quoted(item.op)} takes one input, {len(x)} arrive "
-                            "through 'from'", "merge them first with concat, add or multiply")
+            raise self.fail(
+                frame,
+                (*item.path, "from"),
+                f"{quoted(item.op)} takes one input, {len(x)} arrive through 'from'",
+                "merge them first with concat, add or multiply",
+            )
         if item.op in self.spec.blocks:  # before the ops: with 'override: true' a spec's block takes an op's name
             return self.block(item, self.spec.blocks[item.op], raw, x, frame, name, path, inline_into)
         if item.op in self.ops:
             if inline_into is not None:
-                raise self.fail(frame, (*item.path, "inline"), f"'{item.op}' is an op: it holds no modules to "
-                                "inline", "remove 'inline' (it applies to sequentials, merges, blocks and repeats)",
-                                key=True)
+                raise self.fail(
+                    frame,
+                    (*item.path, "inline"),
+                    f"'{item.op}' is an op: it holds no modules to inline",
+                    "remove 'inline' (it applies to sequentials, merges, blocks and repeats)",
+                    key=True,
+                )
             return self.leaf(item, raw, x, frame, name, path)
         if item.op in self.blocks:
             return self.block(item, self.blocks[item.op], raw, x, frame, name, path, inline_into)
-        raise self.fail(frame, item.op_path, f"unknown op {quoted(item.op)}",
-                        did_you_mean(item.op, [*self.ops, *self.blocks]), key=True)
+        raise self.fail(
+            frame,
+            item.op_path,
+            f"unknown op {quoted(item.op)}",
+            did_you_mean(item.op, [*self.ops, *self.blocks]),
+            key=True,
+        )
 
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str) -> Node:
         op = self.ops[item.op]
@@ -230,16 +309,29 @@ class _Expander:
         y = self.guard(lambda: op.output_shape(args, x, self.ctx), item, raw, frame, x)
         return self.node(name, path, item.op, x, y, item, frame, op=op, args=args)
 
-    def container(self, item: Item, raw: dict[str, Any], x: Shape | Inputs, frame: Frame, name: str, path: str,
-                  inline_into: ModuleNames | None = None) -> Node:
+    def container(
+        self,
+        item: Item,
+        raw: dict[str, Any],
+        x: Shape | Inputs,
+        frame: Frame,
+        name: str,
+        path: str,
+        inline_into: ModuleNames | None = None,
+    ) -> Node:
         container = CONTAINERS[item.op]
         args = self.validate_args(container.Args, raw, item, frame, use_first=raw is not item.args)
         if isinstance(x, Inputs) and not container.merges:
-            raise self.fail(frame, (*item.path, "from"), f"{quoted(item.op)} takes one input, {len(x)} arrive "
-                            "through 'from'", "merge them first with concat, add or multiply")
+            raise self.fail(
+                frame,
+                (*item.path, "from"),
+                f"{quoted(item.op)} takes one input, {len(x)} arrive through 'from'",
+                "merge them first with concat, add or multiply",
+            )
         trains_only = container.runs_only_in_training(args)
-        inner = frame.child(in_head=frame.in_head or container.produces_side_output,
-                            train_only=frame.train_only or trains_only)
+        inner = frame.child(
+            in_head=frame.in_head or container.produces_side_output, train_only=frame.train_only or trains_only
+        )
         # In eval mode a train-only head never runs, so its input may be one it cannot take (see head_inputs).
         never_runs = not self.ctx.train and not frame.train_only and trains_only
         built_for = None
@@ -250,16 +342,22 @@ class _Expander:
             if not never_runs or isinstance(x, Inputs):
                 raise
             built_for, children = self.built_for_training(
-                lambda shape: self.container_children(container, item, raw, shape, inner, path, inline_into), x,
-                before, abort)
+                lambda shape: self.container_children(container, item, raw, shape, inner, path, inline_into),
+                x,
+                before,
+                abort,
+            )
         outputs = [child.output for child in children]
         labels = merge_labels(item, x)
         y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, frame)
         if container.produces_side_output and path == MAIN_OUTPUT:
-            raise self.fail(frame, (*item.path, "name") if item.name is not None else item.op_path,
-                            f"a {item.op} may not be named '{MAIN_OUTPUT}': that name is reserved for the network's "
-                            "main output (in the report and the forward dict)",
-                            f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'")
+            raise self.fail(
+                frame,
+                (*item.path, "name") if item.name is not None else item.op_path,
+                f"a {item.op} may not be named '{MAIN_OUTPUT}': that name is reserved for the network's "
+                "main output (in the report and the forward dict)",
+                f"rename it, e.g. 'name: aux_{MAIN_OUTPUT}'",
+            )
         node = self.node(name, path, item.op, x, y, item, frame, container=container, args=args, children=children)
         node.side_output = container.side_output(args, x, outputs)
         if container.produces_side_output and len(children) == 1 and children[0].inline:
@@ -267,8 +365,16 @@ class _Expander:
         node.in_head, node.train_only, node.built_for = inner.in_head, inner.train_only, built_for
         return node
 
-    def container_children(self, container: Any, item: Item, raw: dict[str, Any], x: Shape | Inputs,
-                           frame: Frame, path: str, inline_into: ModuleNames | None) -> list[Node]:
+    def container_children(
+        self,
+        container: Any,
+        item: Item,
+        raw: dict[str, Any],
+        x: Shape | Inputs,
+        frame: Frame,
+        path: str,
+        inline_into: ModuleNames | None,
+    ) -> list[Node]:
         """The children of the container at ``path``; inlined, they join ``inline_into``."""
         if item.branches is None:
             names = inline_into or ModuleNames(path, by_op=False)
@@ -277,16 +383,18 @@ class _Expander:
         children, failures = [], []
         for (branch_name, items), branch_x in zip(item.branches, inputs, strict=False):
             try:  # branches are independent: report the problems of every one
-                children.append(self.branch(branch_name, items, branch_x, frame, f"{path}.{branch_name}", item,
-                                            inline_into))
+                children.append(
+                    self.branch(branch_name, items, branch_x, frame, f"{path}.{branch_name}", item, inline_into)
+                )
             except Abort as abort:
                 failures += abort.diagnostics
         if failures:
             raise Abort(*failures)
         return children
 
-    def built_for_training(self, expand_at: Callable[[Shape], list[Node]], x: Shape, before: int,
-                           abort: Abort) -> tuple[Shape, list[Node]]:
+    def built_for_training(
+        self, expand_at: Callable[[Shape], list[Node]], x: Shape, before: int, abort: Abort
+    ) -> tuple[Shape, list[Node]]:
         """The children of a train-only head that cannot run at input ``x``, built for the smallest input it
         accepts (``expand_at`` expands them for a given input); the head's own error if it accepts none."""
 
@@ -304,45 +412,88 @@ class _Expander:
             raise abort
         return shape, expand_at(shape)
 
-    def branch(self, name: str, items: list[Item], x: Shape, frame: Frame, path: str, parent: Item,
-               inline_into: ModuleNames | None) -> Node:
+    def branch(
+        self,
+        name: str,
+        items: list[Item],
+        x: Shape,
+        frame: Frame,
+        path: str,
+        parent: Item,
+        inline_into: ModuleNames | None,
+    ) -> Node:
         """A merge's branch; the branches of an inlined merge are inlined too (their items join its module)."""
         if inline_into is not None:
             name, path = inline_into.stand_in()
         self.budget.check_nesting(path, parent, frame)
         children = self.sequence(items, x, frame.child(names=inline_into or ModuleNames(path, by_op=False)))
-        node = self.node(name, path, "branch", x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
-                         parent, frame, container=SEQUENTIAL, children=children)
+        node = self.node(
+            name,
+            path,
+            "branch",
+            x,
+            SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
+            parent,
+            frame,
+            container=SEQUENTIAL,
+            children=children,
+        )
         node.inline = inline_into is not None
         return node
 
-    def block(self, item: Item, block: Block, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str,
-              inline_into: ModuleNames | None = None) -> Node:
+    def block(
+        self,
+        item: Item,
+        block: Block,
+        raw: dict[str, Any],
+        x: Shape,
+        frame: Frame,
+        name: str,
+        path: str,
+        inline_into: ModuleNames | None = None,
+    ) -> Node:
         stack = frame.stack
         if len(stack) >= self.limits.max_block_depth:
             recursive = any(site.block == block.name for site in stack)
             what = f"block '{block.name}' calls itself" if recursive else "blocks call blocks"
-            raise self.fail(frame, item.op_path, f"{what} more than {self.limits.max_block_depth} levels deep",
-                            "stop the recursion with an 'if' on a parameter that shrinks", context=False)
+            raise self.fail(
+                frame,
+                item.op_path,
+                f"{what} more than {self.limits.max_block_depth} levels deep",
+                "stop the recursion with an 'if' on a parameter that shrinks",
+                context=False,
+            )
         values = self.evaluate_args(raw, frame, item.op_path)
         for key in values:
             if key not in block.params:
-                raise self.fail(frame, (*item.op_path, key), f"block '{block.name}' has no parameter {quoted(key)}",
-                                did_you_mean(key, block.params) or f"its parameters: {listed(block.params) or 'none'}",
-                                key=True)
+                raise self.fail(
+                    frame,
+                    (*item.op_path, key),
+                    f"block '{block.name}' has no parameter {quoted(key)}",
+                    did_you_mean(key, block.params) or f"its parameters: {listed(block.params) or 'none'}",
+                    key=True,
+                )
         own = block is self.spec.blocks.get(block.name)
         block_owner = self.spec if own else library_owner(block)
         # A user's block also sees the spec's params; a bundled block only its own parameters.
         scope: Scope = {k: v for k, v in frame.scope.items() if not k.startswith("in.")} if own else {}
         scope.update(input_names(x))
-        inner = frame.child(owner=block_owner, scope=scope, names=inline_into or ModuleNames(path, by_op=True),
-                            stack=(*stack, CallSite(block.name, item, frame.owner.source)))
+        inner = frame.child(
+            owner=block_owner,
+            scope=scope,
+            names=inline_into or ModuleNames(path, by_op=True),
+            stack=(*stack, CallSite(block.name, item, frame.owner.source)),
+        )
         for key, default in block.params.items():
             if key in values:
                 scope[key] = values[key]
             elif default == REQUIRED:
-                raise self.fail(frame, item.op_path, f"block '{block.name}' needs the argument '{key}'",
-                                f"add '{key}: ...' to its arguments")
+                raise self.fail(
+                    frame,
+                    item.op_path,
+                    f"block '{block.name}' needs the argument '{key}'",
+                    f"add '{key}: ...' to its arguments",
+                )
             else:
                 scope[key] = self.evaluate(default, inner, (*block.path, "params", key))
         budget = self.budget
@@ -351,25 +502,47 @@ class _Expander:
             counted, output = budget.estimates[memo]
             budget.count += counted - 1
             budget.shortcuts += 1
-            return self.node(name, path, block.name, x, output, item, frame, container=SEQUENTIAL,
-                             module_class=block.module_class)
+            return self.node(
+                name, path, block.name, x, output, item, frame, container=SEQUENTIAL, module_class=block.module_class
+            )
         before = budget.count
         children = self.sequence(block.layers, x, inner)
         if memo is not None:
             budget.estimates[memo] = (budget.count - before + 1, children[-1].output if children else x)
-        return self.node(name, path, block.name, x, SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
-                         item, frame, container=SEQUENTIAL, children=children, module_class=block.module_class)
+        return self.node(
+            name,
+            path,
+            block.name,
+            x,
+            SEQUENTIAL.output_shape(None, x, [c.output for c in children]),
+            item,
+            frame,
+            container=SEQUENTIAL,
+            children=children,
+            module_class=block.module_class,
+        )
 
-    def node(self, name: str, path: str, kind: str, x: Shape | Inputs, y: Shape, item: Item, frame: Frame,
-             **fields: Any) -> Node:
+    def node(
+        self, name: str, path: str, kind: str, x: Shape | Inputs, y: Shape, item: Item, frame: Frame, **fields: Any
+    ) -> Node:
         """A node for ``item`` at ``path``, counted and size-checked."""
         self.budget.add(1, item, frame)
         self.budget.check_size(x, y, path, item, frame)
         location = self.locations.get(id(item))
         if location is None:
             location = self.locations[id(item)] = frame.owner.source.locate(item.path)
-        return Node(name=name, path=path, kind=kind, input=x, output=y, spec_path=item.path, location=location,
-                    in_head=frame.in_head, train_only=frame.train_only, **fields)
+        return Node(
+            name=name,
+            path=path,
+            kind=kind,
+            input=x,
+            output=y,
+            spec_path=item.path,
+            location=location,
+            in_head=frame.in_head,
+            train_only=frame.train_only,
+            **fields,
+        )
 
     def renamed_copy(self, model: Node, name: str, path: str, item: Item, frame: Frame) -> Node:
         """A repeat's copy at a fixed point: ``model``'s modules again, under ``path`` instead of its path."""

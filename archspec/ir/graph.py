@@ -48,10 +48,27 @@ class Node:
 
     def renamed(self, name: str, path: str) -> Node:
         """This node under another name and path, sharing everything else (children included, until replaced)."""
-        return Node(name, path, self.kind, self.input, self.output, self.spec_path,
-                    self.location, self.op, self.args, self.container, self.children, self.id, self.sources,
-                    self.train_only, self.in_head, self.side_output, self.built_for, self.inline,
-                    self.module_class)
+        return Node(
+            name,
+            path,
+            self.kind,
+            self.input,
+            self.output,
+            self.spec_path,
+            self.location,
+            self.op,
+            self.args,
+            self.container,
+            self.children,
+            self.id,
+            self.sources,
+            self.train_only,
+            self.in_head,
+            self.side_output,
+            self.built_for,
+            self.inline,
+            self.module_class,
+        )
 
     @property
     def is_leaf(self) -> bool:

@@ -36,8 +36,17 @@ class Locator:
         self.spec = spec
         self.blocks = blocks
 
-    def fail(self, frame: Frame, path: SpecPath, message: str, fix: str | None = None, key: bool = False,
-             context: bool = True, culprit: Any = UNTRACED, reads_input: bool = False) -> Abort:
+    def fail(
+        self,
+        frame: Frame,
+        path: SpecPath,
+        message: str,
+        fix: str | None = None,
+        key: bool = False,
+        context: bool = True,
+        culprit: Any = UNTRACED,
+        reads_input: bool = False,
+    ) -> Abort:
         """Locate an error; inside a bundled block, point at the user's call and name the inner item.
 
         ``culprit`` is the raw (unevaluated) value at fault, read at the level of ``frame.stack``: where it
@@ -49,14 +58,21 @@ class Locator:
         if stack and frame.owner is not self.spec:
             # A bundled block's file is not the user's: point at the innermost call in the user's file.
             outer = self.user_call(stack)
-            return Abort(Diagnostic(f"in {self.chain(stack, path)}: {message}", outer.item.op_path,
-                                    outer.source.locate(outer.item.op_path), fix))
+            return Abort(
+                Diagnostic(
+                    f"in {self.chain(stack, path)}: {message}",
+                    outer.item.op_path,
+                    outer.source.locate(outer.item.op_path),
+                    fix,
+                )
+            )
         if stack and context:
             message = f"in {self.chain(stack, path)}: {message}"
         return Abort(Diagnostic(message, path, frame.owner.source.locate(path, key), fix))
 
-    def guard(self, rule: Callable[[], T], item: Item, raw: Mapping[str, Any], frame: Frame,
-              x: Shape | None = None) -> T:
+    def guard(
+        self, rule: Callable[[], T], item: Item, raw: Mapping[str, Any], frame: Frame, x: Shape | None = None
+    ) -> T:
         """Run a shape rule; an OpError becomes a located diagnostic (at the argument it names)."""
         try:
             return rule()
@@ -70,8 +86,10 @@ class Locator:
     def chain(self, stack: tuple[CallSite, ...], path: SpecPath) -> str:
         """The uses of blocks that lead from the top-level item to ``path`` (see archspec.ir.use_chain)."""
         inner = [*(site.item.path for site in stack[1:]), path]
-        return use_chain(stack[0].item.path, [(site.block, self.blocks[site.block].path, position)
-                                              for site, position in zip(stack, inner, strict=True)])
+        return use_chain(
+            stack[0].item.path,
+            [(site.block, self.blocks[site.block].path, position) for site, position in zip(stack, inner, strict=True)],
+        )
 
     def user_call(self, stack: tuple[CallSite, ...]) -> CallSite:
         """The innermost block call written in the user's own file (errors inside bundled blocks point there)."""
@@ -92,8 +110,7 @@ class Locator:
         values = ", ".join(f"{key} = {shortened(json.dumps(overrides[key], default=str))}" for key in named)
         return f" ({'' if traced else 'with '}{values} from {self.spec.override_origin})"
 
-    def override_sources(self, value: Any, stack: tuple[CallSite, ...], seen: frozenset[Any] = frozenset()
-                         ) -> set[str]:
+    def override_sources(self, value: Any, stack: tuple[CallSite, ...], seen: frozenset[Any] = frozenset()) -> set[str]:
         """The overridden params that the raw ``value``, evaluated in the scope of ``stack``, derives from."""
         return set().union(*(self.name_sources(name, stack, seen) for name in referenced_names(value)))
 
@@ -109,10 +126,16 @@ class Locator:
             return self.override_sources(self.spec.params[name], (), seen) if name in self.spec.params else set()
         site, block = stack[-1], self.blocks.get(stack[-1].block)
         if block is not None and name in block.params:
-            given = [args[name] for args in (site.item.args, site.item.first or {})
-                     if isinstance(args, dict) and name in args]
-            return (self.override_sources(given, stack[:-1], seen) if given
-                    else self.override_sources(block.params[name], stack, seen))
+            given = [
+                args[name]
+                for args in (site.item.args, site.item.first or {})
+                if isinstance(args, dict) and name in args
+            ]
+            return (
+                self.override_sources(given, stack[:-1], seen)
+                if given
+                else self.override_sources(block.params[name], stack, seen)
+            )
         if block is not None and block is self.spec.blocks.get(block.name):
             return self.name_sources(name, stack[:-1], seen)
         return set()
@@ -150,8 +173,10 @@ def count_fix(written: Any, value: Any) -> str:
         whole = f"ceil({body})" if value > 0 else f"max(1, ceil({body}))"
         return f"make it whole, e.g. 'repeat: ${{{whole}}}' (or divide with // instead of /)"
     if isinstance(value, int) and not isinstance(value, bool):
-        return (f"the expression gives {value}: keep at least one copy with 'repeat: ${{max(1, {body})}}', "
-                "or leave the item out with 'if'")
+        return (
+            f"the expression gives {value}: keep at least one copy with 'repeat: ${{max(1, {body})}}', "
+            "or leave the item out with 'if'"
+        )
     if isinstance(value, bool):
         return f"choose a count with 'a if condition else b', e.g. 'repeat: ${{2 if {body} else 1}}'"
     return "make it give a whole number of copies, e.g. 'repeat: 2'"

@@ -22,10 +22,10 @@ def use_chain(top: SpecPath, uses: Sequence[tuple[str, SpecPath, SpecPath]]) -> 
     """
     steps = [format_spec_path(top)]
     for block, block_path, inner in uses:
-        relative = inner[len(block_path):] if inner[:len(block_path)] == block_path else inner
+        relative = inner[len(block_path) :] if inner[: len(block_path)] == block_path else inner
         steps.append(f"block '{block}' at {format_spec_path(relative)}")
     if len(steps) > MAX_STEPS:
         hidden = len(steps) - MAX_STEPS + 1
         head = MAX_STEPS // 2
-        steps = [*steps[:head], f"… {hidden} more uses …", *steps[len(steps) - (MAX_STEPS - 1 - head):]]
+        steps = [*steps[:head], f"… {hidden} more uses …", *steps[len(steps) - (MAX_STEPS - 1 - head) :]]
     return " → ".join(steps)

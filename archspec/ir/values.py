@@ -43,8 +43,7 @@ class Evaluator:
     def evaluate_args(self, raw: dict[str, Any], frame: Frame, path: tuple[Any, ...]) -> dict[str, Any]:
         return {key: self.evaluate(value, frame, (*path, key)) for key, value in raw.items()}
 
-    def arguments(self, model: type[BaseModel], raw: dict[str, Any], item: Item, frame: Frame,
-                      use_first: bool) -> Any:
+    def arguments(self, model: type[BaseModel], raw: dict[str, Any], item: Item, frame: Frame, use_first: bool) -> Any:
         key = (id(item), use_first)
         known = self.literal_args.get(key)
         if known is not None:

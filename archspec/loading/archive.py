@@ -73,18 +73,24 @@ def inspect(stream: BinaryIO, max_total_bytes: int | None = None) -> Contents:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         raise ArchiveError("the archive is truncated or damaged (its directory cannot be read)", _SAVE_AGAIN) from None
-    pickles = [info for info in members if info.filename == "data.pkl" or
-               (info.filename.endswith("/data.pkl") and info.filename.count("/") == 1)]
+    pickles = [
+        info
+        for info in members
+        if info.filename == "data.pkl" or (info.filename.endswith("/data.pkl") and info.filename.count("/") == 1)
+    ]
     if len(pickles) != 1:
-        raise ArchiveError(f"the archive holds {len(pickles)} 'data.pkl' records; a torch.save file has one",
-                           _SAVE_AGAIN)
+        raise ArchiveError(
+            f"the archive holds {len(pickles)} 'data.pkl' records; a torch.save file has one", _SAVE_AGAIN
+        )
     for info in members:
         _check_member(info, MAX_PICKLE_BYTES if info is pickles[0] else None)
     total = sum(info.file_size for info in members)
     if max_total_bytes is not None and total > max_total_bytes:
-        raise ArchiveError(f"reading the archive needs {total / 2**30:.2f} GiB but only "
-                           f"{max_total_bytes / 2**30:.2f} GiB of memory is available",
-                           "load it on a machine with more memory")
+        raise ArchiveError(
+            f"reading the archive needs {total / 2**30:.2f} GiB but only "
+            f"{max_total_bytes / 2**30:.2f} GiB of memory is available",
+            "load it on a machine with more memory",
+        )
     return Contents(pickles[0], total)
 
 
@@ -125,14 +131,19 @@ def is_checkpoint_stream(stream: BinaryIO) -> bool:
 
 def _check_member(info: zipfile.ZipInfo, max_bytes: int | None) -> None:
     """Refuse a member on its header: a decompression bomb first (the more telling name), then one too big."""
-    if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size,
-                                                                                               1):
-        raise ArchiveError(f"the archive's {quoted(info.filename)} inflates from {info.compress_size:,} to "
-                           f"{info.file_size:,} bytes (more than {MAX_COMPRESSION_RATIO} to 1): a decompression "
-                           "bomb, not a torch.save file", _SAVE_AGAIN)
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        raise ArchiveError(
+            f"the archive's {quoted(info.filename)} inflates from {info.compress_size:,} to "
+            f"{info.file_size:,} bytes (more than {MAX_COMPRESSION_RATIO} to 1): a decompression "
+            "bomb, not a torch.save file",
+            _SAVE_AGAIN,
+        )
     if max_bytes is not None and info.file_size > max_bytes:
-        raise ArchiveError(f"the archive's {quoted(info.filename)} is {info.file_size:,} bytes, more than the "
-                           f"{max_bytes:,} archspec reads of a checkpoint's pickle", _SAVE_AGAIN)
+        raise ArchiveError(
+            f"the archive's {quoted(info.filename)} is {info.file_size:,} bytes, more than the "
+            f"{max_bytes:,} archspec reads of a checkpoint's pickle",
+            _SAVE_AGAIN,
+        )
 
 
 _SAVE_AGAIN = "save the network again with 'archspec build SPEC --save PATH'"

@@ -22,8 +22,10 @@ TAG = "tag:yaml.org,2002:"
 # The core schema's forms (YAML 1.2.2, 10.3.2), each matched against the whole text (``re.fullmatch``).
 BOOL = re.compile(r"true|True|TRUE|false|False|FALSE")
 INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-                   r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
 NULL = re.compile(r"~|null|Null|NULL|")
 MERGE = re.compile(r"<<")
 
@@ -60,8 +62,9 @@ def construct(kind: str, text: str, max_digits: int) -> object:
         return text
     pattern = _PATTERNS[kind]
     if not pattern.fullmatch(text):
-        raise ScalarError(f"{quoted(text, 24)} is not a !!{kind}: YAML 1.2 writes one as {_FORMS[kind]}",
-                          _fix(kind, text))
+        raise ScalarError(
+            f"{quoted(text, 24)} is not a !!{kind}: YAML 1.2 writes one as {_FORMS[kind]}", _fix(kind, text)
+        )
     if kind == "null":
         return None
     if kind == "bool":
@@ -69,13 +72,17 @@ def construct(kind: str, text: str, max_digits: int) -> object:
     if kind == "int":
         digits = text.lstrip("+-")
         if len(digits.lstrip("0")) > max_digits:
-            raise ScalarError(f"number {cut(text, 24)} is absurdly large ({len(digits)} digits)",
-                              f"write a number with at most {max_digits} digits")
+            raise ScalarError(
+                f"number {cut(text, 24)} is absurdly large ({len(digits)} digits)",
+                f"write a number with at most {max_digits} digits",
+            )
         return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
     value = math.nan if "nan" in text.lower() or "inf" in text.lower() else float(text)
     if not math.isfinite(value):
-        raise ScalarError(f"number {cut(text, 24)} is not finite (infinite, NaN or too large)",
-                          "write a finite number such as 0.5 or 1e-5")
+        raise ScalarError(
+            f"number {cut(text, 24)} is not finite (infinite, NaN or too large)",
+            "write a finite number such as 0.5 or 1e-5",
+        )
     return value
 
 
@@ -86,8 +93,10 @@ def ascii_digits(text: str) -> str | None:
     >>> ascii_digits("٣٢"), ascii_digits("1_6"), ascii_digits("１,32"), ascii_digits(" 3"), ascii_digits("16")
     ('32', '16', '1,32', '3', None)
     """
-    mapped = "".join(str(unicodedata.decimal(char)) if not char.isascii() and unicodedata.decimal(char, None)
-                     is not None else char for char in text)
+    mapped = "".join(
+        str(unicodedata.decimal(char)) if not char.isascii() and unicodedata.decimal(char, None) is not None else char
+        for char in text
+    )
     mapped = re.sub(r"(?<=[0-9])_(?=[0-9])", "", mapped).strip()
     return mapped if mapped != text and re.search(r"[0-9]", mapped) and mapped.isascii() else None
 
@@ -109,4 +118,3 @@ def _fix(kind: str, text: str) -> str:
         return "write a whole number, or tag it !!float (or remove the tag)"
     examples = {"int": "64", "float": "0.5", "bool": "true or false", "null": "null"}
     return f"write {examples[kind]}, or remove the tag '!!{kind}'"
-

@@ -24,10 +24,11 @@ SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 NOT_REGULAR = "is not a regular file (a pipe or a device)"
 # What the operating system's refusals mean for a path the user typed, and how to fix it.
 _PATH_ERRORS: dict[int, tuple[str, str]] = {
-    errno.ENAMETOOLONG: ("the path is longer than the operating system allows",
-                         "use a shorter path (at most 255 bytes for each name in it on most file systems)"),
-    errno.ELOOP: ("the path goes round a loop of symbolic links",
-                  "point the link at a real file"),
+    errno.ENAMETOOLONG: (
+        "the path is longer than the operating system allows",
+        "use a shorter path (at most 255 bytes for each name in it on most file systems)",
+    ),
+    errno.ELOOP: ("the path goes round a loop of symbolic links", "point the link at a real file"),
     errno.EACCES: ("permission denied", "check the permissions of the file and of the directories above it"),
     errno.EPERM: ("permission denied", "check the permissions of the file and of the directories above it"),
     errno.ENOTDIR: ("a part of the path is a file, not a directory", "check the path"),
@@ -36,8 +37,9 @@ _PATH_ERRORS: dict[int, tuple[str, str]] = {
 
 def path_error(path: str, error: OSError) -> SpecError:
     """The located error for an ``OSError`` raised by stat-ing, opening or reading ``path``."""
-    message, fix = _PATH_ERRORS.get(error.errno or 0, (f"cannot read the file: {error.strerror or error}",
-                                                       "check the path and its permissions"))
+    message, fix = _PATH_ERRORS.get(
+        error.errno or 0, (f"cannot read the file: {error.strerror or error}", "check the path and its permissions")
+    )
     # A name too long names no file: shortened like any other user text, not shown whole.
     shown = shortened(path) if error.errno == errno.ENAMETOOLONG else path
     return SpecError([Diagnostic(message, (), Location(shown), fix)])
@@ -66,8 +68,9 @@ def open_regular_file(source: str | os.PathLike[str], checkpoint: bool = False) 
     _require_regular(path, status, checkpoint)
     try:
         # O_NONBLOCK: should a pipe have taken the file's place since the stat, opening it returns at once.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-                             | getattr(os, "O_BINARY", 0))
+        descriptor = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        )
     except FileNotFoundError:
         return _missing(path)
     except OSError as error:
@@ -88,24 +91,52 @@ def _missing(path: str) -> None:
         target = os.readlink(path)
     except OSError:
         return None
-    raise SpecError([Diagnostic(f"is a symbolic link to {quoted(target)}, which does not exist", (), Location(path),
-                                "point the link at an existing file, or give the file's own path")])
+    raise SpecError(
+        [
+            Diagnostic(
+                f"is a symbolic link to {quoted(target)}, which does not exist",
+                (),
+                Location(path),
+                "point the link at an existing file, or give the file's own path",
+            )
+        ]
+    )
 
 
 def _require_regular(path: str, status: os.stat_result, checkpoint: bool) -> None:
     if stat.S_ISDIR(status.st_mode) and checkpoint:
-        raise SpecError([Diagnostic("is a directory, not a checkpoint", (), Location(path),
-                                    "give the file that 'archspec build --save' wrote")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "is a directory, not a checkpoint",
+                    (),
+                    Location(path),
+                    "give the file that 'archspec build --save' wrote",
+                )
+            ]
+        )
     if stat.S_ISDIR(status.st_mode):
         try:
             inside = sorted(entry.name for entry in Path(path).iterdir() if entry.name.endswith(SPEC_SUFFIXES))[:5]
         except OSError:
             inside = []
-        raise SpecError([Diagnostic("is a directory, not a spec file", (), Location(path),
-                                    f"name a spec file in it ({', '.join(inside)})" if inside else
-                                    "name a .yaml, .yml or .json spec file")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "is a directory, not a spec file",
+                    (),
+                    Location(path),
+                    f"name a spec file in it ({', '.join(inside)})"
+                    if inside
+                    else "name a .yaml, .yml or .json spec file",
+                )
+            ]
+        )
     if not stat.S_ISREG(status.st_mode):
         # A FIFO or a device would block or never end; standard input has its own name.
-        fix = ("give the file that 'archspec build --save' wrote" if checkpoint else
-               "save the spec to a file, or pass '-' to read it from standard input")
+        fix = (
+            "give the file that 'archspec build --save' wrote"
+            if checkpoint
+            else "save the spec to a file, or pass '-' to read it from standard input"
+        )
         raise SpecError([Diagnostic(NOT_REGULAR, (), Location(path), fix)])

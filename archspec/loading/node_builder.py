@@ -32,18 +32,31 @@ class NodeBuilder:
         self.errors.append(Diagnostic(message=message, path=path, location=location, fix=fix))
 
     def forbidden_tag(self, node: yaml.Node, path: SpecPath) -> None:
-        tag = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
-        self.fail(node, path, f"YAML tag {quoted(tag)} is not allowed: a spec holds only plain data, nothing is "
-                  "constructed or imported", "remove the tag and write the value as plain YAML")
+        tag = "!!" + node.tag[len(_TAG) :] if node.tag.startswith(_TAG) else node.tag
+        self.fail(
+            node,
+            path,
+            f"YAML tag {quoted(tag)} is not allowed: a spec holds only plain data, nothing is constructed or imported",
+            "remove the tag and write the value as plain YAML",
+        )
 
     def build(self, node: yaml.Node, path: SpecPath, depth: int = 0) -> Any:
         self.count += 1
         if self.count > self.limits.max_values:
-            raise BuildAbort(node, path, f"document expands to more than {self.limits.max_values:,} values "
-                         "(an alias/anchor bomb or a runaway file)", "write the spec out without aliases of aliases")
+            raise BuildAbort(
+                node,
+                path,
+                f"document expands to more than {self.limits.max_values:,} values "
+                "(an alias/anchor bomb or a runaway file)",
+                "write the spec out without aliases of aliases",
+            )
         if depth > self.limits.max_depth:
-            raise BuildAbort(node, path, f"nesting deeper than {self.limits.max_depth} levels",
-                         f"nest at most {self.limits.max_depth} levels (a spec needs far fewer)")
+            raise BuildAbort(
+                node,
+                path,
+                f"nesting deeper than {self.limits.max_depth} levels",
+                f"nest at most {self.limits.max_depth} levels (a spec needs far fewer)",
+            )
         self.source.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
@@ -77,8 +90,12 @@ class NodeBuilder:
                 continue
             if key in seen:
                 first = seen[key].start_mark
-                self.fail(key_node, (*path, key), f"duplicate key {quoted(key)} (first given at line {first.line + 1}, "
-                          f"column {first.column + 1})", "keep only one of them")
+                self.fail(
+                    key_node,
+                    (*path, key),
+                    f"duplicate key {quoted(key)} (first given at line {first.line + 1}, column {first.column + 1})",
+                    "keep only one of them",
+                )
                 continue
             seen[key] = key_node
             self.source.keys[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -96,7 +113,7 @@ class NodeBuilder:
 
     def scalar(self, node: yaml.ScalarNode, path: SpecPath) -> Any:
         """A plain scalar's value by the core schema; an explicitly tagged one's only if its text is of that type."""
-        kind = node.tag[len(_TAG):] if node.tag.startswith(_TAG) else None
+        kind = node.tag[len(_TAG) :] if node.tag.startswith(_TAG) else None
         if kind not in ("str", "int", "float", "bool", "null"):
             self.forbidden_tag(node, path)
             return None
@@ -127,11 +144,27 @@ def check_expansion(root: yaml.Node, file: str, limits: LoadLimits) -> None:
         if key in sizes:
             return sizes[key]
         if depth > limits.max_depth:
-            raise SpecError([Diagnostic(f"nesting deeper than {limits.max_depth} levels (through aliases)", (),
-                                        _mark(file, node), f"nest at most {limits.max_depth} levels")])
+            raise SpecError(
+                [
+                    Diagnostic(
+                        f"nesting deeper than {limits.max_depth} levels (through aliases)",
+                        (),
+                        _mark(file, node),
+                        f"nest at most {limits.max_depth} levels",
+                    )
+                ]
+            )
         if key in active:
-            raise SpecError([Diagnostic("an alias refers to the anchor that contains it (a structure without end)",
-                                        (), _mark(file, node), "remove the alias, or point it at another anchor")])
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "an alias refers to the anchor that contains it (a structure without end)",
+                        (),
+                        _mark(file, node),
+                        "remove the alias, or point it at another anchor",
+                    )
+                ]
+            )
         active.add(key)
         total = 1
         if isinstance(node, yaml.SequenceNode):
@@ -151,14 +184,29 @@ def check_expansion(root: yaml.Node, file: str, limits: LoadLimits) -> None:
         key_node, culprit = max(root.value, key=lambda entry: sizes[id(entry[1])])
         path = (str(key_node.value),)
     if total > len(sizes):  # some nodes are reached more than once: aliases multiply the document
-        raise SpecError([Diagnostic(f"the document expands to {total:,} values through aliases, more than the "
-                                    f"{limits.max_values:,} allowed (an alias/anchor bomb)", path,
-                                    _mark(file, culprit), "write the data out instead of nesting aliases of aliases")])
-    raise SpecError([Diagnostic(f"the document holds {total:,} values, more than the {limits.max_values:,} allowed",
-                                path, _mark(file, culprit), "a spec needs far fewer; use 'repeat' and blocks instead "
-                                "of writing layers out (or raise LoadLimits.max_values)")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"the document expands to {total:,} values through aliases, more than the "
+                    f"{limits.max_values:,} allowed (an alias/anchor bomb)",
+                    path,
+                    _mark(file, culprit),
+                    "write the data out instead of nesting aliases of aliases",
+                )
+            ]
+        )
+    raise SpecError(
+        [
+            Diagnostic(
+                f"the document holds {total:,} values, more than the {limits.max_values:,} allowed",
+                path,
+                _mark(file, culprit),
+                "a spec needs far fewer; use 'repeat' and blocks instead "
+                "of writing layers out (or raise LoadLimits.max_values)",
+            )
+        ]
+    )
 
 
 def _mark(file: str, node: yaml.Node) -> Location:
     return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
-

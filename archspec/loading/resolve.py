@@ -29,8 +29,11 @@ BLOCKS_PACKAGE = "archspec.blocks"
 def block_documents() -> tuple[Document, ...]:
     """Every library file, parsed, in file-name order (read once per process, and only when asked for)."""
     entries = sorted(resources.files(BLOCKS_PACKAGE).iterdir(), key=lambda entry: entry.name)
-    return tuple(load_text(entry.read_text(encoding="utf-8"), f"<archspec>/blocks/{entry.name}")
-                 for entry in entries if entry.name.endswith(".yaml"))
+    return tuple(
+        load_text(entry.read_text(encoding="utf-8"), f"<archspec>/blocks/{entry.name}")
+        for entry in entries
+        if entry.name.endswith(".yaml")
+    )
 
 
 def builtin_block_names() -> set[str]:
@@ -45,8 +48,9 @@ def builtin_block_names() -> set[str]:
 def bundled_specs() -> dict[str, str]:
     """Bundled spec name → its text's resource path."""
     folder = resources.files("archspec.specs")
-    return {entry.name.rsplit(".", 1)[0]: entry.name for entry in folder.iterdir()
-            if entry.name.endswith(SPEC_SUFFIXES)}
+    return {
+        entry.name.rsplit(".", 1)[0]: entry.name for entry in folder.iterdir() if entry.name.endswith(SPEC_SUFFIXES)
+    }
 
 
 def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadLimits | None = None) -> Document:
@@ -59,9 +63,16 @@ def load_document(source: str | os.PathLike[str] | dict[str, Any], limits: LoadL
     if isinstance(source, dict):
         return load_data(source, "<dict>", limits)
     if not isinstance(source, str | os.PathLike):
-        raise SpecError([Diagnostic(f"a spec is a path, a bundled spec's name or a dict, got a value of type "
-                                    f"'{type(source).__name__}'", (), Location("<spec>", 1, 1),
-                                    "pass archspec.load a file path, e.g. 'specs/resnet18.yaml', or a dict")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"a spec is a path, a bundled spec's name or a dict, got a value of type '{type(source).__name__}'",
+                    (),
+                    Location("<spec>", 1, 1),
+                    "pass archspec.load a file path, e.g. 'specs/resnet18.yaml', or a dict",
+                )
+            ]
+        )
     stream = open_regular_file(source)
     if stream is not None:
         with stream:
@@ -86,16 +97,32 @@ def load_stream(stream: BinaryIO, file: str, limits: LoadLimits | None = None) -
     if data.startswith(ZIP_SIGNATURE):
         raise SpecError([_not_a_spec(file, stream)])
     if len(data) > limits.max_bytes:
-        raise SpecError([Diagnostic(f"the file is larger than the {limits.max_bytes:,}-byte cap", (),
-                                    Location(file, 1, 1), "a spec is small text; use 'repeat' and blocks "
-                                    "instead of writing layers out (or raise LoadLimits.max_bytes)")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"the file is larger than the {limits.max_bytes:,}-byte cap",
+                    (),
+                    Location(file, 1, 1),
+                    "a spec is small text; use 'repeat' and blocks "
+                    "instead of writing layers out (or raise LoadLimits.max_bytes)",
+                )
+            ]
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError([Diagnostic(f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})", (),
-                                    Location(file, line, column), "save the spec as UTF-8")]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                    (),
+                    Location(file, line, column),
+                    "save the spec as UTF-8",
+                )
+            ]
+        ) from None
     return load_text(text, file, limits)
 
 
@@ -103,9 +130,16 @@ def _not_a_spec(file: str, stream: BinaryIO) -> Diagnostic:
     """A zip archive where a spec was expected: say what it is and what reads it (a file is looked into at a
     bounded cost; standard input cannot be)."""
     if stream.seekable() and is_checkpoint_stream(stream):
-        return Diagnostic(f"{file_name(file)} is an archspec checkpoint (written by 'archspec build --save'), not "
-                          "a spec", (),
-                          Location(file), f"'archspec build {file}' reports it and rebuilds the module; in Python, "
-                          f"archspec.load_checkpoint({file!r}) returns the module with its weights")
-    return Diagnostic("the file is a zip archive (a torch.save file?), not a spec", (), Location(file),
-                      "give the YAML or JSON spec; archspec checkpoints load with archspec.load_checkpoint(path)")
+        return Diagnostic(
+            f"{file_name(file)} is an archspec checkpoint (written by 'archspec build --save'), not a spec",
+            (),
+            Location(file),
+            f"'archspec build {file}' reports it and rebuilds the module; in Python, "
+            f"archspec.load_checkpoint({file!r}) returns the module with its weights",
+        )
+    return Diagnostic(
+        "the file is a zip archive (a torch.save file?), not a spec",
+        (),
+        Location(file),
+        "give the YAML or JSON spec; archspec checkpoints load with archspec.load_checkpoint(path)",
+    )

@@ -11,7 +11,7 @@ from archspec.loading.load_limits import LoadLimits
 
 BOM = "\ufeff"
 # What YAML 1.1/1.2 allow in a stream (PyYAML's Reader rejects the rest, reporting only an offset).
-_UNPRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # as PyYAML counts lines
 
 
@@ -23,10 +23,15 @@ def check_characters(text: str, file: str) -> None:
         line, column = _line_and_column(text, match.start())
         code = f"U+{ord(match.group()):04X}"
         kind = "control character" if ord(match.group()) < 0xA0 else "character"
-        diagnostics.append(Diagnostic(f"the {kind} {code} cannot appear in a spec file (YAML and JSON text "
-                                      "allow only tab, line breaks and printable characters)", (),
-                                      Location(file, line, column), f"remove the {kind} {code} at line {line}, "
-                                      f"column {column} (editors often show it as nothing or a box)"))
+        diagnostics.append(
+            Diagnostic(
+                f"the {kind} {code} cannot appear in a spec file (YAML and JSON text "
+                "allow only tab, line breaks and printable characters)",
+                (),
+                Location(file, line, column),
+                f"remove the {kind} {code} at line {line}, column {column} (editors often show it as nothing or a box)",
+            )
+        )
         if len(diagnostics) == MAX_SHOWN_DIAGNOSTICS:
             break
     if diagnostics:
@@ -60,11 +65,13 @@ def check_json(text: str, file: str, limits: LoadLimits) -> list[tuple[SpecPath,
     try:
         data = json.loads(text, parse_constant=_NonFinite, parse_int=integer)
     except json.JSONDecodeError as exc:
-        raise SpecError([Diagnostic(f"JSON syntax: {exc.msg}", (), Location(file, exc.lineno, exc.colno),
-                                    _json_fix(exc.msg))]) from None
+        raise SpecError(
+            [Diagnostic(f"JSON syntax: {exc.msg}", (), Location(file, exc.lineno, exc.colno), _json_fix(exc.msg))]
+        ) from None
     except RecursionError:
-        raise SpecError([Diagnostic("JSON: nesting too deep", (), Location(file, 1, 1),
-                                    f"nest at most {limits.max_depth} levels")]) from None
+        raise SpecError(
+            [Diagnostic("JSON: nesting too deep", (), Location(file, 1, 1), f"nest at most {limits.max_depth} levels")]
+        ) from None
     found: list[tuple[SpecPath, str]] = []
     pending: list[tuple[SpecPath, Any]] = [((), data)]
     while pending:

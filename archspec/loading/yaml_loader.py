@@ -43,9 +43,17 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     """
     limits = limits or LoadLimits()
     if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        raise SpecError([Diagnostic(f"the file is larger than the {limits.max_bytes:,}-byte cap", (),
-                                    Location(file, 1, 1), "a spec is small text; use 'repeat' and blocks "
-                                    "instead of writing layers out (or raise LoadLimits.max_bytes)")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"the file is larger than the {limits.max_bytes:,}-byte cap",
+                    (),
+                    Location(file, 1, 1),
+                    "a spec is small text; use 'repeat' and blocks "
+                    "instead of writing layers out (or raise LoadLimits.max_bytes)",
+                )
+            ]
+        )
     text = text.removeprefix(BOM)  # no part of the spec; editors count columns without it
     check_characters(text, file)
     non_finite: list[tuple[SpecPath, str]] = []
@@ -61,14 +69,23 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
             raise SpecError([parser_nesting_diagnostic(exc, text, file, limits)]) from None
         raise SpecError([syntax_diagnostic(exc, file, text)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Diagnostic(f"YAML syntax: {exc}", (), Location(file, 1, 1),
-                                    "check that the file is YAML or JSON text")]) from None
+        raise SpecError(
+            [Diagnostic(f"YAML syntax: {exc}", (), Location(file, 1, 1), "check that the file is YAML or JSON text")]
+        ) from None
     except RecursionError:  # a max_depth raised past what Python's recursion allows the composer
         raise SpecError([nested_too_deeply(file, limits)]) from None
     builder = NodeBuilder(file, limits)
     if root is None:
-        raise SpecError([Diagnostic("the file is empty", (), Location(file, 1, 1),
-                                    "start with 'archspec: 1', 'name:', 'input:' and 'layers:'")])
+        raise SpecError(
+            [
+                Diagnostic(
+                    "the file is empty",
+                    (),
+                    Location(file, 1, 1),
+                    "start with 'archspec: 1', 'name:', 'input:' and 'layers:'",
+                )
+            ]
+        )
     check_expansion(root, file, limits)
     try:
         data = builder.build(root, ())
@@ -78,10 +95,13 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     except RecursionError:
         raise SpecError([nested_too_deeply(file, limits)]) from None
     for path, name in non_finite:  # JSON's NaN / Infinity read as text in YAML: locate them by their path
-        builder.errors.append(builder.source.diagnostic(path, f"number {name} is not finite (JSON's NaN and "
-                                                        "Infinity are not numbers a spec can use)",
-                                                        "write a finite number such as 0.5 or 1e-5"))
+        builder.errors.append(
+            builder.source.diagnostic(
+                path,
+                f"number {name} is not finite (JSON's NaN and Infinity are not numbers a spec can use)",
+                "write a finite number such as 0.5 or 1e-5",
+            )
+        )
     if builder.errors:
         raise SpecError(builder.errors)
     return Document(data=data, source=builder.source, text=text)
-

@@ -73,8 +73,11 @@ def global_along(x: Shape, dims: tuple[int, ...], reason: str) -> WindowStep | G
     spatial = x[1:]
     if set(dims) >= set(range(len(spatial))):
         return Global(reason)
-    return WindowStep(tuple(length if d in dims else 1 for d, length in enumerate(spatial)),
-                      tuple(0 if d in dims else 1 for d in range(len(spatial))), (0,) * len(spatial))
+    return WindowStep(
+        tuple(length if d in dims else 1 for d, length in enumerate(spatial)),
+        tuple(0 if d in dims else 1 for d in range(len(spatial))),
+        (0,) * len(spatial),
+    )
 
 
 RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the field is unchanged
@@ -170,19 +173,26 @@ def per_dim(value: int | list[int], dims: int, argument: str) -> tuple[int, ...]
     if isinstance(value, int):
         return (value,) * dims
     if len(value) != dims:
-        raise OpError(f"'{argument}' has {len(value)} values but the input has {dims} spatial dimension(s)",
-                      f"give one value (e.g. {argument}: {value[0] if value else 1}) or a list of {dims}", argument)
+        raise OpError(
+            f"'{argument}' has {len(value)} values but the input has {dims} spatial dimension(s)",
+            f"give one value (e.g. {argument}: {value[0] if value else 1}) or a list of {dims}",
+            argument,
+        )
     return tuple(value)
 
 
 def require_spatial(op: str, x: Shape, least: int = 1) -> int:
     dims = spatial_rank(x)
     if dims < least:
-        raise OpError(f"'{op}' needs an input with spatial dimensions, but its input has none",
-                      "put it before flatten/linear, or give the spec's input as [C, H, W]")
+        raise OpError(
+            f"'{op}' needs an input with spatial dimensions, but its input has none",
+            "put it before flatten/linear, or give the spec's input as [C, H, W]",
+        )
     if dims > 3:
-        raise OpError(f"'{op}' supports 1 to 3 spatial dimensions, its input has {dims}",
-                      "give the spec's input as [C, L], [C, H, W] or [C, D, H, W]")
+        raise OpError(
+            f"'{op}' supports 1 to 3 spatial dimensions, its input has {dims}",
+            "give the spec's input as [C, L], [C, H, W] or [C, D, H, W]",
+        )
     return dims
 
 

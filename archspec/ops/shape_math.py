@@ -26,8 +26,9 @@ def effective_kernels(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tup
     return tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation, strict=True))
 
 
-def conv_output_size(length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-                     extra_padding: int = 0) -> int:
+def conv_output_size(
+    length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1, extra_padding: int = 0
+) -> int:
     """``(L + 2p - d(k-1) - 1) // s + 1``; ``extra_padding`` adds an odd extra on one side (``same``).
 
     >>> conv_output_size(224, 7, stride=2, padding=3)
@@ -50,8 +51,9 @@ def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def pool_output_size(length: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1,
-                     ceil_mode: bool = False) -> int:
+def pool_output_size(
+    length: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1, ceil_mode: bool = False
+) -> int:
     """PyTorch's pooling size, including the ceil-mode rule that a window may not start in the right padding.
 
     >>> pool_output_size(112, 3, 2, 0, ceil_mode=True)
@@ -70,8 +72,9 @@ def pool_output_size(length: int, kernel: int, stride: int, padding: int = 0, di
     return size
 
 
-def transposed_output_size(length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-                           output_padding: int = 0) -> int:
+def transposed_output_size(
+    length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1, output_padding: int = 0
+) -> int:
     """``(L-1)s - 2p + d(k-1) + output_padding + 1``.
 
     >>> transposed_output_size(7, 4, stride=2, padding=1)

@@ -16,10 +16,16 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
         # A doc may hold any character through YAML's escapes ("\e[2J"): escaped, keeping its line breaks.
         lines += [escaped(report.doc.strip(), keep="\n"), ""]
     field = report.receptive_field
-    field_text = "none" if field is None else (
-        f"{field.kind.replace('_', ' ')}" if field.kind != FieldKind.EXACT else
-        f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, start {shape(list(field.start))}, "
-        f"padding {shape(list(field.padding))}")
+    field_text = (
+        "none"
+        if field is None
+        else (
+            f"{field.kind.replace('_', ' ')}"
+            if field.kind != FieldKind.EXACT
+            else f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, start {shape(list(field.start))}, "
+            f"padding {shape(list(field.padding))}"
+        )
+    )
     lines += [
         f"- **Input**: `{shape(report.input_shape)}` → **output** `{shape(report.output_shape)}`",
         f"- **Parameters**: {grouped(totals.params)} (buffers {grouped(totals.buffers)})",
@@ -40,6 +46,8 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
     ]
     for layer in report.shown_layers(max_depth):
         indent = "&nbsp;&nbsp;" * (layer.depth - 1)
-        lines.append(f"| {indent}`{layer.path}` | {layer.op} | `{shape(layer.output_shape)}` | "
-                     f"{grouped(layer.params)} | {grouped(layer.macs)} | {' | '.join(field_cells(layer.rf))} |")
+        lines.append(
+            f"| {indent}`{layer.path}` | {layer.op} | `{shape(layer.output_shape)}` | "
+            f"{grouped(layer.params)} | {grouped(layer.macs)} | {' | '.join(field_cells(layer.rf))} |"
+        )
     return "\n".join(lines) + "\n"

@@ -47,8 +47,12 @@ def field_cells(rf: object) -> tuple[str, str, str, str]:
     if rf.kind != FieldKind.EXACT:  # type: ignore[attr-defined]
         label = FieldKind.GLOBAL.value if rf.kind == FieldKind.GLOBAL else "varies"  # type: ignore[attr-defined]
         return label, "", "", ""
-    return (_per_dim(rf.size), _per_dim(rf.jump), _per_dim(rf.start),  # type: ignore[attr-defined]
-            _per_dim(rf.padding))  # type: ignore[attr-defined]
+    return (
+        _per_dim(rf.size),
+        _per_dim(rf.jump),
+        _per_dim(rf.start),  # type: ignore[attr-defined]
+        _per_dim(rf.padding),
+    )  # type: ignore[attr-defined]
 
 
 def _per_dim(values: tuple) -> str:

@@ -16,16 +16,28 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     rows = []
     for layer in report.shown_layers(max_depth):
         name = "  " * (layer.depth - 1) + layer.path.rsplit(".", 1)[-1]
-        op = f"{layer.op} (train)" if layer.train_only and (layer.depth == 1 or _starts_side_output(layer.op)) \
+        op = (
+            f"{layer.op} (train)"
+            if layer.train_only and (layer.depth == 1 or _starts_side_output(layer.op))
             else layer.op
-        rows.append((name, op, shape(layer.output_shape), grouped(layer.params) if layer.params else "–",
-                     grouped(layer.macs) if layer.macs else "–", *field_cells(layer.rf)))
+        )
+        rows.append(
+            (
+                name,
+                op,
+                shape(layer.output_shape),
+                grouped(layer.params) if layer.params else "–",
+                grouped(layer.macs) if layer.macs else "–",
+                *field_cells(layer.rf),
+            )
+        )
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(_HEADERS)]
     right = set(range(3, len(_HEADERS)))
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths,
-                                                                                                 strict=True))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
 
     rule = "=" * len(line(_HEADERS))
     # The file name is the user's (any byte but '/'): escaped, so that it cannot drive the terminal.
@@ -39,8 +51,10 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     elif field.kind != FieldKind.EXACT:
         field_text = f"{field.kind.replace('_', ' ')} ({field.reason})"
     else:
-        field_text = (f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, "
-                      f"start {shape(list(field.start))}, padding {shape(list(field.padding))}")
+        field_text = (
+            f"size {shape(list(field.size))}, jump {shape(list(field.jump))}, "
+            f"start {shape(list(field.start))}, padding {shape(list(field.padding))}"
+        )
     outputs = ", ".join(f"{o['name']} {shape(o['shape'])}" for o in report.outputs)
     out += [
         f"Input: {shape(report.input_shape)}   Output{'s' if len(report.outputs) > 1 else ''}: "
@@ -54,8 +68,10 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
         f"Receptive field: {field_text}",
     ]
     if any(layer.train_only for layer in report.layers) and not report.train:
-        out.append("(train): runs only in training; its MACs and activations are not in the totals (--train "
-                   "reports the training graph)")
+        out.append(
+            "(train): runs only in training; its MACs and activations are not in the totals (--train "
+            "reports the training graph)"
+        )
     out += [str(warning) for warning in report.warnings]  # FILE:LINE:COL: warning: PATH: what — fix
     out.append(rule)
     return "\n".join(out)

@@ -26,8 +26,9 @@ class FirstErrors:
         return self._entries
 
 
-def bounded_diagnostics(error: ValidationError, model: Any, base: SpecPath, source: SourceMap,
-                        data: Any = NO_DATA) -> tuple[list[Diagnostic], int]:
+def bounded_diagnostics(
+    error: ValidationError, model: Any, base: SpecPath, source: SourceMap, data: Any = NO_DATA
+) -> tuple[list[Diagnostic], int]:
     """``diagnostics_from`` on at most :data:`MAX_DESCRIBED_ERRORS` entries, and how many problems (distinct
     spec paths) the rest hold — so that 100,000 bad keys cost milliseconds and still get counted. ``data``: what
     was validated, to place each error at its real key path."""

@@ -47,7 +47,7 @@ class FieldError:
         """The argument the value belongs to: ``stride`` for ``(..., 'stride')``, ``input[1]`` for ``('input', 1)``."""
         for position in range(len(self.loc) - 1, -1, -1):
             if isinstance(self.loc[position], str):
-                return cut(self.loc[position]) + "".join(f"[{part}]" for part in self.loc[position + 1:])
+                return cut(self.loc[position]) + "".join(f"[{part}]" for part in self.loc[position + 1 :])
         return "the value"
 
     @property
@@ -108,14 +108,16 @@ def _pydantic_message(error: FieldError) -> str:
 
 # --- keys: unknown and missing ------------------------------------------------------------------------------
 
+
 def _unknown_key(error: FieldError) -> str:
     return str(error.loc[-1] if error.loc else error.entry["loc"][-1])
 
 
 def _unknown_key_fix(error: FieldError) -> str:
     fields = fields_at(error.model, error.loc[:-1])
-    return did_you_mean(_unknown_key(error), fields) or (f"remove it; known keys: {', '.join(fields)}" if fields
-                                                         else "remove it")
+    return did_you_mean(_unknown_key(error), fields) or (
+        f"remove it; known keys: {', '.join(fields)}" if fields else "remove it"
+    )
 
 
 def _missing_key_fix(error: FieldError) -> str:
@@ -126,8 +128,12 @@ def _missing_key_fix(error: FieldError) -> str:
 
 # --- bounds -------------------------------------------------------------------------------------------------
 
-_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"), "less_than_equal": ("<=", "le"),
-           "less_than": ("<", "lt")}
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
 
 
 def _bound_message(error: FieldError) -> str:
@@ -149,6 +155,7 @@ def _bound_fix(error: FieldError) -> str:
 
 # --- choices, names, lengths, validators --------------------------------------------------------------------
 
+
 def _literal_message(error: FieldError) -> str:
     return f"{describe_value(error.value)} is not one of {error.ctx.get('expected', 'the choices')}"
 
@@ -158,8 +165,9 @@ def _literal_fix(error: FieldError) -> str:
     choices = re.findall(r"'([^']*)'", str(expected or ""))
     if not choices:
         return f"use {expected}" if expected else f"write e.g. {error.written}"
-    return (did_you_mean(error.value, choices) if isinstance(error.value, str) else None) or \
-        f"use one of them, e.g. {error.name}: {choices[0]}"
+    return (
+        did_you_mean(error.value, choices) if isinstance(error.value, str) else None
+    ) or f"use one of them, e.g. {error.name}: {choices[0]}"
 
 
 def _name_fix(error: FieldError) -> str:
@@ -199,6 +207,7 @@ def _value_error_fix(error: FieldError) -> str:
 
 
 # --- wrong types --------------------------------------------------------------------------------------------
+
 
 def _integer_fix(error: FieldError) -> str:
     value, written = error.value, error.written
@@ -268,8 +277,10 @@ def _ascii_number(text: str, is_number: Any) -> bool:
 
 def _ascii_fix(text: str) -> str:
     """``write 32``: YAML 1.2 and JSON read other digits, and ``_`` between digits, as text, never as a number."""
-    return (f"write {ascii_digits(text)}: numbers are ASCII digits 0-9 without '_' (YAML and JSON read {quoted(text)} "
-            "as text)")
+    return (
+        f"write {ascii_digits(text)}: numbers are ASCII digits 0-9 without '_' (YAML and JSON read {quoted(text)} "
+        "as text)"
+    )
 
 
 def _type(accepts: str, fix: Callable[[FieldError], str]) -> Wording:
@@ -293,14 +304,20 @@ WORDING: dict[str, Wording] = {
     "model_type": _type("a mapping", _mapping_fix),
     # A literal's choices are listed from the error itself ("one of 'same' or 'valid'"), hence no text here.
     "literal_error": Wording(_literal_message, _literal_fix, accepts=""),
-    "none_required": Wording(lambda error: f"{error.name} takes no value here, got {describe_value(error.value)}",
-                             lambda error: f"remove '{error.name}'", accepts="null"),
+    "none_required": Wording(
+        lambda error: f"{error.name} takes no value here, got {describe_value(error.value)}",
+        lambda error: f"remove '{error.name}'",
+        accepts="null",
+    ),
     **{kind: Wording(_bound_message, _bound_fix) for kind in _BOUNDS},
     "string_pattern_mismatch": Wording(lambda error: f"{describe_value(error.value)} is not a valid name", _name_fix),
     "too_short": Wording(_too_short_message, _too_short_fix),
     "too_long": Wording(_too_long_message, lambda error: f"give at most {error.ctx.get('max_length')} entries"),
-    "string_too_long": Wording(lambda error: f"the text is too long ({error.pydantic_text})",
-                               lambda error: f"shorten it to at most {error.ctx.get('max_length')} characters"),
-    "value_error": Wording(lambda error: str(error.entry["msg"]).removeprefix("Value error, ").split(" — ")[0],
-                           _value_error_fix),
+    "string_too_long": Wording(
+        lambda error: f"the text is too long ({error.pydantic_text})",
+        lambda error: f"shorten it to at most {error.ctx.get('max_length')} characters",
+    ),
+    "value_error": Wording(
+        lambda error: str(error.entry["msg"]).removeprefix("Value error, ").split(" — ")[0], _value_error_fix
+    ),
 }

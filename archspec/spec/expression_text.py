@@ -34,8 +34,11 @@ def refuse_non_ascii(source: str, char: str) -> None:
         fix = f"write it in ASCII: {quoted(folded)}"
     else:
         fix = "write names with ASCII letters, digits and '_' (not starting with '__'), and numbers with ASCII digits"
-    raise ExpressionError(f"expression {quoted(source, 40)} holds the non-ASCII character {char!r} "
-                          f"(U+{ord(char):04X}): names and numbers in expressions are ASCII and match exactly", fix)
+    raise ExpressionError(
+        f"expression {quoted(source, 40)} holds the non-ASCII character {char!r} "
+        f"(U+{ord(char):04X}): names and numbers in expressions are ASCII and match exactly",
+        fix,
+    )
 
 
 # Number literals as YAML 1.2 (core schema) and JSON write them, without the sign (a unary operator here), plus the
@@ -60,6 +63,7 @@ def check_number_literals(tree: ast.Expression, source: str) -> None:
             text = ast.get_source_segment(source, node) or ""
             if not _NUMBER_LITERAL.fullmatch(text):
                 written = repr(node.value) if type(node.value) is float or abs(node.value) < 2**62 else None
-                raise ExpressionError(f"number {quoted(text, 40)} is not written as YAML and JSON write numbers",
-                                      f"write {written}" if written else "write the number in decimal digits")
-
+                raise ExpressionError(
+                    f"number {quoted(text, 40)} is not written as YAML and JSON write numbers",
+                    f"write {written}" if written else "write the number in decimal digits",
+                )

@@ -54,15 +54,19 @@ _INPUT_FIX = "use in.channels, in.spatial or in.dims"
 
 def _lookup(name: str, scope: Mapping[str, Any]) -> Any:
     if name.startswith("__"):
-        raise ExpressionError(f"name {quoted(name)} is not allowed",
-                              "names starting with '__' are reserved; use a param declared under params")
+        raise ExpressionError(
+            f"name {quoted(name)} is not allowed",
+            "names starting with '__' are reserved; use a param declared under params",
+        )
     if name in scope:
         return scope[name]
     from archspec.errors import did_you_mean
 
     known = [k for k in scope if not k.startswith("in.")]
-    raise ExpressionError(f"unknown name {quoted(name)}", did_you_mean(name, known) or
-                          f"known names: {listed(sorted(known)) or 'none'}; declare it under params")
+    raise ExpressionError(
+        f"unknown name {quoted(name)}",
+        did_you_mean(name, known) or f"known names: {listed(sorted(known)) or 'none'}; declare it under params",
+    )
 
 
 def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
@@ -73,8 +77,10 @@ def _lookup_input(field: str, scope: Mapping[str, Any]) -> Any:
     from archspec.errors import did_you_mean
 
     if field in INPUT_FIELDS:  # a scope without an input (params are evaluated before any layer)
-        raise ExpressionError(f"{key} is not known here: only layer arguments and block arguments see the "
-                              "input's shape", "compute it in the layer that needs it")
+        raise ExpressionError(
+            f"{key} is not known here: only layer arguments and block arguments see the input's shape",
+            "compute it in the layer that needs it",
+        )
     close = did_you_mean(key, [f"in.{known}" for known in INPUT_FIELDS])
     raise ExpressionError(f"unknown name {quoted(key)}", f"{close} ({_INPUT_FIX})" if close else _INPUT_FIX)
 
@@ -100,12 +106,17 @@ def _check_call(function: str, args: list[Any]) -> None:
         return
     digits = args[1]
     if not isinstance(digits, int) or isinstance(digits, bool):
-        raise ExpressionError(f"round()'s second argument, the number of digits, must be a whole number, got "
-                              f"{_kind(digits)}", "write e.g. round(x, 2), or round(x) for a whole number")
+        raise ExpressionError(
+            f"round()'s second argument, the number of digits, must be a whole number, got {_kind(digits)}",
+            "write e.g. round(x, 2), or round(x) for a whole number",
+        )
     limit = _max_round_digits()
     if abs(digits) > limit:
-        raise ExpressionError(f"round()'s number of digits {value_text(digits)} is out of range: numbers here stay "
-                              f"below 2**62, so at most {limit} digits matter", f"use digits from -{limit} to {limit}")
+        raise ExpressionError(
+            f"round()'s number of digits {value_text(digits)} is out of range: numbers here stay "
+            f"below 2**62, so at most {limit} digits matter",
+            f"use digits from -{limit} to {limit}",
+        )
 
 
 class Walker:
@@ -132,8 +143,9 @@ class Walker:
     def visit_Attribute(self, node: ast.Attribute) -> Any:
         if isinstance(node.value, ast.Name) and node.value.id == INPUT_NAMESPACE:
             return _lookup_input(node.attr, self.scope)
-        raise ExpressionError(f"attribute access is not allowed in expressions ('{value_text(_source_text(node))}')",
-                              _refusal_fix(node))
+        raise ExpressionError(
+            f"attribute access is not allowed in expressions ('{value_text(_source_text(node))}')", _refusal_fix(node)
+        )
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         op = type(node.op)
@@ -143,8 +155,10 @@ class Walker:
         symbol = _SYMBOLS[op]
         if not (_is_number(left) and _is_number(right)):
             # Arithmetic on lists or strings could build huge values ([0] * 10**9); specs never need it.
-            raise ExpressionError(f"cannot apply '{symbol}' to {_kind(left)} and {_kind(right)}",
-                                  "arithmetic works on numbers only; write lists out as [a, b]")
+            raise ExpressionError(
+                f"cannot apply '{symbol}' to {_kind(left)} and {_kind(right)}",
+                "arithmetic works on numbers only; write lists out as [a, b]",
+            )
         if op is ast.Pow and _too_large_power(left, right):
             raise ExpressionError(f"{value_text(left)} ** {value_text(right)} is too large", "use a smaller exponent")
         try:
@@ -152,8 +166,9 @@ class Walker:
         except ZeroDivisionError:
             raise ExpressionError(f"division by zero in '{symbol}'", "make sure the divisor is not 0") from None
         except OverflowError:
-            raise ExpressionError(f"{value_text(left)} {symbol} {value_text(right)} is too large",
-                                  "keep numbers below 2**62") from None
+            raise ExpressionError(
+                f"{value_text(left)} {symbol} {value_text(right)} is too large", "keep numbers below 2**62"
+            ) from None
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
         value = self.visit(node.operand)
@@ -185,8 +200,9 @@ class Walker:
                 if not _COMPARE[type(op)](left, right):
                     return False
             except TypeError:
-                raise ExpressionError(f"cannot compare {_kind(left)} with {_kind(right)}",
-                                      "compare numbers with numbers") from None
+                raise ExpressionError(
+                    f"cannot compare {_kind(left)} with {_kind(right)}", "compare numbers with numbers"
+                ) from None
             left = right
         return True
 
@@ -209,8 +225,10 @@ class Walker:
         try:
             return FUNCTIONS[node.func.id](*args)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise ExpressionError(f"{node.func.id}(...) failed: {exc}",
-                                  f"pass numbers (or one list of numbers), e.g. {node.func.id}(a, b)") from None
+            raise ExpressionError(
+                f"{node.func.id}(...) failed: {exc}",
+                f"pass numbers (or one list of numbers), e.g. {node.func.id}(a, b)",
+            ) from None
 
 
 _GENERAL_FIX = "use numbers, names, arithmetic, comparisons and min/max/round/floor/ceil/abs"
@@ -220,20 +238,40 @@ def _refusal_fix(node: ast.AST) -> str:
     """What to write instead of a refused construct."""
     if isinstance(node, ast.Subscript):
         target = node.value
-        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                and target.value.id == INPUT_NAMESPACE and target.attr == "spatial":
-            return "single sizes cannot be picked out: use min(in.spatial) or max(in.spatial) (the smallest or " \
-                   "largest spatial size)"
-        return "single elements cannot be picked out: give the value its own param (or use min(...) / max(...) " \
-               "of the list)"
+        if (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == INPUT_NAMESPACE
+            and target.attr == "spatial"
+        ):
+            return (
+                "single sizes cannot be picked out: use min(in.spatial) or max(in.spatial) (the smallest or "
+                "largest spatial size)"
+            )
+        return (
+            "single elements cannot be picked out: give the value its own param (or use min(...) / max(...) "
+            "of the list)"
+        )
     return _GENERAL_FIX
 
 
 def _describe(node: ast.AST) -> str:
-    names = {"Attribute": "attribute access", "Subscript": "subscripting", "Lambda": "lambda",
-             "ListComp": "a comprehension", "GeneratorExp": "a comprehension", "DictComp": "a comprehension",
-             "SetComp": "a comprehension", "Dict": "a mapping", "Set": "a set", "Starred": "unpacking",
-             "NamedExpr": "assignment", "JoinedStr": "an f-string", "Await": "await", "Yield": "yield"}
+    names = {
+        "Attribute": "attribute access",
+        "Subscript": "subscripting",
+        "Lambda": "lambda",
+        "ListComp": "a comprehension",
+        "GeneratorExp": "a comprehension",
+        "DictComp": "a comprehension",
+        "SetComp": "a comprehension",
+        "Dict": "a mapping",
+        "Set": "a set",
+        "Starred": "unpacking",
+        "NamedExpr": "assignment",
+        "JoinedStr": "an f-string",
+        "Await": "await",
+        "Yield": "yield",
+    }
     kind = type(node).__name__
     if isinstance(node, ast.Name):
         return f"'{node.id}'"
@@ -259,8 +297,19 @@ def _checked(value: Any) -> Any:
 
 
 _SYMBOLS: dict[type[ast.operator], str] = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
-    ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.MatMult: "@",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.BitAnd: "&",
+    ast.MatMult: "@",
 }
 
 
@@ -270,5 +319,6 @@ def _is_number(value: Any) -> bool:
 
 def _kind(value: Any) -> str:
     kind = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
     return f"{kind} ({value_text(value)})"

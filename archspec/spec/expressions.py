@@ -81,7 +81,7 @@ def _evaluate_string(text: str, scope: Mapping[str, Any]) -> Any:
         return evaluate_expression(body, scope)
     odd = _NON_ASCII_NAME.search(text)
     if odd:  # '$ｗ': no expression by the grammar, but surely meant as one
-        refuse_non_ascii(text[odd.start():], text[odd.start() + 1])
+        refuse_non_ascii(text[odd.start() :], text[odd.start() + 1])
 
     def substitute(match: re.Match[str]) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
@@ -107,19 +107,23 @@ def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
 
 def _parse_expression(source: str) -> ast.Expression:
     if len(source) > _MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression longer than {_MAX_EXPRESSION_LENGTH} characters",
-                              "split it into params and combine them")
+        raise ExpressionError(
+            f"expression longer than {_MAX_EXPRESSION_LENGTH} characters", "split it into params and combine them"
+        )
     if not source.isascii():
         refuse_non_ascii(source, next(char for char in source if not char.isascii()))
     if INPUT_NAMESPACE in source:
-        raise ExpressionError(f"name {INPUT_NAMESPACE!r} is not allowed",
-                              "read the input's shape as in.channels, in.spatial or in.dims")
+        raise ExpressionError(
+            f"name {INPUT_NAMESPACE!r} is not allowed", "read the input's shape as in.channels, in.spatial or in.dims"
+        )
     try:
         return _parse(_INPUT_PREFIX.sub(INPUT_NAMESPACE + ".", source).strip())
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, SyntaxError) else "too complex"
-        raise ExpressionError(f"cannot parse expression {value_text(source)!r}: {reason}",
-                              "use numbers, names, + - * / // % **, comparisons, and/or/not") from None
+        raise ExpressionError(
+            f"cannot parse expression {value_text(source)!r}: {reason}",
+            "use numbers, names, + - * / // % **, comparisons, and/or/not",
+        ) from None
 
 
 def referenced_names(value: Any) -> set[str]:
@@ -136,8 +140,11 @@ def referenced_names(value: Any) -> set[str]:
     if not is_expression(value):
         return set()
     body = _whole_expression(value)
-    bodies = [body] if body is not None else [m.group(1) if m.group(1) is not None else m.group(2)
-                                              for m in _EMBEDDED.finditer(value)]
+    bodies = (
+        [body]
+        if body is not None
+        else [m.group(1) if m.group(1) is not None else m.group(2) for m in _EMBEDDED.finditer(value)]
+    )
     names: set[str] = set()
     for source in bodies:
         try:
@@ -145,8 +152,13 @@ def referenced_names(value: Any) -> set[str]:
         except ExpressionError:
             continue
         called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-        names.update(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called
-                     and node.id not in (INPUT_NAMESPACE, "True", "False"))
+        names.update(
+            node.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name)
+            and id(node) not in called
+            and node.id not in (INPUT_NAMESPACE, "True", "False")
+        )
     return names
 
 

@@ -43,8 +43,11 @@ class ItemParser:
                 return None
             return Item(op=raw, args={}, path=path)
         if not isinstance(raw, dict):
-            self.error(path, f"a layer must be an op name or a mapping, got {describe_value(raw)}",
-                       "write '- relu' or '- conv: {out: 64, kernel: 3}'")
+            self.error(
+                path,
+                f"a layer must be an op name or a mapping, got {describe_value(raw)}",
+                "write '- relu' or '- conv: {out: 64, kernel: 3}'",
+            )
             return None
         op_keys = [key for key in raw if key not in MODIFIERS]
         if len(op_keys) > 1:
@@ -53,8 +56,12 @@ class ItemParser:
             self.error(path, "this item has modifiers but no op", "add the op key, e.g. 'conv: {...}'")
             return None
         if len(op_keys) > 1:
-            self.error((*path, op_keys[1]), f"one item holds two ops: {quoted(op_keys[0])} and {quoted(op_keys[1])}",
-                       "put each op in its own list item (start the second with '- ')", key=True)
+            self.error(
+                (*path, op_keys[1]),
+                f"one item holds two ops: {quoted(op_keys[0])} and {quoted(op_keys[1])}",
+                "put each op in its own list item (start the second with '- ')",
+                key=True,
+            )
             return None
         op = op_keys[0]
         item = Item(op=op, args=raw[op], path=path)
@@ -64,8 +71,11 @@ class ItemParser:
         elif item.args is None:
             item.args = {}
         elif not isinstance(item.args, dict):
-            self.error((*path, op), f"the arguments of {quoted(op)} must be a mapping, got "
-                       f"{describe_value(item.args)}", f"write '{cut(op)}: {{name: value, ...}}'")
+            self.error(
+                (*path, op),
+                f"the arguments of {quoted(op)} must be a mapping, got {describe_value(item.args)}",
+                f"write '{cut(op)}: {{name: value, ...}}'",
+            )
             return None
         self.parse_modifiers(raw, item)
         return item
@@ -91,8 +101,11 @@ class ItemParser:
             item.children, item.args = self.parse_list(value, path), {}
             return True
         if not isinstance(value, dict):
-            self.error(path, f"'{item.op}' takes a mapping, got {describe_value(value)}", f"write '{item.op}: "
-                       f"{{{syntax.example}}}'")
+            self.error(
+                path,
+                f"'{item.op}' takes a mapping, got {describe_value(value)}",
+                f"write '{item.op}: {{{syntax.example}}}'",
+            )
             return False
         item.args = {name: v for name, v in value.items() if name != key}
         if not syntax.branched:
@@ -110,15 +123,22 @@ class ItemParser:
         elif isinstance(branches, list):
             named = [(str(index), branch) for index, branch in enumerate(branches)]
         else:
-            self.error(path, f"'{path[-1]}' must be a list of layer lists or a mapping of them, got "
-                       f"{describe_value(branches)}", f"write '{path[-1]}: [[...], [...]]'")
+            self.error(
+                path,
+                f"'{path[-1]}' must be a list of layer lists or a mapping of them, got {describe_value(branches)}",
+                f"write '{path[-1]}: [[...], [...]]'",
+            )
             return False
         item.branches = []
         for name, branch in named:
             branch_path = (*path, name if isinstance(branches, dict) else int(name))
             if isinstance(branches, dict) and not _NAME.fullmatch(str(name)):
-                self.error(branch_path, f"branch name {quoted(name)} is not a valid module name",
-                           "use letters, digits and '_'", key=True)
+                self.error(
+                    branch_path,
+                    f"branch name {quoted(name)} is not a valid module name",
+                    "use letters, digits and '_'",
+                    key=True,
+                )
             if branch is None or branch == []:
                 item.branches.append((str(name), []))
                 continue
@@ -130,35 +150,58 @@ class ItemParser:
         if "name" in raw:
             item.name = raw["name"]
             if not (isinstance(item.name, str) and (_NAME.fullmatch(item.name) or is_expression(item.name))):
-                self.error((*path, "name"), f"name {describe_value(item.name)} is not a valid module name",
-                           "use letters, digits and '_' (no dots), not starting with a digit")
+                self.error(
+                    (*path, "name"),
+                    f"name {describe_value(item.name)} is not a valid module name",
+                    "use letters, digits and '_' (no dots), not starting with a digit",
+                )
         if "repeat" in raw:
             item.repeat = raw["repeat"]
             if not _is_count(item.repeat):
-                self.error((*path, "repeat"), f"repeat must be a whole number >= 1, got {describe_value(item.repeat)}",
-                           "write e.g. 'repeat: 3'")
+                self.error(
+                    (*path, "repeat"),
+                    f"repeat must be a whole number >= 1, got {describe_value(item.repeat)}",
+                    "write e.g. 'repeat: 3'",
+                )
         if "first" in raw:
             if not isinstance(raw["first"], dict):
-                self.error((*path, "first"), f"'first' must be a mapping of arguments, got "
-                           f"{describe_value(raw['first'])}", "write 'first: {stride: 2}'")
+                self.error(
+                    (*path, "first"),
+                    f"'first' must be a mapping of arguments, got {describe_value(raw['first'])}",
+                    "write 'first: {stride: 2}'",
+                )
             elif "repeat" not in raw:
-                self.error((*path, "first"), "'first' only makes sense with 'repeat'", "add 'repeat: N' or merge "
-                           "these arguments into the op's", key=True)
+                self.error(
+                    (*path, "first"),
+                    "'first' only makes sense with 'repeat'",
+                    "add 'repeat: N' or merge these arguments into the op's",
+                    key=True,
+                )
             else:
                 item.first = raw["first"]
         if "id" in raw:
             item.id = raw["id"]
             if not (isinstance(item.id, str) and _NAME.fullmatch(item.id)):
-                self.error((*path, "id"), f"id {describe_value(item.id)} is not a valid identifier",
-                           "use letters, digits and '_'")
+                self.error(
+                    (*path, "id"),
+                    f"id {describe_value(item.id)} is not a valid identifier",
+                    "use letters, digits and '_'",
+                )
             elif item.id in RESERVED_IDS:
-                self.error((*path, "id"), f"id '{item.id}' is reserved ({', '.join(RESERVED_IDS)} name the "
-                           "previous output and the list's input in 'from')", "choose another id")
+                self.error(
+                    (*path, "id"),
+                    f"id '{item.id}' is reserved ({', '.join(RESERVED_IDS)} name the "
+                    "previous output and the list's input in 'from')",
+                    "choose another id",
+                )
         if "from" in raw:
             sources = raw["from"] if isinstance(raw["from"], list) else [raw["from"]]
             if not sources or not all(isinstance(s, str) for s in sources):
-                self.error((*path, "from"), f"'from' must name earlier ids, got {describe_value(raw['from'])}",
-                           "write 'from: some_id' or 'from: [a, b]'")
+                self.error(
+                    (*path, "from"),
+                    f"'from' must name earlier ids, got {describe_value(raw['from'])}",
+                    "write 'from: some_id' or 'from: [a, b]'",
+                )
             else:
                 item.inputs = sources
         if "inline" in raw:
@@ -166,28 +209,42 @@ class ItemParser:
         if "if" in raw:
             item.condition = raw["if"]
             if not (isinstance(item.condition, bool) or is_expression(item.condition)):
-                self.error((*path, "if"), f"'if' must be true/false or an expression, got "
-                           f"{describe_value(item.condition)}", "write e.g. 'if: ${stride > 1}'")
-
+                self.error(
+                    (*path, "if"),
+                    f"'if' must be true/false or an expression, got {describe_value(item.condition)}",
+                    "write e.g. 'if: ${stride > 1}'",
+                )
 
     def parse_inline(self, raw: dict[str, Any], item: Item) -> None:
         """``inline: true`` (the item adds no module level) or ``inline: group`` (a repeat's copies register on
         the enclosing module, each one a module named by ``name``, which may read the copy's index ``copy``)."""
         path, value = (*item.path, "inline"), raw["inline"]
         if value is not True and value is not False and value != INLINE_GROUP:
-            self.error(path, f"inline must be true, false or '{INLINE_GROUP}', got {describe_value(value)}",
-                       "write 'inline: true' (no module level for this item) or 'inline: group' (a repeat's "
-                       "copies without their group)")
+            self.error(
+                path,
+                f"inline must be true, false or '{INLINE_GROUP}', got {describe_value(value)}",
+                "write 'inline: true' (no module level for this item) or 'inline: group' (a repeat's "
+                "copies without their group)",
+            )
         elif value == INLINE_GROUP and "repeat" not in raw:
-            self.error(path, f"'inline: {INLINE_GROUP}' only makes sense with 'repeat'", "write 'inline: true' to "
-                       "inline the item itself, or add 'repeat: N'")
+            self.error(
+                path,
+                f"'inline: {INLINE_GROUP}' only makes sense with 'repeat'",
+                "write 'inline: true' to inline the item itself, or add 'repeat: N'",
+            )
         elif value is True and "name" in raw:
-            self.error(path, "an inlined item adds no module, so its 'name' would name nothing",
-                       "remove 'name' (its children keep theirs), or 'inline: group' to name each copy of a "
-                       "repeat", key=True)
+            self.error(
+                path,
+                "an inlined item adds no module, so its 'name' would name nothing",
+                "remove 'name' (its children keep theirs), or 'inline: group' to name each copy of a repeat",
+                key=True,
+            )
         elif value is True and item.op in CONTAINERS and CONTAINERS[item.op].produces_side_output:
-            self.error(path, f"a '{item.op}' cannot be inlined: its module holds its side output",
-                       "remove 'inline', or inline the items inside it")
+            self.error(
+                path,
+                f"a '{item.op}' cannot be inlined: its module holds its side output",
+                "remove 'inline', or inline the items inside it",
+            )
         else:
             item.inline = value or None
 

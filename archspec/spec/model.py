@@ -27,6 +27,8 @@ def is_module_name(name: str) -> bool:
     (True, True, False, False)
     """
     return re.fullmatch(r"[0-9]+", name) is not None or re.fullmatch(NAME_PATTERN, name) is not None
+
+
 MAX_DIMENSION = 2**31 - 1  # torch indexes sizes with int64 but many kernels with int32; no real input is larger
 Dimension = Annotated[int, Field(ge=1, le=MAX_DIMENSION)]
 REQUIRED = "required"  # a block parameter whose value the caller must give
@@ -37,8 +39,9 @@ def is_class_name(text: str) -> bool:
     """An ASCII Python identifier that is not a keyword: what ``module:`` may name a block's class."""
     import keyword
 
-    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is not None and not keyword.iskeyword(text) \
-        and len(text) <= 100
+    return (
+        re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is not None and not keyword.iskeyword(text) and len(text) <= 100
+    )
 
 
 class _Strict(BaseModel):
@@ -49,13 +52,20 @@ class BlockModel(_Strict):
     """A user-defined block: a parametrised list of layers usable as an op by its name."""
 
     doc: str | None = None
-    params: dict[Name, Any] = Field(default_factory=dict,
-                                    description="argument defaults; the value 'required' makes it mandatory")
+    params: dict[Name, Any] = Field(
+        default_factory=dict, description="argument defaults; the value 'required' makes it mandatory"
+    )
     layers: list[Any] = Field(min_length=1, description="the block's layer items")
-    override: bool = Field(False, description="true: the block takes the name of an op or a built-in block and "
-                           "replaces it wherever the spec uses it, inside built-in blocks too")
-    module: str | None = Field(None, description="the class name of the block's compiled module (a Python "
-                               "identifier, e.g. Bottleneck); default: the block's name in CamelCase")
+    override: bool = Field(
+        False,
+        description="true: the block takes the name of an op or a built-in block and "
+        "replaces it wherever the spec uses it, inside built-in blocks too",
+    )
+    module: str | None = Field(
+        None,
+        description="the class name of the block's compiled module (a Python "
+        "identifier, e.g. Bottleneck); default: the block's name in CamelCase",
+    )
 
 
 class SpecModel(_Strict):
@@ -64,8 +74,9 @@ class SpecModel(_Strict):
     archspec: Literal[1] = Field(description="spec format version")
     name: Name
     doc: str | None = None
-    input: list[Dimension] = Field(min_length=1, max_length=4,
-                                   description="[C, *spatial] without batch; 1-3 spatial dims pick 1-D/2-D/3-D ops")
+    input: list[Dimension] = Field(
+        min_length=1, max_length=4, description="[C, *spatial] without batch; 1-3 spatial dims pick 1-D/2-D/3-D ops"
+    )
     params: dict[Name, Any] = Field(default_factory=dict, description="named values usable in expressions")
     blocks: dict[Name, BlockModel] = Field(default_factory=dict)
     layers: list[Any] = Field(min_length=1)

@@ -12,8 +12,15 @@ from archspec.errors import SpecPath
 from archspec.spec.model import BlockModel, SpecModel
 
 # Examples for the keys of a spec file and of a block definition (op arguments take theirs from the op).
-_EXAMPLES = {"archspec": "1", "name": "my_net", "input": "[3, 224, 224]", "layers": "[relu]", "doc": "'what it is'",
-             "params": "{width: 64}", "blocks": "{my_block: {layers: [relu]}}"}
+_EXAMPLES = {
+    "archspec": "1",
+    "name": "my_net",
+    "input": "[3, 224, 224]",
+    "layers": "[relu]",
+    "doc": "'what it is'",
+    "params": "{width: 64}",
+    "blocks": "{my_block: {layers: [relu]}}",
+}
 _BLOCK_EXAMPLE = "{params: {out: required}, layers: [relu]}"
 
 
@@ -84,7 +91,7 @@ def _owner_of(model: type[BaseModel], loc: SpecPath) -> tuple[type[BaseModel] | 
         if isinstance(part, str):
             owner = annotation_at(model, loc[:position])
             if _is_model(owner) and part in owner.model_fields:
-                return owner, part, loc[position + 1:]
+                return owner, part, loc[position + 1 :]
             return None, None, ()
     return None, None, ()
 

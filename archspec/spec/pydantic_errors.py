@@ -21,8 +21,9 @@ __all__ = ["NO_DATA", "diagnostics_from", "spec_loc"]
 NO_DATA = object()  # diagnostics_from without the validated data: spec paths are guessed from loc's text
 
 
-def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecPath, source: SourceMap,
-                     data: Any = NO_DATA) -> list[Diagnostic]:
+def diagnostics_from(
+    error: ValidationError, model: type[BaseModel], base: SpecPath, source: SourceMap, data: Any = NO_DATA
+) -> list[Diagnostic]:
     """One diagnostic per pydantic error, deduplicated by location (unions report each branch). ``data`` is what
     was validated: with it, every error is placed at its real key path whatever the keys' text (see
     :mod:`archspec.spec.pydantic_paths`)."""
@@ -48,7 +49,8 @@ def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecP
             found[path] = source.diagnostic(path, message(about), fix(about), key=kind == "extra_forbidden")
             continue
         if isinstance(entry.get("input"), list | dict) and any(
-                len(other) > len(loc) and other[:len(loc)] == loc for other in trimmed):
+            len(other) > len(loc) and other[: len(loc)] == loc for other in trimmed
+        ):
             continue  # a list or mapping with a bad element: the element's own error says what is wrong
         here = [e for e, other in zip(entries, trimmed, strict=True) if other == loc]
         # In a union (int, list or 'same'), a branch whose type fits but whose value does not (-1 < 0)
@@ -63,8 +65,9 @@ def diagnostics_from(error: ValidationError, model: type[BaseModel], base: SpecP
     return list(found.values())
 
 
-def _union_diagnostic(branches: list[dict[str, Any]], loc: SpecPath, path: SpecPath, source: SourceMap,
-                      model: type[BaseModel]) -> Diagnostic:
+def _union_diagnostic(
+    branches: list[dict[str, Any]], loc: SpecPath, path: SpecPath, source: SourceMap, model: type[BaseModel]
+) -> Diagnostic:
     wanted: list[str] = []
     for entry in branches:
         text = wording(entry["type"]).accepts or f"one of {entry.get('ctx', {}).get('expected', '?')}"
@@ -73,8 +76,11 @@ def _union_diagnostic(branches: list[dict[str, Any]], loc: SpecPath, path: SpecP
     value = branches[0].get("input")
     literal = next((e for e in branches if e["type"] == "literal_error"), None)
     chosen = literal if literal is not None and isinstance(value, str) else branches[0]
-    return source.diagnostic(path, f"expected {', '.join(wanted[:-1])} or {wanted[-1]}, got {describe_value(value)}",
-                             fix(FieldError(chosen, loc, model)))
+    return source.diagnostic(
+        path,
+        f"expected {', '.join(wanted[:-1])} or {wanted[-1]}, got {describe_value(value)}",
+        fix(FieldError(chosen, loc, model)),
+    )
 
 
 def spec_loc(entry: dict[str, Any], data: Any = NO_DATA) -> SpecPath:
@@ -93,5 +99,14 @@ def _trim_union_branches(loc: Iterable[Any]) -> SpecPath:
     return tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part in _BRANCH_NAMES)))
 
 
-_BRANCH_NAMES = {"int", "float", "bool", "str", "none", "literal['same','valid']", "function-after",
-                 "constrained-int", "constrained-float"}
+_BRANCH_NAMES = {
+    "int",
+    "float",
+    "bool",
+    "str",
+    "none",
+    "literal['same','valid']",
+    "function-after",
+    "constrained-int",
+    "constrained-float",
+}

@@ -37,8 +37,12 @@ def spec_path(entry: dict[str, Any], data: Any) -> SpecPath | None:
             return path if _same(value, reported) else None
         part = parts[index]
         last = index == len(parts) - 1
-        if isinstance(part, int) and not isinstance(part, bool) and isinstance(value, list) and \
-                -len(value) <= part < len(value):
+        if (
+            isinstance(part, int)
+            and not isinstance(part, bool)
+            and isinstance(value, list)
+            and -len(value) <= part < len(value)
+        ):
             found = walk(index + 1, value[part], (*path, part))
             if found is not None:
                 return found
@@ -60,5 +64,6 @@ def spec_path(entry: dict[str, Any], data: Any) -> SpecPath | None:
 
 def _same(value: Any, reported: Any) -> bool:
     """pydantic reports the very object it was given; a number or a string is compared by value (and type)."""
-    return value is reported or (type(value) is type(reported) and not isinstance(value, dict | list)
-                                 and value == reported)
+    return value is reported or (
+        type(value) is type(reported) and not isinstance(value, dict | list) and value == reported
+    )

@@ -20,8 +20,12 @@ from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec,
 from archspec.user_text import describe_value, listed, quoted
 
 
-def validate(document: Document, overrides: dict[str, Any] | None = None, library: bool = False,
-             override_origin: str = "overrides") -> Spec:
+def validate(
+    document: Document,
+    overrides: dict[str, Any] | None = None,
+    library: bool = False,
+    override_origin: str = "overrides",
+) -> Spec:
     """Check a loaded document against spec format version 1. ``override_origin`` names where ``overrides``
     came from in later messages about them (the CLI's ``--set``).
 
@@ -30,15 +34,21 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
     """
     data, source = document.data, document.source
     if not isinstance(data, dict):
-        raise SpecError([source.diagnostic((), f"a spec must be a mapping, got {describe_value(data)}",
-                                           "start with 'archspec: 1'")])
+        raise SpecError(
+            [source.diagnostic((), f"a spec must be a mapping, got {describe_value(data)}", "start with 'archspec: 1'")]
+        )
     version = data.get("archspec")
     if "archspec" in data and (type(version) is not int or version not in SUPPORTED_VERSIONS):
         known = ", ".join(map(str, SUPPORTED_VERSIONS))
-        raise SpecError([source.diagnostic(("archspec",), f"unknown spec format version {describe_value(version)}; "
-                                           f"this archspec reads version {known}",
-                                           f"write 'archspec: {SUPPORTED_VERSIONS[-1]}' (or upgrade archspec for a "
-                                           "newer format)")])
+        raise SpecError(
+            [
+                source.diagnostic(
+                    ("archspec",),
+                    f"unknown spec format version {describe_value(version)}; this archspec reads version {known}",
+                    f"write 'archspec: {SUPPORTED_VERSIONS[-1]}' (or upgrade archspec for a newer format)",
+                )
+            ]
+        )
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
@@ -46,26 +56,45 @@ def validate(document: Document, overrides: dict[str, Any] | None = None, librar
         # Report layer problems too, so one run shows everything that is wrong.
         reported = {error.path for error in errors}
         layer_errors, layer_omitted = _layer_errors(data, document, library)
-        raise SpecError(errors + [error for error in layer_errors if error.path not in reported],
-                        omitted + layer_omitted) from None
+        raise SpecError(
+            errors + [error for error in layer_errors if error.path not in reported], omitted + layer_omitted
+        ) from None
 
     parser = ItemParser(source)
-    blocks = {name: Block(name=name, params=dict(block.params), doc=block.doc, path=("blocks", name),
-                          layers=parser.parse_list(block.layers, ("blocks", name, "layers")), override=block.override,
-                          module=block.module)
-              for name, block in model.blocks.items()}
+    blocks = {
+        name: Block(
+            name=name,
+            params=dict(block.params),
+            doc=block.doc,
+            path=("blocks", name),
+            layers=parser.parse_list(block.layers, ("blocks", name, "layers")),
+            override=block.override,
+            module=block.module,
+        )
+        for name, block in model.blocks.items()
+    }
     layers = parser.parse_list(model.layers, ("layers",))
     errors = list(parser.errors)
-    spec = Spec(name=model.name, doc=model.doc, input=tuple(model.input), params=dict(model.params), blocks=blocks,
-                layers=layers, source=source, text=document.text, override_origin=override_origin)
+    spec = Spec(
+        name=model.name,
+        doc=model.doc,
+        input=tuple(model.input),
+        params=dict(model.params),
+        blocks=blocks,
+        layers=layers,
+        source=source,
+        text=document.text,
+        override_origin=override_origin,
+    )
     errors += _check_blocks(spec, library)
     name_errors, omitted = _check_names(spec, library)
     errors += name_errors
     errors += _apply_overrides(spec, overrides or {})
     errors += check_param_order(spec.params, ("params",), spec.source, "param '{}'")
     for block in spec.blocks.values():
-        errors += check_param_order(block.params, (*block.path, "params"), spec.source,
-                                    f"parameter '{{}}' of block '{block.name}'")
+        errors += check_param_order(
+            block.params, (*block.path, "params"), spec.source, f"parameter '{{}}' of block '{block.name}'"
+        )
     if errors:
         raise SpecError(errors, omitted)
     return spec
@@ -80,8 +109,12 @@ def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tu
         for name, block in raw_blocks.items():
             if isinstance(block, dict) and isinstance(block.get("layers"), list):
                 params = block.get("params") if isinstance(block.get("params"), dict) else {}
-                blocks[str(name)] = Block(name=str(name), params=dict(params), path=("blocks", name),
-                                          layers=parser.parse_list(block["layers"], ("blocks", name, "layers")))
+                blocks[str(name)] = Block(
+                    name=str(name),
+                    params=dict(params),
+                    path=("blocks", name),
+                    layers=parser.parse_list(block["layers"], ("blocks", name, "layers")),
+                )
     layers = parser.parse_list(data["layers"], ("layers",)) if isinstance(data.get("layers"), list) else []
     partial = Spec(name="", input=(), params={}, blocks=blocks, layers=layers, source=document.source)
     name_errors, omitted = _check_names(partial, library)
@@ -132,16 +165,28 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
         except ValidationError as exc:
             entries = [entry for entry in exc.errors() if not _deferred_error(entry, deferred)]
             if entries:
-                described, more = bounded_diagnostics(FirstErrors(entries), op.Args,  # type: ignore[arg-type]
-                                                      item.op_path, spec.source, literal)
+                described, more = bounded_diagnostics(
+                    FirstErrors(entries),
+                    op.Args,  # type: ignore[arg-type]
+                    item.op_path,
+                    spec.source,
+                    literal,
+                )
                 errors += described
                 omitted += more
     if unknown and not library:
         names = known_names(spec)
         unknown = [item for item in unknown if item.op not in names]
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
-    misspelt = sorted((spec.source.diagnostic(item.op_path, f"unknown op {quoted(item.op)}", "run 'archspec list' for "
-                                              "the ops", key=True) for item in unknown), key=_source_position)
+    misspelt = sorted(
+        (
+            spec.source.diagnostic(
+                item.op_path, f"unknown op {quoted(item.op)}", "run 'archspec list' for the ops", key=True
+            )
+            for item in unknown
+        ),
+        key=_source_position,
+    )
     for rank, diagnostic in enumerate(misspelt[:MAX_SHOWN_DIAGNOSTICS]):
         close = did_you_mean(str(diagnostic.path[-1]), names)
         if close:
@@ -172,25 +217,50 @@ def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
     for name, block in spec.blocks.items():
         kind = taken.get(name)
         if kind == "container":
-            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in container, "
-                                                 "which a block cannot replace", "rename the block", key=True))
+            errors.append(
+                spec.source.diagnostic(
+                    block.path,
+                    f"block '{name}' has the name of a built-in container, which a block cannot replace",
+                    "rename the block",
+                    key=True,
+                )
+            )
         elif kind is not None and not block.override:
-            errors.append(spec.source.diagnostic(block.path, f"block '{name}' has the name of a built-in {kind}",
-                                                 f"rename the block, or add 'override: true' to its definition to use "
-                                                 f"it instead of the built-in {kind} in this spec", key=True))
+            errors.append(
+                spec.source.diagnostic(
+                    block.path,
+                    f"block '{name}' has the name of a built-in {kind}",
+                    f"rename the block, or add 'override: true' to its definition to use "
+                    f"it instead of the built-in {kind} in this spec",
+                    key=True,
+                )
+            )
         elif kind is None and block.override:
             close = did_you_mean(name, [known for known, what in taken.items() if what != "container"])
-            errors.append(spec.source.diagnostic((*block.path, "override"), f"block '{name}' overrides nothing: no "
-                                                 "op or built-in block has its name",
-                                                 close or "remove 'override: true'", key=True))
+            errors.append(
+                spec.source.diagnostic(
+                    (*block.path, "override"),
+                    f"block '{name}' overrides nothing: no op or built-in block has its name",
+                    close or "remove 'override: true'",
+                    key=True,
+                )
+            )
         if block.module is not None and not is_class_name(block.module):
-            errors.append(spec.source.diagnostic((*block.path, "module"), f"module {quoted(block.module)} is not a "
-                                                 "Python class name", "use ASCII letters, digits and '_', not "
-                                                 "starting with a digit and not a Python keyword, e.g. "
-                                                 "'module: MyBlock'"))
+            errors.append(
+                spec.source.diagnostic(
+                    (*block.path, "module"),
+                    f"module {quoted(block.module)} is not a Python class name",
+                    "use ASCII letters, digits and '_', not "
+                    "starting with a digit and not a Python keyword, e.g. "
+                    "'module: MyBlock'",
+                )
+            )
         if name in block.params:
-            errors.append(spec.source.diagnostic((*block.path, "params", name),
-                                                 f"parameter '{name}' shadows its own block", "rename it", key=True))
+            errors.append(
+                spec.source.diagnostic(
+                    (*block.path, "params", name), f"parameter '{name}' shadows its own block", "rename it", key=True
+                )
+            )
     return errors
 
 
@@ -215,13 +285,17 @@ def check_param_order(params: dict[str, Any], path: SpecPath, source: SourceMap,
             message, fix = f"{subject.format(name)} uses itself", f"give '{name}' a value that does not use '{name}'"
         elif cycle:
             reported_cycles.append(set(cycle))
-            message = (f"{subject.format(name)} is part of a cycle, {' → '.join(cycle)}: params may only use "
-                       "params declared before them")
+            message = (
+                f"{subject.format(name)} is part of a cycle, {' → '.join(cycle)}: params may only use "
+                "params declared before them"
+            )
             fix = f"give one of {', '.join(repr(n) for n in cycle[:-1])} a value that does not use the others"
         else:
             shown = ", ".join(order) if len(order) <= 8 else ", ".join([*order[:8], "…"])
-            message = (f"{subject.format(name)} uses '{later[0]}', which is declared after it; params may only use "
-                       f"params declared before them (the order here: {shown})")
+            message = (
+                f"{subject.format(name)} uses '{later[0]}', which is declared after it; params may only use "
+                f"params declared before them (the order here: {shown})"
+            )
             fix = f"move '{later[0]}' above '{name}'"
         errors.append(source.diagnostic((*path, name), message, fix))
     return errors
@@ -252,10 +326,17 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
     errors: list[Diagnostic] = []
     for key, value in overrides.items():
         if key not in spec.params:
-            fix = did_you_mean(key, spec.params) or (f"known params: {listed(spec.params)}" if spec.params
-                                                       else "the spec declares no params")
-            errors.append(Diagnostic(f"override {quoted(key)} does not name a param of the spec", ("params", key),
-                                     spec.source.locate(("params",)), fix))
+            fix = did_you_mean(key, spec.params) or (
+                f"known params: {listed(spec.params)}" if spec.params else "the spec declares no params"
+            )
+            errors.append(
+                Diagnostic(
+                    f"override {quoted(key)} does not name a param of the spec",
+                    ("params", key),
+                    spec.source.locate(("params",)),
+                    fix,
+                )
+            )
             continue
         value, problems = plain_data(value, spec.source, ("params", key))  # as strict as the spec's own data
         if problems:
@@ -265,6 +346,11 @@ def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
         spec.overrides[key] = value
     for key, value in spec.params.items():
         if value == REQUIRED:
-            errors.append(spec.source.diagnostic(("params", key), f"param '{key}' is required but has no value",
-                                                 f"give it with --set {key}=VALUE or overrides={{'{key}': ...}}"))
+            errors.append(
+                spec.source.diagnostic(
+                    ("params", key),
+                    f"param '{key}' is required but has no value",
+                    f"give it with --set {key}=VALUE or overrides={{'{key}': ...}}",
+                )
+            )
     return errors

@@ -21,11 +21,24 @@ def subprocess_env(*extra_paths: str | os.PathLike[str]) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    stdin: str = "",
+) -> subprocess.CompletedProcess[str]:
     """``python -m archspec.cli ARGS`` as a separate process, reading ``stdin`` as its standard input."""
-    return subprocess.run([sys.executable, "-m", "archspec.cli", *args], capture_output=True, text=True,
-                          input=stdin, cwd=cwd, env=env or subprocess_env(), timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "archspec.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=cwd,
+        env=env or subprocess_env(),
+        timeout=timeout,
+        check=False,
+    )
 
 
 def position(text: str, needle: str, occurrence: int = 1) -> tuple[int, int]:

@@ -14,7 +14,9 @@ from test_cli_torch_free import BLOCKER
 # 10**12 float32 weights: 3.6 TiB, more than any machine has.
 HUGE = "archspec: 1\nname: huge\ninput: [1000000]\nlayers:\n  - flatten\n  - linear: {out: 1000000}\n"
 
-PROBE = BLOCKER + '''
+PROBE = (
+    BLOCKER
+    + """
 import contextlib
 import io
 
@@ -31,13 +33,20 @@ except archspec.SpecError as error:
     api = str(error)
 print(json.dumps({"code": code, "stderr": err.getvalue(), "api": api, "attempts": _NoTorch.attempts,
                   "loaded": sorted(m for m in sys.modules if m.split(".")[0] == "torch")}))
-'''
+"""
+)
 
 
 def test_build_refuses_an_unallocatable_module_without_importing_torch(tmp_path):
     path = write_spec(tmp_path, HUGE)
-    result = subprocess.run([sys.executable, "-c", "import json\n" + PROBE, str(path)], capture_output=True,
-                            text=True, env=subprocess_env(), timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", "import json\n" + PROBE, str(path)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     run = json.loads(result.stdout)
     line, column = position(HUGE, "linear")

@@ -43,9 +43,11 @@ def bomb(tmp_path_factory):
 
 def bomb_message(path) -> str:
     info = zipfile.ZipFile(path).getinfo("bomb/data.pkl")
-    return (f"{path}: error: the archive's 'bomb/data.pkl' inflates from {info.compress_size:,} to "
-            f"{info.file_size:,} bytes (more than 20 to 1): a decompression bomb, not a torch.save file — save the "
-            "network again with 'archspec build SPEC --save PATH'\n")
+    return (
+        f"{path}: error: the archive's 'bomb/data.pkl' inflates from {info.compress_size:,} to "
+        f"{info.file_size:,} bytes (more than 20 to 1): a decompression bomb, not a torch.save file — save the "
+        "network again with 'archspec build SPEC --save PATH'\n"
+    )
 
 
 @pytest.fixture

@@ -15,24 +15,35 @@ ERROR_LINE = re.compile(r"^(?P<file>\S+):(?P<line>\d+):(?P<column>\d+): error: (
 # id, layers text (after HEADER), the text whose position the error must name (with alternatives for
 # errors that may reasonably point at either of several spots), and a pattern the message must match.
 CASES = [
-    ("unknown-op", "layers:\n  - conv: {out: 4, kernel: 3}\n  - reul\n", ["reul"],
-     r"unknown op 'reul'.*did you mean 'relu'"),
+    (
+        "unknown-op",
+        "layers:\n  - conv: {out: 4, kernel: 3}\n  - reul\n",
+        ["reul"],
+        r"unknown op 'reul'.*did you mean 'relu'",
+    ),
     ("unknown-op-with-args", "layers:\n  - reul: {}\n", ["reul"], r"did you mean 'relu'"),
     ("missing-out", "layers:\n  - conv: {kernel: 3}\n", ["{kernel", "conv"], r"\bout\b"),
     ("mistyped-kernel", "layers:\n  - conv: {out: 4, kernel: 3.0}\n", ["3.0"], r"kernel.*(integer|whole)"),
     ("output-size", "layers:\n  - conv: {out: 4, kernel: 9}\n", ["{out", "9}", "conv"], r"output size"),
-    ("output-size-3x3", "input: [3, 3, 3]\nlayers:\n  - conv: {out: 4, kernel: 7}\n", ["{out", "7}", "conv"],
-     r"output size.*3"),
-    ("output-size-later", "layers:\n  - conv: {out: 4, kernel: 5}\n  - maxpool: {kernel: 5}\n",
-     ["{kernel: 5}", "5}\n", "maxpool"], r"output|input"),
+    (
+        "output-size-3x3",
+        "input: [3, 3, 3]\nlayers:\n  - conv: {out: 4, kernel: 7}\n",
+        ["{out", "7}", "conv"],
+        r"output size.*3",
+    ),
+    (
+        "output-size-later",
+        "layers:\n  - conv: {out: 4, kernel: 5}\n  - maxpool: {kernel: 5}\n",
+        ["{kernel: 5}", "5}\n", "maxpool"],
+        r"output|input",
+    ),
     ("groups", "layers:\n  - conv: {out: 4, kernel: 3, groups: 2}\n", ["2}"], r"groups"),
     ("groups-out", "layers:\n  - conv: {out: 5, kernel: 3, groups: 3}\n", ["3}", "5,", "{out"], r"groups"),
     ("yaml-syntax", "layers:\n  - conv: {out: 4, kernel: 3]\n  - relu\n", ["]\n  - relu"], r"YAML"),
     ("duplicate-key", "layers:\n  - conv: {out: 4, out: 8, kernel: 3}\n", ["out", 2], r"duplicate key 'out'"),
     ("duplicate-top-key", "name: again\nlayers:\n  - relu\n", ["name", 2], r"duplicate key 'name'"),
     ("python-tag", "layers:\n  - relu: !!python/object:os.system {}\n", ["!!python"], r"tag"),
-    ("python-tag-scalar", "layers:\n  - conv: {out: !!python/name:os.system 4, kernel: 3}\n", ["!!python"],
-     r"tag"),
+    ("python-tag-scalar", "layers:\n  - conv: {out: !!python/name:os.system 4, kernel: 3}\n", ["!!python"], r"tag"),
     ("unknown-arg", "layers:\n  - conv: {out: 4, kernal: 3}\n", ["{out", "kernal"], r"kernal|kernel"),
     ("negative-padding", "layers:\n  - conv: {out: 4, kernel: 3, padding: -1}\n", ["-1"], r"padding|-1"),
     ("zero-stride", "layers:\n  - maxpool: {kernel: 2, stride: 0}\n", ["0}"], r"stride|0"),
@@ -55,8 +66,9 @@ def expected_positions(text: str, needles: list) -> set[tuple[int, int]]:
     return {position(text, needle) for needle in needles}
 
 
-@pytest.mark.parametrize(("layers", "needles", "pattern"), [case[1:] for case in CASES],
-                         ids=[case[0] for case in CASES])
+@pytest.mark.parametrize(
+    ("layers", "needles", "pattern"), [case[1:] for case in CASES], ids=[case[0] for case in CASES]
+)
 def test_invalid_spec_is_located(cli, tmp_path, layers, needles, pattern):
     text = layers.replace("input: [3, 3, 3]\n", SMALL_HEADER) if layers.startswith("input:") else HEADER + layers
     spec = tmp_path / "broken.yaml"
@@ -147,14 +159,18 @@ def test_no_command(cli):
     assert cli()[0] == 2
 
 
-@pytest.mark.parametrize("argv", [
-    ["check", "lenet5", "--input", "abc"],
-    ["check", "lenet5", "--input", ","],
-    ["check", "lenet5", "--set", "num_classes"],
-    ["check", "lenet5", "--set", "=3"],
-    ["check", "lenet5", "--batch", "0"],
-    ["build", "lenet5", "--input", "3;32;32"],
-], ids=["input-letters", "input-empty", "set-without-equals", "set-without-key", "batch-zero", "input-semicolons"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "lenet5", "--input", "abc"],
+        ["check", "lenet5", "--input", ","],
+        ["check", "lenet5", "--set", "num_classes"],
+        ["check", "lenet5", "--set", "=3"],
+        ["check", "lenet5", "--batch", "0"],
+        ["build", "lenet5", "--input", "3;32;32"],
+    ],
+    ids=["input-letters", "input-empty", "set-without-equals", "set-without-key", "batch-zero", "input-semicolons"],
+)
 def test_usage_errors_exit_2(cli, argv):
     code, out, err = cli(*argv)
     assert code == 2, (out, err)
@@ -162,12 +178,15 @@ def test_usage_errors_exit_2(cli, argv):
     assert err.strip()
 
 
-@pytest.mark.parametrize("argv", [
-    ["check", "lenet5", "--batch", "x"],
-    ["check", "lenet5", "--format", "xml"],
-    ["check"],
-    ["build", "lenet5", "--no-such-option"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "lenet5", "--batch", "x"],
+        ["check", "lenet5", "--format", "xml"],
+        ["check"],
+        ["build", "lenet5", "--no-such-option"],
+    ],
+)
 def test_argparse_usage_errors_exit_2(cli, argv):
     with pytest.raises(SystemExit) as exit_info:
         cli(*argv)

@@ -45,10 +45,20 @@ def no_compile(monkeypatch):
 
 def api(code: str, cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
     """Python ``code`` (with archspec imported) as a real process that prints a SpecError and exits 1."""
-    program = ("import sys, archspec\ntry:\n" + "".join(f"    {line}\n" for line in code.splitlines()) +
-               "except archspec.SpecError as error:\n    print(error, file=sys.stderr)\n    sys.exit(1)\n")
-    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=cwd,
-                          env=subprocess_env(), timeout=BLOCKING_LIMIT_S, check=False)
+    program = (
+        "import sys, archspec\ntry:\n"
+        + "".join(f"    {line}\n" for line in code.splitlines())
+        + "except archspec.SpecError as error:\n    print(error, file=sys.stderr)\n    sys.exit(1)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=subprocess_env(),
+        timeout=BLOCKING_LIMIT_S,
+        check=False,
+    )
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -60,12 +70,12 @@ def refused(kind: str, path: str) -> str:
     path = shortened(path) if kind == "long" else path
     return {
         "long": f"{path}: error: the path is longer than the operating system allows — use a shorter path (at "
-                "most 255 bytes for each name in it on most file systems)\n",
+        "most 255 bytes for each name in it on most file systems)\n",
         "loop": f"{path}: error: the path goes round a loop of symbolic links — point the link at a real file\n",
         "dangling": f"{path}: error: is a symbolic link to 'nowhere.yaml', which does not exist — point the link "
-                    "at an existing file, or give the file's own path\n",
+        "at an existing file, or give the file's own path\n",
         "pipe": f"{path}: error: is not a regular file (a pipe or a device) — save the spec to a file, or pass '-' "
-                "to read it from standard input\n",
+        "to read it from standard input\n",
     }[kind]
 
 
@@ -132,9 +142,12 @@ def test_a_file_swapped_for_a_pipe_after_the_check_is_refused_through_its_descri
     file's place in between cannot block the open. (Here os.stat is made to describe a regular file.)"""
     os.mkfifo(tmp_path / "swapped.yaml")
     write_spec(tmp_path, SPEC)
-    result = api("import os\nstat = os.stat\n"
-                 "os.stat = lambda p, *a: stat('spec.yaml' if os.fspath(p) == 'swapped.yaml' else p, *a)\n"
-                 "archspec.load('swapped.yaml')", tmp_path)
+    result = api(
+        "import os\nstat = os.stat\n"
+        "os.stat = lambda p, *a: stat('spec.yaml' if os.fspath(p) == 'swapped.yaml' else p, *a)\n"
+        "archspec.load('swapped.yaml')",
+        tmp_path,
+    )
     assert result.returncode == 1, result.stderr
     assert result.stderr == refused("pipe", "swapped.yaml")
 
@@ -154,14 +167,18 @@ def output_path(kind: str, folder) -> str:
 
 
 @pytest.mark.parametrize(("command", "option"), OUTPUTS)
-@pytest.mark.parametrize(("kind", "reason"), [
-    ("long", "the path is longer than the operating system allows; use a shorter name"),
-    ("loop", "the path goes round a loop of symbolic links"),
-    ("/proc/archspec-test.out", "cannot create a file in /proc: No such file or directory"),
-    ("/sys/archspec-test.out", "permission denied"),
-])
-def test_an_output_the_system_refuses_is_a_usage_error_before_compiling(cli, tmp_path, no_compile, command, option,
-                                                                        kind, reason):
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("long", "the path is longer than the operating system allows; use a shorter name"),
+        ("loop", "the path goes round a loop of symbolic links"),
+        ("/proc/archspec-test.out", "cannot create a file in /proc: No such file or directory"),
+        ("/sys/archspec-test.out", "permission denied"),
+    ],
+)
+def test_an_output_the_system_refuses_is_a_usage_error_before_compiling(
+    cli, tmp_path, no_compile, command, option, kind, reason
+):
     path = output_path(kind, tmp_path)
     code, out, err = cli(command, "lenet5", option, path)
     assert (code, out) == (2, ""), err
@@ -173,24 +190,36 @@ def quiet(command: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("command", "option"), OUTPUTS)
-@pytest.mark.parametrize(("device", "code", "reason"), [
-    ("/dev/full", 2, "cannot write the file: No space left on device"),
-    ("/dev/null", 0, None),
-    ("/dev/stdout", 0, None),
-])
-def test_a_device_is_written_as_a_stream_and_a_full_disk_is_a_usage_error(cli, command, option, device, code,
-                                                                          reason):
+@pytest.mark.parametrize(
+    ("device", "code", "reason"),
+    [
+        ("/dev/full", 2, "cannot write the file: No space left on device"),
+        ("/dev/null", 0, None),
+        ("/dev/stdout", 0, None),
+    ],
+)
+def test_a_device_is_written_as_a_stream_and_a_full_disk_is_a_usage_error(cli, command, option, device, code, reason):
     """A device cannot be replaced by a rename (as root, that would put a regular file at /dev/null): it is
     opened by its name and written like a pipe — /dev/stdout, here a pipe, through a link that names no path —
     and what the write meets is reported."""
     if device == "/dev/stdout":  # a real process, whose standard output is a pipe
-        run = subprocess.run([sys.executable, "-m", "archspec.cli", command, "lenet5", option, device,
-                              *quiet(command)], capture_output=True, env=subprocess_env(), timeout=120, check=False)
+        run = subprocess.run(
+            [sys.executable, "-m", "archspec.cli", command, "lenet5", option, device, *quiet(command)],
+            capture_output=True,
+            env=subprocess_env(),
+            timeout=120,
+            check=False,
+        )
         result, err = run.returncode, run.stderr.decode()
         assert run.stdout.startswith(b'"""lenet5: generated by archspec' if command == "codegen" else b"PK\x03\x04")
     else:
         result, _, err = cli(command, "lenet5", option, device, *quiet(command))
         assert os.path.exists(device) and not os.path.isfile(device)
     assert result == code, err
-    assert err == (f"archspec: error: {option} {device}: {reason}\n" if reason else
-                   "" if command == "build" else f"wrote {device}\n")
+    assert err == (
+        f"archspec: error: {option} {device}: {reason}\n"
+        if reason
+        else ""
+        if command == "build"
+        else f"wrote {device}\n"
+    )

@@ -12,9 +12,30 @@ from clitools import BUNDLED, cli_runner, run_cli
 from archspec.loading.resolve import bundled_specs
 from archspec.loading.yaml_loader import load_text
 
-CORE_OPS = ["conv", "conv_transpose", "linear", "batchnorm", "lrn", "relu", "relu6", "leaky_relu", "gelu", "silu",
-            "sigmoid", "tanh", "softmax", "identity", "dropout", "maxpool", "avgpool", "adaptive_avgpool",
-            "adaptive_maxpool", "global_avgpool", "flatten", "upsample"]
+CORE_OPS = [
+    "conv",
+    "conv_transpose",
+    "linear",
+    "batchnorm",
+    "lrn",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "identity",
+    "dropout",
+    "maxpool",
+    "avgpool",
+    "adaptive_avgpool",
+    "adaptive_maxpool",
+    "global_avgpool",
+    "flatten",
+    "upsample",
+]
 
 
 @pytest.fixture
@@ -87,14 +108,17 @@ def test_every_bundled_spec_validates_against_the_schema(schema, name):
     assert errors == []
 
 
-@pytest.mark.parametrize("change", [
-    {"nmae": "x"},
-    {"archspec": 2},
-    {"input": []},
-    {"layers": []},
-    {"layers": [{"conv": {"out": 4, "kernel": 3}, "repeat": 0}]},
-    {"layers": [{"conv": {"out": 4, "kernal": 3}}]},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"nmae": "x"},
+        {"archspec": 2},
+        {"input": []},
+        {"layers": []},
+        {"layers": [{"conv": {"out": 4, "kernel": 3}, "repeat": 0}]},
+        {"layers": [{"conv": {"out": 4, "kernal": 3}}]},
+    ],
+)
 def test_schema_rejects_structurally_invalid_specs(schema, change):
     data = {"archspec": 1, "name": "x", "input": [3, 8, 8], "layers": ["relu"], **change}
     validator = jsonschema.validators.validator_for(schema)(schema)

@@ -27,6 +27,7 @@ def cli(capsys):
 @pytest.fixture
 def no_compile(monkeypatch):
     """Make compiling fail loudly: a usage error must be found before the (slow) compile."""
+
     def refuse(*_args, **_kwargs):
         raise AssertionError("compile must not run")
 
@@ -52,8 +53,11 @@ def table_paths(out: str) -> list[str]:
 def test_bad_save_path_is_a_usage_error_before_compiling(cli, tmp_path, no_compile, where):
     (tmp_path / "a_file").write_text("x")
     (tmp_path / "a_dir").mkdir()
-    path = {"missing-directory": tmp_path / "nonexistent" / "x.pt", "file-as-directory": tmp_path / "a_file" / "x.pt",
-            "directory": tmp_path / "a_dir"}[where]
+    path = {
+        "missing-directory": tmp_path / "nonexistent" / "x.pt",
+        "file-as-directory": tmp_path / "a_file" / "x.pt",
+        "directory": tmp_path / "a_dir",
+    }[where]
     code, out, err = cli("build", "lenet5", "--save", str(path))
     assert code == 2, err
     assert out == ""  # not even the report: the path is checked first
@@ -150,8 +154,19 @@ def test_depth_limits_the_table(cli):
     code, out, err = cli("check", "resnet18", "--depth", "1")
     assert code == 0, err
     # torchvision's resnet18 top level (named_children order).
-    assert table_paths(out) == ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool",
-                                "9", "fc"]
+    assert table_paths(out) == [
+        "conv1",
+        "bn1",
+        "relu",
+        "maxpool",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "avgpool",
+        "9",
+        "fc",
+    ]
     code, out, _ = cli("check", "resnet18", "--depth", "2")
     assert table_paths(out).count("0") == 4  # each stage's first block, one level down
 
@@ -166,8 +181,9 @@ def test_depth_applies_to_markdown(cli):
     assert "11,689,512" in out
 
 
-@pytest.mark.parametrize("argv", [["--depth", "-1"], ["--depth", "1", "--format", "json"]],
-                         ids=["negative", "with-json"])
+@pytest.mark.parametrize(
+    "argv", [["--depth", "-1"], ["--depth", "1", "--format", "json"]], ids=["negative", "with-json"]
+)
 def test_depth_usage_errors(cli, no_compile, argv):
     for command in ("check", "build"):
         code, out, err = cli(command, "lenet5", *argv)
@@ -262,12 +278,16 @@ def test_a_pipe_as_spec_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     result = run_cli("check", str(fifo), timeout=60)  # opening a FIFO with no writer would block forever
     assert result.returncode == 1
-    assert result.stderr == (f"{fifo}: error: is not a regular file (a pipe or a device) — save the spec to a "
-                             "file, or pass '-' to read it from standard input\n")
+    assert result.stderr == (
+        f"{fifo}: error: is not a regular file (a pipe or a device) — save the spec to a "
+        "file, or pass '-' to read it from standard input\n"
+    )
 
 
-@pytest.mark.parametrize(("value", "message"), [("0", "must be >= 1, got 0"), ("-5", "must be >= 1, got -5"),
-                                                ("many", "expected a whole number, got 'many'")])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "must be >= 1, got 0"), ("-5", "must be >= 1, got -5"), ("many", "expected a whole number, got 'many'")],
+)
 def test_max_nodes_must_be_a_positive_count(capsys, value, message):
     from archspec.cli import main
 

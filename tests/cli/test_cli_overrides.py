@@ -40,8 +40,10 @@ def test_bundled_spec_error_names_the_override(cli):
     code, _, err = cli("check", "vgg16", "--set", "num_classes=0")
     assert code == 1
     line, column = position(bundled_text("vgg16"), "$num_classes")
-    assert err == (f"<archspec>/specs/vgg16.yaml:{line}:{column}: error: layers[3].sequential[6].linear.out: out must "
-                   "be >= 1, got 0 (num_classes = 0 from --set) — use out 1 or more\n")
+    assert err == (
+        f"<archspec>/specs/vgg16.yaml:{line}:{column}: error: layers[3].sequential[6].linear.out: out must "
+        "be >= 1, got 0 (num_classes = 0 from --set) — use out 1 or more\n"
+    )
 
 
 def test_override_traced_through_a_param_and_a_user_block(cli, spec):
@@ -108,8 +110,9 @@ def test_no_note_without_overrides(cli, tmp_path):
 
 
 def test_shape_rule_error_traced_to_the_argument(cli, tmp_path):
-    text = ("archspec: 1\nname: g\ninput: [3, 8, 8]\nparams: {g: 1}\n"
-            "layers:\n  - conv: {out: 6, kernel: 3, groups: $g}\n")
+    text = (
+        "archspec: 1\nname: g\ninput: [3, 8, 8]\nparams: {g: 1}\nlayers:\n  - conv: {out: 6, kernel: 3, groups: $g}\n"
+    )
     spec = write_spec(tmp_path, text)
     code, _, err = cli("check", str(spec), "--set", "g=2")
     assert code == 1

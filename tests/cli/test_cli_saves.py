@@ -72,8 +72,14 @@ def cli(capsys):
 
 
 def start(args: list[str], cwd, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", HARNESS, *args], cwd=cwd, env={**subprocess_env(), **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", HARNESS, *args],
+        cwd=cwd,
+        env={**subprocess_env(), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def whole_checkpoint(data: bytes) -> int:
@@ -108,8 +114,15 @@ def test_parallel_saves_and_a_reader_never_meet_a_partial_file(tmp_path, cli):
     real.chmod(0o640)
     link.symlink_to("real.pt")
     go, ready = tmp_path / "go", [tmp_path / f"ready{k}" for k in range(WRITERS)]
-    writers = [start(["build", str(spec), "--set", f"width={2048 + k}", "--save", str(link), "-q"], tmp_path,
-                     ARCHSPEC_TEST_GO=str(go), ARCHSPEC_TEST_READY=str(ready[k])) for k in range(WRITERS)]
+    writers = [
+        start(
+            ["build", str(spec), "--set", f"width={2048 + k}", "--save", str(link), "-q"],
+            tmp_path,
+            ARCHSPEC_TEST_GO=str(go),
+            ARCHSPEC_TEST_READY=str(ready[k]),
+        )
+        for k in range(WRITERS)
+    ]
     while not all(flag.exists() for flag in ready):  # imported and compiled: each waits at torch.save
         assert all(writer.poll() is None for writer in writers), [w.stderr.read() for w in writers if w.poll()]
         time.sleep(0.05)
@@ -134,8 +147,11 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary_file(tmp_path,
     path = tmp_path / "wide.pt"
     assert cli("build", str(spec), "--set", "width=1", "--save", str(path), "-q")[0] == 0
     before = digest(path)
-    saver = start(["build", str(spec), "--set", "width=4096", "--save", str(path), "-q"], tmp_path,
-                  ARCHSPEC_TEST_SIGNAL=signal_name)
+    saver = start(
+        ["build", str(spec), "--set", "width=4096", "--save", str(path), "-q"],
+        tmp_path,
+        ARCHSPEC_TEST_SIGNAL=signal_name,
+    )
     _, err = saver.communicate(timeout=120)
     assert saver.returncode == 128 + getattr(signal, signal_name), err
     assert "saved" not in err
@@ -155,7 +171,7 @@ def test_a_disk_that_fills_up_half_way_leaves_the_old_output(tmp_path, cli, monk
     def write_until_full(descriptor: int, data) -> int:
         if budget[0] <= 0:
             raise OSError(28, "No space left on device")
-        written = real_write(descriptor, bytes(data)[:budget[0]])
+        written = real_write(descriptor, bytes(data)[: budget[0]])
         budget[0] -= written
         return written
 

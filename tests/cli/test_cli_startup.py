@@ -16,7 +16,7 @@ from clitools import REPO_ROOT, subprocess_env
 
 # Reports, as a Python literal (json is one of the modules counted): the modules imported, the archspec pydantic
 # models whose validator is built (before the command runs and after), and whether the block library was read.
-PROBE = '''
+PROBE = """
 import contextlib, io, sys
 
 import archspec.cli
@@ -53,12 +53,18 @@ if argv:
                 "built": built, "library_read": _library.cache_info().currsize > 0}))
 else:
     print(repr({"imported_by_cli": imported_by_cli}))
-'''
+"""
 
 
 def probe(*argv: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True,
-                            env=subprocess_env(), timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *argv],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return ast.literal_eval(result.stdout)
 
@@ -76,17 +82,47 @@ def check_lenet5() -> dict:
 def test_importing_the_cli_imports_neither_the_api_nor_its_dependencies():
     """`archspec --version`, `--help` and every tool that imports archspec.cli pay for argparse only."""
     modules = probe()["imported_by_cli"]
-    assert loaded(modules, "pydantic", "yaml", "torch", "importlib.metadata", "json", "archspec.api",
-                  "archspec.ops", "archspec.spec", "archspec.loading.yaml_loader", "archspec.loading.resolve",
-                  "archspec.ir", "archspec.analysis", "archspec.backend", "archspec.render") == []
+    assert (
+        loaded(
+            modules,
+            "pydantic",
+            "yaml",
+            "torch",
+            "importlib.metadata",
+            "json",
+            "archspec.api",
+            "archspec.ops",
+            "archspec.spec",
+            "archspec.loading.yaml_loader",
+            "archspec.loading.resolve",
+            "archspec.ir",
+            "archspec.analysis",
+            "archspec.backend",
+            "archspec.render",
+        )
+        == []
+    )
 
 
 def test_check_imports_nothing_it_does_not_use(check_lenet5):
     # The table is printed without json; the backend, the other renderers, the schema, the checkpoint
     # reader's torch and `--version`'s package metadata are for other commands.
-    assert loaded(check_lenet5["imported"], "torch", "jsonschema", "json", "archspec.backend", "archspec.version",
-                  "archspec.spec.schema", "archspec.render.codegen", "archspec.render.graph",
-                  "archspec.render.markdown", "archspec.render.listing") == []
+    assert (
+        loaded(
+            check_lenet5["imported"],
+            "torch",
+            "jsonschema",
+            "json",
+            "archspec.backend",
+            "archspec.version",
+            "archspec.spec.schema",
+            "archspec.render.codegen",
+            "archspec.render.graph",
+            "archspec.render.markdown",
+            "archspec.render.listing",
+        )
+        == []
+    )
 
 
 def test_a_command_builds_only_its_own_parser_and_help_builds_them_all(monkeypatch, capsys):

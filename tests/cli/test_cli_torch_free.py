@@ -30,7 +30,9 @@ sys.meta_path.insert(0, _NoTorch())
 
 # Runs several command lines in one process (argv[1] is a JSON list of them) and reports, per command line,
 # its exit status, whether torch was ever asked for, and whether any torch module got loaded.
-PROBE = BLOCKER + '''
+PROBE = (
+    BLOCKER
+    + """
 import contextlib
 import io
 import json
@@ -46,7 +48,8 @@ for argv in json.loads(sys.argv[1]):
                     "attempts": list(_NoTorch.attempts),
                     "loaded": sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "torchvision"))})
 print(json.dumps(results))
-'''
+"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +66,34 @@ def probe(tmp_path_factory):
         "table": ["check", *BUNDLED],
         "json": ["check", *BUNDLED, "--format", "json"],
         "markdown": ["check", *BUNDLED, "--format", "markdown"],
-        "options": ["check", "vgg16", "--input", "3,64,64", "--batch", "8", "--set", "num_classes=10",
-                    "--set", "batchnorm=true", "--train", "--format", "json"],
+        "options": [
+            "check",
+            "vgg16",
+            "--input",
+            "3,64,64",
+            "--batch",
+            "8",
+            "--set",
+            "num_classes=10",
+            "--set",
+            "batchnorm=true",
+            "--train",
+            "--format",
+            "json",
+        ],
         "invalid": ["check", str(broken)],
         "checkpoint": ["check", str(checkpoint)],
         "list": ["list"],
         "schema": ["schema"],
     }
-    result = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(commands.values()))], capture_output=True,
-                            text=True, env=subprocess_env(), timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(commands.values()))],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return dict(zip(commands, json.loads(result.stdout), strict=True))
@@ -111,8 +133,9 @@ def test_checkpoint_is_recognised_without_torch(probe):
 def test_import_archspec_stays_torch_free():
     """``archspec.load_checkpoint`` is exported, but torch is imported only when it is called."""
     code = BLOCKER + "import archspec\nassert callable(archspec.load_checkpoint)\nprint(_NoTorch.attempts)\n"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -125,7 +148,14 @@ def test_console_entry_point_with_sitecustomize(tmp_path):
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     # sanity: the blocker is active in that environment
-    blocked = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True, text=True,
-                             env=subprocess_env(tmp_path), cwd=tmp_path, timeout=60, check=False)
+    blocked = subprocess.run(
+        [sys.executable, "-c", "import torch"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     assert blocked.returncode != 0
     assert "blocked" in blocked.stderr

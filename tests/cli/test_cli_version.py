@@ -15,8 +15,9 @@ from clitools import REPO_ROOT, cli_runner, run_cli, subprocess_env
 import archspec
 
 # The [project] table's version line (tomllib is Python 3.11+; archspec supports 3.10).
-PROJECT_VERSION = re.search(r'^version = "([^"]+)"$', (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"),
-                            re.MULTILINE).group(1)
+PROJECT_VERSION = re.search(
+    r'^version = "([^"]+)"$', (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE
+).group(1)
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ def test_version_prints_the_project_version_and_exits_0():
 def test_version_falls_back_to_the_package_attribute_without_metadata(cli, monkeypatch):
     """A source checkout that was never installed has no metadata: ``archspec.__version__`` answers, and it is
     pyproject's version (so the two cannot drift apart)."""
+
     def not_installed(name: str) -> str:
         raise metadata.PackageNotFoundError(name)
 
@@ -41,11 +43,14 @@ def test_version_falls_back_to_the_package_attribute_without_metadata(cli, monke
 
 
 def test_version_does_not_import_torch():
-    probe = ("import contextlib, io, json, sys\nfrom archspec.cli import main\nout = io.StringIO()\n"
-             "with contextlib.redirect_stdout(out):\n    code = main(['--version'])\n"
-             "print(json.dumps([code, out.getvalue(), sorted(m for m in sys.modules if m.split('.')[0] == 'torch')]))")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=subprocess_env(),
-                            timeout=60, check=True)
+    probe = (
+        "import contextlib, io, json, sys\nfrom archspec.cli import main\nout = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n    code = main(['--version'])\n"
+        "print(json.dumps([code, out.getvalue(), sorted(m for m in sys.modules if m.split('.')[0] == 'torch')]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=subprocess_env(), timeout=60, check=True
+    )
     assert json.loads(result.stdout) == [0, f"archspec {PROJECT_VERSION}\n", []]
 
 

@@ -82,6 +82,7 @@ def _with_pickle(archive: bytes, pickled: bytes, compress: int = zipfile.ZIP_STO
 
 def _changed(**entries: Any) -> Callable[[], bytes]:
     """A case: the real payload with ``entries`` replaced (``...`` removes an entry)."""
+
     def build() -> bytes:
         payload = _payload()
         for key, value in entries.items():

@@ -25,8 +25,10 @@ ARGS_PREFIX = "# archspec-args:"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 # FILE:LINE:COL: error: <spec path>: <what> — <fix>
-ERROR_LINE = re.compile(r"^(?P<file>.+?):(?P<line>[1-9]\d*):(?P<column>[1-9]\d*): error: "
-                        r"(?P<path>\S+(?: \(\d+ levels\))?): (?P<what>.+?) — (?P<fix>\S.*)$")
+ERROR_LINE = re.compile(
+    r"^(?P<file>.+?):(?P<line>[1-9]\d*):(?P<column>[1-9]\d*): error: "
+    r"(?P<path>\S+(?: \(\d+ levels\))?): (?P<what>.+?) — (?P<fix>\S.*)$"
+)
 # FILE: error: <what> — <fix>   (about a file as a whole: one that is missing, or is not what it claims)
 FILE_ERROR_LINE = re.compile(r"^(?P<file>.+?): error: (?P<what>.+?) — (?P<fix>\S.*)$")
 
@@ -41,7 +43,7 @@ def golden_path(case: Path) -> Path:
 
 def extra_args(case: Path) -> list[str]:
     first = case.read_bytes().split(b"\n", 1)[0].decode("utf-8", "replace")
-    return shlex.split(first[len(ARGS_PREFIX):]) if first.startswith(ARGS_PREFIX) else []
+    return shlex.split(first[len(ARGS_PREFIX) :]) if first.startswith(ARGS_PREFIX) else []
 
 
 def to_golden(stderr: str, path: str) -> str:
@@ -108,8 +110,16 @@ def subprocess_env(*extra_paths: str | os.PathLike[str]) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, cwd: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """``python -m archspec.cli ARGS`` as a real process."""
-    return subprocess.run([sys.executable, "-m", "archspec.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env or subprocess_env(), timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "archspec.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env or subprocess_env(),
+        timeout=timeout,
+        check=False,
+    )

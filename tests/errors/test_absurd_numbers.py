@@ -33,12 +33,15 @@ def write(tmp_path, text: str) -> str:
 
 def strict_json(text: str) -> dict:
     """Parse JSON the way other languages do: no Infinity, -Infinity or NaN."""
+
     def refuse(name: str) -> None:
         raise AssertionError(f"{name} in JSON output")
+
     return json.loads(text, parse_constant=refuse)
 
 
 # --- groups: the divisor suggestion ------------------------------------------------------------------------
+
 
 def _groups_suggestion(channels: int, limit: int) -> tuple[int, OpError]:
     """The Python lines executed to refuse groups 3 for ``channels`` channels, and the error."""
@@ -71,9 +74,11 @@ def test_groups_suggestion_names_common_divisors_near_the_request():
 
 # --- sizes and element counts ------------------------------------------------------------------------------
 
+
 def test_upsample_chain_stops_at_the_largest_size(tmp_path):
-    path = write(tmp_path, "archspec: 1\nname: up\ninput: [1, 2]\nlayers:\n  - upsample: {scale: 1000000}\n"
-                           "    repeat: 60\n")
+    path = write(
+        tmp_path, "archspec: 1\nname: up\ninput: [1, 2]\nlayers:\n  - upsample: {scale: 1000000}\n    repeat: 60\n"
+    )
     with pytest.raises(archspec.SpecError) as info:  # was OverflowError: cannot convert float infinity to integer
         archspec.analyze(path)
     assert_located_error(info.value, path)
@@ -109,11 +114,15 @@ def test_huge_but_valid_networks_are_still_analysed():
 
 # --- receptive fields ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["table", "json", "markdown"])
 def test_field_just_below_the_bound_is_exact_in_every_format(tmp_path, fmt, capsys):
     """Strides of 2**30 twice: a jump of 2**60, printed exactly (not as 1.15292e+18), start exact."""
-    path = write(tmp_path, "archspec: 1\nname: wide_field\ninput: [1, 8]\nlayers:\n"
-                           "  - conv: {out: 1, kernel: 3, stride: 1073741824, padding: 1}\n    repeat: 2\n")
+    path = write(
+        tmp_path,
+        "archspec: 1\nname: wide_field\ninput: [1, 8]\nlayers:\n"
+        "  - conv: {out: 1, kernel: 3, stride: 1073741824, padding: 1}\n    repeat: 2\n",
+    )
     assert main(["check", "--format", fmt, path]) == 0
     out = capsys.readouterr().out
     if fmt == "json":
@@ -128,8 +137,11 @@ def test_field_just_below_the_bound_is_exact_in_every_format(tmp_path, fmt, caps
 
 def test_field_past_the_bound_is_a_located_error(tmp_path):
     """Strides of 2**31 - 1, 40 times: 'int too large to convert to float' in the report used to be exit 3."""
-    path = write(tmp_path, "archspec: 1\nname: runaway\ninput: [1, 8]\nlayers:\n"
-                           "  - conv: {out: 1, kernel: 3, stride: 2147483647, padding: 1}\n    repeat: 40\n")
+    path = write(
+        tmp_path,
+        "archspec: 1\nname: runaway\ninput: [1, 8]\nlayers:\n"
+        "  - conv: {out: 1, kernel: 3, stride: 2147483647, padding: 1}\n    repeat: 40\n",
+    )
     for fmt in ("table", "json", "markdown"):
         assert main(["check", "--format", fmt, path]) == 1
     with pytest.raises(archspec.SpecError, match=r"outgrows 2\*\*63 - 1 input positions at module '0\.2'") as info:
@@ -138,8 +150,10 @@ def test_field_past_the_bound_is_a_located_error(tmp_path):
 
 
 def test_field_error_inside_a_bundled_block_points_at_the_users_call():
-    layers = "[{conv: {out: 4, kernel: 1, stride: 2147483647}}, {conv: {out: 4, kernel: 1, stride: 2147483647}}, " \
-             "{separable_conv: {out: 4, stride: 2147483647}}]"
+    layers = (
+        "[{conv: {out: 4, kernel: 1, stride: 2147483647}}, {conv: {out: 4, kernel: 1, stride: 2147483647}}, "
+        "{separable_conv: {out: 4, stride: 2147483647}}]"
+    )
     with pytest.raises(archspec.SpecError) as info:
         archspec.analyze(spec("[4, 8, 8]", layers))
     assert info.value.diagnostics[0].path == ("layers", 2)

@@ -41,8 +41,14 @@ def case_numbered(number: str):
 
 
 def _params(cases):
-    return [pytest.param(case, id=case.stem, marks=pytest.mark.xfail(strict=True, reason=PENDING[case.stem])
-                         if case.stem in PENDING else ()) for case in cases]
+    return [
+        pytest.param(
+            case,
+            id=case.stem,
+            marks=pytest.mark.xfail(strict=True, reason=PENDING[case.stem]) if case.stem in PENDING else (),
+        )
+        for case in cases
+    ]
 
 
 # The classes of bad input the issue lists, each with the corpus files that cover it.
@@ -103,19 +109,36 @@ CLASSES = {
     "literal mistakes beside expressions, reported with the file's other errors": ["166"],
     "unquoted ${...} inside a flow mapping or list (quote it, not 'close the {')": ["200", "201"],
     "explicit tags whose text is not of the tag's type (YAML 1.2 core schema)": ["202", "203", "204", "205"],
-    "keys that read like pydantic's location labels (int, str, x[1]), at the top, in blocks, in arguments":
-        ["206", "207", "208"],
+    "keys that read like pydantic's location labels (int, str, x[1]), at the top, in blocks, in arguments": [
+        "206",
+        "207",
+        "208",
+    ],
     "numbers in other scripts' or full-width digits, or with '_' (ASCII digits only)": ["204", "209", "212", "219"],
     "non-ASCII names in expressions (no NFKC folding)": ["210", "211", "218"],
     "blocks named like built-in blocks, ops or containers ('override: true')": ["213", "214", "215", "69"],
     "nesting past PyYAML's own limit (the same message on every PyYAML)": ["216"],
     "names with a trailing line break": ["217"],
     "the default module budget, in the user's item or a bundled block's call": ["260", "261"],
-    "long user text quoted shortened (op names, keys, ids, values, YAML aliases and tags, --set keys)":
-        ["262", "263", "264", "265", "266", "267", "274", "275", "276"],
+    "long user text quoted shortened (op names, keys, ids, values, YAML aliases and tags, --set keys)": [
+        "262",
+        "263",
+        "264",
+        "265",
+        "266",
+        "267",
+        "274",
+        "275",
+        "276",
+    ],
     "lists of the user's names in a fix, shortened": ["265", "268"],
-    "control characters (escape sequences, line breaks, bidirectional overrides) escaped":
-        ["269", "270", "271", "272", "273"],
+    "control characters (escape sequences, line breaks, bidirectional overrides) escaped": [
+        "269",
+        "270",
+        "271",
+        "272",
+        "273",
+    ],
     "checkpoints whose pickle would run code": ["230"],
     "checkpoints missing or mistyping an entry": ["231", "232", "233", "234", "240", "248"],
     "checkpoint weights that do not fit the module (shape, type, names)": ["235", "241", "243"],

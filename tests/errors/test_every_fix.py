@@ -17,8 +17,35 @@ import archspec
 from archspec.ops.registry import all_ops
 from archspec.spec import error_wording
 
-WRONG_VALUES: list[Any] = [None, True, False, 0, -1, 1, 3.5, -2.5, 1e-5, 2**31, 10**30, "", "x", "same", "yes",
-                           "16", "1e-5", [], [0], [1, 2], [1, 2, 3], [3.5], ["x"], [None], {}, {"x": 1}, [[1]]]
+WRONG_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    3.5,
+    -2.5,
+    1e-5,
+    2**31,
+    10**30,
+    "",
+    "x",
+    "same",
+    "yes",
+    "16",
+    "1e-5",
+    [],
+    [0],
+    [1, 2],
+    [1, 2, 3],
+    [3.5],
+    ["x"],
+    [None],
+    {},
+    {"x": 1},
+    [[1]],
+]
 
 
 @pytest.fixture(autouse=True)
@@ -82,8 +109,17 @@ def test_every_modifier(modifier):
         assert_concrete(diagnostics(spec([item])))
 
 
-@pytest.mark.parametrize(("container", "key"), [("concat", "dim"), ("head", "train_only"), ("add", "branches"),
-                                                ("concat", None), ("head", None), ("sequential", None)])
+@pytest.mark.parametrize(
+    ("container", "key"),
+    [
+        ("concat", "dim"),
+        ("head", "train_only"),
+        ("add", "branches"),
+        ("concat", None),
+        ("head", None),
+        ("sequential", None),
+    ],
+)
 def test_every_container_argument(container, key):
     for wrong in WRONG_VALUES:
         if key is None:

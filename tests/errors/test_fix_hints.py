@@ -15,8 +15,13 @@ from hypothesis import strategies as st
 
 import archspec
 
-SETTINGS = settings(derandomize=True, max_examples=150, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 PADDING = re.compile(r"use padding (>=|<=) (\d+|\[[\d, ]+\])")
 SMALLEST = re.compile(r"make this layer's input at least ([\d×]+)")
 
@@ -90,17 +95,22 @@ def test_output_size_hints_are_true_and_tight(layer):
         closer = list(wanted)
         closer[dim] -= step
         if closer[dim] != args["padding"] and closer[dim] >= 0 and (closer[dim] - args["padding"]) * step > 0:
-            assert error_of(spec(op, {**args, "padding": closer}, sizes)) is not None, \
+            assert error_of(spec(op, {**args, "padding": closer}, sizes)) is not None, (
                 f"padding {closer} works too: the hint is not tight"
+            )
 
 
 # -- every hint that names a concrete value works when applied ------------------------------------------------
 
 _VALUE = r"'[^']*'|\[[^\]]*\]|-?\d[\d.e+-]*|true|false|null"
-_USE = re.compile(rf"^use (?:an? )?(?P<key>\w+)(?P<index>\[\d+\])?:? (?P<value>{_VALUE})(?P<bound> or (?:more|less))?"
-                  rf"(?: and (?P<key2>\w+) (?P<value2>{_VALUE}))?")
-_RANGE = re.compile(r"^use (?:an? )?(?P<key>\w+) from (?P<a>-?\d+) to (?P<b>-?\d+)"
-                    r"(?: \(or (?P<c>-?\d+) to (?P<d>-?\d+)\))?")
+_USE = re.compile(
+    rf"^use (?:an? )?(?P<key>\w+)(?P<index>\[\d+\])?:? (?P<value>{_VALUE})(?P<bound> or (?:more|less))?"
+    rf"(?: and (?P<key2>\w+) (?P<value2>{_VALUE}))?"
+)
+_RANGE = re.compile(
+    r"^use (?:an? )?(?P<key>\w+) from (?P<a>-?\d+) to (?P<b>-?\d+)"
+    r"(?: \(or (?P<c>-?\d+) to (?P<d>-?\d+)\))?"
+)
 _AT_LEAST = re.compile(rf"^(?:an? )?(?P<key>\w+) of at least (?P<value>{_VALUE})")
 _EXAMPLE = re.compile(rf"e\.g\. (?P<key>\w+): (?P<value>{_VALUE})")
 _UNQUOTED = re.compile(rf"without quotes: (?P<value>{_VALUE})$")
@@ -118,6 +128,7 @@ class _UsersValue:
 
     def __eq__(self, other):
         return isinstance(other, _UsersValue) and other.value == self.value
+
 
 CAP = 2**31 - 1  # the bound that only stops absurd numbers: applying it fixes that key, not the layer
 
@@ -229,8 +240,9 @@ def test_every_hint_that_names_a_value_works():
             fixed = error_of(layer_spec(op, applied(args, change), shape))
             note = f"{op} {args} on {shape}: '{diagnostic.fix}' → {change}: {fixed}"
             if CAP in change.values() or any(isinstance(v, _UsersValue) for v in change.values()):
-                assert fixed is None or all(d.path != diagnostic.path or d.message != diagnostic.message
-                                            for d in fixed.diagnostics), note
+                assert fixed is None or all(
+                    d.path != diagnostic.path or d.message != diagnostic.message for d in fixed.diagnostics
+                ), note
             elif not arguments_valid(op, args):
                 # A hint about the argument alone (its type or range) cannot see the layer's input: it must fix
                 # the argument, and whatever the layer's rules then say about it must have a hint that works.
@@ -252,8 +264,9 @@ def settles(op: str, args: dict, shape: list[int], path: tuple, steps: int = 2) 
     if not left:
         return True
     key = str(path[-1])
-    changes = [c for c in alternatives(left[0].fix, key) if set(k.partition("[")[0] for k in c) <= set(
-        archspec_fields(op))]
+    changes = [
+        c for c in alternatives(left[0].fix, key) if set(k.partition("[")[0] for k in c) <= set(archspec_fields(op))
+    ]
     return steps > 0 and bool(changes) and settles(op, applied(args, changes[0]), shape, path, steps - 1)
 
 
@@ -277,27 +290,41 @@ def archspec_fields(op: str) -> list[str]:
 
 
 def test_hint_parser():
-    assert alternatives("use padding 1 or less, or a kernel of at least 4", "padding") == [{"padding": 1},
-                                                                                          {"kernel": 4}]
-    assert alternatives("use kernel [1, 3, 3] and padding [0, 1, 1], or make this layer's input at least 3×3×3",
-                        "kernel") == [{"kernel": [1, 3, 3], "padding": [0, 1, 1]}]
+    assert alternatives("use padding 1 or less, or a kernel of at least 4", "padding") == [
+        {"padding": 1},
+        {"kernel": 4},
+    ]
+    assert alternatives(
+        "use kernel [1, 3, 3] and padding [0, 1, 1], or make this layer's input at least 3×3×3", "kernel"
+    ) == [{"kernel": [1, 3, 3], "padding": [0, 1, 1]}]
     assert alternatives("use start from 1 to 3 (or -3 to -1)", "start") == [{"start": v} for v in (1, 3, -3, -1)]
     assert alternatives("write a number, not false, e.g. eps: 1e-05", "eps") == [{"eps": 1e-05}]
     assert alternatives("use mode 'linear'", "mode") == [{"mode": "linear"}]
     assert alternatives("write the number without quotes: 16", "out") == [{"out": _UsersValue(16)}]
 
 
-@pytest.mark.parametrize(("op", "args", "shape", "fix"), [
-    ("flatten", {"start": 4}, [3, 8, 8], "use start from 1 to 3 (or -3 to -1)"),  # was "use start >= 1"
-    ("flatten", {"start": 2}, [12], "use start 1 (or -1)"),
-    ("upsample", {"scale": 2, "mode": "bilinear"}, [2, 8], "use mode 'linear'"),  # was "... (or 'linear')"
-    ("upsample", {"scale": 2, "mode": "trilinear"}, [2, 8, 8], "use mode 'linear' (or 'bilinear')"),
-    ("adaptive_avgpool", {"output": -1}, [2, 8, 8], "use output 1 or more"),  # was "use output 0 or more"
-    ("avgpool", {"kernel": 3, "padding": 1}, [2, 1, 8, 8],
-     "use kernel [1, 3, 3] and padding [0, 1, 1], or make this layer's input at least 3×3×3"),
-    ("avgpool", {"kernel": [2, 4], "padding": [1, 3]}, [2, 8, 8], "use padding [1, 2] or less, or a kernel of at "
-                                                                   "least [2, 6]"),
-])
+@pytest.mark.parametrize(
+    ("op", "args", "shape", "fix"),
+    [
+        ("flatten", {"start": 4}, [3, 8, 8], "use start from 1 to 3 (or -3 to -1)"),  # was "use start >= 1"
+        ("flatten", {"start": 2}, [12], "use start 1 (or -1)"),
+        ("upsample", {"scale": 2, "mode": "bilinear"}, [2, 8], "use mode 'linear'"),  # was "... (or 'linear')"
+        ("upsample", {"scale": 2, "mode": "trilinear"}, [2, 8, 8], "use mode 'linear' (or 'bilinear')"),
+        ("adaptive_avgpool", {"output": -1}, [2, 8, 8], "use output 1 or more"),  # was "use output 0 or more"
+        (
+            "avgpool",
+            {"kernel": 3, "padding": 1},
+            [2, 1, 8, 8],
+            "use kernel [1, 3, 3] and padding [0, 1, 1], or make this layer's input at least 3×3×3",
+        ),
+        (
+            "avgpool",
+            {"kernel": [2, 4], "padding": [1, 3]},
+            [2, 8, 8],
+            "use padding [1, 2] or less, or a kernel of at least [2, 6]",
+        ),
+    ],
+)
 def test_hints_name_the_whole_range_and_nothing_twice(op, args, shape, fix):
     error = error_of(layer_spec(op, args, shape))
     assert error.diagnostics[0].fix == fix

@@ -64,8 +64,9 @@ print(json.dumps({"code": code, "peak_mb": peak_rss_mb(), "imports_mb": before,
 
 def measure_check(*args: str, timeout: float = 60, trace_allocations: bool = True) -> dict:
     env = {**subprocess_env(), "MEASURE_ALLOCATIONS": "1" if trace_allocations else "0"}
-    result = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True,
-                            env=env, timeout=timeout, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -78,9 +79,16 @@ def corpus(prefix: str) -> Path:
 def warm() -> None:
     """archspec imports the parts of itself it needs on first use: import them before work is counted (importing
     is work done once per process, not once per spec)."""
-    archspec.analyze({"archspec": 1, "name": "warm", "input": [3, 8, 8], "params": {"w": 4},
-                      "blocks": {"b": {"params": {"k": 1}, "layers": [{"conv": {"out": "${w * k}", "kernel": 1}}]}},
-                      "layers": ["b", {"concat": {"branches": [["relu"], []]}, "repeat": 2}]})
+    archspec.analyze(
+        {
+            "archspec": 1,
+            "name": "warm",
+            "input": [3, 8, 8],
+            "params": {"w": 4},
+            "blocks": {"b": {"params": {"k": 1}, "layers": [{"conv": {"out": "${w * k}", "kernel": 1}}]}},
+            "layers": ["b", {"concat": {"branches": [["relu"], []]}, "repeat": 2}],
+        }
+    )
 
 
 def rejected_with_work(path: str, limit: int) -> tuple[archspec.SpecError, int]:
@@ -96,8 +104,10 @@ def test_bomb_and_billion_repeat_rejected_fast_in_little_memory(prefix, warm):
     path = str(corpus(prefix))
     error, calls = rejected_with_work(path, REJECT_CALLS)
     figures = measure_check(path)
-    print(f"\n{Path(path).name}: check {calls:,} calls, {figures['allocated_mb']:.2f} MB allocated at peak; process "
-          f"peak RSS {figures['peak_mb']:.1f} MB (after imports {figures['imports_mb']:.1f} MB)")
+    print(
+        f"\n{Path(path).name}: check {calls:,} calls, {figures['allocated_mb']:.2f} MB allocated at peak; process "
+        f"peak RSS {figures['peak_mb']:.1f} MB (after imports {figures['imports_mb']:.1f} MB)"
+    )
     assert figures["code"] == 1
     assert_located_report(figures["stderr"], path)
     assert_located_error(error, path)
@@ -117,11 +127,15 @@ def _spec(layers: str, extra: str = "") -> str:
 
 RUNAWAY = {
     "recursive-alias": ("a: &a [1, *a]\n", r"alias refers to the anchor that contains it"),
-    "alias-chain": ("".join(f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" if i else "a0: &a0 [1, 2]\n"
-                            for i in range(40)), r"expands to [\d,]+ values through aliases"),
-    "merge-key-bomb": ("b0: &b0 {x: 1, y: 2}\n" + "".join(
-        f"b{i}: &b{i} {{<<: *b{i - 1}, k{i}: [*b{i - 1}, *b{i - 1}]}}\n" for i in range(1, 40)),
-        r"expands to [\d,]+ values through aliases"),
+    "alias-chain": (
+        "".join(f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" if i else "a0: &a0 [1, 2]\n" for i in range(40)),
+        r"expands to [\d,]+ values through aliases",
+    ),
+    "merge-key-bomb": (
+        "b0: &b0 {x: 1, y: 2}\n"
+        + "".join(f"b{i}: &b{i} {{<<: *b{i - 1}, k{i}: [*b{i - 1}, *b{i - 1}]}}\n" for i in range(1, 40)),
+        r"expands to [\d,]+ values through aliases",
+    ),
     "deep-flow-nesting": ("a: " + "[" * 200_000 + "]" * 200_000 + "\n", r"nesting deeper than 100 levels"),
     "deep-mapping-nesting": ("a: " + "{a: " * 50_000 + "1" + "}" * 50_000 + "\n", r"nesting deeper than 100"),
     "deep-block-nesting": ("- " * 100_000 + "x\n", r"nesting deeper than 100 levels"),
@@ -130,39 +144,62 @@ RUNAWAY = {
     "huge-float-literal": (_spec("  - dropout: {p: 1e999999}\n"), r"not finite"),
     "nan-literal": (_spec("  - batchnorm: {eps: .nan}\n"), r"not finite"),
     "huge-power": (_spec("  - linear: {out: '${10 ** 10 ** 10}'}\n"), r"too large"),
-    "huge-product": (_spec("  - linear: {out: '${4611686018427387904 * 4611686018427387904}'}\n"),
-                     r"out of range"),
+    "huge-product": (_spec("  - linear: {out: '${4611686018427387904 * 4611686018427387904}'}\n"), r"out of range"),
     "list-repetition": (_spec("  - conv: {out: 4, kernel: '${[3] * 10 ** 9}'}\n"), r"cannot apply '\*' to a list"),
-    "string-repetition": (_spec("  - conv: {out: 4, kernel: 3, padding: '${p * 10 ** 9}'}\n", "params: {p: same}\n"),
-                          r"cannot apply '\*' to a string"),
+    "string-repetition": (
+        _spec("  - conv: {out: 4, kernel: 3, padding: '${p * 10 ** 9}'}\n", "params: {p: same}\n"),
+        r"cannot apply '\*' to a string",
+    ),
     "long-expression": (_spec("  - linear: {out: '${" + "1 + " * 300 + "1}'}\n"), r"longer than 500"),
-    "nested-parentheses": (_spec("  - linear: {out: '${" + "(" * 240 + "1" + ")" * 240 + "}'}\n"),
-                           r"cannot parse|nested"),
-    "nested-repeats": (_spec("  - sequential:\n      - sequential: [relu]\n        repeat: 1000\n"
-                             "    repeat: 1000000000\n"), r"more than 100,000 modules"),
-    "wide-repeat": (_spec("  - concat:\n      branches: [[relu], [relu], [relu]]\n    repeat: 400000\n"),
-                    r"more than 100,000 modules"),
-    "repeat-from-param": (_spec("  - relu:\n    repeat: $n\n", "params: {n: 999999999999}\n"),
-                          r"more than 100,000 modules"),
-    "self-recursive-block": (_spec("  - loop\n", "blocks:\n  loop:\n    layers: [relu, loop]\n"),
-                             r"block 'loop' calls itself more than 32 levels deep"),
-    "mutually-recursive-blocks": (_spec("  - ping\n", "blocks:\n  ping:\n    layers: [pong]\n"
-                                        "  pong:\n    layers: [relu, ping]\n"), r"block 'ping' calls itself"),
+    "nested-parentheses": (
+        _spec("  - linear: {out: '${" + "(" * 240 + "1" + ")" * 240 + "}'}\n"),
+        r"cannot parse|nested",
+    ),
+    "nested-repeats": (
+        _spec("  - sequential:\n      - sequential: [relu]\n        repeat: 1000\n    repeat: 1000000000\n"),
+        r"more than 100,000 modules",
+    ),
+    "wide-repeat": (
+        _spec("  - concat:\n      branches: [[relu], [relu], [relu]]\n    repeat: 400000\n"),
+        r"more than 100,000 modules",
+    ),
+    "repeat-from-param": (
+        _spec("  - relu:\n    repeat: $n\n", "params: {n: 999999999999}\n"),
+        r"more than 100,000 modules",
+    ),
+    "self-recursive-block": (
+        _spec("  - loop\n", "blocks:\n  loop:\n    layers: [relu, loop]\n"),
+        r"block 'loop' calls itself more than 32 levels deep",
+    ),
+    "mutually-recursive-blocks": (
+        _spec("  - ping\n", "blocks:\n  ping:\n    layers: [pong]\n  pong:\n    layers: [relu, ping]\n"),
+        r"block 'ping' calls itself",
+    ),
     # Functions handed arguments that make Python itself do unbounded work: int round computes 10 ** -ndigits.
-    "round-huge-negative-digits": (_spec("  - conv: {out: '${round(w, -10**18)}', kernel: 1}\n",
-                                         "params: {w: 12345}\n"), r"number of digits .* is out of range"),
-    "round-digits-from-param": (_spec("  - linear: {out: '${round(w, d)}'}\n", "params: {w: 7, d: -4000000000}\n"),
-                                r"number of digits .* is out of range"),
-    "round-in-repeat": (_spec("  - relu:\n    repeat: '${round(123456789, -99999999)}'\n"),
-                        r"number of digits .* is out of range"),
+    "round-huge-negative-digits": (
+        _spec("  - conv: {out: '${round(w, -10**18)}', kernel: 1}\n", "params: {w: 12345}\n"),
+        r"number of digits .* is out of range",
+    ),
+    "round-digits-from-param": (
+        _spec("  - linear: {out: '${round(w, d)}'}\n", "params: {w: 7, d: -4000000000}\n"),
+        r"number of digits .* is out of range",
+    ),
+    "round-in-repeat": (
+        _spec("  - relu:\n    repeat: '${round(123456789, -99999999)}'\n"),
+        r"number of digits .* is out of range",
+    ),
     "round-in-condition": (_spec("  - relu:\n    if: '${round(5, -10**18) == 0}'\n"), r"number of digits"),
-    "round-in-block-default": (_spec("  - b\n", "blocks:\n  b:\n    params: {k: '${round(3, -10**17)}'}\n"
-                                     "    layers: [relu]\n"), r"number of digits"),
+    "round-in-block-default": (
+        _spec("  - b\n", "blocks:\n  b:\n    params: {k: '${round(3, -10**17)}'}\n    layers: [relu]\n"),
+        r"number of digits",
+    ),
     "power-in-round": (_spec("  - linear: {out: '${round(10 ** 10 ** 10)}'}\n"), r"too large"),
     "power-of-a-fraction": (_spec("  - linear: {out: '${ceil(0.5 ** -10**18)}'}\n"), r"too large"),
     "floor-of-a-huge-float": (_spec("  - linear: {out: '${floor(1e300)}'}\n"), r"out of range"),
-    "min-of-huge-products": (_spec("  - linear: {out: '${min(2**62 * 2**62, 4611686018427387904 ** 2)}'}\n"),
-                             r"out of range|too large"),
+    "min-of-huge-products": (
+        _spec("  - linear: {out: '${min(2**62 * 2**62, 4611686018427387904 ** 2)}'}\n"),
+        r"out of range|too large",
+    ),
 }
 
 
@@ -210,8 +247,9 @@ def test_oversized_file_is_rejected_without_reading_it(tmp_path, capsys, monkeyp
             return data
 
     monkeypatch.setattr(resolve, "load_stream", lambda stream, *args: real_load_stream(CountedStream(stream), *args))
-    monkeypatch.setattr(os, "open", lambda path, *args, **kwargs: opened.append(os.fspath(path)) or
-                        real_open(path, *args, **kwargs))
+    monkeypatch.setattr(
+        os, "open", lambda path, *args, **kwargs: opened.append(os.fspath(path)) or real_open(path, *args, **kwargs)
+    )
     sparse = tmp_path / "huge.yaml"
     with sparse.open("wb") as handle:
         handle.truncate(10 * 2**30)
@@ -222,8 +260,10 @@ def test_oversized_file_is_rejected_without_reading_it(tmp_path, capsys, monkeyp
     assert "larger than the 1,048,576-byte cap" in err
     assert opened == [str(sparse)] and read == [1_048_577]  # one read of the cap and one byte more
     assert main(["check", "/dev/zero"]) == 1
-    assert capsys.readouterr().err == ("/dev/zero: error: is not a regular file (a pipe or a device) — save the "
-                                       "spec to a file, or pass '-' to read it from standard input\n")
+    assert capsys.readouterr().err == (
+        "/dev/zero: error: is not a regular file (a pipe or a device) — save the "
+        "spec to a file, or pass '-' to read it from standard input\n"
+    )
     assert opened == [str(sparse)]  # /dev/zero was never opened
 
 
@@ -278,7 +318,8 @@ SLOW_TO_REJECT = {
         "  - tree: {depth: 30}\n",
         "blocks:\n  tree:\n    params: {depth: required}\n    layers:\n      - relu\n"
         "      - tree: {depth: '${depth - 1}'}\n        if: ${depth > 0}\n"
-        "      - tree: {depth: '${depth - 1}'}\n        if: ${depth > 0}\n"),
+        "      - tree: {depth: '${depth - 1}'}\n        if: ${depth > 0}\n",
+    ),
 }
 
 
@@ -296,6 +337,7 @@ def test_node_cap_trips_before_building_a_million_nodes(name, tmp_path, warm):
 
 # --- cost of large inputs just under the caps (issue 4) ----------------------------------------------------
 
+
 @pytest.fixture
 def close_match_searches(monkeypatch):
     """Counts difflib searches behind did-you-mean (its memo cleared first)."""
@@ -310,6 +352,7 @@ def close_match_searches(monkeypatch):
     def counted(*args, **kwargs):
         calls.append(args[0])
         return search(*args, **kwargs)
+
     monkeypatch.setattr(difflib, "get_close_matches", counted)
     return calls
 
@@ -320,8 +363,9 @@ def test_a_hundred_thousand_misspellings_cost_one_search(tmp_path, close_match_s
         archspec.load(path)
     lines = str(info.value).splitlines()
     assert len(lines) == 51  # the first 50, then one line counting the rest
-    assert lines[-1].endswith("error: <spec>: ... and 99,950 more errors — fix the ones above and check the spec "
-                              "again to see the rest")
+    assert lines[-1].endswith(
+        "error: <spec>: ... and 99,950 more errors — fix the ones above and check the spec again to see the rest"
+    )
     assert_located_report("\n".join(lines), path)
     assert len(info.value.diagnostics) == 100_000  # the API still gets every one
     assert close_match_searches == ["reul"]
@@ -345,8 +389,11 @@ def test_a_hundred_thousand_unknown_keys_are_described_only_in_part(tmp_path, cl
 
 def _invalid_param_names(tmp_path: Path, count: int, limit: int | None = None) -> int:
     """The function calls that loading a spec with ``count`` invalid param names takes."""
-    path = _write(tmp_path, f"params{count}.yaml", _spec("  - relu\n", "params:\n" + "".join(
-        f"  {i}x: 0\n" for i in range(count))))
+    path = _write(
+        tmp_path,
+        f"params{count}.yaml",
+        _spec("  - relu\n", "params:\n" + "".join(f"  {i}x: 0\n" for i in range(count))),
+    )
     with counted_calls(limit) as work, pytest.raises(archspec.SpecError, match=f"and {count - 50:,} more errors"):
         archspec.load(path)
     return work.calls
@@ -368,23 +415,30 @@ def test_smallest_input_takes_few_passes(monkeypatch):
     passes = []
     real = min_input.output_for
     monkeypatch.setattr(min_input, "output_for", lambda *args: passes.append(args[1]) or real(*args))
-    spec = {"archspec": 1, "name": "chain", "input": [1, 30_000],
-            "layers": [{"conv": {"out": 1, "kernel": 3}, "repeat": 2000}]}
+    spec = {
+        "archspec": 1,
+        "name": "chain",
+        "input": [1, 30_000],
+        "layers": [{"conv": {"out": 1, "kernel": 3}, "repeat": 2000}],
+    }
     assert archspec.analyze(spec).min_input == [1, 4001]
     assert len(passes) <= 3, passes
 
 
 def test_smallest_input_without_a_field_still_found():
     """Upsampling first makes the field position-dependent: no guess, the search starts from 1."""
-    spec = {"archspec": 1, "name": "up", "input": [1, 64],
-            "layers": [{"upsample": {"scale": 0.5}}, {"conv": {"out": 1, "kernel": 5}}]}
+    spec = {
+        "archspec": 1,
+        "name": "up",
+        "input": [1, 64],
+        "layers": [{"upsample": {"scale": 0.5}}, {"conv": {"out": 1, "kernel": 5}}],
+    }
     assert archspec.analyze(spec).min_input == [1, 10]
 
 
 def test_copies_of_a_repeat_at_a_fixed_point_are_expanded_once():
     """Copies that see the same input are the same modules under other paths: they share validated args."""
-    network = archspec.expand(_spec_dict([{"sequential": ["relu", {"conv": {"out": 3, "kernel": 1}}],
-                                           "repeat": 1000}]))
+    network = archspec.expand(_spec_dict([{"sequential": ["relu", {"conv": {"out": 3, "kernel": 1}}], "repeat": 1000}]))
     group = network.root.children[0]
     assert [child.path for child in group.children[998].children] == ["0.998.0", "0.998.1"]
     assert group.children[1].children[1].args is group.children[998].children[1].args

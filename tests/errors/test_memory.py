@@ -32,8 +32,10 @@ def write(tmp_path, name: str, text: str) -> str:
 @pytest.fixture
 def available(monkeypatch):
     """Set the memory the backend believes is available (bytes); torch must never be asked to build."""
+
     def set_available(amount: int | None) -> None:
         monkeypatch.setattr(memory, "available_bytes", lambda: amount)
+
     return set_available
 
 
@@ -44,6 +46,7 @@ def no_build(monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("torch was asked to build a module that cannot fit")
+
     monkeypatch.setattr(backend, "build_tree", refuse)
 
 
@@ -108,8 +111,7 @@ def test_the_margin_leaves_a_tenth_to_the_rest(tmp_path, available, no_build):
 
 def test_verify_refuses_activations_that_do_not_fit(tmp_path, available, capsys):
     """``build --verify`` also needs the forward pass's activations (the input and every leaf's output)."""
-    wide = ("archspec: 1\nname: wide\ninput: [1, 4096, 4096]\nlayers:\n  - conv: {out: 64, kernel: 1}\n"
-            "  - relu\n")
+    wide = "archspec: 1\nname: wide\ninput: [1, 4096, 4096]\nlayers:\n  - conv: {out: 64, kernel: 1}\n  - relu\n"
     path = write(tmp_path, "wide.yaml", wide)
     report = archspec.analyze(path)
     available(report.totals.param_bytes + 2**20)  # the module fits; 8 GiB of activations do not
@@ -126,6 +128,7 @@ def test_allocation_failure_inside_torch_becomes_a_located_error(tmp_path, monke
 
     def fail(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory")
+
     monkeypatch.setattr(backend, "build_tree", fail)
     path = write(tmp_path, "small.yaml", SMALL)
     with pytest.raises(archspec.SpecError, match="torch could not allocate it") as info:
@@ -138,14 +141,17 @@ def test_other_runtime_errors_are_not_disguised(monkeypatch, tmp_path):
 
     def fail(*args, **kwargs):
         raise RuntimeError("something else")
+
     monkeypatch.setattr(backend, "build_tree", fail)
     with pytest.raises(RuntimeError, match="something else"):
         archspec.compile(write(tmp_path, "small.yaml", SMALL))
 
 
 def test_errors_inside_bundled_blocks_point_at_the_users_call(tmp_path, available, no_build):
-    spec = ("archspec: 1\nname: wide_blocks\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: 64, kernel: 1}\n"
-            "  - vgg_block: {convs: 1, out: 2000000000}\n")
+    spec = (
+        "archspec: 1\nname: wide_blocks\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: 64, kernel: 1}\n"
+        "  - vgg_block: {convs: 1, out: 2000000000}\n"
+    )
     path = write(tmp_path, "blocks.yaml", spec)
     available(1 * GIB)
     with pytest.raises(archspec.SpecError) as info:

@@ -38,13 +38,16 @@ def nodes_built(monkeypatch):
     def counted(self, *args, **kwargs):
         built[0] += 1
         construct(self, *args, **kwargs)
+
     monkeypatch.setattr(Node, "__init__", counted)
     return built
 
 
-@pytest.mark.parametrize("text, located, total", [(REPEAT, ("layers", 0, "repeat"), 999_991),
-                                                  (SIBLINGS, ("layers", 49), 120_060)],
-                         ids=["repeat-999990", "sixty-sibling-repeats"])
+@pytest.mark.parametrize(
+    "text, located, total",
+    [(REPEAT, ("layers", 0, "repeat"), 999_991), (SIBLINGS, ("layers", 49), 120_060)],
+    ids=["repeat-999990", "sixty-sibling-repeats"],
+)
 def test_default_budget_refuses_before_building_the_network(tmp_path, nodes_built, text, located, total):
     path = write(tmp_path, text)
     with pytest.raises(archspec.SpecError) as info:
@@ -52,7 +55,7 @@ def test_default_budget_refuses_before_building_the_network(tmp_path, nodes_buil
     assert_located_error(info.value, path)
     diagnostic = info.value.diagnostics[0]
     assert "the network expands to more than 100,000 modules" in diagnostic.message
-    assert diagnostic.path[:len(located)] == located
+    assert diagnostic.path[: len(located)] == located
     assert BUDGET_FIX in diagnostic.fix
     # Expansion counts a large network with a memoised estimate before building it: the refusal costs a few
     # thousand nodes, not the 100,000 of the budget, let alone the network's own.
@@ -72,8 +75,11 @@ def test_a_bundled_block_that_passes_the_budget_points_at_the_users_call(tmp_pat
     assert nodes_built[0] < 100
 
 
-@pytest.mark.parametrize("command", [["check"], ["check", "--format", "json"], ["build"], ["build", "--verify"],
-                                     ["graph"], ["codegen"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["check", "--format", "json"], ["build"], ["build", "--verify"], ["graph"], ["codegen"]],
+    ids=" ".join,
+)
 def test_every_command_applies_the_default_budget(tmp_path, capsys, command):
     path = write(tmp_path, REPEAT)
     assert main([*command, path]) == 1
@@ -107,4 +113,3 @@ def test_compile_takes_the_budget_too(tmp_path):
     with pytest.raises(archspec.SpecError, match="more than 10 modules"):
         archspec.compile(path, max_nodes=10)
     assert len(list(archspec.compile(path, max_nodes=11).modules())) == 12  # the root module and 11 more
-

@@ -29,8 +29,14 @@ from archspec.loading.resolve import bundled_specs
 from archspec.loading.yaml_loader import load_text
 
 SEEDS = Path(__file__).resolve().parent / "seeds"
-DETERMINISTIC = settings(derandomize=True, max_examples=100, deadline=None, database=None, print_blob=True,
-                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+DETERMINISTIC = settings(
+    derandomize=True,
+    max_examples=100,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 # Only accepted specs this small are compiled and measured (the rest is still analysed: analysis cost does not
 # depend on sizes, but a forward pass does).
@@ -48,20 +54,97 @@ def _seed_texts() -> dict[str, str]:
 SEED_TEXTS = _seed_texts()
 SEED_DATA = {name: load_text(text, f"{name}.yaml").data for name, text in SEED_TEXTS.items()}
 
-JUNK_VALUES: list[Any] = [None, True, False, 0, -1, 1, 3.5, 1e-5, 2**31, 10**30, "", "text", "same", "yes",
-                          "relu", [], [0], [1, 2], [3, 3, 3], {}, {"x": 1}, {"out": 4}, [[1]], "1e-5", "16"]
-EXPRESSIONS = ["$width", "$widht", "${width * 2}", "${width / 3}", "${width // 0}", "${in.channels}",
-               "${in.spatial}", "${in.dims + 1}", "${10 ** 40}", "${2 ** 0.5}", "${max(1, width)}",
-               "${[0] * 9}", "${__import__('os').system('touch pwned')}", "${().__class__}", "${open('pwned')}",
-               "${width if in.channels > 1 else 0}", "${floor(1e308 * 10)}", "$in.channels", "${-width}",
-               "${[k for k in x]}", "${width.bit_length()}", "${ width ", "x${width}"]
-JUNK_KEYS = ["repeat", "first", "id", "from", "if", "name", "relu", "conv", "kernel", "out", "stride", "padding",
-             "junk", "__class__", "archspec", "layers", "branches", "params"]
-JUNK_ITEMS: list[Any] = ["relu", "reul", "flatten", "global_avgpool", {"conv": {"out": 3}},
-                         {"maxpool": {"kernel": 2}}, {"linear": {"out": 7}}, {"relu": None, "repeat": 3}, 5, None,
-                         ["relu"], {"batchnorm": {}, "if": "${in.channels > 2}"}, {"add": {"branches": [[], []]}},
-                         {"sequential": ["relu", "relu"]}, {"conv": {"out": 2, "kernel": 1}, "from": "stem"},
-                         {"avgpool": {"kernel": 3}}, {"conv_transpose": {"out": 2, "kernel": 3, "stride": 2}}]
+JUNK_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    3.5,
+    1e-5,
+    2**31,
+    10**30,
+    "",
+    "text",
+    "same",
+    "yes",
+    "relu",
+    [],
+    [0],
+    [1, 2],
+    [3, 3, 3],
+    {},
+    {"x": 1},
+    {"out": 4},
+    [[1]],
+    "1e-5",
+    "16",
+]
+EXPRESSIONS = [
+    "$width",
+    "$widht",
+    "${width * 2}",
+    "${width / 3}",
+    "${width // 0}",
+    "${in.channels}",
+    "${in.spatial}",
+    "${in.dims + 1}",
+    "${10 ** 40}",
+    "${2 ** 0.5}",
+    "${max(1, width)}",
+    "${[0] * 9}",
+    "${__import__('os').system('touch pwned')}",
+    "${().__class__}",
+    "${open('pwned')}",
+    "${width if in.channels > 1 else 0}",
+    "${floor(1e308 * 10)}",
+    "$in.channels",
+    "${-width}",
+    "${[k for k in x]}",
+    "${width.bit_length()}",
+    "${ width ",
+    "x${width}",
+]
+JUNK_KEYS = [
+    "repeat",
+    "first",
+    "id",
+    "from",
+    "if",
+    "name",
+    "relu",
+    "conv",
+    "kernel",
+    "out",
+    "stride",
+    "padding",
+    "junk",
+    "__class__",
+    "archspec",
+    "layers",
+    "branches",
+    "params",
+]
+JUNK_ITEMS: list[Any] = [
+    "relu",
+    "reul",
+    "flatten",
+    "global_avgpool",
+    {"conv": {"out": 3}},
+    {"maxpool": {"kernel": 2}},
+    {"linear": {"out": 7}},
+    {"relu": None, "repeat": 3},
+    5,
+    None,
+    ["relu"],
+    {"batchnorm": {}, "if": "${in.channels > 2}"},
+    {"add": {"branches": [[], []]}},
+    {"sequential": ["relu", "relu"]},
+    {"conv": {"out": 2, "kernel": 1}, "from": "stem"},
+    {"avgpool": {"kernel": 3}},
+    {"conv_transpose": {"out": 2, "kernel": 3, "stride": 2}},
+]
 NUMBER_CHANGES = ["+1", "-1", "zero", "neg", "double", "half", "x1000", "+0.5", "2**31", "2**62", "10**30", "tiny"]
 
 
@@ -83,9 +166,20 @@ def _get(data: Any, path: tuple) -> Any:
 
 
 def _number(value: int | float, change: str) -> Any:
-    return {"+1": value + 1, "-1": value - 1, "zero": 0, "neg": -value, "double": value * 2,
-            "half": value // 2 if isinstance(value, int) else value / 2, "x1000": value * 1000, "+0.5": value + 0.5,
-            "2**31": 2**31, "2**62": 2**62, "10**30": 10**30, "tiny": 1e-9}[change]
+    return {
+        "+1": value + 1,
+        "-1": value - 1,
+        "zero": 0,
+        "neg": -value,
+        "double": value * 2,
+        "half": value // 2 if isinstance(value, int) else value / 2,
+        "x1000": value * 1000,
+        "+0.5": value + 0.5,
+        "2**31": 2**31,
+        "2**62": 2**62,
+        "10**30": 10**30,
+        "tiny": 1e-9,
+    }[change]
 
 
 def _typo(key: str, how: int) -> str:
@@ -93,11 +187,11 @@ def _typo(key: str, how: int) -> str:
         return key + "x"
     index = how % len(key)
     if how % 3 == 0:
-        return key[:index] + key[index + 1:]  # drop a letter
+        return key[:index] + key[index + 1 :]  # drop a letter
     if how % 3 == 1:
         return key[:index] + key[index] + key[index:]  # double a letter
     index = min(index, len(key) - 2)
-    return key[:index] + key[index + 1] + key[index] + key[index + 2:]  # swap two letters
+    return key[:index] + key[index + 1] + key[index] + key[index + 2 :]  # swap two letters
 
 
 @st.composite
@@ -123,8 +217,9 @@ def mutated_specs(draw: st.DrawFn) -> tuple[str, Any]:
         elif kind == "insert" and isinstance(target, list):
             target.insert(draw(st.integers(0, len(target))), copy.deepcopy(draw(st.sampled_from(JUNK_ITEMS))))
         elif kind == "number":
-            numbers = [p for p in paths if isinstance(_get(data, p), int | float)
-                       and not isinstance(_get(data, p), bool)]
+            numbers = [
+                p for p in paths if isinstance(_get(data, p), int | float) and not isinstance(_get(data, p), bool)
+            ]
             if numbers:
                 where = draw(st.sampled_from(numbers))
                 holder = _get(data, where[:-1])
@@ -153,8 +248,11 @@ def _accepted_or_located(path: str) -> None:
         assert_located_error(error, path)
         return
     totals = report.totals
-    if (totals.params <= MEASURE_LIMITS["params"] and totals.macs <= MEASURE_LIMITS["macs"]
-            and totals.activation_bytes <= MEASURE_LIMITS["activation_bytes"]):
+    if (
+        totals.params <= MEASURE_LIMITS["params"]
+        and totals.macs <= MEASURE_LIMITS["macs"]
+        and totals.activation_bytes <= MEASURE_LIMITS["activation_bytes"]
+    ):
         assert_static_equals_measured(path)
 
 
@@ -167,10 +265,19 @@ def test_mutated_spec_is_accepted_exactly_or_rejected_with_located_errors(mutati
 
 
 @DETERMINISTIC
-@given(st.sampled_from(sorted(SEED_TEXTS)), st.lists(st.tuples(st.sampled_from(["delete", "insert", "dup", "swap"]),
-                                                                st.integers(0, 10**6), st.integers(0, 10**6),
-                                                                st.sampled_from(list(" :-[]{},#&*!|>'\"$\t\n%@`?x0")),
-                                                                ), min_size=1, max_size=3))
+@given(
+    st.sampled_from(sorted(SEED_TEXTS)),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["delete", "insert", "dup", "swap"]),
+            st.integers(0, 10**6),
+            st.integers(0, 10**6),
+            st.sampled_from(list(" :-[]{},#&*!|>'\"$\t\n%@`?x0")),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
 def test_text_edits_are_accepted_exactly_or_rejected_with_located_errors(name, edits):
     """Edits of the raw text: cut characters, insert YAML punctuation, duplicate or swap lines."""
     text = SEED_TEXTS[name]
@@ -178,12 +285,12 @@ def test_text_edits_are_accepted_exactly_or_rejected_with_located_errors(name, e
         at = first % (len(text) + 1)
         lines = text.split("\n")
         if kind == "delete":
-            text = text[:at] + text[at + 1 + second % 8:]
+            text = text[:at] + text[at + 1 + second % 8 :]
         elif kind == "insert":
             text = text[:at] + char + text[at:]
         elif kind == "dup":
             index = first % len(lines)
-            text = "\n".join([*lines[:index + 1], lines[index], *lines[index + 1:]])
+            text = "\n".join([*lines[: index + 1], lines[index], *lines[index + 1 :]])
         else:
             a, b = first % len(lines), second % len(lines)
             lines[a], lines[b] = lines[b], lines[a]

@@ -29,8 +29,10 @@ def nested_spec(containers: int, calls: int) -> str:
     indent = "      " + "  " * containers
     lines += [f"{indent}- b: {{d: '${{d - 1}}'}}", f"{indent}  if: '${{d > 1}}'"]
     body = "\n".join(lines)
-    return (f"archspec: 1\nname: nested\ninput: [2, 4]\nblocks:\n  b:\n    params: {{d: required}}\n    layers:\n"
-            f"{body}\nlayers:\n  - b: {{d: {calls}}}\n")
+    return (
+        f"archspec: 1\nname: nested\ninput: [2, 4]\nblocks:\n  b:\n    params: {{d: required}}\n    layers:\n"
+        f"{body}\nlayers:\n  - b: {{d: {calls}}}\n"
+    )
 
 
 def depth_of(path: str) -> int:

@@ -29,7 +29,9 @@ def sandbox(tmp_path, monkeypatch):
     (tmp_path / f"{EVIL_MODULE}.py").write_text(
         f"from pathlib import Path\nPath({str(sentinel)!r}).touch()\n"
         "def run(*args, **kwargs):\n    Path(" + repr(str(sentinel)) + ").touch()\n"
-        "class Thing:\n    def __init__(self, *args, **kwargs):\n        run()\n", encoding="utf-8")
+        "class Thing:\n    def __init__(self, *args, **kwargs):\n        run()\n",
+        encoding="utf-8",
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delitem(sys.modules, EVIL_MODULE, raising=False)
@@ -149,10 +151,15 @@ SLOTS = {
     "if": ("layers:\n  - relu:\n    if: {expr}\n", ("layers", 0)),
     "first": ("layers:\n  - conv: {{out: 4, kernel: 1}}\n    repeat: 2\n    first: {{out: {expr}}}\n", ("layers", 0)),
     "param": ("params:\n  k: {expr}\nlayers:\n  - relu\n", ("params", "k")),
-    "block-default": ("blocks:\n  b:\n    params: {{k: {expr}}}\n    layers:\n      - conv: {{out: $k, kernel: 1}}\n"
-                      "layers:\n  - b\n", ("blocks", "b", "params", "k")),
-    "block-argument": ("blocks:\n  b:\n    params: {{k: 1}}\n    layers:\n      - conv: {{out: $k, kernel: 1}}\n"
-                       "layers:\n  - b: {{k: {expr}}}\n", ("layers", 0)),
+    "block-default": (
+        "blocks:\n  b:\n    params: {{k: {expr}}}\n    layers:\n      - conv: {{out: $k, kernel: 1}}\nlayers:\n  - b\n",
+        ("blocks", "b", "params", "k"),
+    ),
+    "block-argument": (
+        "blocks:\n  b:\n    params: {{k: 1}}\n    layers:\n      - conv: {{out: $k, kernel: 1}}\n"
+        "layers:\n  - b: {{k: {expr}}}\n",
+        ("layers", 0),
+    ),
 }
 
 
@@ -169,7 +176,7 @@ def test_hostile_expressions_are_refused_and_located(expression, slot, sandbox):
     with pytest.raises(archspec.SpecError) as info:
         archspec.analyze(str(spec))
     assert_located_error(info.value, str(spec))
-    assert any(d.path[:len(item_path)] == item_path for d in info.value.diagnostics), str(info.value)
+    assert any(d.path[: len(item_path)] == item_path for d in info.value.diagnostics), str(info.value)
 
 
 def test_refused_expression_points_at_its_value(sandbox):
@@ -212,14 +219,18 @@ def test_nothing_executes_in_a_real_process(tmp_path):
     sentinel = tmp_path / "PWNED"
     (tmp_path / f"{EVIL_MODULE}.py").write_text(f"open({str(sentinel)!r}, 'w').close()\n", encoding="utf-8")
     specs = []
-    for index, text in enumerate([
-        f'layers:\n  - conv: !!python/object/apply:os.system ["touch {sentinel}"]\n',
-        "name2: !!python/module:evil_mod\nlayers:\n  - relu\n",
-        "layers:\n  - conv: {out: " + quoted(f"${{__import__('os').system('touch {sentinel}')}}") + ", kernel: 3}\n",
-        "layers:\n  - conv: {out: '${().__class__}', kernel: 3}\n",
-        "layers:\n  - conv: {out: " + quoted(f"${{open('{sentinel}', 'w')}}") + ", kernel: 3}\n",
-        "layers:\n  - evil_mod.run\n",
-    ]):
+    for index, text in enumerate(
+        [
+            f'layers:\n  - conv: !!python/object/apply:os.system ["touch {sentinel}"]\n',
+            "name2: !!python/module:evil_mod\nlayers:\n  - relu\n",
+            "layers:\n  - conv: {out: "
+            + quoted(f"${{__import__('os').system('touch {sentinel}')}}")
+            + ", kernel: 3}\n",
+            "layers:\n  - conv: {out: '${().__class__}', kernel: 3}\n",
+            "layers:\n  - conv: {out: " + quoted(f"${{open('{sentinel}', 'w')}}") + ", kernel: 3}\n",
+            "layers:\n  - evil_mod.run\n",
+        ]
+    ):
         path = tmp_path / f"hostile{index}.yaml"
         path.write_text(HEADER + text, encoding="utf-8")
         specs.append(str(path))

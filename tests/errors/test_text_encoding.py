@@ -35,14 +35,17 @@ def test_control_character_is_located_on_one_line(tmp_path, character, suffix, c
     (match,) = assert_located_report(err, path)
     assert (int(match["line"]), int(match["column"])) == (line_index + 1, 5)
     code = f"U+{ord(character):04X}"
-    assert f"remove the {'control ' if ord(character) < 0xA0 else ''}character {code} at line {line_index + 1}, " \
-           "column 5" in match["fix"]
+    assert (
+        f"remove the {'control ' if ord(character) < 0xA0 else ''}character {code} at line {line_index + 1}, "
+        "column 5" in match["fix"]
+    )
     assert "position" not in err and "<unicode string>" not in err
 
 
 def test_columns_count_characters_not_bytes(tmp_path):
-    path = write(tmp_path, "spec.yaml", "archspec: 1\nname: text\ndoc: 'größe é'\x01\ninput: [3, 8]\n"
-                 "layers: [relu]\n".encode())
+    path = write(
+        tmp_path, "spec.yaml", "archspec: 1\nname: text\ndoc: 'größe é'\x01\ninput: [3, 8]\nlayers: [relu]\n".encode()
+    )
     with pytest.raises(archspec.SpecError) as info:
         archspec.load(path)
     location = info.value.diagnostics[0].location
@@ -104,10 +107,13 @@ def test_byte_order_mark_is_accepted(tmp_path, name, text):
     assert archspec.analyze(path).output_shape == [1, 3, 8]
 
 
-@pytest.mark.parametrize(("name", "text", "column"), [
-    ("spec.yaml", "archspec: 1\nname: text\ninput: [3, 8]\nlayers: [reul]\n", 10),
-    ("spec.json", '{"archspec": 1, "name": "text", "input": [3, 8], "layers": ["reul"]}', 61),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "column"),
+    [
+        ("spec.yaml", "archspec: 1\nname: text\ninput: [3, 8]\nlayers: [reul]\n", 10),
+        ("spec.json", '{"archspec": 1, "name": "text", "input": [3, 8], "layers": ["reul"]}', 61),
+    ],
+)
 def test_columns_after_a_byte_order_mark_are_the_editors(tmp_path, name, text, column):
     """The mark is invisible in editors: the same error is at the same place with and without it."""
     lines = text.splitlines()
@@ -123,8 +129,9 @@ def test_columns_after_a_byte_order_mark_are_the_editors(tmp_path, name, text, c
 
 
 def test_byte_order_mark_on_the_first_line_keeps_its_columns(tmp_path):
-    path = write(tmp_path, "spec.json", '\ufeff{"archspec": 2, "name": "text", "input": [3, 8], "layers": ["relu"]}'
-                 .encode())
+    path = write(
+        tmp_path, "spec.json", '\ufeff{"archspec": 2, "name": "text", "input": [3, 8], "layers": ["relu"]}'.encode()
+    )
     with pytest.raises(archspec.SpecError) as info:
         archspec.load(path)
     location = info.value.diagnostics[0].location

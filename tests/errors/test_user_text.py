@@ -45,8 +45,11 @@ HUGE_TEXT = {
     "unknown top-level key": (spec("  - relu\n") + key(HUGE, "1"), [], MARK),
     "unknown argument": (spec("  - conv:\n      out: 1\n      kernel: 1\n" + key(HUGE, "1", "      ")), [], MARK),
     "string for an integer": (spec(f"  - conv: {{out: {HUGE}, kernel: 1}}\n"), [], f"(string of {LONG:,} characters)"),
-    "string for a choice": (spec(f"  - conv: {{out: 1, kernel: 1, padding: {HUGE}}}\n"), [],
-                            f"(string of {LONG:,} characters)"),
+    "string for a choice": (
+        spec(f"  - conv: {{out: 1, kernel: 1, padding: {HUGE}}}\n"),
+        [],
+        f"(string of {LONG:,} characters)",
+    ),
     "param name": (spec("  - relu\n", "params:\n" + key(HUGE, "1", "  ")), [], "hhh…"),
     "block name": (spec("  - relu\n", "blocks:\n" + key(HUGE, "{layers: [relu]}", "  ")), [], "hhh…"),
     "duplicate item name": (spec(f"  - relu:\n    name: {HUGE}\n  - relu:\n    name: {HUGE}\n"), [], MARK),
@@ -55,17 +58,22 @@ HUGE_TEXT = {
     "ids listed in the fix": (spec(MANY_IDS + "  - relu:\n    from: nowhere\n"), [], "(5,002 in all)"),
     "unknown block parameter": (spec("  - b:\n" + key(HUGE, "1", "      "), BLOCK), [], MARK),
     "block parameters listed in the fix": (spec("  - b: {zzz: 1}\n", WIDE_BLOCK), [], "(5,000 in all)"),
-    "branch name": (spec("  - concat:\n      branches:\n        b: [relu]\n" + key(f"'{HUGE}-'", "[relu]", "        ")),
-                    [], f"({LONG + 1:,} characters)"),
+    "branch name": (
+        spec("  - concat:\n      branches:\n        b: [relu]\n" + key(f"'{HUGE}-'", "[relu]", "        ")),
+        [],
+        f"({LONG + 1:,} characters)",
+    ),
     "YAML tag": (spec(f"  - conv: {{out: !{HUGE} 1, kernel: 1}}\n"), [], f"({LONG + 1:,} characters)"),
     "duplicate YAML key": (spec("  - relu\n") + key(HUGE, "1") + key(HUGE, "2"), [], MARK),
     "undefined YAML alias": (spec(f"  - conv: {{out: *{HUGE}, kernel: 1}}\n"), [], MARK),
     "unknown override": (spec("  - relu\n", "params: {w: 1}\n"), ["--set", f"{HUGE}=1"], MARK),
-    "overridden value traced into a message": (spec("  - linear: {out: $w}\n", "params: {w: 1}\n"),
-                                               ["--set", f"w={HUGE}"], f"({LONG + 2:,} characters) from --set"),
+    "overridden value traced into a message": (
+        spec("  - linear: {out: $w}\n", "params: {w: 1}\n"),
+        ["--set", f"w={HUGE}"],
+        f"({LONG + 2:,} characters) from --set",
+    ),
     "params listed in the fix": (spec("  - relu\n", MANY_PARAMS), ["--set", "nosuch=1"], "(5,000 in all)"),
-    "names listed in an expression's fix": (spec("  - linear: {out: '${zz}'}\n", MANY_PARAMS), [],
-                                            "(5,000 in all)"),
+    "names listed in an expression's fix": (spec("  - linear: {out: '${zz}'}\n", MANY_PARAMS), [], "(5,000 in all)"),
 }
 
 
@@ -83,9 +91,16 @@ def test_huge_user_text_is_quoted_shortened(place, tmp_path, capsys, monkeypatch
     assert len(err) < STDERR_BOUND, err[:STDERR_BOUND]
 
 
-@pytest.mark.parametrize("argv", [["check", "--input", HUGE, "lenet5"], ["check", "--set", HUGE, "lenet5"],
-                                  ["check", "--max-nodes", HUGE, "lenet5"], ["check", "--format", HUGE, "lenet5"]],
-                         ids=["--input", "--set without '='", "--max-nodes", "--format"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--input", HUGE, "lenet5"],
+        ["check", "--set", HUGE, "lenet5"],
+        ["check", "--max-nodes", HUGE, "lenet5"],
+        ["check", "--format", HUGE, "lenet5"],
+    ],
+    ids=["--input", "--set without '='", "--max-nodes", "--format"],
+)
 def test_huge_arguments_are_quoted_shortened_in_usage_errors(argv, capsys):
     assert exit_status(argv) == 2
     err = capsys.readouterr().err
@@ -163,10 +178,15 @@ def test_doc_is_escaped_in_markdown(tmp_path, capsys):
     assert f"first line\n{ESCAPE_SHOWN}second\\u202e" in out  # line breaks of a doc stay line breaks
 
 
-@pytest.mark.parametrize("argv", [["check", "--set", f"{ESCAPE}=1", "lenet5"],
-                                  ["graph", "lenet5", ESCAPE],
-                                  ["build", "--save", f"/nonexistent{ESCAPE}/x.pt", "lenet5"]],
-                         ids=["unknown --set key", "argparse's own error", "usage error naming a file"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "--set", f"{ESCAPE}=1", "lenet5"],
+        ["graph", "lenet5", ESCAPE],
+        ["build", "--save", f"/nonexistent{ESCAPE}/x.pt", "lenet5"],
+    ],
+    ids=["unknown --set key", "argparse's own error", "usage error naming a file"],
+)
 def test_control_characters_in_arguments_are_escaped(argv, capsys):
     assert exit_status(argv) in (1, 2)
     err = capsys.readouterr().err

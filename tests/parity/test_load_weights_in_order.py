@@ -53,8 +53,11 @@ def test_a_shape_mismatch_names_both_entries():
     compiled = archspec.compile("resnet18", [3, 32, 32])
     spec = archspec.load("resnet18", overrides={"num_classes": 10})
     other = archspec.compile(spec, [3, 32, 32])
-    with pytest.raises(archspec.WeightMismatch, match=r"entry \d+: 'fc.weight' is \[1000, 512\] float32 but the "
-                                                      r"source's 'fc.weight' is \[10, 512\] float32"):
+    with pytest.raises(
+        archspec.WeightMismatch,
+        match=r"entry \d+: 'fc.weight' is \[1000, 512\] float32 but the "
+        r"source's 'fc.weight' is \[10, 512\] float32",
+    ):
         archspec.load_weights_in_order(compiled, other)
     assert issubclass(archspec.WeightMismatch, ValueError)
 

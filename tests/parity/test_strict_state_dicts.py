@@ -34,8 +34,9 @@ def test_every_torchvision_network_is_covered():
     assert len(TORCHVISION_NETWORKS) == 17, TORCHVISION_NETWORKS
 
 
-@pytest.mark.parametrize("name", [name if name in FAST else pytest.param(name, marks=pytest.mark.slow)
-                                  for name in TORCHVISION_NETWORKS])
+@pytest.mark.parametrize(
+    "name", [name if name in FAST else pytest.param(name, marks=pytest.mark.slow) for name in TORCHVISION_NETWORKS]
+)
 def test_torchvision_state_dict_loads_strictly_and_gives_the_same_outputs(name):
     reference = randomise(torchvision_model(name), seed=1).eval()
     ours = archspec.compile(name)

@@ -36,8 +36,9 @@ def torchvision_macs(model: torch.nn.Module, shape: list[int]) -> int:
     return counter.get_total_flops() // 2
 
 
-@pytest.fixture(scope="module", params=[name if name in FAST else pytest.param(name, marks=pytest.mark.slow)
-                                        for name in NETWORKS])
+@pytest.fixture(
+    scope="module", params=[name if name in FAST else pytest.param(name, marks=pytest.mark.slow) for name in NETWORKS]
+)
 def pair(request):
     """(name, spec, torchvision model, archspec model with torchvision's weights), both in eval mode.
 
@@ -66,8 +67,9 @@ def test_parameter_and_buffer_counts(pair):
     _, spec, reference, ours = pair
     assert numel(ours.parameters()) == numel(reference.parameters())
     assert numel(ours.buffers()) == numel(reference.buffers())
-    assert numel(p for p in ours.parameters() if p.requires_grad) == \
-        numel(p for p in reference.parameters() if p.requires_grad)
+    assert numel(p for p in ours.parameters() if p.requires_grad) == numel(
+        p for p in reference.parameters() if p.requires_grad
+    )
     report = archspec.analyze(spec)
     assert report.totals.params == sum(p.numel() for p in reference.parameters())
     assert report.totals.buffers == sum(b.numel() for b in reference.buffers())
@@ -156,12 +158,23 @@ def test_batchnorm_after_relu_is_caught():
     vgg_block overriding the built-in one) must not match torchvision once the batchnorms are randomised —
     while the bundled file does. Only the feature extractors are randomised and compared (fast)."""
     mutated = bundled_spec_data("vgg11_bn")
-    mutated["blocks"] = {"vgg_block": {
-        "override": True,
-        "params": {"convs": "required", "out": "required", "batchnorm": False},
-        "layers": [{"sequential": [{"conv": {"out": "$out", "kernel": 3, "padding": 1}}, "relu",
-                                   {"batchnorm": {}, "if": "$batchnorm"}], "repeat": "$convs"},
-                   {"maxpool": {"kernel": 2, "stride": 2}}]}}
+    mutated["blocks"] = {
+        "vgg_block": {
+            "override": True,
+            "params": {"convs": "required", "out": "required", "batchnorm": False},
+            "layers": [
+                {
+                    "sequential": [
+                        {"conv": {"out": "$out", "kernel": 3, "padding": 1}},
+                        "relu",
+                        {"batchnorm": {}, "if": "$batchnorm"},
+                    ],
+                    "repeat": "$convs",
+                },
+                {"maxpool": {"kernel": 2, "stride": 2}},
+            ],
+        }
+    }
     with torch.device("meta"):
         reference = torchvision.models.vgg11_bn(weights=None)
         bundled, wrong = archspec.compile("vgg11_bn"), archspec.compile(mutated)

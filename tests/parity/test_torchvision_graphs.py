@@ -74,6 +74,7 @@ def random_input(seed: int = 0) -> torch.Tensor:
 
 # --- static numbers against REFERENCE §6 (no torch needed) ---------------------------------------------
 
+
 @pytest.mark.parametrize("name", list(REFERENCE))
 def test_static_totals_at_224_equal_reference(name):
     params, buffers, macs = REFERENCE[name]
@@ -90,6 +91,7 @@ def test_googlenet_with_aux_heads_static_totals_equal_reference():
 
 
 # --- measured against torchvision ------------------------------------------------------------------------
+
 
 def randomised_pair(name: str, spec, seed: int = 0) -> tuple[torch.nn.Module, torch.nn.Module]:
     """torchvision's ``name`` with random weights and batchnorm statistics (built on the meta device, so no
@@ -136,6 +138,7 @@ def test_outputs_equal_after_weight_transfer(pair):
 
 
 # --- GoogLeNet with its auxiliary heads -------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def googlenet_with_aux():
@@ -210,8 +213,7 @@ def test_googlenet_with_aux_outputs_equal_by_name_in_train_mode_without_dropout(
     torch.testing.assert_close(actual["aux1"], expected.aux_logits1, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(actual["aux2"], expected.aux_logits2, rtol=1e-4, atol=1e-5)
     # both updated their batchnorm statistics from the same batch
-    torch.testing.assert_close(ours.inception5b.branch1.bn.running_mean,
-                               theirs.inception5b.branch1.bn.running_mean)
+    torch.testing.assert_close(ours.inception5b.branch1.bn.running_mean, theirs.inception5b.branch1.bn.running_mean)
     # in eval mode, with the same running statistics, the main outputs agree too
     ours.eval()
     with torch.no_grad():
@@ -223,14 +225,25 @@ def test_googlenet_with_aux_outputs_equal_by_name_in_train_mode_without_dropout(
 RELU_BEFORE_NORM1 = {  # torchvision's _DenseLayer with its first ReLU moved before norm1
     "override": True,  # replaces the built-in dense_layer, inside the built-in dense_block too
     "params": {"growth": "required", "bn_size": 4, "drop_rate": 0.0},
-    "layers": [{"concat": {"branches": {"input": [], "new": [
-        "relu",
-        {"batchnorm": {}, "name": "norm1"},
-        {"conv": {"out": "${bn_size * growth}", "kernel": 1, "bias": False}, "name": "conv1"},
-        {"batchnorm": {}, "name": "norm2"},
-        "relu",
-        {"conv": {"out": "$growth", "kernel": 3, "padding": 1, "bias": False}, "name": "conv2"}]}},
-        "name": "merge"}]}
+    "layers": [
+        {
+            "concat": {
+                "branches": {
+                    "input": [],
+                    "new": [
+                        "relu",
+                        {"batchnorm": {}, "name": "norm1"},
+                        {"conv": {"out": "${bn_size * growth}", "kernel": 1, "bias": False}, "name": "conv1"},
+                        {"batchnorm": {}, "name": "norm2"},
+                        "relu",
+                        {"conv": {"out": "$growth", "kernel": 3, "padding": 1, "bias": False}, "name": "conv2"},
+                    ],
+                }
+            },
+            "name": "merge",
+        }
+    ],
+}
 
 
 def test_densenet_with_relu_before_batchnorm_is_caught_only_with_random_batchnorm():

@@ -86,8 +86,11 @@ def leaves(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def layout(module: nn.Module) -> tuple[type, list[tuple[int, ...]], list[tuple[int, ...]]]:
     """A leaf's type and the shapes of its own parameters and buffers, in registration order."""
-    return (type(module), [tuple(p.shape) for p in module.parameters(recurse=False)],
-            [tuple(b.shape) for b in module.buffers(recurse=False)])
+    return (
+        type(module),
+        [tuple(p.shape) for p in module.parameters(recurse=False)],
+        [tuple(b.shape) for b in module.buffers(recurse=False)],
+    )
 
 
 def measured_leaves(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[list[int]], list[int], int]:
@@ -95,8 +98,10 @@ def measured_leaves(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, li
     the total MACs, all measured (forward hooks, FlopCounterMode / 2)."""
     named = leaves(model)
     shapes: dict[str, list[int]] = {}
-    handles = [module.register_forward_hook(lambda _m, _i, out, path=path: shapes.__setitem__(path, list(out.shape)))
-               for path, module in named]
+    handles = [
+        module.register_forward_hook(lambda _m, _i, out, path=path: shapes.__setitem__(path, list(out.shape)))
+        for path, module in named
+    ]
     counter = FlopCounterMode(display=False)
     model.eval()
     try:

@@ -10,11 +10,18 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-_DETERMINISTIC = {"max_examples": 60, "derandomize": True, "database": None, "deadline": None,
-                  "print_blob": True, "suppress_health_check": [HealthCheck.too_slow]}
+_DETERMINISTIC = {
+    "max_examples": 60,
+    "derandomize": True,
+    "database": None,
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow],
+}
 
 settings.register_profile("ci", **_DETERMINISTIC)
 settings.register_profile("dev", **_DETERMINISTIC)
-settings.register_profile("explore", max_examples=1000, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "explore", max_examples=1000, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))

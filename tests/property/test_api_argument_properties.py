@@ -25,19 +25,41 @@ MAX_SIZE = 2**31 - 1  # README, Limits: every size (a batch too) is at most 2**3
 LENET = "lenet5"  # input [1, 32, 32], one param: num_classes
 
 # Values that are no bool: numbers (0 and 1 too), strings that read like booleans, containers, None.
-not_bool = st.one_of(st.none(), st.integers(), st.floats(allow_nan=True), st.sampled_from(["yes", "no", "False", "",
-                     "true", b"\x00", [], [True], {}, (False,)]), st.text(max_size=4))
+not_bool = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.sampled_from(["yes", "no", "False", "", "true", b"\x00", [], [True], {}, (False,)]),
+    st.text(max_size=4),
+)
 # Values that are no int: bools, floats (whole ones too), numeric strings, containers, None, huge-int text.
-not_int = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
-                    st.integers(-10, 10).map(float), st.integers(-10**6, 10**6).map(str),
-                    st.lists(st.integers(1, 9), max_size=3), st.binary(max_size=3), st.just(1j), st.just({}))
+not_int = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-10, 10).map(float),
+    st.integers(-(10**6), 10**6).map(str),
+    st.lists(st.integers(1, 9), max_size=3),
+    st.binary(max_size=3),
+    st.just(1j),
+    st.just({}),
+)
 huge = st.integers(0, 6000).map(lambda digits: 10**digits)
-bad_batch = st.one_of(not_int, st.integers(max_value=0), st.integers(min_value=MAX_SIZE + 1), huge.filter(
-    lambda number: number > MAX_SIZE), huge.map(lambda number: -number))
+bad_batch = st.one_of(
+    not_int,
+    st.integers(max_value=0),
+    st.integers(min_value=MAX_SIZE + 1),
+    huge.filter(lambda number: number > MAX_SIZE),
+    huge.map(lambda number: -number),
+)
 bad_count = st.one_of(not_int, st.integers(max_value=0), huge.map(lambda number: -number))
 good_size = st.integers(32, 96)
-bad_size = st.one_of(not_int, st.integers(max_value=0), st.integers(min_value=MAX_SIZE + 1), huge.filter(
-    lambda number: number > MAX_SIZE))
+bad_size = st.one_of(
+    not_int,
+    st.integers(max_value=0),
+    st.integers(min_value=MAX_SIZE + 1),
+    huge.filter(lambda number: number > MAX_SIZE),
+)
 
 
 @st.composite
@@ -48,27 +70,62 @@ def shape_with_one_bad_size(draw: st.DrawFn) -> list[Any]:
 
 
 bad_shape = st.one_of(
-    st.integers(), st.floats(), st.text(max_size=8), st.binary(max_size=4), st.just("1,32,32"),
-    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2), st.frozensets(st.integers(1, 9), max_size=3),
-    st.just([]), st.lists(st.integers(1, 9), min_size=5, max_size=7),  # [C, *spatial] with 0 to 3 spatial dims
-    st.just([1, 32]), st.just((1, 32, 32, 32)),  # lenet5 is 2-D: the number of dims must agree with the spec
-    shape_with_one_bad_size(), shape_with_one_bad_size().map(tuple))
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.binary(max_size=4),
+    st.just("1,32,32"),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.frozensets(st.integers(1, 9), max_size=3),
+    st.just([]),
+    st.lists(st.integers(1, 9), min_size=5, max_size=7),  # [C, *spatial] with 0 to 3 spatial dims
+    st.just([1, 32]),
+    st.just((1, 32, 32, 32)),  # lenet5 is 2-D: the number of dims must agree with the spec
+    shape_with_one_bad_size(),
+    shape_with_one_bad_size().map(tuple),
+)
 bad_overrides = st.one_of(
-    st.text(max_size=6), st.just("num_classes=1"), st.just([]), st.just(()), st.just(False), st.integers(),
+    st.text(max_size=6),
+    st.just("num_classes=1"),
+    st.just([]),
+    st.just(()),
+    st.just(False),
+    st.integers(),
     st.lists(st.tuples(st.just("num_classes"), st.integers(1, 9)), min_size=1, max_size=2),
-    st.dictionaries(st.one_of(st.integers(), st.none(), st.tuples(st.text(max_size=2)), st.binary(max_size=2)),
-                    st.integers(), min_size=1, max_size=2))
+    st.dictionaries(
+        st.one_of(st.integers(), st.none(), st.tuples(st.text(max_size=2)), st.binary(max_size=2)),
+        st.integers(),
+        min_size=1,
+        max_size=2,
+    ),
+)
 bad_limits = st.one_of(
-    st.text(max_size=4), st.integers(), st.just({}), st.just({"max_bytes": 10}), st.just(LoadLimits),
-    *[bad_count.map(lambda value, cap=cap: LoadLimits(**{cap: value}))
-      for cap in ("max_bytes", "max_values", "max_depth", "max_digits")])
+    st.text(max_size=4),
+    st.integers(),
+    st.just({}),
+    st.just({"max_bytes": 10}),
+    st.just(LoadLimits),
+    *[
+        bad_count.map(lambda value, cap=cap: LoadLimits(**{cap: value}))
+        for cap in ("max_bytes", "max_values", "max_depth", "max_digits")
+    ],
+)
 # No path, bundled name, dict or Spec: other types, the empty string, NUL characters, a mapping that is no dict.
 bad_path = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.binary(max_size=6), st.lists(st.text(max_size=3),
-    max_size=2), st.just(""), st.text(max_size=5).map(lambda text: f"{text}\0.yaml"), st.just(Path("a\0b")))
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.binary(max_size=6),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.just(""),
+    st.text(max_size=5).map(lambda text: f"{text}\0.yaml"),
+    st.just(Path("a\0b")),
+)
 bad_source = st.one_of(bad_path, st.just(types.MappingProxyType({"archspec": 1})), st.just(("lenet5",)))
-not_module = st.one_of(st.none(), st.integers(), st.text(max_size=4), st.lists(st.integers(), max_size=2),
-                       st.just(LENET))
+not_module = st.one_of(
+    st.none(), st.integers(), st.text(max_size=4), st.lists(st.integers(), max_size=2), st.just(LENET)
+)
 not_module_or_state = st.one_of(st.none(), st.integers(), st.text(max_size=4), st.lists(st.integers(), max_size=2))
 
 
@@ -88,14 +145,27 @@ def valid_arguments(function: str) -> dict[str, Any]:
 
 # (function, argument, wrong values): every argument of every public function (test_table_is_complete).
 CASES = [
-    ("load", "source", bad_source), ("load", "overrides", bad_overrides), ("load", "limits", bad_limits),
-    *[(function, argument, wrong) for function in ("expand", "analyze") for argument, wrong in
-      [("spec", bad_source), ("input_shape", bad_shape), ("batch", bad_batch), ("train", not_bool),
-       ("max_nodes", bad_count)]],
-    ("compile", "spec", bad_source), ("compile", "input_shape", bad_shape), ("compile", "in_place", not_bool),
+    ("load", "source", bad_source),
+    ("load", "overrides", bad_overrides),
+    ("load", "limits", bad_limits),
+    *[
+        (function, argument, wrong)
+        for function in ("expand", "analyze")
+        for argument, wrong in [
+            ("spec", bad_source),
+            ("input_shape", bad_shape),
+            ("batch", bad_batch),
+            ("train", not_bool),
+            ("max_nodes", bad_count),
+        ]
+    ],
+    ("compile", "spec", bad_source),
+    ("compile", "input_shape", bad_shape),
+    ("compile", "in_place", not_bool),
     ("compile", "max_nodes", bad_count),
     ("load_checkpoint", "path", bad_path),
-    ("load_weights_in_order", "target", not_module), ("load_weights_in_order", "source", not_module_or_state),
+    ("load_weights_in_order", "target", not_module),
+    ("load_weights_in_order", "source", not_module_or_state),
     ("load_weights_in_order", "strict_dtype", not_bool),
 ]
 
@@ -104,8 +174,9 @@ def test_every_argument_of_every_public_function_is_checked():
     """CASES covers every parameter of every public function of ``archspec``, and each of them refuses a plain
     ``object()`` — a wrong value for every argument there is — by name."""
     public = {name: getattr(archspec, name) for name in archspec.__all__ if inspect.isfunction(getattr(archspec, name))}
-    parameters = [(name, parameter) for name, function in public.items()
-                  for parameter in inspect.signature(function).parameters]
+    parameters = [
+        (name, parameter) for name, function in public.items() for parameter in inspect.signature(function).parameters
+    ]
     assert {(function, argument) for function, argument, _ in CASES} == set(parameters)
     for function, argument in parameters:
         with pytest.raises(archspec.ArgumentError) as caught:
@@ -147,14 +218,23 @@ def _is_size(value: Any, maximum: int = MAX_SIZE) -> bool:
     return type(value) is int and 1 <= value <= maximum
 
 
-@given(batch=st.one_of(st.integers(1, MAX_SIZE), bad_batch), train=st.one_of(st.booleans(), not_bool),
-       max_nodes=st.one_of(st.integers(100, 10**40), bad_count), height=st.one_of(good_size, bad_size),
-       as_tuple=st.booleans())
-def test_analyze_accepts_exactly_the_documented_values(batch: Any, train: Any, max_nodes: Any, height: Any,
-                                                        as_tuple: bool):
+@given(
+    batch=st.one_of(st.integers(1, MAX_SIZE), bad_batch),
+    train=st.one_of(st.booleans(), not_bool),
+    max_nodes=st.one_of(st.integers(100, 10**40), bad_count),
+    height=st.one_of(good_size, bad_size),
+    as_tuple=st.booleans(),
+)
+def test_analyze_accepts_exactly_the_documented_values(
+    batch: Any, train: Any, max_nodes: Any, height: Any, as_tuple: bool
+):
     shape = (1, height, 48) if as_tuple else [1, height, 48]
-    valid = {"batch": _is_size(batch), "train": isinstance(train, bool), "max_nodes": _is_size(max_nodes, 10**40),
-             "input_shape": _is_size(height)}
+    valid = {
+        "batch": _is_size(batch),
+        "train": isinstance(train, bool),
+        "max_nodes": _is_size(max_nodes, 10**40),
+        "input_shape": _is_size(height),
+    }
     call = {"spec": LENET, "input_shape": shape, "batch": batch, "train": train, "max_nodes": max_nodes}
     if all(valid.values()):
         report = archspec.analyze(**call)
@@ -166,19 +246,34 @@ def test_analyze_accepts_exactly_the_documented_values(batch: Any, train: Any, m
         assert not valid[caught.value.argument]
 
 
-good_limits = st.builds(LoadLimits, max_bytes=st.integers(10_000, 10**9), max_values=st.integers(1_000, 10**9),
-                        max_depth=st.integers(10, 200), max_digits=st.integers(5, 60))
+good_limits = st.builds(
+    LoadLimits,
+    max_bytes=st.integers(10_000, 10**9),
+    max_values=st.integers(1_000, 10**9),
+    max_depth=st.integers(10, 200),
+    max_digits=st.integers(5, 60),
+)
 
 
-@given(classes=st.integers(1, 5000), kind=st.sampled_from([dict, types.MappingProxyType, None]),
-       wrong_overrides=st.one_of(st.none(), bad_overrides), limits=st.one_of(st.none(), good_limits, bad_limits))
+@given(
+    classes=st.integers(1, 5000),
+    kind=st.sampled_from([dict, types.MappingProxyType, None]),
+    wrong_overrides=st.one_of(st.none(), bad_overrides),
+    limits=st.one_of(st.none(), good_limits, bad_limits),
+)
 def test_load_accepts_exactly_the_documented_values(classes: int, kind: Any, wrong_overrides: Any, limits: Any):
     """Overrides: None or any mapping with string keys; limits: None or a LoadLimits of positive ints."""
     overrides = wrong_overrides if kind is None else kind({"num_classes": classes})
-    valid = {"overrides": kind is not None or wrong_overrides is None,
-             "limits": limits is None or (isinstance(limits, LoadLimits) and all(
-                 _is_size(getattr(limits, cap), 10**9) for cap in ("max_bytes", "max_values", "max_depth",
-                                                                   "max_digits")))}
+    valid = {
+        "overrides": kind is not None or wrong_overrides is None,
+        "limits": limits is None
+        or (
+            isinstance(limits, LoadLimits)
+            and all(
+                _is_size(getattr(limits, cap), 10**9) for cap in ("max_bytes", "max_values", "max_depth", "max_digits")
+            )
+        ),
+    }
     if all(valid.values()):
         spec = archspec.load(LENET, overrides=overrides, limits=limits)
         assert archspec.analyze(spec).output_shape == [1, classes if overrides else 10]
@@ -192,6 +287,9 @@ def test_load_accepts_exactly_the_documented_values(classes: int, kind: Any, wro
 def test_shapes_may_hold_integer_scalars_of_numpy_and_torch(library: str, height: int, width: int):
     """``tensor.shape[1:]`` and numpy integers are shapes too: anything with ``__index__`` that is not a bool."""
     module = pytest.importorskip(library)
-    sizes = [module.int64(1), module.int64(height), module.int64(width)] if library == "numpy" else \
-        module.Size([1, height, width])
+    sizes = (
+        [module.int64(1), module.int64(height), module.int64(width)]
+        if library == "numpy"
+        else module.Size([1, height, width])
+    )
     assert archspec.analyze(LENET, input_shape=sizes).input_shape == [1, 1, height, width]

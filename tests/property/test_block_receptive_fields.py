@@ -30,8 +30,9 @@ BLOCKS = {
     "conv_bn_relu_k5": {"conv_bn_relu": {"out": 3, "kernel": 5, "padding": 2}},
     "nin_block": {"nin_block": {"out": 4, "kernel": 5, "stride": 2, "padding": 2, "mlp1": 3, "mlp2": 4}},
     "inception": {"inception": {"ch1x1": 2, "ch3x3red": 2, "ch3x3": 3, "ch5x5red": 2, "ch5x5": 2, "pool_proj": 2}},
-    "inception_kernel5": {"inception": {"ch1x1": 2, "ch3x3red": 2, "ch3x3": 3, "ch5x5red": 2, "ch5x5": 2,
-                                        "pool_proj": 2, "kernel5": 5}},
+    "inception_kernel5": {
+        "inception": {"ch1x1": 2, "ch3x3red": 2, "ch3x3": 3, "ch5x5red": 2, "ch5x5": 2, "pool_proj": 2, "kernel5": 5}
+    },
     "residual_identity": {"residual": {"out": 4}},
     "residual_projection": {"residual": {"out": 6, "stride": 2}},
     "dense_block": {"dense_block": {"layers": 3, "growth": 2, "bn_size": 2}},
@@ -41,13 +42,17 @@ BLOCKS = {
 }
 # (R, J, P) of each block alone on a fresh input, worked out by hand from REFERENCE.md §5's recurrence
 BY_HAND = {
-    "conv_bn_relu": (3, 2, 1), "conv_bn_relu_k5": (5, 1, 2), "nin_block": (5, 2, 2), "inception": (3, 1, 1),
+    "conv_bn_relu": (3, 2, 1),
+    "conv_bn_relu_k5": (5, 1, 2),
+    "nin_block": (5, 2, 2),
+    "inception": (3, 1, 1),
     "inception_kernel5": (5, 1, 2),  # branch3: 1x1 then 5x5 (padding 2); the widest branch wins the union
     "residual_identity": (5, 1, 2),  # two 3x3 convs; the identity shortcut [i, i] lies inside
     "residual_projection": (7, 2, 3),  # 3x3/2 (R 3, J 2, P 1), then 3x3 (R 3 + 2*2, P 1 + 1*2); shortcut 1x1/2
     "dense_block": (7, 1, 3),  # each dense layer's new features: 1x1 then 3x3 (R += 2); the input passes through
     "transition": (2, 2, 0),  # 1x1 conv, 2x2/2 average pool
-    "separable_conv": (3, 2, 1), "separable_conv_k5_relu6": (5, 1, 2),
+    "separable_conv": (3, 2, 1),
+    "separable_conv_k5_relu6": (5, 1, 2),
 }
 
 
@@ -83,8 +88,11 @@ def assert_rows_equal_probe(case: dict, paths: list[str]) -> None:
 def test_block_fields_equal_probe(block, after_stem):
     case, path = block_spec(block, after_stem)
     report = archspec.analyze(case)
-    inside = [row.path for row in report.layers if (row.path == path or row.path.startswith(path + "."))
-              and len(row.output_shape) > 2]
+    inside = [
+        row.path
+        for row in report.layers
+        if (row.path == path or row.path.startswith(path + ".")) and len(row.output_shape) > 2
+    ]
     assert len(inside) > 2
     assert_rows_equal_probe(case, inside)
 
@@ -93,8 +101,7 @@ def test_block_fields_equal_probe(block, after_stem):
 def test_block_fields_equal_the_hand_computed_ones(block):
     size, jump, padding = BY_HAND[block]
     field = archspec.analyze(block_spec(block, after_stem=False)[0]).layer("block").rf
-    assert (field.kind, field.size, field.jump, field.padding) == ("exact", (size,) * 2, (jump,) * 2,
-                                                                   (padding,) * 2)
+    assert (field.kind, field.size, field.jump, field.padding) == ("exact", (size,) * 2, (jump,) * 2, (padding,) * 2)
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -102,8 +109,11 @@ def test_block_after_the_stem_composes(block):
     """After the 3x3/2 stem (R 3, J 2, P 1): R = 3 + (R_b - 1)·2, J = 2·J_b, P = 1 + P_b·2."""
     size, jump, padding = BY_HAND[block]
     field = archspec.analyze(block_spec(block, after_stem=True)[0]).layer("block").rf
-    assert (field.size, field.jump, field.padding) == ((3 + (size - 1) * 2,) * 2, (2 * jump,) * 2,
-                                                       (1 + padding * 2,) * 2)
+    assert (field.size, field.jump, field.padding) == (
+        (3 + (size - 1) * 2,) * 2,
+        (2 * jump,) * 2,
+        (1 + padding * 2,) * 2,
+    )
 
 
 # -- position-dependent cases ---------------------------------------------------------------------------------
@@ -114,8 +124,10 @@ def some_exact_field_fits(spans: list[tuple[int, int]], length: int) -> bool:
     ``[0, length - 1]``; R up to twice the input, J up to the input, P up to R."""
     for jump, size in itertools.product(range(length + 1), range(1, 2 * length + 2)):
         for padding in range(size + 1):
-            if all(clipped((i * jump - padding, i * jump - padding + size - 1), length) == span
-                   for i, span in enumerate(spans)):
+            if all(
+                clipped((i * jump - padding, i * jump - padding + size - 1), length) == span
+                for i, span in enumerate(spans)
+            ):
                 return True
     return False
 
@@ -123,8 +135,10 @@ def some_exact_field_fits(spans: list[tuple[int, int]], length: int) -> bool:
 def all_spans_1d(case: dict, path: str) -> list[tuple[int, int]]:
     report = archspec.analyze(case)
     (length,) = report.layer(path).output_shape[2:]
-    return [spans[0] for spans in receptive_spans(archspec.compile(case), case["input"],
-                                                  [(i,) for i in range(length)], path=path)]
+    return [
+        spans[0]
+        for spans in receptive_spans(archspec.compile(case), case["input"], [(i,) for i in range(length)], path=path)
+    ]
 
 
 CONV = {"conv": {"out": 2, "kernel": 3, "padding": 1}}
@@ -133,8 +147,10 @@ CONV = {"conv": {"out": 2, "kernel": 3, "padding": 1}}
 # position-dependent too, which REFERENCE.md §5 asks for and is safe, if conservative.)
 POSITION_DEPENDENT = {
     "conv_transpose_stride_2": (spec([2, 8], {"conv_transpose": {"out": 2, "kernel": 3, "stride": 2}}), "0"),
-    "conv_transpose_stride_3_after_conv": (spec([2, 8], CONV, {"conv_transpose": {"out": 2, "kernel": 4,
-                                                                                  "stride": 3}}), "1"),
+    "conv_transpose_stride_3_after_conv": (
+        spec([2, 8], CONV, {"conv_transpose": {"out": 2, "kernel": 4, "stride": 3}}),
+        "1",
+    ),
     "upsample_nearest_x2": (spec([2, 6], {"upsample": {"scale": 2}}), "0"),
     "upsample_linear_to_size": (spec([2, 6], {"upsample": {"size": 15, "mode": "linear"}}), "0"),
     "upsample_then_conv": (spec([2, 6], {"upsample": {"scale": 2}}, CONV), "1"),
@@ -142,12 +158,35 @@ POSITION_DEPENDENT = {
     "adaptive_maxpool_13_to_5": (spec([2, 13], {"adaptive_maxpool": {"output": 5}}), "0"),
     "adaptive_avgpool_4_to_6": (spec([2, 4], {"adaptive_avgpool": {"output": 6}}), "0"),  # O > L
     # branches with jumps 2 and 1 over the same 4 outputs: spans [2i-2, 2i+3] and [i, i+4]
-    "add_of_jumps_2_and_1": (spec([2, 8], {"add": {"branches": [
-        [{"conv": {"out": 2, "kernel": 6, "stride": 2, "padding": 2}}], [{"conv": {"out": 2, "kernel": 5}}]]}}),
-        "0"),
-    "concat_of_jumps_2_and_1_then_conv": (spec([2, 8], {"concat": {"branches": [
-        [{"conv": {"out": 2, "kernel": 6, "stride": 2, "padding": 2}}], [{"conv": {"out": 3, "kernel": 5}}]]}},
-        {"conv": {"out": 2, "kernel": 1}}), "1"),
+    "add_of_jumps_2_and_1": (
+        spec(
+            [2, 8],
+            {
+                "add": {
+                    "branches": [
+                        [{"conv": {"out": 2, "kernel": 6, "stride": 2, "padding": 2}}],
+                        [{"conv": {"out": 2, "kernel": 5}}],
+                    ]
+                }
+            },
+        ),
+        "0",
+    ),
+    "concat_of_jumps_2_and_1_then_conv": (
+        spec(
+            [2, 8],
+            {
+                "concat": {
+                    "branches": [
+                        [{"conv": {"out": 2, "kernel": 6, "stride": 2, "padding": 2}}],
+                        [{"conv": {"out": 3, "kernel": 5}}],
+                    ]
+                }
+            },
+            {"conv": {"out": 2, "kernel": 1}},
+        ),
+        "1",
+    ),
 }
 
 
@@ -180,8 +219,9 @@ EXACT = {
     "adaptive_avgpool_12x8_to_4x2": spec([2, 12, 8], {"adaptive_avgpool": {"output": [4, 2]}}),
     "adaptive_maxpool_12x8_to_4x2": spec([2, 12, 8], {"adaptive_maxpool": {"output": [4, 2]}}),
     "adaptive_avgpool_keeping_a_dim": spec([2, 9, 8], {"adaptive_avgpool": {"output": [3, None]}}),
-    "conv_then_adaptive_avgpool": spec([2, 20, 20], {"conv": {"out": 3, "kernel": 3, "stride": 2, "padding": 1}},
-                                       {"adaptive_avgpool": {"output": 5}}),
+    "conv_then_adaptive_avgpool": spec(
+        [2, 20, 20], {"conv": {"out": 3, "kernel": 3, "stride": 2, "padding": 1}}, {"adaptive_avgpool": {"output": 5}}
+    ),
     "adaptive_maxpool_3d": spec([1, 6, 4, 8], {"adaptive_maxpool": {"output": [3, 2, 2]}}),
     "conv_transpose_stride_1": spec([2, 8, 7], {"conv_transpose": {"out": 2, "kernel": 3}}),
     "conv_transpose_stride_1_padded": spec([2, 9], CONV, {"conv_transpose": {"out": 2, "kernel": 5, "padding": 1}}),

@@ -77,8 +77,16 @@ def original(name: str) -> tuple[str, dict, list[Site], list[tuple[Any, tuple]]]
     def walk(node: yaml.Node, path: tuple, value: Any) -> None:
         if isinstance(node, yaml.ScalarNode):
             if node.style is None and node.tag == "tag:yaml.org,2002:" + _kind(value):
-                sites.append(Site(node.start_mark.index, node.end_mark.index, node.start_mark.line + 1,
-                                  node.start_mark.column + 1, value, path))
+                sites.append(
+                    Site(
+                        node.start_mark.index,
+                        node.end_mark.index,
+                        node.start_mark.line + 1,
+                        node.start_mark.column + 1,
+                        value,
+                        path,
+                    )
+                )
         elif isinstance(node, yaml.SequenceNode):
             for index, child in enumerate(node.value):
                 walk(child, (*path, index), value[index])
@@ -122,8 +130,9 @@ def assert_located_error(error: SpecError, file: str) -> None:
     assert error.diagnostics
     for diagnostic in error.diagnostics:
         location = diagnostic.location
-        assert location is not None and location.file == file and location.line >= 1 and location.column >= 1, \
+        assert location is not None and location.file == file and location.line >= 1 and location.column >= 1, (
             diagnostic
+        )
         assert diagnostic.message and diagnostic.fix, diagnostic
     assert len(str(error).splitlines()) == min(len(error.diagnostics), 50) + (len(error.diagnostics) > 50)
 
@@ -137,21 +146,24 @@ def located_or_unchanged(result: dict | SpecError, report: dict) -> None:
 
 def _note_mutant(text: str, start: int) -> None:
     line = text.count("\n", 0, start)
-    note("\n".join(text.splitlines()[max(0, line - 2):line + 3]))
+    note("\n".join(text.splitlines()[max(0, line - 2) : line + 3]))
 
 
 @given(st.sampled_from(SPECS), st.data(), st.sampled_from(["int", "float", "bool", "null", "str"]))
 def test_explicit_tags(name, data, tag):
     text, report, sites, _ = original(name)
     site = data.draw(st.sampled_from(sites))
-    mutant = f"{text[:site.start]}!!{tag} {text[site.start:]}"
+    mutant = f"{text[: site.start]}!!{tag} {text[site.start :]}"
     _note_mutant(mutant, site.start)
     result = outcome(mutant)
-    written = text[site.start:site.end]
+    written = text[site.start : site.end]
     if tag == _kind(site.value):
         assert result == report, "a scalar's own tag changes nothing"
-    elif (tag == "bool" and written not in BOOL_WORDS) or (tag == "null" and written not in NULL_WORDS) or \
-            (tag == "int" and not ASCII_INT.fullmatch(written) and not written.startswith(("0x", "0o"))):
+    elif (
+        (tag == "bool" and written not in BOOL_WORDS)
+        or (tag == "null" and written not in NULL_WORDS)
+        or (tag == "int" and not ASCII_INT.fullmatch(written) and not written.startswith(("0x", "0o")))
+    ):
         assert isinstance(result, SpecError), "YAML 1.2 defines no such value of the tag"
         assert_located_error(result, FILE)
         assert (result.diagnostics[0].location.line, result.diagnostics[0].location.column) == (site.line, site.column)
@@ -162,17 +174,21 @@ def test_explicit_tags(name, data, tag):
 @given(st.sampled_from(SPECS), st.data(), st.sampled_from(sorted(DIGITS)), st.booleans())
 def test_numbers_in_other_digits_or_with_underscores(name, data, script, underscore):
     text, report, sites, _ = original(name)
-    numbers = [site for site in sites if _kind(site.value) in ("int", "float")
-               and re.search(r"[0-9]{2}" if underscore else r"[0-9]", text[site.start:site.end])]
+    numbers = [
+        site
+        for site in sites
+        if _kind(site.value) in ("int", "float")
+        and re.search(r"[0-9]{2}" if underscore else r"[0-9]", text[site.start : site.end])
+    ]
     site = data.draw(st.sampled_from(numbers))
-    written = text[site.start:site.end]
+    written = text[site.start : site.end]
     if underscore:  # '1_000' for '1000': Python's int() reads it, YAML 1.2 and JSON do not
-        at = data.draw(st.integers(1, len(written) - 1).filter(lambda i: written[i - 1:i + 1].isdigit()))
+        at = data.draw(st.integers(1, len(written) - 1).filter(lambda i: written[i - 1 : i + 1].isdigit()))
         changed = f"{written[:at]}_{written[at:]}"
     else:
         changed = "".join(DIGITS[script][int(char)] if char.isdigit() else char for char in written)
     quoted = data.draw(st.sampled_from([changed, f'!!{_kind(site.value)} "{changed}"']))
-    mutant = text[:site.start] + quoted + text[site.end:]
+    mutant = text[: site.start] + quoted + text[site.end :]
     _note_mutant(mutant, site.start)
     result = outcome(mutant)
     if quoted.startswith("!!"):  # YAML 1.2 has no such int or float: refused where it stands
@@ -193,7 +209,7 @@ def test_keys_named_like_pydantic_labels(name, data, key):
         mutant = f'{text[:at]}"{key}": 1{", " if node.value else ""}{text[at:]}'
     else:
         first = node.value[0][0].start_mark
-        mutant = f'{text[:first.index]}"{key}": 1\n{" " * first.column}{text[first.index:]}'
+        mutant = f'{text[: first.index]}"{key}": 1\n{" " * first.column}{text[first.index :]}'
     note(f"key {key!r} added at {path}")
     result = outcome(mutant)
     if isinstance(result, SpecError):

@@ -95,27 +95,35 @@ CONV = {"conv": {"out": 4, "kernel": 3, "padding": 1}}
 CONV3 = {"conv": {"out": 3, "kernel": 3, "padding": 1}}
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    pytest.param(chain(CONV, "relu"), ["1"], id="after-conv"),
-    pytest.param(chain(CONV, "batchnorm", "relu6"), ["2"], id="after-batchnorm"),
-    pytest.param(chain(CONV, {"maxpool": {"kernel": 2}}, {"leaky_relu": {"slope": 0.1}}), ["2"], id="after-pool"),
-    pytest.param(chain("relu", CONV), [], id="first-item-reads-the-network-input"),
-    pytest.param(chain(CONV, "relu", "relu"), ["1"], id="relu-after-in-place-relu"),
-    pytest.param(chain(CONV, "sigmoid", "relu"), [], id="sigmoid-backward-reads-its-output"),
-    pytest.param(chain(CONV, "flatten", "relu"), [], id="flatten-is-a-view"),
-    pytest.param(chain(CONV, {"dropout": {"p": 0.5}}, "relu"), [], id="dropout-returns-its-input-in-eval"),
-    pytest.param(chain(CONV, "identity", "relu"), [], id="identity-passes-its-input"),
-    pytest.param(chain(CONV, "gelu", "silu"), [], id="no-in-place-form"),
-    pytest.param(chain({**CONV, "id": "saved"}, "relu", {"add": {}, "from": ["prev", "saved"]}), [],
-                 id="output-read-again-by-from"),
-    pytest.param(chain(CONV, {"relu": {}, "from": "input"}), [], id="reads-through-from"),
-    pytest.param(chain(CONV, {"head": {"layers": ["global_avgpool"]}}, "relu"), [], id="after-a-head-passes-its-input"),
-    pytest.param(chain({"add": {"branches": [["relu"], [CONV3]]}}), [], id="first-in-a-branch-shares-the-input"),
-    pytest.param(chain({"add": {"branches": [[CONV], [CONV]]}}, "relu"), ["1"], id="after-add"),
-    pytest.param(chain({"concat": {"branches": [[], []]}}, "relu"), ["1"], id="concat-allocates"),
-    pytest.param(chain({"sequential": [CONV, "batchnorm"]}, "relu"), ["1"], id="after-a-group-ending-fresh"),
-    pytest.param(chain({"sequential": [CONV, "tanh"]}, "relu"), [], id="after-a-group-ending-in-tanh"),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param(chain(CONV, "relu"), ["1"], id="after-conv"),
+        pytest.param(chain(CONV, "batchnorm", "relu6"), ["2"], id="after-batchnorm"),
+        pytest.param(chain(CONV, {"maxpool": {"kernel": 2}}, {"leaky_relu": {"slope": 0.1}}), ["2"], id="after-pool"),
+        pytest.param(chain("relu", CONV), [], id="first-item-reads-the-network-input"),
+        pytest.param(chain(CONV, "relu", "relu"), ["1"], id="relu-after-in-place-relu"),
+        pytest.param(chain(CONV, "sigmoid", "relu"), [], id="sigmoid-backward-reads-its-output"),
+        pytest.param(chain(CONV, "flatten", "relu"), [], id="flatten-is-a-view"),
+        pytest.param(chain(CONV, {"dropout": {"p": 0.5}}, "relu"), [], id="dropout-returns-its-input-in-eval"),
+        pytest.param(chain(CONV, "identity", "relu"), [], id="identity-passes-its-input"),
+        pytest.param(chain(CONV, "gelu", "silu"), [], id="no-in-place-form"),
+        pytest.param(
+            chain({**CONV, "id": "saved"}, "relu", {"add": {}, "from": ["prev", "saved"]}),
+            [],
+            id="output-read-again-by-from",
+        ),
+        pytest.param(chain(CONV, {"relu": {}, "from": "input"}), [], id="reads-through-from"),
+        pytest.param(
+            chain(CONV, {"head": {"layers": ["global_avgpool"]}}, "relu"), [], id="after-a-head-passes-its-input"
+        ),
+        pytest.param(chain({"add": {"branches": [["relu"], [CONV3]]}}), [], id="first-in-a-branch-shares-the-input"),
+        pytest.param(chain({"add": {"branches": [[CONV], [CONV]]}}, "relu"), ["1"], id="after-add"),
+        pytest.param(chain({"concat": {"branches": [[], []]}}, "relu"), ["1"], id="concat-allocates"),
+        pytest.param(chain({"sequential": [CONV, "batchnorm"]}, "relu"), ["1"], id="after-a-group-ending-fresh"),
+        pytest.param(chain({"sequential": [CONV, "tanh"]}, "relu"), [], id="after-a-group-ending-in-tanh"),
+    ],
+)
 def test_where_the_in_place_form_is_used(spec, expected):
     assert in_place_paths(archspec.compile(spec)) == expected
     assert assert_in_place_changes_nothing(spec, batch=2) == len(expected)
@@ -138,4 +146,3 @@ def test_googlenet_relus_are_in_place():
     compiled = archspec.compile("googlenet")
     relus = [m for m in compiled.modules() if isinstance(m, torch.nn.ReLU)]
     assert relus and all(m.inplace for m in relus)
-

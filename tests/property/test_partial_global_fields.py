@@ -23,12 +23,16 @@ def spec(input: list[int], *layers: Any) -> dict:
 
 CASES = [
     pytest.param(spec([2, 8, 8], {"linear": {"out": 3}}), id="linear-2d"),
-    pytest.param(spec([2, 9, 7], CONV, {"linear": {"out": 4}}, {"conv": {"out": 2, "kernel": 3, "stride": 2}}),
-                 id="conv-linear-conv"),
+    pytest.param(
+        spec([2, 9, 7], CONV, {"linear": {"out": 4}}, {"conv": {"out": 2, "kernel": 3, "stride": 2}}),
+        id="conv-linear-conv",
+    ),
     pytest.param(spec([2, 5, 6, 7], {"linear": {"out": 2}}), id="linear-3d"),
     pytest.param(spec([2, 8, 8], CONV, {"softmax": {"dim": 2}}), id="softmax-height"),
-    pytest.param(spec([2, 8, 9], {"softmax": {"dim": -1}}, {"conv": {"out": 2, "kernel": 3, "stride": 2}}),
-                 id="softmax-width-then-strided-conv"),
+    pytest.param(
+        spec([2, 8, 9], {"softmax": {"dim": -1}}, {"conv": {"out": 2, "kernel": 3, "stride": 2}}),
+        id="softmax-width-then-strided-conv",
+    ),
     pytest.param(spec([2, 4, 5, 6], {"softmax": {"dim": 3}}, CONV), id="softmax-3d-middle-dim"),
 ]
 

@@ -70,22 +70,45 @@ def one_thread():
     yield
     torch.set_num_threads(threads)
 
+
 # A user block: a basic residual unit whose projection shortcut exists only when the shape changes, and an
 # optional auxiliary head (``tap``) that runs only in training when ``aux`` is true.
 UNIT_BLOCK = {
     "doc": "residual unit with a conditional projection and an optional head",
     "params": {"out": "required", "stride": 1, "kernel": 3, "aux": False, "tap": False},
     "layers": [
-        {"add": {"branches": {
-            "body": [{"conv": {"out": "$out", "kernel": "$kernel", "stride": "$stride", "padding": "${kernel // 2}",
-                               "bias": False}},
-                     "batchnorm", "relu",
-                     {"conv": {"out": "$out", "kernel": 3, "padding": 1}}],
-            "shortcut": [{"conv": {"out": "$out", "kernel": 1, "stride": "$stride"},
-                          "if": "${stride != 1 or in.channels != out}"}]}}},
+        {
+            "add": {
+                "branches": {
+                    "body": [
+                        {
+                            "conv": {
+                                "out": "$out",
+                                "kernel": "$kernel",
+                                "stride": "$stride",
+                                "padding": "${kernel // 2}",
+                                "bias": False,
+                            }
+                        },
+                        "batchnorm",
+                        "relu",
+                        {"conv": {"out": "$out", "kernel": 3, "padding": 1}},
+                    ],
+                    "shortcut": [
+                        {
+                            "conv": {"out": "$out", "kernel": 1, "stride": "$stride"},
+                            "if": "${stride != 1 or in.channels != out}",
+                        }
+                    ],
+                }
+            }
+        },
         "relu",
-        {"head": {"layers": ["global_avgpool", "flatten", {"linear": {"out": 3}}], "train_only": "$aux"},
-         "if": "$tap", "name": "tap"},
+        {
+            "head": {"layers": ["global_avgpool", "flatten", {"linear": {"out": 3}}], "train_only": "$aux"},
+            "if": "$tap",
+            "name": "tap",
+        },
     ],
 }
 
@@ -164,9 +187,20 @@ class Graphs:
         # grow the probe's activations past where they saturate in float64 (tanh(19) == 1), hiding
         # dependencies from the gradient. No softmax: over equal channels (concat of x with x) it is constant.
         # test_random_specs.py covers their shapes.
-        return self.pick(["relu", "gelu", "silu", "elu", "batchnorm", {"batchnorm": {"affine": False}},
-                          {"dropout": {"p": 0.2}}, {"dropout": {"p": 0.5, "channel": True}}, {"lrn": {"size": 3}},
-                          {"leaky_relu": {"slope": 0.1}}])
+        return self.pick(
+            [
+                "relu",
+                "gelu",
+                "silu",
+                "elu",
+                "batchnorm",
+                {"batchnorm": {"affine": False}},
+                {"dropout": {"p": 0.2}},
+                {"dropout": {"p": 0.5, "channel": True}},
+                {"lrn": {"size": 3}},
+                {"leaky_relu": {"slope": 0.1}},
+            ]
+        )
 
     def down(self, x: Shape, out: int | None = None) -> tuple[Any, Shape]:
         """A stride-2 layer whose last window reaches the end of its input (no floor-mode tail left unread)."""
@@ -198,8 +232,10 @@ class Graphs:
     def head(self, x: Shape) -> tuple[dict, Shape]:
         """A side output: a small classifier, or a spatial map; the main path continues with ``x``."""
         if self.pick(["classifier", "classifier", "spatial"]) == "classifier":
-            layers: list[Any] = [self.pick(["global_avgpool", "global_maxpool", {"adaptive_avgpool": {"output": 1}}]),
-                                 "flatten"]
+            layers: list[Any] = [
+                self.pick(["global_avgpool", "global_maxpool", {"adaptive_avgpool": {"output": 1}}]),
+                "flatten",
+            ]
             if self.rarely():
                 layers.append({"dropout": {"p": 0.3}})
             layers.append({"linear": {"out": self.integer(2, 5)}})
@@ -250,8 +286,16 @@ class Graphs:
         """Squeeze-and-excitation gate: global pool, bottleneck, activation — broadcast over space. (Not a
         sigmoid: it saturates on the probe's large activations, see ``pointwise``.)"""
         hidden = max(1, target // 2)
-        return (["global_avgpool", {"conv": {"out": hidden, "kernel": 1}}, "relu",
-                 {"conv": {"out": target, "kernel": 1}}, self.pick(["silu", "elu"])], (target, *[1] * self.dims))
+        return (
+            [
+                "global_avgpool",
+                {"conv": {"out": hidden, "kernel": 1}},
+                "relu",
+                {"conv": {"out": target, "kernel": 1}},
+                self.pick(["silu", "elu"]),
+            ],
+            (target, *[1] * self.dims),
+        )
 
     def parallel(self, x: Shape, depth: int, can_stride: bool = True) -> tuple[dict, Shape]:
         kind = self.pick(["concat", "add", "multiply"])
@@ -295,8 +339,10 @@ class Graphs:
             if self.flag():
                 up["mode"] = self.pick(["nearest", "linear"])
             if self.flag():
-                return ([{"concat": {"branches": {"up": [{"upsample": up}], "skip": []}}, "from": ["prev", source]}],
-                        (x[0] + s[0], *s[1:]))
+                return (
+                    [{"concat": {"branches": {"up": [{"upsample": up}], "skip": []}}, "from": ["prev", source]}],
+                    (x[0] + s[0], *s[1:]),
+                )
             return ([{"upsample": up}, {"concat": {}, "from": ["prev", source]}], (x[0] + s[0], *s[1:]))
         order = ["prev", source] if self.flag() else [source, "prev"]
         mode = self.pick(["concat", "merge", "merge", "project", "three"])
@@ -383,8 +429,7 @@ class Graphs:
         items: list[Any] = []
         saved: dict[str, Shape] = {"input": x}
         for _ in range(count):
-            kinds = ["local", "local", "parallel", "parallel", "parallel", "head", "repeat", "skip", "skip",
-                     "from_one"]
+            kinds = ["local", "local", "parallel", "parallel", "parallel", "head", "repeat", "skip", "skip", "from_one"]
             if min(x[1:]) >= 4:
                 kinds += ["down", "down"]
             if self.block:
@@ -483,8 +528,14 @@ def final_feature_map(report: archspec.Report) -> str | None:
     branches come before the merged output they feed."""
     heads = head_paths(report)
     merges = [row.path for row in report.layers if row.op in MERGES]
-    candidates = [row.path for row in report.layers if len(row.output_shape) > 2 and max(row.output_shape[2:]) > 1
-                  and not inside(row.path, heads) and not any(row.path.startswith(m + ".") for m in merges)]
+    candidates = [
+        row.path
+        for row in report.layers
+        if len(row.output_shape) > 2
+        and max(row.output_shape[2:]) > 1
+        and not inside(row.path, heads)
+        and not any(row.path.startswith(m + ".") for m in merges)
+    ]
     return candidates[-1] if candidates else None
 
 
@@ -559,8 +610,9 @@ def test_random_graph_static_equals_measured(case):
     paths = {row.path for row in report.layers}
     for warning in report.warnings:  # merges and linear layers on spatial inputs warn, naming their module
         row = report.layer(warning.module)
-        assert warning.module in paths and (row.op in MERGES or (row.op == "linear" and len(row.input_shape) > 2)), \
-            str(warning)
+        assert warning.module in paths and (row.op in MERGES or (row.op == "linear" and len(row.input_shape) > 2)), str(
+            warning
+        )
     report = archspec.analyze(spec)
     final = final_feature_map(report)
     # the network's field is the final feature map's (not checked where that is a merge: see
@@ -612,8 +664,11 @@ def merges(draw: Any) -> tuple[dict, list[list[list[Window]]]]:
         current = list(lengths)
         for position in range(layers + 1):
             if position == down_at:
-                options = ["k3", "k5"] + (["k2"] if all(n % 2 == 0 for n in current) else []) \
+                options = (
+                    ["k3", "k5"]
+                    + (["k2"] if all(n % 2 == 0 for n in current) else [])
                     + (["k1"] if all(n % 2 == 1 for n in current) else [])
+                )
                 choice = draw(st.sampled_from(options))
                 k = int(choice[1])
                 p = k // 2 if k > 2 else 0
@@ -685,10 +740,24 @@ def test_merged_field_is_the_union_of_the_branches(case):
 def test_union_wider_than_every_branch_and_misaligned():
     """Two 4-wide 'same' convs read [i-2, i+4]; a 7-wide centred conv reads [i-3, i+3]: the merge reads
     [i-3, i+4] — wider than either branch — and their centres differ, so the report warns."""
-    spec = {"archspec": 1, "name": "union", "input": [2, 16], "layers": [{"add": {"branches": {
-        "right": [{"conv": {"out": 2, "kernel": 4, "padding": "same"}},
-                  {"conv": {"out": 2, "kernel": 4, "padding": "same"}}],
-        "centred": [{"conv": {"out": 2, "kernel": 7, "padding": 3}}]}}}]}
+    spec = {
+        "archspec": 1,
+        "name": "union",
+        "input": [2, 16],
+        "layers": [
+            {
+                "add": {
+                    "branches": {
+                        "right": [
+                            {"conv": {"out": 2, "kernel": 4, "padding": "same"}},
+                            {"conv": {"out": 2, "kernel": 4, "padding": "same"}},
+                        ],
+                        "centred": [{"conv": {"out": 2, "kernel": 7, "padding": 3}}],
+                    }
+                }
+            }
+        ],
+    }
     report = archspec.analyze(spec)
     assert report.layer("0.right").rf.span(8) == (6, 12)
     assert report.layer("0.centred").rf.span(8) == (5, 11)
@@ -700,9 +769,24 @@ def test_union_wider_than_every_branch_and_misaligned():
 
 def test_aligned_branches_do_not_warn():
     """A strided residual: body 3x3/2 + 3x3, shortcut 3x3/2 max pool — centres coincide, no warning."""
-    spec = {"archspec": 1, "name": "aligned", "input": [2, 12, 12], "layers": [{"add": {"branches": [
-        [{"conv": {"out": 2, "kernel": 3, "stride": 2, "padding": 1}}, {"conv": {"out": 2, "kernel": 3, "padding": 1}}],
-        [{"maxpool": {"kernel": 3, "stride": 2, "padding": 1}}]]}}]}
+    spec = {
+        "archspec": 1,
+        "name": "aligned",
+        "input": [2, 12, 12],
+        "layers": [
+            {
+                "add": {
+                    "branches": [
+                        [
+                            {"conv": {"out": 2, "kernel": 3, "stride": 2, "padding": 1}},
+                            {"conv": {"out": 2, "kernel": 3, "padding": 1}},
+                        ],
+                        [{"maxpool": {"kernel": 3, "stride": 2, "padding": 1}}],
+                    ]
+                }
+            }
+        ],
+    }
     report = archspec.analyze(spec)
     assert report.warnings == []
     assert report.layer("0").rf.size == (7, 7)
@@ -716,8 +800,12 @@ def _conv(out: int, kernel: int, **args: Any) -> dict:
 
 
 def test_softmax_along_a_spatial_dim_is_not_pointwise():
-    spec = {"archspec": 1, "name": "bug", "input": [2, 10],
-            "layers": [_conv(2, 3, padding=1), {"softmax": {"dim": -1}}]}
+    spec = {
+        "archspec": 1,
+        "name": "bug",
+        "input": [2, 10],
+        "layers": [_conv(2, 3, padding=1), {"softmax": {"dim": -1}}],
+    }
     field = archspec.analyze(spec).layers[-1].rf
     measured = receptive_spans(archspec.compile(spec), [2, 10], [[4]])[0]
     assert measured == [(0, 9)]  # every position depends on the whole input
@@ -725,8 +813,12 @@ def test_softmax_along_a_spatial_dim_is_not_pointwise():
 
 
 def test_concat_along_a_spatial_dim_is_position_dependent():
-    spec = {"archspec": 1, "name": "bug", "input": [2, 8],
-            "layers": [{"concat": {"dim": 2, "branches": [[_conv(2, 3, padding=1)], []]}}]}
+    spec = {
+        "archspec": 1,
+        "name": "bug",
+        "input": [2, 8],
+        "layers": [{"concat": {"dim": 2, "branches": [[_conv(2, 3, padding=1)], []]}}],
+    }
     field = archspec.analyze(spec).layer("0").rf
     measured = receptive_spans(archspec.compile(spec), [2, 8], [[2], [12]], path="0")
     assert measured == [[(1, 3)], [(4, 4)]]  # index 12 is the identity branch's position 4
@@ -734,16 +826,23 @@ def test_concat_along_a_spatial_dim_is_position_dependent():
 
 
 def test_network_field_of_a_network_ending_in_a_merge():
-    spec = {"archspec": 1, "name": "bug", "input": [2, 10], "layers": [
-        _conv(2, 3, padding=1),
-        {"add": {"branches": {"body": [_conv(2, 3, padding=1)], "shortcut": []}}}]}
+    spec = {
+        "archspec": 1,
+        "name": "bug",
+        "input": [2, 10],
+        "layers": [_conv(2, 3, padding=1), {"add": {"branches": {"body": [_conv(2, 3, padding=1)], "shortcut": []}}}],
+    }
     report = archspec.analyze(spec)
     assert report.layer("1").rf.size == (5,)  # the final feature map: the sum
     assert report.receptive_field == report.layer("1").rf  # reported: the shortcut's (3,)
 
 
 def test_min_input_counts_items_whose_output_is_discarded():
-    spec = {"archspec": 1, "name": "bug", "input": [1, 8],
-            "layers": [_conv(1, 3), {"relu": {}, "from": "input"}]}  # the conv's output is not used, but it runs
+    spec = {
+        "archspec": 1,
+        "name": "bug",
+        "input": [1, 8],
+        "layers": [_conv(1, 3), {"relu": {}, "from": "input"}],
+    }  # the conv's output is not used, but it runs
     smallest = archspec.analyze(spec).min_input
     archspec.analyze(spec, input_shape=smallest)  # raises SpecError: the conv needs 3 inputs; min_input says 1

@@ -35,8 +35,19 @@ MAX_CHANNELS = 8
 CAP = {1: 24, 2: 16, 3: 8}  # largest spatial size per dim the strategies let a layer produce
 INPUT_RANGE = {1: (4, 24), 2: (3, 16), 3: (2, 8)}
 MAX_KERNEL = {1: 5, 2: 5, 3: 3}
-ACTIVATIONS = ["relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "elu", "hardswish", "hardsigmoid", "mish",
-               "identity"]
+ACTIVATIONS = [
+    "relu",
+    "relu6",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "elu",
+    "hardswish",
+    "hardsigmoid",
+    "mish",
+    "identity",
+]
 
 
 def divisors(n: int) -> list[int]:
@@ -93,7 +104,7 @@ class Builder:
         mode = self.pick(["int", "int", "same", "valid"])
         shared = self.flag()
         geometry = []
-        for length in ([min(lengths)] * dims if shared else lengths):
+        for length in [min(lengths)] * dims if shared else lengths:
             if geometry and shared:
                 geometry.append(geometry[0])
                 continue
@@ -105,8 +116,11 @@ class Builder:
                 continue
             stride = self.integer(1, 3)
             lowest = max(0, -(-(extent(kernel, dilation) - length) // 2))
-            fits = [p for p in range(lowest, max_padding + 1)
-                    if conv_out(max(lengths), kernel, stride, p, dilation) <= max(self.cap, max(lengths))]
+            fits = [
+                p
+                for p in range(lowest, max_padding + 1)
+                if conv_out(max(lengths), kernel, stride, p, dilation) <= max(self.cap, max(lengths))
+            ]
             geometry.append((kernel, stride, self.pick(fits or [lowest]), dilation))
         kernels, strides, paddings, dilations = (list(v) for v in zip(*geometry, strict=True))
         args: dict[str, Any] = {"out": out, "kernel": self.compact(kernels)}
@@ -120,8 +134,10 @@ class Builder:
                 args["padding"] = "valid"
             elif any(paddings) or self.flag():
                 args["padding"] = self.compact(paddings)
-            sizes = [conv_out(n, k, s, p, d) for n, k, s, p, d in zip(lengths, kernels, strides, paddings, dilations,
-                                                                      strict=True)]
+            sizes = [
+                conv_out(n, k, s, p, d)
+                for n, k, s, p, d in zip(lengths, kernels, strides, paddings, dilations, strict=True)
+            ]
             if mode == "int" and any(paddings) and self.integer(0, 3) == 0:
                 modes = ["replicate"]
                 if all(p <= n for p, n in zip(paddings, lengths, strict=True)):
@@ -146,8 +162,11 @@ class Builder:
             dilation = self.pick([1, 1, 2])
             kernel = self.integer(1, 4)
             output_padding = self.integer(0, max(stride, dilation) - 1)
-            fits = [p for p in range(3)
-                    if 1 <= transposed_out(length, kernel, stride, p, dilation, output_padding) <= self.cap]
+            fits = [
+                p
+                for p in range(3)
+                if 1 <= transposed_out(length, kernel, stride, p, dilation, output_padding) <= self.cap
+            ]
             if not fits:
                 stride, dilation, kernel, output_padding, fits = 1, 1, 1, 0, [0]
             padding = self.pick(fits)
@@ -177,9 +196,11 @@ class Builder:
             # tests/unit/test_maxpool_blind_windows.py)
             dilation = self.pick([1, 1, 2]) if kind == "maxpool" and length >= 2 else 1
             # the largest padding allowed is k//2; the padded input must hold one window
-            options = [k for k in range(1, MAX_KERNEL[dims] + 1)
-                       if length + 2 * (k // 2) >= extent(k, dilation)
-                       and not (kind == "avgpool" and dims == 3 and k > length)]  # AvgPool3d CPU quirk
+            options = [
+                k
+                for k in range(1, MAX_KERNEL[dims] + 1)
+                if length + 2 * (k // 2) >= extent(k, dilation) and not (kind == "avgpool" and dims == 3 and k > length)
+            ]  # AvgPool3d CPU quirk
             kernel = self.pick(options)
             lowest = max(0, -(-(extent(kernel, dilation) - length) // 2))
             padding = self.integer(lowest, kernel // 2)
@@ -212,8 +233,7 @@ class Builder:
             size = self.integer(1, min(8, self.cap))
             return {kind: {"output": size}}, (x[0], *[size] * len(lengths))
         # ``None`` keeps that dimension's size (in 1-D too: see test_adaptive_pool_1d_none_output)
-        output = [None if self.integer(0, 3) == 0 else self.integer(1, min(8, self.cap))
-                  for _ in lengths]
+        output = [None if self.integer(0, 3) == 0 else self.integer(1, min(8, self.cap)) for _ in lengths]
         sizes = [n if o is None else o for o, n in zip(output, lengths, strict=True)]
         return {kind: {"output": output}}, (x[0], *sizes)
 
@@ -242,8 +262,7 @@ class Builder:
 
     def pointwise(self, x: Shape) -> tuple[Any, Shape]:
         spatial = len(x) > 1
-        kind = self.pick(["activation", "activation", "batchnorm", "dropout", "softmax"]
-                         + (["lrn"] if spatial else []))
+        kind = self.pick(["activation", "activation", "batchnorm", "dropout", "softmax"] + (["lrn"] if spatial else []))
         if kind == "activation":
             name = self.pick([*ACTIVATIONS, "leaky_relu"])
             if name == "leaky_relu" and self.flag():
@@ -306,18 +325,35 @@ class Builder:
         dims = self.dims
         kernel = self.pick([1, 3, 5] if dims < 3 else [1, 3])
         mult = self.pick([1, 2])
-        layers: list[Any] = [{"conv": {"out": "${out * mult}", "kernel": "$kernel", "stride": "$stride",
-                                       "padding": "${kernel // 2}", "bias": self.flag()}}]
+        layers: list[Any] = [
+            {
+                "conv": {
+                    "out": "${out * mult}",
+                    "kernel": "$kernel",
+                    "stride": "$stride",
+                    "padding": "${kernel // 2}",
+                    "bias": self.flag(),
+                }
+            }
+        ]
         if self.flag():
             layers.append("batchnorm")
         if self.flag():
             layers.append(self.pick(ACTIVATIONS))
         depthwise = self.flag()
         if depthwise:
-            layers.append({"conv": {"out": "${in.channels}", "kernel": 3, "padding": 1, "groups": "${in.channels}"},
-                           "if": "${stride == 1}", "name": "depthwise"})
-        self.blocks["unit"] = {"doc": "generated", "params": {"out": "required", "kernel": kernel, "stride": 1,
-                                                              "mult": mult}, "layers": layers}
+            layers.append(
+                {
+                    "conv": {"out": "${in.channels}", "kernel": 3, "padding": 1, "groups": "${in.channels}"},
+                    "if": "${stride == 1}",
+                    "name": "depthwise",
+                }
+            )
+        self.blocks["unit"] = {
+            "doc": "generated",
+            "params": {"out": "required", "kernel": kernel, "stride": 1, "mult": mult},
+            "layers": layers,
+        }
         self.block_shape = lambda x, out, stride: (out * mult, *[(n - 1) // stride + 1 for n in x[1:]])
         self.block_mult = mult
 
@@ -344,8 +380,9 @@ class Builder:
     def width_param(self, x: Shape) -> tuple[dict, Shape]:
         """A conv whose width is the global param ``width`` through an expression."""
         width = self.params.setdefault("width", self.integer(1, MAX_CHANNELS // 2))
-        expression, out = self.pick([("$width", width), ("${width * 2}", width * 2), ("${max(width, 3)}",
-                                                                                      max(width, 3))])
+        expression, out = self.pick(
+            [("$width", width), ("${width * 2}", width * 2), ("${max(width, 3)}", max(width, 3))]
+        )
         return {"conv": {"out": expression, "kernel": 1}}, (out, *x[1:])
 
     # -- parallel containers ------------------------------------------------------------------------------
@@ -353,8 +390,11 @@ class Builder:
     def keeping_size(self, x: Shape, channels: int | None = None) -> tuple[Any, Shape]:
         """A layer that keeps the spatial size (to ``channels`` channels when given: a conv)."""
         dims = len(x) - 1
-        kinds = ["conv"] if channels is not None else ["conv", "pointwise", "maxpool"] + (
-            ["avgpool"] if dims < 3 or min(x[1:]) >= 3 else [])
+        kinds = (
+            ["conv"]
+            if channels is not None
+            else ["conv", "pointwise", "maxpool"] + (["avgpool"] if dims < 3 or min(x[1:]) >= 3 else [])
+        )
         kind = self.pick(kinds)
         if kind == "conv":
             out = channels or self.integer(1, MAX_CHANNELS)
@@ -424,8 +464,22 @@ class Builder:
     # -- chains ---------------------------------------------------------------------------------------------
 
     def spatial_layer(self, x: Shape, depth: int = 0) -> tuple[Any, Shape]:
-        choices = ["conv", "conv", "conv", "pointwise", "pointwise", "maxpool", "avgpool", "conv_transpose",
-                   "adaptive", "upsample", "conv_repeat", "width", "parallel", "parallel"]
+        choices = [
+            "conv",
+            "conv",
+            "conv",
+            "pointwise",
+            "pointwise",
+            "maxpool",
+            "avgpool",
+            "conv_transpose",
+            "adaptive",
+            "upsample",
+            "conv_repeat",
+            "width",
+            "parallel",
+            "parallel",
+        ]
         if self.block_shape is not None:
             choices += ["block"] * 4
         if depth == 0:
@@ -495,8 +549,10 @@ def valid_specs(draw: Any) -> tuple[dict, Shape]:
     """A valid spec dict and the output shape (without batch) that PyTorch's formulas give for it."""
     dims = draw(st.sampled_from([1, 1, 2, 2, 2, 3]))
     lo, hi = INPUT_RANGE[dims]
-    shape: Shape = (draw(st.integers(1, MAX_CHANNELS)), *draw(st.lists(st.integers(lo, hi), min_size=dims,
-                                                                        max_size=dims)))
+    shape: Shape = (
+        draw(st.integers(1, MAX_CHANNELS)),
+        *draw(st.lists(st.integers(lo, hi), min_size=dims, max_size=dims)),
+    )
     builder = Builder(draw, shape)
     if builder.flag():
         builder.define_block()
@@ -554,8 +610,7 @@ def invalid_for(x: Shape) -> list[tuple[str, Any]]:
         return [("conv on a vector", {"conv": {"out": 2, "kernel": 1}}), ("lrn on a vector", "lrn")]
     wide = max(lengths) + 3
     cases = [
-        ("groups not dividing in channels", {"conv": {"out": (channels + 1) * 2, "kernel": 1,
-                                                      "groups": channels + 1}}),
+        ("groups not dividing in channels", {"conv": {"out": (channels + 1) * 2, "kernel": 1, "groups": channels + 1}}),
         ("stride 0", {"conv": {"out": 2, "kernel": 1, "stride": 0}}),
         ("negative padding", {"conv": {"out": 2, "kernel": 1, "padding": -1}}),
         ("dilation 0", {"conv": {"out": 2, "kernel": 3, "dilation": 0}}),
@@ -570,8 +625,9 @@ def invalid_for(x: Shape) -> list[tuple[str, Any]]:
         ("upsample shrinking to nothing", {"upsample": {"scale": 1 / (wide * 2)}}),
     ]
     if channels > 1:
-        cases.append(("groups not dividing out channels", {"conv": {"out": channels * 2 + 1, "kernel": 1,
-                                                                    "groups": channels}}))
+        cases.append(
+            ("groups not dividing out channels", {"conv": {"out": channels * 2 + 1, "kernel": 1, "groups": channels}})
+        )
     return cases
 
 
@@ -582,8 +638,10 @@ def invalid_specs(draw: Any) -> tuple[dict, str, int]:
     anywhere = draw(st.booleans())
     what, item = draw(st.sampled_from(ANYWHERE if anywhere else invalid_for(x)))
     if what.startswith("block") and "unit" not in spec.get("blocks", {}):
-        spec["blocks"] = {**spec.get("blocks", {}), "unit": {"params": {"out": "required"},
-                                                             "layers": [{"linear": {"out": "$out"}}]}}
+        spec["blocks"] = {
+            **spec.get("blocks", {}),
+            "unit": {"params": {"out": "required"}, "layers": [{"linear": {"out": "$out"}}]},
+        }
     index = draw(st.integers(0, len(spec["layers"]))) if anywhere else len(spec["layers"])
     spec["layers"].insert(index, item)
     return spec, what, index

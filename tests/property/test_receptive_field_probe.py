@@ -48,8 +48,10 @@ class Window:
     def every_window_reads_input(self, out: int) -> bool:
         """False when some window sees only padding (possible with dilation: taps at -1 and +1 over one
         input) — a max pool then outputs -inf, a conv its bias, and the element depends on no input."""
-        return all(any(0 <= q * self.stride - self.left + j * self.dilation < self.length for j in range(self.kernel))
-                   for q in range(out))
+        return all(
+            any(0 <= q * self.stride - self.left + j * self.dilation < self.length for j in range(self.kernel))
+            for q in range(out)
+        )
 
 
 @dataclass
@@ -78,8 +80,9 @@ class Chain:
         return False
 
     def dilated(self, dim: int) -> bool:
-        return any(w is not None and w.kernel > 1 and w.dilation > 1 for windows in self.windows
-                   for w in [windows[dim]])
+        return any(
+            w is not None and w.kernel > 1 and w.dilation > 1 for windows in self.windows for w in [windows[dim]]
+        )
 
 
 def _compact(draw: Any, values: list[int]) -> int | list[int]:
@@ -126,8 +129,12 @@ def exact_chains(draw: Any) -> Chain:
                 dilations.append(dilation)
                 sizes.append(conv_out(length, kernel, stride, left, dilation, right_padding=right))
                 row.append(Window(kernel, dilation, stride, left, length))
-            args: dict[str, Any] = {"out": draw(st.integers(1, 4)), "kernel": _compact(draw, kernels),
-                                    "stride": _compact(draw, strides), "dilation": _compact(draw, dilations)}
+            args: dict[str, Any] = {
+                "out": draw(st.integers(1, 4)),
+                "kernel": _compact(draw, kernels),
+                "stride": _compact(draw, strides),
+                "dilation": _compact(draw, dilations),
+            }
             args["padding"] = mode if mode != "int" else _compact(draw, paddings)
             if mode == "same":
                 del args["stride"]
@@ -224,8 +231,7 @@ def test_lenet5_probe():
     for path, (size, jump, padding, _) in LENET.items():
         sizes = report.layer(path).output_shape[2:]
         indices = probe_indices(sizes)
-        for index, spans in zip(indices, receptive_spans(model, [1, length, length], indices, path=path),
-                                strict=True):
+        for index, spans in zip(indices, receptive_spans(model, [1, length, length], indices, path=path), strict=True):
             for dim, span in enumerate(spans):
                 reference = (index[dim] * jump - padding, index[dim] * jump - padding + size - 1)
                 assert span == clipped(reference, length), (path, index, dim)
@@ -246,8 +252,7 @@ def test_alexnet_original_reference_fields():
 def test_alexnet_torchvision_reference_fields():
     rows = _spatial_rows(archspec.analyze("alexnet"), ("conv", "maxpool"))
     assert [row.path for row in rows] == [f"features.{i}" for i in (0, 2, 3, 5, 6, 8, 10, 12)]  # torchvision's
-    for row, size, jump, padding in zip(rows, ALEXNET_SIZE, ALEXNET_JUMP, [2, 2, 18, 18, 34, 50, 66, 66],
-                                        strict=True):
+    for row, size, jump, padding in zip(rows, ALEXNET_SIZE, ALEXNET_JUMP, [2, 2, 18, 18, 34, 50, 66, 66], strict=True):
         _assert_field(row, size, jump, padding)
 
 
@@ -277,8 +282,9 @@ def vgg16_features():
     return prepare(model.features, dtype=torch.float32), [path.removeprefix("features.") for path in pools]
 
 
-def _check_vgg_probe(features, path: str, field: tuple[int, int, int], shape: list[int],
-                     indices: list[tuple[int, int]]) -> None:
+def _check_vgg_probe(
+    features, path: str, field: tuple[int, int, int], shape: list[int], indices: list[tuple[int, int]]
+) -> None:
     size, jump, padding = field
     spans = receptive_spans(features, shape, indices, path=path)
     for index, per_dim in zip(indices, spans, strict=True):
@@ -302,9 +308,16 @@ def test_vgg16_probe_pool5(vgg16_features):
 
 def test_probe_sees_through_max_pooling_and_relu():
     """The probe's own soundness: max pooling and ReLU hide dependencies from a plain gradient."""
-    spec = {"archspec": 1, "name": "probe_check", "input": [1, 12],
-            "layers": [{"conv": {"out": 2, "kernel": 3}}, "relu", {"maxpool": {"kernel": 3, "stride": 2,
-                                                                               "ceil_mode": True}}]}
+    spec = {
+        "archspec": 1,
+        "name": "probe_check",
+        "input": [1, 12],
+        "layers": [
+            {"conv": {"out": 2, "kernel": 3}},
+            "relu",
+            {"maxpool": {"kernel": 3, "stride": 2, "ceil_mode": True}},
+        ],
+    }
     model = archspec.compile(spec)
     with torch.no_grad():
         for param in model.parameters():

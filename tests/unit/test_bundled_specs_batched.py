@@ -20,11 +20,29 @@ BUNDLED = sorted(path.stem for path in Path(archspec.specs.__file__).parent.glob
 BATCH = 2
 VGG_INPUT = [3, 32, 48]
 INPUTS: dict[str, list[int] | None] = {
-    "alexnet": [3, 64, 80], "alexnet_original": [3, 99, 99], "densenet121": [3, 64, 64], "googlenet": [3, 64, 64],
-    "lenet5": None, "mobilenet_v1": [3, 64, 64], "nin": None, "resnet18": [3, 64, 64], "resnet34": [3, 64, 64],
-    "resnet50": [3, 64, 64], "resnet50_slim": [3, 64, 48], "resnet101": [3, 64, 64], "resnet152": [3, 64, 64],
-    "resnext50_32x4d": [3, 64, 64], "unet": [1, 32, 48], "vgg11": VGG_INPUT, "vgg11_bn": VGG_INPUT, "vgg13": VGG_INPUT,
-    "vgg13_bn": VGG_INPUT, "vgg16": VGG_INPUT, "vgg16_bn": VGG_INPUT, "vgg19": VGG_INPUT, "vgg19_bn": VGG_INPUT,
+    "alexnet": [3, 64, 80],
+    "alexnet_original": [3, 99, 99],
+    "densenet121": [3, 64, 64],
+    "googlenet": [3, 64, 64],
+    "lenet5": None,
+    "mobilenet_v1": [3, 64, 64],
+    "nin": None,
+    "resnet18": [3, 64, 64],
+    "resnet34": [3, 64, 64],
+    "resnet50": [3, 64, 64],
+    "resnet50_slim": [3, 64, 48],
+    "resnet101": [3, 64, 64],
+    "resnet152": [3, 64, 64],
+    "resnext50_32x4d": [3, 64, 64],
+    "unet": [1, 32, 48],
+    "vgg11": VGG_INPUT,
+    "vgg11_bn": VGG_INPUT,
+    "vgg13": VGG_INPUT,
+    "vgg13_bn": VGG_INPUT,
+    "vgg16": VGG_INPUT,
+    "vgg16_bn": VGG_INPUT,
+    "vgg19": VGG_INPUT,
+    "vgg19_bn": VGG_INPUT,
 }
 # One of each family in the default run; the rest (0.5-2 s each: large classifiers to initialise, deep
 # graphs) in the slow set

@@ -12,7 +12,9 @@ import archspec
 from archspec.render.codegen import generate_source
 
 UNET = {
-    "archspec": 1, "name": "tiny_unet", "input": [2, 16, 16],
+    "archspec": 1,
+    "name": "tiny_unet",
+    "input": [2, 16, 16],
     "layers": [
         {"conv": {"out": 4, "kernel": 3, "padding": 1}, "id": "enc1"},
         {"maxpool": {"kernel": 2}},
@@ -32,8 +34,11 @@ def build_generated(source: str) -> torch.nn.Module:
     return namespace["build_model"]()
 
 
-@pytest.mark.parametrize("spec", ["lenet5", "resnet18", "googlenet", "densenet121", UNET],
-                         ids=["lenet5", "resnet18", "googlenet", "densenet121", "unet"])
+@pytest.mark.parametrize(
+    "spec",
+    ["lenet5", "resnet18", "googlenet", "densenet121", UNET],
+    ids=["lenet5", "resnet18", "googlenet", "densenet121", "unet"],
+)
 def test_generated_module_equals_compiled(spec):
     network = archspec.expand(spec)
     compiled = archspec.compile(network)
@@ -62,8 +67,9 @@ def test_generated_module_equals_compiled(spec):
 
 def test_generated_source_imports_only_torch_and_stdlib():
     tree = ast.parse(generate_source(archspec.expand(UNET)))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported <= {"torch", "collections", "typing", "__future__"}
 
@@ -78,7 +84,7 @@ HOSTILE_FILE_NAMES = [
     "tab\tand\rreturn.yaml",
     "bell\x07.yaml",
     "trailing\\",
-    "quote\".yaml",
+    'quote".yaml',
     "unicode ünï ☃ \u2028.yaml",
 ]
 SMALL_SPEC = "archspec: 1\nname: hostile\ninput: [1, 8]\nlayers:\n  - conv: {out: 2, kernel: 3}\n  - relu\n"
@@ -111,8 +117,12 @@ def test_hostile_file_names_stay_text_in_the_docstring(file_name, tmp_path, monk
     assert [p for p, _ in model.named_modules()] == ["", "0", "1"]
 
 
-SMALL_SPEC_DICT = {"archspec": 1, "name": "hostile", "input": [1, 8],
-                   "layers": [{"conv": {"out": 2, "kernel": 3}}, "relu"]}
+SMALL_SPEC_DICT = {
+    "archspec": 1,
+    "name": "hostile",
+    "input": [1, 8],
+    "layers": [{"conv": {"out": 2, "kernel": 3}}, "relu"],
+}
 
 
 def test_file_name_that_is_not_utf8_still_writes(tmp_path):
@@ -130,9 +140,15 @@ def test_file_name_that_is_not_utf8_still_writes(tmp_path):
 
 def test_spec_strings_are_literals_in_the_generated_calls():
     """String arguments and names reach the source through repr: a quote in a value cannot end it early."""
-    spec = {"archspec": 1, "name": "quotes", "input": [2, 8, 8],
-            "layers": [{"conv": {"out": 2, "kernel": 3, "padding": 1, "padding_mode": "reflect"}},
-                       {"upsample": {"scale": 2, "mode": "nearest"}, "name": "up"}]}
+    spec = {
+        "archspec": 1,
+        "name": "quotes",
+        "input": [2, 8, 8],
+        "layers": [
+            {"conv": {"out": 2, "kernel": 3, "padding": 1, "padding_mode": "reflect"}},
+            {"upsample": {"scale": 2, "mode": "nearest"}, "name": "up"},
+        ],
+    }
     source = generate_source(archspec.expand(spec))
     assert "padding_mode='reflect'" in source and "('up', nn.Upsample(" in source
     compile(source, "<generated>", "exec")

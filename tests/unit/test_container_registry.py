@@ -32,8 +32,10 @@ def probe_container() -> Iterator[type[Container]]:
         produces_side_output = True
         chains_children = True
         examples: ClassVar[list[ContainerExample]] = [
-            ContainerExample({}, [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}], (4, 6, 6),
-                             train=True)]
+            ContainerExample(
+                {}, [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}], (4, 6, 6), train=True
+            )
+        ]
 
         def runs_only_in_training(self, args):
             return True
@@ -62,11 +64,16 @@ def probe_container() -> Iterator[type[Container]]:
 
 
 def network(input_shape: list[int]) -> dict:
-    return {"archspec": 1, "name": "tapped", "input": input_shape,
-            "layers": [{"conv": {"out": 4, "kernel": 3, "padding": 1}},
-                       {"probe": {"layers": [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}]},
-                        "name": "tap"},
-                       {"conv": {"out": 2, "kernel": 3}}]}
+    return {
+        "archspec": 1,
+        "name": "tapped",
+        "input": input_shape,
+        "layers": [
+            {"conv": {"out": 4, "kernel": 3, "padding": 1}},
+            {"probe": {"layers": [{"global_avgpool": {}}, {"flatten": {}}, {"linear": {"out": 3}}]}, "name": "tap"},
+            {"conv": {"out": 2, "kernel": 3}},
+        ],
+    }
 
 
 def test_a_new_container_is_analysed_and_compiled_from_its_declarations(probe_container):
@@ -85,8 +92,9 @@ def test_a_new_container_is_analysed_and_compiled_from_its_declarations(probe_co
 
 def test_a_new_container_is_written_in_its_declared_syntax(probe_container):
     with pytest.raises(archspec.SpecError, match="'probe' needs 'layers'"):
-        archspec.analyze(archspec.load({"archspec": 1, "name": "x", "input": [2, 4, 4],
-                                        "layers": [{"probe": {"train_only": True}}]}))
+        archspec.analyze(
+            archspec.load({"archspec": 1, "name": "x", "input": [2, 4, 4], "layers": [{"probe": {"train_only": True}}]})
+        )
     item = spec_schema()["$defs"]["item"]
     choice = next(c for c in item["anyOf"] if c.get("required") == ["probe"])
     assert choice["properties"]["probe"]["required"] == ["layers"]
@@ -111,5 +119,13 @@ def test_a_stray_key_beside_a_containers_children_is_an_error():
     """Only the container's own children key is taken apart from its arguments: 'layers' beside a concat's
     branches used to be dropped without a word."""
     with pytest.raises(archspec.SpecError, match="layers"):
-        archspec.analyze(archspec.load({"archspec": 1, "name": "x", "input": [2, 4, 4], "layers": [
-            {"concat": {"branches": [[], []], "layers": ["relu"]}}]}))
+        archspec.analyze(
+            archspec.load(
+                {
+                    "archspec": 1,
+                    "name": "x",
+                    "input": [2, 4, 4],
+                    "layers": [{"concat": {"branches": [[], []], "layers": ["relu"]}}],
+                }
+            )
+        )

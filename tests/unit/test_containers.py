@@ -27,58 +27,102 @@ def conv(out: int, kernel: int = 3, **args) -> dict:
 # --- valid graphs: static == measured ---------------------------------------------------------------------
 
 CONCAT_LIST = spec([{"concat": {"branches": [[conv(3, padding=1)], [conv(5, 1), "relu"], []]}}])
-CONCAT_NAMED = spec([{"concat": {"branches": {"wide": [conv(6, 5, padding=2)], "narrow": [conv(2, 1)],
-                                              "skip": []}}, "name": "mix"}])
+CONCAT_NAMED = spec(
+    [{"concat": {"branches": {"wide": [conv(6, 5, padding=2)], "narrow": [conv(2, 1)], "skip": []}}, "name": "mix"}]
+)
 CONCAT_SPATIAL = spec([{"concat": {"dim": 2, "branches": [[conv(4, padding=1)], []]}}])
 CONCAT_LAST_DIM = spec([{"concat": {"dim": -1, "branches": [[conv(4, padding=1)], [{"maxpool": {"kernel": [1, 2]}}]]}}])
-RESIDUAL_PROJECTION = spec([
-    conv(8, padding=1),
-    {"add": {"branches": {
-        "body": [conv(16, stride=2, padding=1, bias=False), {"batchnorm": {}}, "relu",
-                 conv(16, padding=1, bias=False), {"batchnorm": {}}],
-        "shortcut": [conv(16, 1, stride=2, bias=False), {"batchnorm": {}}]}}, "name": "block"},
-    "relu",
-])
-RESIDUAL_IDENTITY = spec([{"add": {"branches": {"body": [conv(4, padding=1), "relu", conv(4, padding=1)],
-                                                "shortcut": []}}}])
-SQUEEZE_EXCITATION = spec([
-    conv(16, padding=1),
-    {"multiply": {"branches": {
-        "excite": ["global_avgpool", conv(4, 1), "relu", conv(16, 1), "sigmoid"],
-        "identity": []}}, "name": "se"},
-])
-UNET = spec([
-    conv(8, padding=1) | {"id": "enc1"},
-    {"maxpool": {"kernel": 2}},
-    conv(16, padding=1) | {"id": "enc2"},
-    {"maxpool": {"kernel": 2}},
-    conv(16, padding=1),
-    {"upsample": {"scale": 2}},
-    {"concat": {}, "from": ["prev", "enc2"]},
-    conv(8, padding=1),
-    {"upsample": {"scale": 2}},
-    {"concat": {}, "from": ["prev", "enc1"]},
-    conv(4, 1),
-    {"add": {}, "from": ["prev", "input"]},
-], input=[4, 16, 16])
-ROUTED_BRANCHES = spec([
-    conv(8, stride=2, padding=1) | {"id": "down"},
-    conv(8, 1),
-    # three inputs, three branches: branch k takes input k
-    {"concat": {"branches": {"a": [{"upsample": {"scale": 2}}],
-                             "b": [{"upsample": {"scale": 2}}, conv(3, 1)],
-                             "c": []}},
-     "from": ["prev", "down", "input"]},
-])
-FROM_INPUT = spec([conv(6, padding=1), conv(2, 1) | {"from": "input"},
-                   {"sequential": [conv(2, 1), {"add": {}, "from": ["prev", "input"]}], "name": "inner"}])
+RESIDUAL_PROJECTION = spec(
+    [
+        conv(8, padding=1),
+        {
+            "add": {
+                "branches": {
+                    "body": [
+                        conv(16, stride=2, padding=1, bias=False),
+                        {"batchnorm": {}},
+                        "relu",
+                        conv(16, padding=1, bias=False),
+                        {"batchnorm": {}},
+                    ],
+                    "shortcut": [conv(16, 1, stride=2, bias=False), {"batchnorm": {}}],
+                }
+            },
+            "name": "block",
+        },
+        "relu",
+    ]
+)
+RESIDUAL_IDENTITY = spec(
+    [{"add": {"branches": {"body": [conv(4, padding=1), "relu", conv(4, padding=1)], "shortcut": []}}}]
+)
+SQUEEZE_EXCITATION = spec(
+    [
+        conv(16, padding=1),
+        {
+            "multiply": {
+                "branches": {"excite": ["global_avgpool", conv(4, 1), "relu", conv(16, 1), "sigmoid"], "identity": []}
+            },
+            "name": "se",
+        },
+    ]
+)
+UNET = spec(
+    [
+        conv(8, padding=1) | {"id": "enc1"},
+        {"maxpool": {"kernel": 2}},
+        conv(16, padding=1) | {"id": "enc2"},
+        {"maxpool": {"kernel": 2}},
+        conv(16, padding=1),
+        {"upsample": {"scale": 2}},
+        {"concat": {}, "from": ["prev", "enc2"]},
+        conv(8, padding=1),
+        {"upsample": {"scale": 2}},
+        {"concat": {}, "from": ["prev", "enc1"]},
+        conv(4, 1),
+        {"add": {}, "from": ["prev", "input"]},
+    ],
+    input=[4, 16, 16],
+)
+ROUTED_BRANCHES = spec(
+    [
+        conv(8, stride=2, padding=1) | {"id": "down"},
+        conv(8, 1),
+        # three inputs, three branches: branch k takes input k
+        {
+            "concat": {
+                "branches": {"a": [{"upsample": {"scale": 2}}], "b": [{"upsample": {"scale": 2}}, conv(3, 1)], "c": []}
+            },
+            "from": ["prev", "down", "input"],
+        },
+    ]
+)
+FROM_INPUT = spec(
+    [
+        conv(6, padding=1),
+        conv(2, 1) | {"from": "input"},
+        {"sequential": [conv(2, 1), {"add": {}, "from": ["prev", "input"]}], "name": "inner"},
+    ]
+)
 CONDITIONAL = {
-    "archspec": 1, "name": "conditional", "input": [4, 8, 8],
-    "blocks": {"project": {
-        "params": {"out": "required", "stride": 1, "needed": "${stride != 1 or in.channels != out}"},
-        "layers": [{"add": {"branches": {
-            "body": [conv("$out", stride="$stride", padding=1)],
-            "shortcut": [conv("$out", 1, stride="$stride") | {"if": "$needed"}]}}}]}},
+    "archspec": 1,
+    "name": "conditional",
+    "input": [4, 8, 8],
+    "blocks": {
+        "project": {
+            "params": {"out": "required", "stride": 1, "needed": "${stride != 1 or in.channels != out}"},
+            "layers": [
+                {
+                    "add": {
+                        "branches": {
+                            "body": [conv("$out", stride="$stride", padding=1)],
+                            "shortcut": [conv("$out", 1, stride="$stride") | {"if": "$needed"}],
+                        }
+                    }
+                }
+            ],
+        }
+    },
     "layers": [
         {"project": {"out": 4}, "name": "same"},  # identity shortcut: 4 -> 4, stride 1
         {"project": {"out": 8}, "name": "wider"},  # projects: 4 -> 8
@@ -88,10 +132,19 @@ CONDITIONAL = {
     ],
 }
 
-VALID = {"concat_list": CONCAT_LIST, "concat_named": CONCAT_NAMED, "concat_spatial": CONCAT_SPATIAL,
-         "concat_last_dim": CONCAT_LAST_DIM, "residual_projection": RESIDUAL_PROJECTION,
-         "residual_identity": RESIDUAL_IDENTITY, "squeeze_excitation": SQUEEZE_EXCITATION, "unet": UNET,
-         "routed_branches": ROUTED_BRANCHES, "from_input": FROM_INPUT, "conditional": CONDITIONAL}
+VALID = {
+    "concat_list": CONCAT_LIST,
+    "concat_named": CONCAT_NAMED,
+    "concat_spatial": CONCAT_SPATIAL,
+    "concat_last_dim": CONCAT_LAST_DIM,
+    "residual_projection": RESIDUAL_PROJECTION,
+    "residual_identity": RESIDUAL_IDENTITY,
+    "squeeze_excitation": SQUEEZE_EXCITATION,
+    "unet": UNET,
+    "routed_branches": ROUTED_BRANCHES,
+    "from_input": FROM_INPUT,
+    "conditional": CONDITIONAL,
+}
 
 
 @pytest.mark.parametrize("train", [False, True], ids=["eval", "train"])
@@ -107,9 +160,15 @@ def shapes_of(report) -> dict[str, list[int]]:
 
 def test_concat_list_branches_and_identity_branch():
     report = archspec.analyze(CONCAT_LIST)
-    assert shapes_of(report) == {"0": [1, 12, 8, 8], "0.0": [1, 3, 8, 8], "0.0.0": [1, 3, 8, 8],
-                                 "0.1": [1, 5, 8, 8], "0.1.0": [1, 5, 8, 8], "0.1.1": [1, 5, 8, 8],
-                                 "0.2": [1, 4, 8, 8]}
+    assert shapes_of(report) == {
+        "0": [1, 12, 8, 8],
+        "0.0": [1, 3, 8, 8],
+        "0.0.0": [1, 3, 8, 8],
+        "0.1": [1, 5, 8, 8],
+        "0.1.0": [1, 5, 8, 8],
+        "0.1.1": [1, 5, 8, 8],
+        "0.2": [1, 4, 8, 8],
+    }
     model = archspec.compile(CONCAT_LIST).eval()
     x = torch.randn(2, 4, 8, 8)
     with torch.no_grad():
@@ -121,8 +180,14 @@ def test_concat_list_branches_and_identity_branch():
 
 def test_concat_named_branches_are_submodule_names():
     report = archspec.analyze(CONCAT_NAMED)
-    assert [row.path for row in report.layers] == ["mix", "mix.wide", "mix.wide.0", "mix.narrow", "mix.narrow.0",
-                                                    "mix.skip"]
+    assert [row.path for row in report.layers] == [
+        "mix",
+        "mix.wide",
+        "mix.wide.0",
+        "mix.narrow",
+        "mix.narrow.0",
+        "mix.skip",
+    ]
     assert report.output_shape == [1, 6 + 2 + 4, 8, 8]
     model = archspec.compile(CONCAT_NAMED)
     assert [name for name, _ in model.get_submodule("mix").named_children()] == ["wide", "narrow", "skip"]
@@ -166,20 +231,27 @@ def test_if_reads_the_input_shape():
 
 # --- heads -------------------------------------------------------------------------------------------------
 
-HEADS = spec([
-    conv(8, padding=1),
-    {"head": {"train_only": True, "layers": ["global_avgpool", "flatten", {"linear": {"out": 3}}]}, "name": "aux"},
-    {"head": {"layers": [conv(2, 1), {"batchnorm": {}}]}, "name": "side"},
-    conv(4, stride=2, padding=1),
-    "global_avgpool",
-    "flatten",
-    {"linear": {"out": 5}, "name": "fc"},
-])
+HEADS = spec(
+    [
+        conv(8, padding=1),
+        {"head": {"train_only": True, "layers": ["global_avgpool", "flatten", {"linear": {"out": 3}}]}, "name": "aux"},
+        {"head": {"layers": [conv(2, 1), {"batchnorm": {}}]}, "name": "side"},
+        conv(4, stride=2, padding=1),
+        "global_avgpool",
+        "flatten",
+        {"linear": {"out": 5}, "name": "fc"},
+    ]
+)
 HEAD_IN_BLOCK = {
-    "archspec": 1, "name": "head_in_block", "input": [4, 8, 8],
-    "blocks": {"stage": {"params": {}, "layers": [conv(4, padding=1),
-                                                   {"head": {"layers": ["global_avgpool", "flatten"]},
-                                                    "name": "probe"}]}},
+    "archspec": 1,
+    "name": "head_in_block",
+    "input": [4, 8, 8],
+    "blocks": {
+        "stage": {
+            "params": {},
+            "layers": [conv(4, padding=1), {"head": {"layers": ["global_avgpool", "flatten"]}, "name": "probe"}],
+        }
+    },
     "layers": [{"stage": {}, "name": "s1"}, {"stage": {}, "name": "s2"}],
 }
 
@@ -192,8 +264,11 @@ def assert_heads_static_equals_measured(spec_data: dict, batch: int, train: bool
     train_only = {row.path for row in report.layers if row.train_only}
     not_run = set() if train else {path for path in train_only if path.rpartition(".")[0] in train_only}
     assert {row.path: row.output_shape for row in report.layers if row.path not in not_run} == truth.shapes
-    assert (report.totals.params, report.totals.buffers, report.totals.macs) == \
-        (truth.params, truth.buffers, truth.macs)
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        truth.params,
+        truth.buffers,
+        truth.macs,
+    )
     assert_layers_equal_measured(report, truth)
     outputs = truth.output if isinstance(truth.output, dict) else {"output": truth.output}
     assert report.outputs == [{"name": name, "shape": list(value.shape)} for name, value in outputs.items()]
@@ -253,8 +328,11 @@ def test_head_side_output_is_its_layers_applied_to_its_input():
 
 def test_heads_in_blocks_are_named_by_full_path():
     report = archspec.analyze(HEAD_IN_BLOCK)
-    assert report.outputs == [{"name": "output", "shape": [1, 4, 8, 8]}, {"name": "s1.probe", "shape": [1, 4]},
-                              {"name": "s2.probe", "shape": [1, 4]}]
+    assert report.outputs == [
+        {"name": "output", "shape": [1, 4, 8, 8]},
+        {"name": "s1.probe", "shape": [1, 4]},
+        {"name": "s2.probe", "shape": [1, 4]},
+    ]
     out = archspec.compile(HEAD_IN_BLOCK).eval()(torch.randn(1, 4, 8, 8))
     assert list(out) == ["output", "s1.probe", "s2.probe"]
 
@@ -263,11 +341,29 @@ def test_heads_in_blocks_are_named_by_full_path():
 
 FIELD_CASES = {
     # union of the branches: 3x3 and 5x5 centred, plus the identity
-    "concat": (spec([{"concat": {"branches": [[conv(3, padding=1)], [conv(3, 5, padding=2)], []]}}],
-                    input=[4, 16, 16]), "0", 3),
+    "concat": (
+        spec([{"concat": {"branches": [[conv(3, padding=1)], [conv(3, 5, padding=2)], []]}}], input=[4, 16, 16]),
+        "0",
+        3,
+    ),
     # strided residual with projection: body 3x3/2 then 3x3, shortcut 1x1/2
-    "add": (spec([{"add": {"branches": {"body": [conv(8, stride=2, padding=1), conv(8, padding=1)],
-                                        "shortcut": [conv(8, 1, stride=2)]}}}], input=[4, 16, 16]), "0", 3),
+    "add": (
+        spec(
+            [
+                {
+                    "add": {
+                        "branches": {
+                            "body": [conv(8, stride=2, padding=1), conv(8, padding=1)],
+                            "shortcut": [conv(8, 1, stride=2)],
+                        }
+                    }
+                }
+            ],
+            input=[4, 16, 16],
+        ),
+        "0",
+        3,
+    ),
 }
 
 
@@ -305,6 +401,7 @@ def test_squeeze_excitation_field_is_global():
 
 # --- invalid graphs: located SpecErrors ---------------------------------------------------------------------
 
+
 def error_of(tmp_path, text: str) -> archspec.SpecError:
     path = tmp_path / "case.yaml"
     path.write_text(textwrap.dedent(text).lstrip())
@@ -318,7 +415,9 @@ def error_of(tmp_path, text: str) -> archspec.SpecError:
 
 
 def test_unknown_from_id_suggests_the_close_one(tmp_path):
-    error = error_of(tmp_path, """
+    error = error_of(
+        tmp_path,
+        """
         archspec: 1
         name: unknown_id
         input: [4, 8, 8]
@@ -328,7 +427,8 @@ def test_unknown_from_id_suggests_the_close_one(tmp_path):
           - relu
           - concat: {}
             from: [prev, encoder2]
-        """)
+        """,
+    )
     diagnostic = error.diagnostics[0]
     assert diagnostic.path == ("layers", 2, "from")
     assert diagnostic.location.line == 9
@@ -337,7 +437,9 @@ def test_unknown_from_id_suggests_the_close_one(tmp_path):
 
 
 def test_forward_reference_says_defined_later(tmp_path):
-    error = error_of(tmp_path, """
+    error = error_of(
+        tmp_path,
+        """
         archspec: 1
         name: later_id
         input: [4, 8, 8]
@@ -347,7 +449,8 @@ def test_forward_reference_says_defined_later(tmp_path):
             from: [prev, late]
           - conv: {out: 8, kernel: 1}
             id: late
-        """)
+        """,
+    )
     diagnostic = error.diagnostics[0]
     assert diagnostic.path == ("layers", 1, "from")
     assert diagnostic.location.line == 7
@@ -355,7 +458,9 @@ def test_forward_reference_says_defined_later(tmp_path):
 
 
 def test_concat_of_different_spatial_sizes_shows_both_shapes(tmp_path):
-    error = error_of(tmp_path, """
+    error = error_of(
+        tmp_path,
+        """
         archspec: 1
         name: bad_concat
         input: [4, 8, 8]
@@ -365,7 +470,8 @@ def test_concat_of_different_spatial_sizes_shows_both_shapes(tmp_path):
               branches:
                 - - conv: {out: 8, kernel: 3, padding: 1}
                 - - conv: {out: 8, kernel: 3, stride: 2, padding: 1}
-        """)
+        """,
+    )
     diagnostic = error.diagnostics[0]
     assert diagnostic.path[:2] == ("layers", 1)
     assert diagnostic.location.line in (6, 7)
@@ -375,7 +481,9 @@ def test_concat_of_different_spatial_sizes_shows_both_shapes(tmp_path):
 
 
 def test_add_of_different_channel_counts(tmp_path):
-    error = error_of(tmp_path, """
+    error = error_of(
+        tmp_path,
+        """
         archspec: 1
         name: bad_add
         input: [4, 8, 8]
@@ -385,7 +493,8 @@ def test_add_of_different_channel_counts(tmp_path):
                 body:
                   - conv: {out: 8, kernel: 3, padding: 1}
                 shortcut: []
-        """)
+        """,
+    )
     diagnostic = error.diagnostics[0]
     assert diagnostic.path[:2] == ("layers", 0)
     assert diagnostic.location.line in (5, 6)
@@ -396,7 +505,9 @@ def test_add_of_different_channel_counts(tmp_path):
 
 
 def test_two_inputs_into_a_single_input_op(tmp_path):
-    error = error_of(tmp_path, """
+    error = error_of(
+        tmp_path,
+        """
         archspec: 1
         name: two_inputs
         input: [4, 8, 8]
@@ -405,7 +516,8 @@ def test_two_inputs_into_a_single_input_op(tmp_path):
             id: x
           - conv: {out: 4, kernel: 1}
             from: [prev, x]
-        """)
+        """,
+    )
     diagnostic = error.diagnostics[0]
     assert diagnostic.path == ("layers", 1, "from")
     assert "2 arrive" in diagnostic.message and "concat" in (diagnostic.fix or "")
@@ -415,8 +527,9 @@ def test_invalid_graph_in_cli_is_one_located_line(tmp_path, capsys):
     from archspec.cli import main
 
     path = tmp_path / "bad.yaml"
-    path.write_text("archspec: 1\nname: bad\ninput: [4, 8, 8]\nlayers:\n  - relu\n"
-                    "  - add: {}\n    from: [prev, nope]\n")
+    path.write_text(
+        "archspec: 1\nname: bad\ninput: [4, 8, 8]\nlayers:\n  - relu\n  - add: {}\n    from: [prev, nope]\n"
+    )
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"{path}:7:") and "unknown id 'nope'" in err and "Traceback" not in err
@@ -424,15 +537,20 @@ def test_invalid_graph_in_cli_is_one_located_line(tmp_path, capsys):
 
 # --- merges of fewer than two inputs, reserved names, inputs named by their ids ----------------------------
 
-@pytest.mark.parametrize("layers", [
-    [conv(4, padding=1), {"add": {}}],
-    [{"add": {"branches": []}}],
-    [{"add": {"branches": [[conv(4, padding=1)]]}}],
-    [{"multiply": {"branches": {"only": []}}}],
-    [{"concat": {"branches": [["relu"]]}}],
-    [{**conv(4, padding=1), "id": "a"}, {"concat": {}, "from": ["a"]}],
-    [{**conv(4, padding=1), "id": "a"}, {"add": {}, "from": "prev"}],
-], ids=["add-alone", "no-branches", "one-branch", "one-named-branch", "concat-one", "from-one-id", "from-prev"])
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [conv(4, padding=1), {"add": {}}],
+        [{"add": {"branches": []}}],
+        [{"add": {"branches": [[conv(4, padding=1)]]}}],
+        [{"multiply": {"branches": {"only": []}}}],
+        [{"concat": {"branches": [["relu"]]}}],
+        [{**conv(4, padding=1), "id": "a"}, {"concat": {}, "from": ["a"]}],
+        [{**conv(4, padding=1), "id": "a"}, {"add": {}, "from": "prev"}],
+    ],
+    ids=["add-alone", "no-branches", "one-branch", "one-named-branch", "concat-one", "from-one-id", "from-prev"],
+)
 def test_a_merge_of_one_input_is_rejected(layers):
     """These were silently the identity."""
     with pytest.raises(archspec.SpecError) as info:
@@ -454,8 +572,9 @@ def test_a_top_level_head_may_not_be_named_output(name):
 
 
 def test_a_nested_head_named_output_keeps_both_outputs():
-    data = spec([{"sequential": [conv(4, padding=1), {"head": {"layers": ["global_avgpool"]}, "name": "output"}]},
-                 "relu"])
+    data = spec(
+        [{"sequential": [conv(4, padding=1), {"head": {"layers": ["global_avgpool"]}, "name": "output"}]}, "relu"]
+    )
     names = [output["name"] for output in archspec.analyze(data).to_dict()["outputs"]]
     assert names == ["output", "0.output"]
     model = archspec.compile(data).eval()
@@ -471,9 +590,11 @@ def test_merge_errors_name_the_ids_that_came_through_from():
 
 
 def test_merge_errors_name_branches_and_the_ids_feeding_them():
-    layers = [{**conv(16, padding=1), "id": "skip"}, conv(16, stride=2, padding=1),
-              {"concat": {"branches": {"up": [{"upsample": {"scale": 2}}], "same": [conv(8)]}},
-               "from": ["prev", "skip"]}]
+    layers = [
+        {**conv(16, padding=1), "id": "skip"},
+        conv(16, stride=2, padding=1),
+        {"concat": {"branches": {"up": [{"upsample": {"scale": 2}}], "same": [conv(8)]}}, "from": ["prev", "skip"]},
+    ]
     with pytest.raises(archspec.SpecError) as info:
         archspec.analyze(spec(layers))
     diagnostic = info.value.diagnostics[0]

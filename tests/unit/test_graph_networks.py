@@ -32,12 +32,18 @@ def field_of(report, path):
 
 # --- receptive fields -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("path", "expected"), RESNET50_FIELDS.items())
 def test_resnet50_stage_fields_equal_reference(path, expected):
     size, jump, padding = expected
     rf = field_of(archspec.analyze("resnet50"), path)
-    assert (rf["kind"], rf["size"], rf["jump"], rf["padding"], rf["start"]) == \
-        ("exact", [size] * 2, [jump] * 2, [padding] * 2, [0.5, 0.5])
+    assert (rf["kind"], rf["size"], rf["jump"], rf["padding"], rf["start"]) == (
+        "exact",
+        [size] * 2,
+        [jump] * 2,
+        [padding] * 2,
+        [0.5, 0.5],
+    )
 
 
 def test_resnet18_layer4_field_equals_reference():
@@ -52,8 +58,12 @@ def test_resnet18_network_field_in_json_report():
     field = json.loads(json.dumps(archspec.analyze("resnet18").to_dict()))["receptive_field"]
     # DESIGN §4's example names the jump "stride"; the report calls it "jump" (as the per-layer "rf" does)
     stride = field["stride"] if "stride" in field else field["jump"]
-    assert (field["size"], stride, field["start"], field["padding"]) == ([size] * 2, [jump] * 2, [0.5] * 2,
-                                                                         [padding] * 2)
+    assert (field["size"], stride, field["start"], field["padding"]) == (
+        [size] * 2,
+        [jump] * 2,
+        [0.5] * 2,
+        [padding] * 2,
+    )
 
 
 @pytest.mark.parametrize(("path", "size"), SLIM_FIELD_SIZES.items())
@@ -77,6 +87,7 @@ def test_stage_field_matches_gradient_probe(name, path, index):
 
 
 # --- GoogLeNet's train-only heads in the report and the CLI ---------------------------------------------
+
 
 def test_googlenet_json_outputs_in_eval_and_train():
     eval_report = archspec.analyze("googlenet").to_dict()
@@ -163,8 +174,12 @@ def test_too_small_ceil_mode_pool_hint_names_the_true_minimum():
     """GoogLeNet's maxpool3 (3x3, stride 2, ceil_mode) is where one less than the smallest input fails."""
     pool = torch.nn.MaxPool2d(3, 2, ceil_mode=True)
     smallest = next(size for size in range(1, 10) if _runs(pool, size))  # measured: 2
-    data = {"archspec": 1, "name": "ceil_pool", "input": [1, 1, smallest],
-            "layers": [{"maxpool": {"kernel": 3, "stride": 2, "ceil_mode": True}}]}
+    data = {
+        "archspec": 1,
+        "name": "ceil_pool",
+        "input": [1, 1, smallest],
+        "layers": [{"maxpool": {"kernel": 3, "stride": 2, "ceil_mode": True}}],
+    }
     with pytest.raises(archspec.SpecError) as error:
         archspec.analyze(data)
     assert f"at least {smallest}×{smallest}" in str(error.value)

@@ -78,11 +78,14 @@ def test_unknown_op_argument_named_like_a_label(key):
     assert "got {'int': 3} (mapping)" in found["layers", 0, "conv", "kernel"].message
 
 
-@pytest.mark.parametrize(("where", "text"), [
-    ("name", '  - relu:\n    name: "fc\\n"\n'),
-    ("id", '  - relu:\n    id: "a\\n"\n'),
-    ("op", '  - "relu\\n"\n'),
-])
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("name", '  - relu:\n    name: "fc\\n"\n'),
+        ("id", '  - relu:\n    id: "a\\n"\n'),
+        ("op", '  - "relu\\n"\n'),
+    ],
+)
 def test_names_with_a_trailing_line_break_are_not_names(where, text):
     found = diagnostics(HEADER + "layers:\n" + text)
     assert len(found) == 1 and "\\n" in found[0].message
@@ -97,15 +100,20 @@ def test_paths_quote_keys_that_are_not_plain_names():
 
 
 # Python folds identifiers by NFKC: '${ｗ}' would read the param 'w', '${＿＿in＿＿.channels}' the input's channels.
-@pytest.mark.parametrize(("out", "fix"), [
-    ("'${ｗ}'", "write it in ASCII: 'w'"),
-    ("'${ｗ * 2}'", "write it in ASCII: 'w * 2'"),
-    ("$ｗ", "write it in ASCII: '$w'"),
-    ("'${w１}'", "write it in ASCII: 'w1'"),
-    ("'${＿＿in＿＿.channels}'", "write names with ASCII letters, digits and '_' (not starting with '__'), and numbers "
-                               "with ASCII digits"),
-    ("'${ｍａｘ(w, 1)}'", "write it in ASCII: 'max(w, 1)'"),
-])
+@pytest.mark.parametrize(
+    ("out", "fix"),
+    [
+        ("'${ｗ}'", "write it in ASCII: 'w'"),
+        ("'${ｗ * 2}'", "write it in ASCII: 'w * 2'"),
+        ("$ｗ", "write it in ASCII: '$w'"),
+        ("'${w１}'", "write it in ASCII: 'w1'"),
+        (
+            "'${＿＿in＿＿.channels}'",
+            "write names with ASCII letters, digits and '_' (not starting with '__'), and numbers with ASCII digits",
+        ),
+        ("'${ｍａｘ(w, 1)}'", "write it in ASCII: 'max(w, 1)'"),
+    ],
+)
 def test_names_in_expressions_match_exactly(out, fix):
     import archspec
 
@@ -135,15 +143,20 @@ def test_a_block_may_not_take_a_built_in_name_unasked(name, kind):
     [found] = diagnostics(text)
     assert found.path == ("blocks", name)
     assert found.message == f"block '{name}' has the name of a built-in {kind}"
-    assert found.fix == f"rename the block, or add 'override: true' to its definition to use it instead of the " \
-                        f"built-in {kind} in this spec"
+    assert (
+        found.fix == f"rename the block, or add 'override: true' to its definition to use it instead of the "
+        f"built-in {kind} in this spec"
+    )
     assert at(found) == position(text, f"{name}:")
 
 
 # What replaces relu, and conv_bn_relu (with the parameters inception gives it): a gelu where the original ends
 # in relu, and for conv_bn_relu no batchnorm.
-OVERRIDES = {"relu": "[gelu]", "conv_bn_relu": "[{conv: {out: $out, kernel: $kernel, padding: $padding}}, gelu]\n"
-             "    params: {out: 4, kernel: 1, stride: 1, padding: 0, eps: 0.001}"}
+OVERRIDES = {
+    "relu": "[gelu]",
+    "conv_bn_relu": "[{conv: {out: $out, kernel: $kernel, padding: $padding}}, gelu]\n"
+    "    params: {out: 4, kernel: 1, stride: 1, padding: 0, eps: 0.001}",
+}
 
 
 @pytest.mark.parametrize("name", sorted(OVERRIDES))
@@ -166,12 +179,20 @@ def test_override_replaces_the_name_everywhere(name):
 def test_override_of_nothing_is_an_error():
     found = diagnostics(_with_block("conv_bn_relux", "override: true\n    "))
     assert [(d.path, d.message, d.fix) for d in found] == [
-        (("blocks", "conv_bn_relux", "override"), "block 'conv_bn_relux' overrides nothing: no op or built-in block "
-         "has its name", "did you mean 'conv_bn_relu'?")]
+        (
+            ("blocks", "conv_bn_relux", "override"),
+            "block 'conv_bn_relux' overrides nothing: no op or built-in block has its name",
+            "did you mean 'conv_bn_relu'?",
+        )
+    ]
 
 
 def test_a_container_name_cannot_be_overridden():
     found = diagnostics(HEADER + "blocks:\n  concat:\n    override: true\n    layers: [relu]\nlayers: [relu]\n")
     assert [(d.path, d.message, d.fix) for d in found] == [
-        (("blocks", "concat"), "block 'concat' has the name of a built-in container, which a block cannot replace",
-         "rename the block")]
+        (
+            ("blocks", "concat"),
+            "block 'concat' has the name of a built-in container, which a block cannot replace",
+            "rename the block",
+        )
+    ]

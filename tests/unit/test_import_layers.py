@@ -37,8 +37,14 @@ def layered_modules() -> list[str]:
 
 def test_the_import_contracts_hold():
     lint_imports = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run([str(lint_imports), "--no-cache", "--no-logo"], cwd=REPO_ROOT, capture_output=True,
-                            text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache", "--no-logo"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     # Every contract was checked (none skipped for a name that no longer exists).
     assert f"Contracts: {len(contracts())} kept, 0 broken." in result.stdout
@@ -55,8 +61,8 @@ def test_only_the_backend_may_import_torch():
     """The core (every layer below the backend) must not reach torch even through another module; the layers
     above it only through the backend."""
     layered = layered_modules()
-    below_backend = {f"archspec.{name}" for name in layered[layered.index("backend") + 1:]}
-    above_backend = {f"archspec.{name}" for name in layered[:layered.index("backend")]}
+    below_backend = {f"archspec.{name}" for name in layered[layered.index("backend") + 1 :]}
+    above_backend = {f"archspec.{name}" for name in layered[: layered.index("backend")]}
     core, upper = contracts()["torch-free-core"], contracts()["torch-in-backend-only"]
     assert (core["type"], set(core["source_modules"])) == ("forbidden", below_backend)
     assert core.get("allow_indirect_imports", False) is False

@@ -16,40 +16,43 @@ def value(text: str):
     return load_text(f"v: {text}\n").data["v"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1e-5", 1e-5),
-    ("1E+3", 1000.0),
-    ("-2.5e-3", -2.5e-3),
-    (".5", 0.5),
-    ("5.", 5.0),
-    ("3.0", 3.0),
-    ("0.001", 0.001),
-    ("+7", 7),
-    ("-7", -7),
-    ("010", 10),  # decimal in YAML 1.2 (octal in 1.1)
-    ("0o17", 15),
-    ("0x1F", 31),
-    ("true", True),
-    ("True", True),
-    ("FALSE", False),
-    ("null", None),
-    ("~", None),
-    ("", None),
-    ("yes", "yes"),  # YAML 1.1 booleans are plain strings in 1.2
-    ("no", "no"),
-    ("on", "on"),
-    ("off", "off"),
-    ("y", "y"),
-    ("1:30", "1:30"),  # YAML 1.1 sexagesimal
-    ("0b101", "0b101"),
-    ("1_000", "1_000"),
-    ("2024-01-01", "2024-01-01"),  # no timestamps
-    ("'3'", "3"),
-    ('"1e-5"', "1e-5"),
-    ("!!str 5", "5"),
-    ("$width", "$width"),
-    ("${c * 2}", "${c * 2}"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1e-5", 1e-5),
+        ("1E+3", 1000.0),
+        ("-2.5e-3", -2.5e-3),
+        (".5", 0.5),
+        ("5.", 5.0),
+        ("3.0", 3.0),
+        ("0.001", 0.001),
+        ("+7", 7),
+        ("-7", -7),
+        ("010", 10),  # decimal in YAML 1.2 (octal in 1.1)
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("true", True),
+        ("True", True),
+        ("FALSE", False),
+        ("null", None),
+        ("~", None),
+        ("", None),
+        ("yes", "yes"),  # YAML 1.1 booleans are plain strings in 1.2
+        ("no", "no"),
+        ("on", "on"),
+        ("off", "off"),
+        ("y", "y"),
+        ("1:30", "1:30"),  # YAML 1.1 sexagesimal
+        ("0b101", "0b101"),
+        ("1_000", "1_000"),
+        ("2024-01-01", "2024-01-01"),  # no timestamps
+        ("'3'", "3"),
+        ('"1e-5"', "1e-5"),
+        ("!!str 5", "5"),
+        ("$width", "$width"),
+        ("${c * 2}", "${c * 2}"),
+    ],
+)
 def test_core_schema_scalars(text, expected):
     result = value(text)
     assert result == expected
@@ -91,16 +94,19 @@ def test_every_duplicate_is_reported():
     assert [(d.location.line, d.location.column) for d in found] == [(2, 1), (3, 11)]
 
 
-@pytest.mark.parametrize(("text", "column"), [
-    ("v: !!python/object:os.system {}\n", 4),
-    ("v: !!python/object/apply:os.system [ls]\n", 4),
-    ("v: !!python/name:os.system\n", 4),
-    ("v: !custom 3\n", 4),
-    ("v: !!binary aGVsbG8=\n", 4),
-    ("v: !!set {a, b}\n", 4),
-    ("v: !!omap [a: 1]\n", 4),
-    ("v: [1, !!python/tuple [1, 2]]\n", 8),
-])
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("v: !!python/object:os.system {}\n", 4),
+        ("v: !!python/object/apply:os.system [ls]\n", 4),
+        ("v: !!python/name:os.system\n", 4),
+        ("v: !custom 3\n", 4),
+        ("v: !!binary aGVsbG8=\n", 4),
+        ("v: !!set {a, b}\n", 4),
+        ("v: !!omap [a: 1]\n", 4),
+        ("v: [1, !!python/tuple [1, 2]]\n", 8),
+    ],
+)
 def test_tags_are_rejected(text, column):
     found = diagnostics(text)
     assert "tag" in found[0].message.lower()
@@ -214,6 +220,7 @@ def test_unreadable_file(tmp_path):
 
 # -- dict sources: the strictness and messages of files ------------------------------------------------------
 
+
 def dict_error(data) -> SpecError:
     with pytest.raises(SpecError) as info:
         archspec.analyze(data)
@@ -224,23 +231,42 @@ def base(**changes):
     return {"archspec": 1, "name": "d", "input": [3, 8, 8], "layers": ["relu"], **changes}
 
 
-@pytest.mark.parametrize(("data", "path", "message", "fix"), [
-    (base(layers=[{1: {}}]), ("layers", 0, "1"), "unknown op '1'", "run 'archspec list'"),  # was a TypeError
-    (base(layers={"relu"}), ("layers",), "a set is not spec data", "write it as a list: [relu]"),
-    (base(input=(3, 8, 8)), ("input",), "a tuple is not spec data", "write it as a list: [3, 8, 8]"),
-    (base(layers=[{"conv": {"out": 4, "kernel": (3, 3)}}]), ("layers", 0, "conv", "kernel"), "a tuple",
-     "write it as a list: [3, 3]"),
-    (base(layers=[{(1, 2): 3}]), ("layers", 0), "mapping keys must be plain names", "write the key as a string"),
-    (base(layers=[{True: 3}]), ("layers", 0), "mapping keys must be plain names", "write the key as a string"),
-    (base(layers=[{"dropout": {"p": float("nan")}}]), ("layers", 0, "dropout", "p"), "not finite",
-     "write a finite number"),
-    (base(layers=[{"linear": {"out": 10**40}}]), ("layers", 0, "linear", "out"), "absurdly large (41 digits)",
-     "at most 30 digits"),
-    (base(params={"n": 10**10_000}), ("params", "n"), "absurdly large", "at most 30 digits"),
-    (base(layers=[{"relu": object()}]), ("layers", 0, "relu"), "a value of type 'object' is not spec data",
-     "use only dicts, lists, strings, numbers"),
-    (base(layers=[{"1": {}, 1: {}}]), ("layers", 0, "1"), "duplicate key '1'", "keep only one of them"),
-])
+@pytest.mark.parametrize(
+    ("data", "path", "message", "fix"),
+    [
+        (base(layers=[{1: {}}]), ("layers", 0, "1"), "unknown op '1'", "run 'archspec list'"),  # was a TypeError
+        (base(layers={"relu"}), ("layers",), "a set is not spec data", "write it as a list: [relu]"),
+        (base(input=(3, 8, 8)), ("input",), "a tuple is not spec data", "write it as a list: [3, 8, 8]"),
+        (
+            base(layers=[{"conv": {"out": 4, "kernel": (3, 3)}}]),
+            ("layers", 0, "conv", "kernel"),
+            "a tuple",
+            "write it as a list: [3, 3]",
+        ),
+        (base(layers=[{(1, 2): 3}]), ("layers", 0), "mapping keys must be plain names", "write the key as a string"),
+        (base(layers=[{True: 3}]), ("layers", 0), "mapping keys must be plain names", "write the key as a string"),
+        (
+            base(layers=[{"dropout": {"p": float("nan")}}]),
+            ("layers", 0, "dropout", "p"),
+            "not finite",
+            "write a finite number",
+        ),
+        (
+            base(layers=[{"linear": {"out": 10**40}}]),
+            ("layers", 0, "linear", "out"),
+            "absurdly large (41 digits)",
+            "at most 30 digits",
+        ),
+        (base(params={"n": 10**10_000}), ("params", "n"), "absurdly large", "at most 30 digits"),
+        (
+            base(layers=[{"relu": object()}]),
+            ("layers", 0, "relu"),
+            "a value of type 'object' is not spec data",
+            "use only dicts, lists, strings, numbers",
+        ),
+        (base(layers=[{"1": {}, 1: {}}]), ("layers", 0, "1"), "duplicate key '1'", "keep only one of them"),
+    ],
+)
 def test_dict_values_a_file_could_not_hold_are_spec_errors(data, path, message, fix):
     error = dict_error(data)
     diagnostic = next(d for d in error.diagnostics if message in d.message)
@@ -312,8 +338,12 @@ def test_pyyamls_own_nesting_limit_reads_as_archspecs(monkeypatch):
     def libyaml_0_2_6(self):
         calls.append(self)
         if len(calls) == 1:
-            raise yaml.MarkedYAMLError("while increasing flow level", yaml.Mark("<string>", 0, 0, 1002, None, None),
-                                       "exceeded maximum nesting depth", yaml.Mark("<string>", 0, 0, 1002, None, None))
+            raise yaml.MarkedYAMLError(
+                "while increasing flow level",
+                yaml.Mark("<string>", 0, 0, 1002, None, None),
+                "exceeded maximum nesting depth",
+                yaml.Mark("<string>", 0, 0, 1002, None, None),
+            )
         return real(self)
 
     monkeypatch.setattr(yaml_compose.DepthLimitedLoader, "get_single_node", libyaml_0_2_6)

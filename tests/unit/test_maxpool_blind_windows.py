@@ -23,11 +23,14 @@ def spec(length: int, **pool) -> dict:
 
 
 def geometries():
-    for length, kernel, stride, dilation, ceil_mode in itertools.product(range(1, 7), range(1, 5), range(1, 4),
-                                                                         range(1, 5), (False, True)):
+    for length, kernel, stride, dilation, ceil_mode in itertools.product(
+        range(1, 7), range(1, 5), range(1, 4), range(1, 5), (False, True)
+    ):
         for padding in range(kernel // 2 + 1):
-            yield length, {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
-                           "ceil_mode": ceil_mode}
+            yield (
+                length,
+                {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation, "ceil_mode": ceil_mode},
+            )
 
 
 def test_refused_exactly_where_torch_returns_minus_infinity():
@@ -41,8 +44,9 @@ def test_refused_exactly_where_torch_returns_minus_infinity():
             if BLIND not in str(error):
                 continue  # refused for another reason (torch refuses these too: see the op contract tests)
             blind = True
-        module = torch.nn.MaxPool1d(pool["kernel"], pool["stride"], pool["padding"], pool["dilation"],
-                                    ceil_mode=pool["ceil_mode"])
+        module = torch.nn.MaxPool1d(
+            pool["kernel"], pool["stride"], pool["padding"], pool["dilation"], ceil_mode=pool["ceil_mode"]
+        )
         with torch.no_grad():
             output = module(x[..., :length])
         assert blind == bool(torch.isinf(output).any()), (length, pool)
@@ -56,11 +60,15 @@ def test_the_message_is_located_and_its_fix_works():
         archspec.analyze(bad)
     (diagnostic,) = info.value.diagnostics
     assert diagnostic.path == ("layers", 0, "maxpool", "dilation")
-    assert diagnostic.message.startswith("output position 0 reads only padding: its window starts at -1 and "
-                                         "with dilation 2 its taps skip the whole input of 1")
+    assert diagnostic.message.startswith(
+        "output position 0 reads only padding: its window starts at -1 and "
+        "with dilation 2 its taps skip the whole input of 1"
+    )
     assert diagnostic.fix == "use a dilation of at most 1, or make this layer's input at least 2 long there"
-    for fixed in (spec(1, kernel=2, stride=1, padding=1, dilation=1), spec(2, kernel=2, stride=1, padding=1,
-                                                                          dilation=2)):
+    for fixed in (
+        spec(1, kernel=2, stride=1, padding=1, dilation=1),
+        spec(2, kernel=2, stride=1, padding=1, dilation=2),
+    ):
         archspec.analyze(fixed)
 
 

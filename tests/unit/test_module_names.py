@@ -30,10 +30,16 @@ def test_container_classes_equal_torchvisions_at_the_same_paths(name):
     assert set(container_classes(ours)) == set(theirs)
 
 
-USER_BLOCK = {"archspec": 1, "name": "user", "input": [3, 8, 8], "blocks": {
-    "squeeze": {"module": "SqueezeBlock", "layers": [{"conv": {"out": 4, "kernel": 1}}, "relu", "relu"]},
-    "conv_act": {"layers": [{"conv": {"out": 4, "kernel": 3, "padding": 1}}, "relu"]}},
-    "layers": ["squeeze", "conv_act"]}
+USER_BLOCK = {
+    "archspec": 1,
+    "name": "user",
+    "input": [3, 8, 8],
+    "blocks": {
+        "squeeze": {"module": "SqueezeBlock", "layers": [{"conv": {"out": 4, "kernel": 1}}, "relu", "relu"]},
+        "conv_act": {"layers": [{"conv": {"out": 4, "kernel": 3, "padding": 1}}, "relu"]},
+    },
+    "layers": ["squeeze", "conv_act"],
+}
 
 
 def test_a_users_block_gets_its_module_class_or_its_name_in_camel_case():
@@ -79,9 +85,15 @@ def test_inline_sequential_registers_its_items_on_the_enclosing_module():
 
 
 def test_inline_merge_adds_no_level_and_its_branches_neither():
-    residual = {"add": {"branches": {"body": [conv(name="conv1"), {"relu": {}, "name": "relu1"}],
-                                     "shortcut": [{"conv": {"out": 4, "kernel": 1}, "name": "downsample"}]}},
-                "inline": True}
+    residual = {
+        "add": {
+            "branches": {
+                "body": [conv(name="conv1"), {"relu": {}, "name": "relu1"}],
+                "shortcut": [{"conv": {"out": 4, "kernel": 1}, "name": "downsample"}],
+            }
+        },
+        "inline": True,
+    }
     model = archspec.compile(spec_with([residual, "relu"])).eval()
     assert [name for name, _ in model.named_children()] == ["conv1", "relu1", "downsample", "3"]
     x = torch.randn(2, 4, 8, 8)
@@ -104,8 +116,9 @@ def test_inline_repeat_and_inline_group():
     flat = archspec.compile(spec_with([{"sequential": [conv(), "relu"], "repeat": 2, "inline": True}]))
     assert [name for name, _ in flat.named_children()] == ["0", "1", "2", "3"]
     blocks = {"unit": {"layers": [conv(name="conv")]}}
-    grouped = archspec.compile(spec_with([{"unit": {}, "repeat": 3, "inline": "group", "name": "unit${copy + 1}"}],
-                                         blocks))
+    grouped = archspec.compile(
+        spec_with([{"unit": {}, "repeat": 3, "inline": "group", "name": "unit${copy + 1}"}], blocks)
+    )
     assert [name for name, _ in grouped.named_children()] == ["unit1", "unit2", "unit3"]
     assert type(grouped.unit2).__name__ == "Unit" and isinstance(grouped.unit2.conv, torch.nn.Conv2d)
 
@@ -119,13 +132,16 @@ def test_inline_concat_with_an_identity_branch():
     assert archspec.analyze(spec_with([dense])).output_shape == [1, 6, 8, 8]
 
 
-@pytest.mark.parametrize(("item", "message"), [
-    ({"relu": {}, "inline": True}, "'relu' is an op: it holds no modules to inline"),
-    ({"head": {"layers": ["relu"]}, "inline": True}, "a 'head' cannot be inlined"),
-    ({"sequential": ["relu"], "inline": True, "name": "x"}, "an inlined item adds no module"),
-    ({"sequential": ["relu"], "inline": "group"}, "'inline: group' only makes sense with 'repeat'"),
-    ({"sequential": ["relu"], "inline": "yes"}, "inline must be true, false or 'group'"),
-])
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"relu": {}, "inline": True}, "'relu' is an op: it holds no modules to inline"),
+        ({"head": {"layers": ["relu"]}, "inline": True}, "a 'head' cannot be inlined"),
+        ({"sequential": ["relu"], "inline": True, "name": "x"}, "an inlined item adds no module"),
+        ({"sequential": ["relu"], "inline": "group"}, "'inline: group' only makes sense with 'repeat'"),
+        ({"sequential": ["relu"], "inline": "yes"}, "inline must be true, false or 'group'"),
+    ],
+)
 def test_bad_inline_is_a_located_error(item, message):
     with pytest.raises(archspec.SpecError) as error:
         archspec.analyze(spec_with([item]))

@@ -34,27 +34,36 @@ class NiN(nn.Module):
     def __init__(self, num_classes=10, dropout=0.5):
         super().__init__()
         self.block1 = nn.Sequential(
-            nn.Conv2d(3, 192, 5, padding=2), nn.ReLU(inplace=True),
-            nn.Conv2d(192, 160, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(160, 96, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(3, 192, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(192, 160, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(160, 96, 1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2),
-            nn.Dropout2d(p=dropout)
+            nn.Dropout2d(p=dropout),
         )
 
         self.block2 = nn.Sequential(
-            nn.Conv2d(96, 192, 5, padding=2), nn.ReLU(inplace=True),
-            nn.Conv2d(192, 192, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(192, 192, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(96, 192, 5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(192, 192, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(192, 192, 1),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2),
-            nn.Dropout2d(p=dropout)
+            nn.Dropout2d(p=dropout),
         )
 
         self.block3 = nn.Sequential(
-            nn.Conv2d(192, 192, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(192, 192, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(192, num_classes, 1, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(192, 192, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(192, 192, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(192, num_classes, 1, padding=1),
+            nn.ReLU(inplace=True),
             nn.AvgPool2d(7),
-            nn.Softmax(dim=-1)
+            nn.Softmax(dim=-1),
         )
 
     def forward(self, x):
@@ -71,13 +80,29 @@ NIN_TORCHINFO_PARAMS = [14_592, 30_880, 15_456, 460_992]  # the seed notebook's 
 # (stride, output channels) of the 13 depthwise separable convolutions. Table 1 lists the last depthwise
 # convolution as "s2" although its input and output are both 7x7x1024 (a known typo): stride 1, as every
 # implementation and the table's own sizes have it.
-MOBILENET_DW = [(1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512),
-                (1, 512), (1, 512), (1, 512), (1, 512), (1, 512), (2, 1024), (1, 1024)]
+MOBILENET_DW = [
+    (1, 64),
+    (2, 128),
+    (1, 128),
+    (2, 256),
+    (1, 256),
+    (2, 512),
+    (1, 512),
+    (1, 512),
+    (1, 512),
+    (1, 512),
+    (1, 512),
+    (2, 1024),
+    (1, 1024),
+]
 
 
 def conv_bn_relu(inp: int, out: int, kernel: int, stride: int, groups: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(inp, out, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(out),
-            nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(inp, out, kernel, stride, kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(out),
+        nn.ReLU(inplace=True),
+    ]
 
 
 class MobileNetV1(nn.Module):
@@ -86,8 +111,12 @@ class MobileNetV1(nn.Module):
         self.stem = nn.Sequential(*conv_bn_relu(3, 32, 3, 2))
         blocks, channels = [], 32
         for stride, out in MOBILENET_DW:
-            blocks.append(nn.Sequential(*conv_bn_relu(channels, channels, 3, stride, groups=channels),  # depthwise
-                                        *conv_bn_relu(channels, out, 1, 1)))  # pointwise
+            blocks.append(
+                nn.Sequential(
+                    *conv_bn_relu(channels, channels, 3, stride, groups=channels),  # depthwise
+                    *conv_bn_relu(channels, out, 1, 1),
+                )
+            )  # pointwise
             channels = out
         self.features = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)  # "Avg Pool / s1, 7x7" at 224
@@ -116,10 +145,16 @@ def assert_leaves_match(report: archspec.Report, hand: nn.Module, input_shape: l
     for row, path in zip(rows, leaves, strict=True):
         theirs = hand.get_submodule(path)
         assert type(compiled.get_submodule(row.path)).__name__ == type(theirs).__name__, (row.path, path)
-        assert (row.params, row.macs, row.output_shape) == \
-            (truth.module_params[path], truth.module_macs[path], truth.shapes[path]), (row.path, path)
-    assert (report.totals.params, report.totals.buffers, report.totals.macs) == \
-        (truth.params, truth.buffers, truth.macs)
+        assert (row.params, row.macs, row.output_shape) == (
+            truth.module_params[path],
+            truth.module_macs[path],
+            truth.shapes[path],
+        ), (row.path, path)
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        truth.params,
+        truth.buffers,
+        truth.macs,
+    )
     return truth
 
 

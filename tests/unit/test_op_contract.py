@@ -10,27 +10,30 @@ from truth import assert_static_equals_measured
 
 from archspec.ops.registry import all_containers, all_ops
 
-EXAMPLES = [(name, index, example) for name, op in sorted(all_ops().items())
-            for index, example in enumerate(op.examples)]
-CONTAINER_EXAMPLES = [(name, index, example) for name, container in sorted(all_containers().items())
-                      for index, example in enumerate(container.examples)]
+EXAMPLES = [
+    (name, index, example) for name, op in sorted(all_ops().items()) for index, example in enumerate(op.examples)
+]
+CONTAINER_EXAMPLES = [
+    (name, index, example)
+    for name, container in sorted(all_containers().items())
+    for index, example in enumerate(container.examples)
+]
 
 
 def spec_for(op_name: str, value: object, input_shape: tuple[int, ...]) -> dict:
-    return {"archspec": 1, "name": f"{op_name}_example", "input": list(input_shape),
-            "layers": [{op_name: value}]}
+    return {"archspec": 1, "name": f"{op_name}_example", "input": list(input_shape), "layers": [{op_name: value}]}
 
 
 @pytest.mark.parametrize("batch", [1, 3])
-@pytest.mark.parametrize(("name", "index", "example"), EXAMPLES,
-                         ids=[f"{name}-{index}" for name, index, _ in EXAMPLES])
+@pytest.mark.parametrize(("name", "index", "example"), EXAMPLES, ids=[f"{name}-{index}" for name, index, _ in EXAMPLES])
 def test_example_static_equals_measured(name, index, example, batch):
     assert_static_equals_measured(spec_for(name, example.args, example.input), batch=batch)
 
 
 @pytest.mark.parametrize("batch", [1, 3])
-@pytest.mark.parametrize(("name", "index", "example"), CONTAINER_EXAMPLES,
-                         ids=[f"{name}-{index}" for name, index, _ in CONTAINER_EXAMPLES])
+@pytest.mark.parametrize(
+    ("name", "index", "example"), CONTAINER_EXAMPLES, ids=[f"{name}-{index}" for name, index, _ in CONTAINER_EXAMPLES]
+)
 def test_container_example_static_equals_measured(name, index, example, batch):
     value = all_containers()[name].syntax.written(example.args, example.children)
     for train in (False, True) if example.train else (False,):
@@ -38,8 +41,20 @@ def test_container_example_static_equals_measured(name, index, example, batch):
         assert report.layers[0].op == name  # the example is the container itself
 
 
-SPATIAL_OPS = ["conv", "conv_transpose", "maxpool", "avgpool", "adaptive_avgpool", "adaptive_maxpool",
-               "global_avgpool", "global_maxpool", "upsample", "batchnorm", "dropout", "lrn"]
+SPATIAL_OPS = [
+    "conv",
+    "conv_transpose",
+    "maxpool",
+    "avgpool",
+    "adaptive_avgpool",
+    "adaptive_maxpool",
+    "global_avgpool",
+    "global_maxpool",
+    "upsample",
+    "batchnorm",
+    "dropout",
+    "lrn",
+]
 
 
 @pytest.mark.parametrize("name", SPATIAL_OPS)

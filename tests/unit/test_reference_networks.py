@@ -105,8 +105,14 @@ def test_alexnet_static_equals_measured_small_input():
 FAST_SMALL = {"vgg16_bn"}
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in FAST_SMALL else pytest.mark.slow)
-                                  for name in sorted(TORCHVISION) if name != "alexnet"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=() if name in FAST_SMALL else pytest.mark.slow)
+        for name in sorted(TORCHVISION)
+        if name != "alexnet"
+    ],
+)
 def test_vgg_static_equals_measured_at_32(name):
     report = assert_static_equals_measured(load(name), [3, 32, 32])
     assert report.totals.params == TORCHVISION[name][0]  # the adaptive pool keeps the classifier's size

@@ -61,8 +61,14 @@ def test_the_warning_is_in_every_output_format(tmp_path, capsys):
     assert f"- `{text}`" in cli("check", str(path), "--format", "markdown").splitlines()
     out = cli("check", str(path), "--format", "json")
     [warning] = json.loads(out)["warnings"]
-    assert warning == {"module": "2", "spec_path": "layers[2]", "source": f"{path}:7:5",
-                       "message": warning["message"], "fix": warning["fix"], "text": text}
+    assert warning == {
+        "module": "2",
+        "spec_path": "layers[2]",
+        "source": f"{path}:7:5",
+        "message": warning["message"],
+        "fix": warning["fix"],
+        "text": text,
+    }
 
 
 def test_no_warning_after_flatten_or_global_pooling(tmp_path):
@@ -80,7 +86,9 @@ def test_the_bundled_networks_do_not_warn():
 def test_one_warning_per_item_and_input(tmp_path):
     """The copies of a repeat share one warning (at the first copy); a block used at two inputs warns for each
     use, at the block's item in the user's file."""
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         archspec: 1
         name: many
         input: [4, 6, 6]
@@ -95,18 +103,29 @@ def test_one_warning_per_item_and_input(tmp_path):
           - mix
           - maxpool: {kernel: 2}
           - mix
-        """)
+        """,
+    )
     report = archspec.analyze(str(path))
     assert [(w.module, w.spec_path, w.location.line) for w in report.warnings] == [
-        ("0.0", ("layers", 0), 10), ("1.linear", ("blocks", "mix", "layers", 0), 8),
-        ("3.linear", ("blocks", "mix", "layers", 0), 8)]
+        ("0.0", ("layers", 0), 10),
+        ("1.linear", ("blocks", "mix", "layers", 0), 8),
+        ("3.linear", ("blocks", "mix", "layers", 0), 8),
+    ]
     assert "4×6×6" in report.warnings[1].message and "4×3×6" in report.warnings[2].message
 
 
 def test_inside_a_bundled_block_a_warning_points_at_the_users_call():
-    network = archspec.expand({"archspec": 1, "name": "n", "input": [3, 8, 8], "layers": [
-        {"conv": {"out": 4, "kernel": 1}}, {"inception": {"ch1x1": 4, "ch3x3red": 4, "ch3x3": 4, "ch5x5red": 4,
-                                                          "ch5x5": 4, "pool_proj": 4}}]})
+    network = archspec.expand(
+        {
+            "archspec": 1,
+            "name": "n",
+            "input": [3, 8, 8],
+            "layers": [
+                {"conv": {"out": 4, "kernel": 1}},
+                {"inception": {"ch1x1": 4, "ch3x3red": 4, "ch3x3": 4, "ch5x5red": 4, "ch5x5": 4, "pool_proj": 4}},
+            ],
+        }
+    )
     leaf = next(node for node in network.modules() if node.path == "1.branch2.1.conv")
     assert leaf.location.file != network.file  # it is defined in the block library
     anchor = anchors(network, [leaf])[id(leaf)]

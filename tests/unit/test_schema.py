@@ -18,7 +18,8 @@ CHECKED_IN = ROOT / "schemas" / "archspec.schema.json"
 
 def test_checked_in_schema_is_current():
     assert json.loads(CHECKED_IN.read_text()) == spec_schema(), (
-        "regenerate with: archspec schema > schemas/archspec.schema.json")
+        "regenerate with: archspec schema > schemas/archspec.schema.json"
+    )
 
 
 def test_schema_is_a_valid_draft_2020_12_schema():
@@ -31,12 +32,15 @@ def test_every_bundled_spec_validates(name):
     jsonschema.validate(yaml.safe_load(text), spec_schema())
 
 
-@pytest.mark.parametrize("item", [
-    {"conv": {"out": 4, "kernal": 3}},          # misspelt argument
-    {"conv": {"out": 4, "kernel": 3}, "relu": None},  # two ops in one item
-    {"maxpool": {"kernel": 2, "ceil_mode": "yes"}},    # wrong type
-    {"repeat": 2},                                # modifiers but no op
-])
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"conv": {"out": 4, "kernal": 3}},  # misspelt argument
+        {"conv": {"out": 4, "kernel": 3}, "relu": None},  # two ops in one item
+        {"maxpool": {"kernel": 2, "ceil_mode": "yes"}},  # wrong type
+        {"repeat": 2},  # modifiers but no op
+    ],
+)
 def test_schema_rejects_what_validation_rejects(item):
     spec = {"archspec": 1, "name": "x", "input": [3, 8, 8], "layers": [item]}
     with pytest.raises(jsonschema.ValidationError):

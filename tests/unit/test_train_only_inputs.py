@@ -33,13 +33,25 @@ HEAD_LAYERS = [
 
 
 def aux_spec(head_layers: list | None = None) -> dict:
-    return {"archspec": 1, "name": "aux299", "input": [3, 299, 299], "layers": [
-        {"conv": {"out": 8, "kernel": 15, "stride": 2}}, "relu",
-        {"conv": {"out": 8, "kernel": 3, "stride": 2}}, "relu",
-        {"conv": {"out": 16, "kernel": 3, "stride": 2}}, "relu",
-        {"conv": {"out": 16, "kernel": 3, "stride": 2}}, "relu",
-        {"head": {"train_only": True, "layers": head_layers or HEAD_LAYERS}, "name": "aux"},
-        "global_avgpool", "flatten", {"linear": {"out": 10}, "name": "fc"}]}
+    return {
+        "archspec": 1,
+        "name": "aux299",
+        "input": [3, 299, 299],
+        "layers": [
+            {"conv": {"out": 8, "kernel": 15, "stride": 2}},
+            "relu",
+            {"conv": {"out": 8, "kernel": 3, "stride": 2}},
+            "relu",
+            {"conv": {"out": 16, "kernel": 3, "stride": 2}},
+            "relu",
+            {"conv": {"out": 16, "kernel": 3, "stride": 2}},
+            "relu",
+            {"head": {"train_only": True, "layers": head_layers or HEAD_LAYERS}, "name": "aux"},
+            "global_avgpool",
+            "flatten",
+            {"linear": {"out": 10}, "name": "fc"},
+        ],
+    }
 
 
 def runs(model: torch.nn.Module, size: int, train: bool) -> bool:
@@ -92,8 +104,7 @@ def test_smallest_valid_input_states_both_modes(train):
     assert (report.min_input_eval, report.min_input_train) == ([3, 43, 43], [3, 299, 299])
     assert report.min_input == ([3, 299, 299] if train else [3, 43, 43])
     line = next(line for line in render_table(report).splitlines() if "Smallest valid input" in line)
-    expected = ("[3, 299, 299] (training; eval: [3, 43, 43])" if train else
-                "[3, 43, 43] (eval; training: [3, 299, 299])")
+    expected = "[3, 299, 299] (training; eval: [3, 43, 43])" if train else "[3, 43, 43] (eval; training: [3, 299, 299])"
     assert line.endswith(f"Smallest valid input: {expected}")
     assert report.to_dict()["min_input_by_mode"] == {"eval": [3, 43, 43], "train": [3, 299, 299]}
 

@@ -99,8 +99,10 @@ def test_top_level_error_does_not_hide_layer_errors():
     assert at(next(d for d in found if d.message == "unknown op 'reul'")) == where(text, "reul")
 
 
-@pytest.mark.parametrize(("key", "suggestion"), [("layer", "layers"), ("param", "params"), ("inputs", "input"),
-                                                 ("block", "blocks"), ("docs", "doc")])
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [("layer", "layers"), ("param", "params"), ("inputs", "input"), ("block", "blocks"), ("docs", "doc")],
+)
 def test_unknown_top_level_keys_suggest(key, suggestion):
     text = HEADER + f"{key}: 1\n" + ("layers:\n  - relu\n" if key != "layer" else "")
     found = [d for d in errors(text) if d.message == f"unknown key '{key}'"]
@@ -183,14 +185,21 @@ def test_params_can_use_earlier_params():
     assert analyse(text, {"base": 2}).output_shape == [1, 6, 8, 8]
 
 
-@pytest.mark.parametrize(("params", "message", "fix"), [
-    ("  a: ${b + 1}\n  b: 2\n", "param 'a' uses 'b', which is declared after it; params may only use params "
-     "declared before them (the order here: a, b)", "move 'b' above 'a'"),
-    ("  a: ${b + 1}\n  b: ${a + 1}\n", "param 'a' is part of a cycle, a → b → a", "give one of 'a', 'b' a value"),
-    ("  a: ${c}\n  b: ${a}\n  c: ${b}\n", "param 'a' is part of a cycle, a → c → b → a", "give one of"),
-    ("  a: ${a * 2}\n", "param 'a' uses itself", "give 'a' a value that does not use 'a'"),
-    ("  a: 1\n  b: stage${c}\n  c: 2\n", "param 'b' uses 'c', which is declared after it", "move 'c' above 'b'"),
-])
+@pytest.mark.parametrize(
+    ("params", "message", "fix"),
+    [
+        (
+            "  a: ${b + 1}\n  b: 2\n",
+            "param 'a' uses 'b', which is declared after it; params may only use params "
+            "declared before them (the order here: a, b)",
+            "move 'b' above 'a'",
+        ),
+        ("  a: ${b + 1}\n  b: ${a + 1}\n", "param 'a' is part of a cycle, a → b → a", "give one of 'a', 'b' a value"),
+        ("  a: ${c}\n  b: ${a}\n  c: ${b}\n", "param 'a' is part of a cycle, a → c → b → a", "give one of"),
+        ("  a: ${a * 2}\n", "param 'a' uses itself", "give 'a' a value that does not use 'a'"),
+        ("  a: 1\n  b: stage${c}\n  c: 2\n", "param 'b' uses 'c', which is declared after it", "move 'c' above 'b'"),
+    ],
+)
 def test_params_may_only_use_earlier_params(params, message, fix):
     """Was "unknown name 'b' — known names: none; declare it under params", though b is declared."""
     text = HEADER + "params:\n" + params + "layers:\n  - relu\n"
@@ -283,8 +292,10 @@ def test_block_unknown_argument_suggests():
 
 
 def test_block_used_without_arguments_when_none_are_required():
-    text = HEADER + "blocks:\n  pair:\n    params: {n: 4}\n    layers:\n      - conv: {out: $n, kernel: 1}\n" \
-                    "      - relu\nlayers:\n  - pair\n  - pair: {n: 2}\n"
+    text = (
+        HEADER + "blocks:\n  pair:\n    params: {n: 4}\n    layers:\n      - conv: {out: $n, kernel: 1}\n"
+        "      - relu\nlayers:\n  - pair\n  - pair: {n: 2}\n"
+    )
     assert analyse(text).output_shape == [1, 2, 8, 8]
 
 
@@ -295,8 +306,10 @@ def test_block_cannot_take_an_op_name():
 
 
 def test_error_inside_a_user_block_points_into_the_block():
-    text = HEADER + "blocks:\n  b:\n    params: {k: 3}\n    layers:\n      - conv: {out: 4, kernel: $k}\n" \
-                    "layers:\n  - b: {k: 20}\n"
+    text = (
+        HEADER + "blocks:\n  b:\n    params: {k: 3}\n    layers:\n      - conv: {out: 4, kernel: $k}\n"
+        "layers:\n  - b: {k: 20}\n"
+    )
     found = errors(text)
     assert "output size" in found[0].message
     assert found[0].location.line in (where(text, "- conv")[0], where(text, "- b:")[0])
@@ -304,8 +317,10 @@ def test_error_inside_a_user_block_points_into_the_block():
 
 
 def test_builtin_block_error_points_at_the_users_call():
-    text = HEADER + "layers:\n  - vgg_block: {convs: 1, out: 4}\n  - vgg_block: {convs: 1, out: 4}\n" \
-                    "  - vgg_block: {convs: 1, out: 4}\n  - vgg_block: {convs: 1, out: 4}\n"
+    text = (
+        HEADER + "layers:\n  - vgg_block: {convs: 1, out: 4}\n  - vgg_block: {convs: 1, out: 4}\n"
+        "  - vgg_block: {convs: 1, out: 4}\n  - vgg_block: {convs: 1, out: 4}\n"
+    )
     found = errors(text)
     assert found[0].location.file == "s.yaml"
     assert found[0].location.line == where(text, "vgg_block", 4)[0]
@@ -343,8 +358,9 @@ def test_repeat_with_first():
 
 
 def test_repeat_of_a_block_and_the_compiled_paths():
-    text = BLOCKS.replace("  - cbr: {out: 16, stride: 2, kernel: 5}\n",
-                          "  - cbr: {out: 16}\n    repeat: 2\n    first: {stride: 2}\n")
+    text = BLOCKS.replace(
+        "  - cbr: {out: 16, stride: 2, kernel: 5}\n", "  - cbr: {out: 16}\n    repeat: 2\n    first: {stride: 2}\n"
+    )
     report = analyse(text)
     rows = {row.path: row for row in report.layers}
     assert rows["1.0.conv"].output_shape == [1, 16, 4, 4]
@@ -357,8 +373,10 @@ def test_repeat_from_an_expression():
     assert len(analyse(PARAMS, {"depth": 3}).layers) == 1 + 3
 
 
-@pytest.mark.parametrize(("repeat", "message"), [("0", "repeat"), ("-1", "repeat"), ("2.5", "repeat"),
-                                                 ("true", "repeat"), ("many", "repeat")])
+@pytest.mark.parametrize(
+    ("repeat", "message"),
+    [("0", "repeat"), ("-1", "repeat"), ("2.5", "repeat"), ("true", "repeat"), ("many", "repeat")],
+)
 def test_bad_repeat(repeat, message):
     text = HEADER + f"layers:\n  - relu: {{}}\n    repeat: {repeat}\n"
     found = errors(text)
@@ -374,15 +392,18 @@ def test_repeat_zero_from_a_param():
     assert at(found[0]) == where(text, "$n")
 
 
-@pytest.mark.parametrize(("modifier", "expression", "fix"), [
-    ("repeat", "${n / 4}", "make it whole, e.g. 'repeat: ${ceil(n / 4)}'"),
-    ("repeat", "${-n / 4}", "e.g. 'repeat: ${max(1, ceil(-n / 4))}'"),
-    ("repeat", "${n - 6}", "the expression gives 0: keep at least one copy with 'repeat: ${max(1, n - 6)}'"),
-    ("repeat", "${n > 2}", "choose a count with 'a if condition else b', e.g. 'repeat: ${2 if n > 2 else 1}'"),
-    ("repeat", "${in.spatial}", "make it give a whole number of copies, e.g. 'repeat: 2'"),
-    ("if", "${n}", "compare the number, e.g. 'if: ${n > 0}'"),
-    ("if", "${in.spatial}", "e.g. 'if: ${min(in.spatial) >= 8}'"),
-])
+@pytest.mark.parametrize(
+    ("modifier", "expression", "fix"),
+    [
+        ("repeat", "${n / 4}", "make it whole, e.g. 'repeat: ${ceil(n / 4)}'"),
+        ("repeat", "${-n / 4}", "e.g. 'repeat: ${max(1, ceil(-n / 4))}'"),
+        ("repeat", "${n - 6}", "the expression gives 0: keep at least one copy with 'repeat: ${max(1, n - 6)}'"),
+        ("repeat", "${n > 2}", "choose a count with 'a if condition else b', e.g. 'repeat: ${2 if n > 2 else 1}'"),
+        ("repeat", "${in.spatial}", "make it give a whole number of copies, e.g. 'repeat: 2'"),
+        ("if", "${n}", "compare the number, e.g. 'if: ${n > 0}'"),
+        ("if", "${in.spatial}", "e.g. 'if: ${min(in.spatial) >= 8}'"),
+    ],
+)
 def test_if_and_repeat_expression_errors_say_what_to_write(modifier, expression, fix):
     """Were "check the expression" (repeat) and a generic hint (if); what they suggest is itself valid."""
     text = HEADER + f"params: {{n: 6}}\nlayers:\n  - relu: {{}}\n    {modifier}: '{expression}'\n"
@@ -457,9 +478,14 @@ def test_if_inside_a_block_depends_on_its_arguments():
     assert "batchnorm" not in {row.op for row in report.layers}
 
 
-@pytest.mark.parametrize(("condition", "message"), [("3", "'if' must be true/false or an expression"),
-                                                    ("${1 + 1}", "'if' must give true or false"),
-                                                    ("$nope", "unknown name 'nope'")])
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("3", "'if' must be true/false or an expression"),
+        ("${1 + 1}", "'if' must give true or false"),
+        ("$nope", "unknown name 'nope'"),
+    ],
+)
 def test_bad_if(condition, message):
     text = HEADER + f"layers:\n  - relu: {{}}\n    if: {condition}\n"
     found = errors(text)
@@ -487,14 +513,17 @@ def test_duplicate_names():
     assert found[0].location.line == where(text, "act", 2)[0]
 
 
-@pytest.mark.parametrize(("layers", "message"), [
-    ("layers: relu\n", "list"),
-    ("layers:\n  - 3\n", "op name or a mapping"),
-    ("layers:\n  - conv: 3\n", "must be a mapping"),
-    ("layers:\n  - name: x\n", "no op"),
-    ("layers:\n  - 'not a name'\n", "not an op name"),
-    ("layers:\n  - sequential: []\n", "empty"),
-])
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ("layers: relu\n", "list"),
+        ("layers:\n  - 3\n", "op name or a mapping"),
+        ("layers:\n  - conv: 3\n", "must be a mapping"),
+        ("layers:\n  - name: x\n", "no op"),
+        ("layers:\n  - 'not a name'\n", "not an op name"),
+        ("layers:\n  - sequential: []\n", "empty"),
+    ],
+)
 def test_malformed_items(layers, message):
     found = errors(HEADER + layers)
     assert message in " | ".join(d.message for d in found)
@@ -518,10 +547,12 @@ def test_literal_arguments_beside_expressions_are_checked_without_false_alarms()
     """Keys holding expressions (or overridden by 'first') wait for expansion, and so do rules over several
     keys: a valid item mixing both passes validation; a literal mistake in it is reported at once."""
     base = {"archspec": 1, "name": "mixed", "input": [3, 16, 16], "params": {"s": 2, "w": 8}}
-    valid = [{"upsample": {"scale": "$s", "mode": "nearest"}},  # 'exactly one of scale/size' sees only mode
-             {"conv": {"out": "$w", "kernel": 3}},  # 'out' is required: it is there, as an expression
-             {"conv": {"kernel": 3, "padding": 1}, "repeat": 2, "first": {"out": 8}},
-             {"conv": {"out": 8, "kernel": 3, "padding": 1}}]
+    valid = [
+        {"upsample": {"scale": "$s", "mode": "nearest"}},  # 'exactly one of scale/size' sees only mode
+        {"conv": {"out": "$w", "kernel": 3}},  # 'out' is required: it is there, as an expression
+        {"conv": {"kernel": 3, "padding": 1}, "repeat": 2, "first": {"out": 8}},
+        {"conv": {"out": 8, "kernel": 3, "padding": 1}},
+    ]
     for layer in valid:
         archspec.load({**base, "layers": [layer, *([{"conv": {"out": 4, "kernel": 1}}] if "first" in layer else [])]})
     with pytest.raises(archspec.SpecError) as info:

@@ -20,9 +20,11 @@ class Parallel(Container):
     def branch_inputs(self, input: Shape | Inputs, count: int) -> list[Any]:
         if isinstance(input, Inputs):
             if count and len(input) != count:
-                raise OpError(f"{len(input)} inputs reach '{self.name}' through 'from' but it has {count} "
-                              "branches", "give one branch per input, or no branches to merge the inputs as "
-                              "they are", "branches")
+                raise OpError(
+                    f"{len(input)} inputs reach '{self.name}' through 'from' but it has {count} branches",
+                    "give one branch per input, or no branches to merge the inputs as they are",
+                    "branches",
+                )
             return list(input)
         return [input] * max(count, 1)
 
@@ -31,9 +33,11 @@ class Parallel(Container):
         shapes = list(child_outputs) or self.branch_inputs(input, 0)
         if len(shapes) < 2:
             what = "one branch" if child_outputs else "one input"
-            raise OpError(f"'{self.name}' merges two or more inputs, but it gets {what}",
-                          "give it two or more branches (e.g. 'branches: [[...], []]', where [] is the identity), "
-                          "or merge earlier outputs with 'from: [prev, some_id]'")
+            raise OpError(
+                f"'{self.name}' merges two or more inputs, but it gets {what}",
+                "give it two or more branches (e.g. 'branches: [[...], []]', where [] is the identity), "
+                "or merge earlier outputs with 'from: [prev, some_id]'",
+            )
         return shapes
 
     def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
@@ -49,8 +53,9 @@ class Elementwise(Parallel):
     def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
         return merged >= 2  # a single operand is returned as it is
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
-                     labels: Sequence[str] | None = None) -> Shape:
+    def output_shape(
+        self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape], labels: Sequence[str] | None = None
+    ) -> Shape:
         return broadcast(self.merged(input, child_outputs), self.name, labels)
 
 
@@ -62,16 +67,19 @@ def broadcast(shapes: Sequence[Shape], op: str, labels: Sequence[str] | None = N
     """
     shown = listed(shapes, labels or default_labels(len(shapes)))
     if len({len(s) for s in shapes}) > 1:
-        raise OpError(f"cannot {op} outputs of different ranks: {shown}",
-                      "give every branch the same number of dimensions (flatten all or none)")
+        raise OpError(
+            f"cannot {op} outputs of different ranks: {shown}",
+            "give every branch the same number of dimensions (flatten all or none)",
+        )
     result = []
     for position, sizes in enumerate(zip(*shapes, strict=True)):
         distinct = set(sizes) - {1}
         if len(distinct) > 1:
             what = "channels" if position == 0 else f"spatial dim {position}"
-            raise OpError(f"cannot {op} the outputs {shown}: their {what} differ "
-                          f"({' vs '.join(str(s) for s in sizes)})",
-                          "make the shapes equal (e.g. a projection shortcut with the same out and stride) "
-                          "or broadcastable (size 1)")
+            raise OpError(
+                f"cannot {op} the outputs {shown}: their {what} differ ({' vs '.join(str(s) for s in sizes)})",
+                "make the shapes equal (e.g. a projection shortcut with the same out and stride) "
+                "or broadcastable (size 1)",
+            )
         result.append(distinct.pop() if distinct else 1)
     return tuple(result)

@@ -80,8 +80,9 @@ class Syntax:
         value.setdefault("properties", {})
         if self.branched:
             branch = {"anyOf": [item_list, {"type": "null"}]}
-            value["properties"][self.children_key] = {"anyOf": [{"type": "array", "items": branch},
-                                                                {"type": "object", "additionalProperties": branch}]}
+            value["properties"][self.children_key] = {
+                "anyOf": [{"type": "array", "items": branch}, {"type": "object", "additionalProperties": branch}]
+            }
         else:
             value["properties"][self.children_key] = item_list
         if self.required:
@@ -153,8 +154,9 @@ class Container:
         which of its children do and how many tensors it merges."""
         return False
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
-                     labels: Sequence[str] | None = None) -> Shape:
+    def output_shape(
+        self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape], labels: Sequence[str] | None = None
+    ) -> Shape:
         """``labels`` name the child outputs in errors (``branch body``, ``'e2'``); default ``branch k``."""
         raise NotImplementedError
 

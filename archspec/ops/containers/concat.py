@@ -29,13 +29,18 @@ class Concat(Parallel):
     flow_step = "concat"
     examples = [
         ContainerExample({}, [[_conv(8, 1)], [_conv(4, 3, 1)], []], (3, 10, 10), "Inception-style, with identity"),
-        ContainerExample({}, {"left": [_conv(2, 3, 1)], "right": [{"maxpool": {"kernel": 3, "stride": 1,
-                                                                               "padding": 1}}]}, (5, 11),
-                         "named branches, 1-D"),
-        ContainerExample({"dim": 2}, [[_conv(4, 1)], [{"conv": {"out": 4, "kernel": [3, 1]}}]], (2, 6, 5),
-                         "along a spatial dim"),
-        ContainerExample({"dim": -1}, [[{"linear": {"out": 3}}], [{"linear": {"out": 5}}]], (7,),
-                         "features, negative dim"),
+        ContainerExample(
+            {},
+            {"left": [_conv(2, 3, 1)], "right": [{"maxpool": {"kernel": 3, "stride": 1, "padding": 1}}]},
+            (5, 11),
+            "named branches, 1-D",
+        ),
+        ContainerExample(
+            {"dim": 2}, [[_conv(4, 1)], [{"conv": {"out": 4, "kernel": [3, 1]}}]], (2, 6, 5), "along a spatial dim"
+        ),
+        ContainerExample(
+            {"dim": -1}, [[{"linear": {"out": 3}}], [{"linear": {"out": 5}}]], (7,), "features, negative dim"
+        ),
         ContainerExample({}, [[_conv(3, 1)], [_conv(2, 3, 1)]], (2, 4, 5, 6), "3-D"),
     ]
 
@@ -49,22 +54,33 @@ class Concat(Parallel):
         # Along channels every branch's position i lands at position i; along a spatial dim it does not.
         return FieldMerge.UNION if args.dim % (rank + 1) == 1 else FieldMerge.SHIFTED
 
-    def output_shape(self, args: ConcatArgs, input: Shape | Inputs, child_outputs: Sequence[Shape],
-                     labels: Sequence[str] | None = None) -> Shape:
+    def output_shape(
+        self,
+        args: ConcatArgs,
+        input: Shape | Inputs,
+        child_outputs: Sequence[Shape],
+        labels: Sequence[str] | None = None,
+    ) -> Shape:
         shapes = self.merged(input, child_outputs)
         labels = labels or default_labels(len(shapes))
         rank = len(shapes[0]) + 1
         dim = args.dim + rank if args.dim < 0 else args.dim
         if not 1 <= dim < rank:
-            raise OpError(f"dim {args.dim} is not a feature dimension of {format_shape(shapes[0])}",
-                          f"use dim 1 (channels), or a dim from 1 to {rank - 1}", "dim")
+            raise OpError(
+                f"dim {args.dim} is not a feature dimension of {format_shape(shapes[0])}",
+                f"use dim 1 (channels), or a dim from 1 to {rank - 1}",
+                "dim",
+            )
         for index, shape in enumerate(shapes[1:], start=1):
-            if len(shape) != len(shapes[0]) or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0],
-                                                                                     strict=True)) if i != dim - 1):
-                raise OpError(f"cannot concatenate along dim {dim}: the outputs are {listed(shapes, labels)}",
-                              f"make every size except dim {dim} agree: {labels[0]} gives "
-                              f"{_except(shapes[0], dim - 1)}, {labels[index]} gives {_except(shape, dim - 1)} "
-                              "(check their strides and padding)")
+            if len(shape) != len(shapes[0]) or any(
+                a != b for i, (a, b) in enumerate(zip(shape, shapes[0], strict=True)) if i != dim - 1
+            ):
+                raise OpError(
+                    f"cannot concatenate along dim {dim}: the outputs are {listed(shapes, labels)}",
+                    f"make every size except dim {dim} agree: {labels[0]} gives "
+                    f"{_except(shapes[0], dim - 1)}, {labels[index]} gives {_except(shape, dim - 1)} "
+                    "(check their strides and padding)",
+                )
         merged = list(shapes[0])
         merged[dim - 1] = sum(shape[dim - 1] for shape in shapes)
         return tuple(merged)

@@ -27,8 +27,13 @@ class Head(Container):
     chains_children = True  # its output is its input, passed on: never fresh
     examples = [
         ContainerExample({}, _CLASSIFIER, (4, 6, 6), "an auxiliary classifier"),
-        ContainerExample({"train_only": True}, [{"conv": {"out": 3, "kernel": 3}}, *_CLASSIFIER], (2, 7, 7),
-                         "runs only in training", train=True),
+        ContainerExample(
+            {"train_only": True},
+            [{"conv": {"out": 3, "kernel": 3}}, *_CLASSIFIER],
+            (2, 7, 7),
+            "runs only in training",
+            train=True,
+        ),
         ContainerExample({}, [{"conv": {"out": 2, "kernel": 1}}], (3, 5), "1-D"),
     ]
 
@@ -38,8 +43,9 @@ class Head(Container):
     def module_arguments(self, args: HeadArgs) -> dict[str, Any]:
         return {"train_only": args.train_only}
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
-                     labels: Sequence[str] | None = None) -> Shape:
+    def output_shape(
+        self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape], labels: Sequence[str] | None = None
+    ) -> Shape:
         return input  # type: ignore[return-value]
 
     def side_output(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape]) -> Shape | None:

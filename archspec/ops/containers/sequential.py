@@ -31,16 +31,24 @@ class Sequential(Container):
     examples = [
         ContainerExample({}, [{"conv": {"out": 8, "kernel": 3}}, "relu", {"maxpool": {"kernel": 2}}], (3, 12, 12)),
         ContainerExample({}, [{"linear": {"out": 6}}, "tanh"], (5,)),
-        ContainerExample({}, [{"conv": {"out": 4, "kernel": 1}, "id": "skip"},
-                              {"conv": {"out": 4, "kernel": 3, "padding": 1}},
-                              {"add": {}, "from": ["prev", "skip"]}], (2, 9), "routed: id / from inside"),
+        ContainerExample(
+            {},
+            [
+                {"conv": {"out": 4, "kernel": 1}, "id": "skip"},
+                {"conv": {"out": 4, "kernel": 3, "padding": 1}},
+                {"add": {}, "from": ["prev", "skip"]},
+            ],
+            (2, 9),
+            "routed: id / from inside",
+        ),
     ]
 
     def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
         return bool(children_fresh) and children_fresh[-1]
 
-    def output_shape(self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape],
-                     labels: Sequence[str] | None = None) -> Shape:
+    def output_shape(
+        self, args: Any, input: Shape | Inputs, child_outputs: Sequence[Shape], labels: Sequence[str] | None = None
+    ) -> Shape:
         return child_outputs[-1] if child_outputs else input  # type: ignore[return-value]
 
     def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:

@@ -147,14 +147,21 @@ class Softmax(Pointwise):
     """Softmax along ``dim`` (torch's numbering: 0 is the batch, 1 the channels; negative counts from the end)."""
 
     name, torch_class, Args = "softmax", "Softmax", SoftmaxArgs
-    examples = [Example({}, (10,)), Example({"dim": -1}, (3, 7)), Example({"dim": 2}, (2, 4, 4)),
-                Example({"dim": 1}, (2, 3, 3, 3))]
+    examples = [
+        Example({}, (10,)),
+        Example({"dim": -1}, (3, 7)),
+        Example({"dim": 2}, (2, 4, 4)),
+        Example({"dim": 1}, (2, 3, 3, 3)),
+    ]
 
     def output_shape(self, args: SoftmaxArgs, x: Shape, ctx: Context) -> Shape:
         rank = len(x) + 1
         if not -rank <= args.dim < rank or args.dim in (0, -rank):
-            raise OpError(f"dim {args.dim} is not a feature dimension of an input with {rank} dimensions "
-                          "(batch included)", f"use a dim from 1 to {rank - 1}, or -1 for the last", "dim")
+            raise OpError(
+                f"dim {args.dim} is not a feature dimension of an input with {rank} dimensions (batch included)",
+                f"use a dim from 1 to {rank - 1}, or -1 for the last",
+                "dim",
+            )
         return x
 
     def receptive_field(self, args: SoftmaxArgs, x: Shape, y: Shape) -> RFStep:

@@ -36,8 +36,11 @@ def requested_sizes(args: AdaptivePoolArgs, x: Shape) -> tuple[int, ...]:
     if isinstance(args.output, int):
         sizes = (args.output,) * dims
     elif len(args.output) != dims:
-        raise OpError(f"'output' has {len(args.output)} values but the input has {dims} spatial dimension(s)",
-                      f"give one value (e.g. output: 1) or a list of {dims}", "output")
+        raise OpError(
+            f"'output' has {len(args.output)} values but the input has {dims} spatial dimension(s)",
+            f"give one value (e.g. output: 1) or a list of {dims}",
+            "output",
+        )
     else:
         sizes = tuple(length if size is None else size for size, length in zip(args.output, x[1:], strict=True))
     return sizes

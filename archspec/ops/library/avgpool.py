@@ -47,8 +47,11 @@ class AvgPool(WindowPool):
     def output_shape(self, args: AvgPoolArgs, x: Shape, ctx: Context) -> Shape:
         y = pooled_shape(self.name, args, x)
         if args.divisor_override is not None and len(x) == 2:
-            raise OpError("divisor_override is not available for 1-D average pooling (torch.nn.AvgPool1d)",
-                          "remove divisor_override", "divisor_override")
+            raise OpError(
+                "divisor_override is not available for 1-D average pooling (torch.nn.AvgPool1d)",
+                "remove divisor_override",
+                "divisor_override",
+            )
         if len(x) == 4:
             kernel, _, padding, _ = window(self.name, args, x)
             if any(length < k for length, k in zip(x[1:], kernel, strict=True)):
@@ -57,10 +60,13 @@ class AvgPool(WindowPool):
                 # the smaller kernel must keep padding <= kernel // 2, or the hint would fail on the next check
                 padded = tuple(min(p, k // 2) for p, k in zip(padding, fits, strict=True))
                 also = f" and padding {per_dim_text(padded)}" if padded != padding else ""
-                raise OpError(f"3-D average pooling on CPU rejects an input smaller than its kernel "
-                              f"{per_dim_text(kernel, sizes=True)}, even when padding would make it valid (PyTorch)",
-                              f"use kernel {per_dim_text(fits)}{also}, or make this layer's input at least "
-                              f"{per_dim_text(kernel, sizes=True)}", "kernel")
+                raise OpError(
+                    f"3-D average pooling on CPU rejects an input smaller than its kernel "
+                    f"{per_dim_text(kernel, sizes=True)}, even when padding would make it valid (PyTorch)",
+                    f"use kernel {per_dim_text(fits)}{also}, or make this layer's input at least "
+                    f"{per_dim_text(kernel, sizes=True)}",
+                    "kernel",
+                )
         return y
 
     def torch_options(self, args: AvgPoolArgs, dims: int) -> dict[str, Any]:

@@ -39,9 +39,11 @@ class BatchNorm(Op):
         self.check_input(x)
         uses_batch_statistics = ctx.train or not args.track_running_stats
         if uses_batch_statistics and ctx.batch * prod(x[1:]) == 1:
-            raise OpError(f"with batch statistics (training), batchnorm needs more than one value per channel, but "
-                          f"batch {ctx.batch} of this input gives one (PyTorch rejects it)",
-                          "use batch 2 or more, or place batchnorm where the spatial size is above 1")
+            raise OpError(
+                f"with batch statistics (training), batchnorm needs more than one value per channel, but "
+                f"batch {ctx.batch} of this input gives one (PyTorch rejects it)",
+                "use batch 2 or more, or place batchnorm where the spatial size is above 1",
+            )
         return x
 
     def parameters(self, args: BatchNormArgs, x: Shape, y: Shape) -> int:
@@ -54,5 +56,6 @@ class BatchNorm(Op):
     def build(self, nn: Any, args: BatchNormArgs, x: Shape) -> Any:
         # (C,) and (C, L) both normalise with BatchNorm1d
         cls = spatial_class(nn, "BatchNorm", max(len(x) - 1, 1))
-        return cls(x[0], eps=args.eps, momentum=args.momentum, affine=args.affine,
-                   track_running_stats=args.track_running_stats)
+        return cls(
+            x[0], eps=args.eps, momentum=args.momentum, affine=args.affine, track_running_stats=args.track_running_stats
+        )

@@ -63,8 +63,11 @@ def check_groups(channels_in: int, channels_out: int, groups: int) -> None:
             # The groups that divide both are the divisors of their gcd; show the few nearest the one asked for.
             nearest = sorted(divisors(gcd(channels_in, channels_out)), key=lambda g: (abs(g - groups), g))[:6]
             shown = ", ".join(str(g) for g in sorted(nearest))
-            raise OpError(f"groups {groups} does not divide the {channels} {side} channels",
-                          f"use groups that divide both {channels_in} and {channels_out}: {shown}", "groups")
+            raise OpError(
+                f"groups {groups} does not divide the {channels} {side} channels",
+                f"use groups that divide both {channels_in} and {channels_out}: {shown}",
+                "groups",
+            )
 
 
 def resolve_padding(args: Any, dims: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -77,8 +80,11 @@ def resolve_padding(args: Any, dims: int) -> tuple[tuple[int, ...], tuple[int, .
         if any(s != 1 for s in per_dim(args.stride, dims, "stride")):
             stride = per_dim(args.stride, dims, "stride")
             numbers = per_dim_text([d * (k - 1) // 2 for k, d in zip(kernel, dilation, strict=True)])
-            raise OpError(f"padding 'same' works only with stride 1, not stride {per_dim_text(stride)} (PyTorch "
-                          f"rejects it)", f"give the padding as a number, e.g. padding: {numbers}", "padding")
+            raise OpError(
+                f"padding 'same' works only with stride 1, not stride {per_dim_text(stride)} (PyTorch rejects it)",
+                f"give the padding as a number, e.g. padding: {numbers}",
+                "padding",
+            )
         sides = [same_padding(k, d) for k, d in zip(kernel, dilation, strict=True)]
         return tuple(left for left, _ in sides), tuple(right for _, right in sides)
     padding = per_dim(args.padding, dims, "padding")
@@ -117,9 +123,12 @@ class Conv(Op):
             for length, pad_left, pad_right in zip(x[1:], left, right, strict=True):
                 limit = length if args.padding_mode == "circular" else length - 1
                 if max(pad_left, pad_right) > limit:
-                    raise OpError(f"{args.padding_mode} padding of {max(pad_left, pad_right)} needs an input of at "
-                                  f"least {max(pad_left, pad_right) + (length - limit)}, got {length}",
-                                  f"use padding {limit} or less, or padding_mode 'zeros'", "padding")
+                    raise OpError(
+                        f"{args.padding_mode} padding of {max(pad_left, pad_right)} needs an input of at "
+                        f"least {max(pad_left, pad_right) + (length - limit)}, got {length}",
+                        f"use padding {limit} or less, or padding_mode 'zeros'",
+                        "padding",
+                    )
         sizes = tuple(
             conv_output_size(length, k, s, pl, d, extra_padding=pr - pl)
             for length, k, s, pl, pr, d in zip(x[1:], kernel, stride, left, right, dilation, strict=True)
@@ -129,10 +138,12 @@ class Conv(Op):
             extents = effective_kernels(kernel, dilation)
             padding = [max(pl, -(-(e - length) // 2)) for e, length, pl in zip(extents, x[1:], left, strict=True)]
             smallest = tuple(e - pl - pr for e, pl, pr in zip(extents, left, right, strict=True))
-            detail = f"kernel {per_dim_text(kernel)}" + (f", dilation {per_dim_text(dilation)}"
-                                                         if any(d > 1 for d in dilation) else "")
-            check_positive_output(self.name, x, y, f"{detail}, padding {per_dim_text(left)}",
-                                  size_fix(padding, smallest))
+            detail = f"kernel {per_dim_text(kernel)}" + (
+                f", dilation {per_dim_text(dilation)}" if any(d > 1 for d in dilation) else ""
+            )
+            check_positive_output(
+                self.name, x, y, f"{detail}, padding {per_dim_text(left)}", size_fix(padding, smallest)
+            )
         return y
 
     def parameters(self, args: ConvArgs, x: Shape, y: Shape) -> int:
@@ -153,6 +164,14 @@ class Conv(Op):
         dims = len(x) - 1
         padding = args.padding if isinstance(args.padding, str) else per_dim(args.padding, dims, "padding")
         cls = spatial_class(nn, "Conv", dims)
-        return cls(x[0], args.out, per_dim(args.kernel, dims, "kernel"), stride=per_dim(args.stride, dims, "stride"),
-                   padding=padding, dilation=per_dim(args.dilation, dims, "dilation"), groups=args.groups,
-                   bias=args.bias, padding_mode=args.padding_mode)
+        return cls(
+            x[0],
+            args.out,
+            per_dim(args.kernel, dims, "kernel"),
+            stride=per_dim(args.stride, dims, "stride"),
+            padding=padding,
+            dilation=per_dim(args.dilation, dims, "dilation"),
+            groups=args.groups,
+            bias=args.bias,
+            padding_mode=args.padding_mode,
+        )

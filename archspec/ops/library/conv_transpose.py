@@ -41,8 +41,9 @@ class ConvTranspose(Op):
     examples = [
         Example({"out": 4, "kernel": 4, "stride": 2, "padding": 1}, (6, 9)),
         Example({"out": 8, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1}, (4, 7, 5)),
-        Example({"out": 6, "kernel": [2, 3], "stride": [2, 1], "dilation": [1, 2], "groups": 2, "bias": False},
-                (4, 5, 6)),
+        Example(
+            {"out": 6, "kernel": [2, 3], "stride": [2, 1], "dilation": [1, 2], "groups": 2, "bias": False}, (4, 5, 6)
+        ),
         Example({"out": 4, "kernel": 3, "stride": 3, "output_padding": [0, 1, 2]}, (2, 3, 4, 2)),
     ]
 
@@ -56,20 +57,33 @@ class ConvTranspose(Op):
         output_padding = per_dim(args.output_padding, dims, "output_padding")
         for op_, s, d in zip(output_padding, stride, dilation, strict=True):
             if op_ >= max(s, d):
-                raise OpError(f"output_padding {op_} must be smaller than the stride ({s}) or the dilation ({d})",
-                              f"use output_padding {max(s, d) - 1} or less", "output_padding")
-        sizes = tuple(transposed_output_size(length, k, s, p, d, o)
-                      for length, k, s, p, d, o in zip(x[1:], kernel, stride, padding, dilation, output_padding,
-                                                       strict=True))
+                raise OpError(
+                    f"output_padding {op_} must be smaller than the stride ({s}) or the dilation ({d})",
+                    f"use output_padding {max(s, d) - 1} or less",
+                    "output_padding",
+                )
+        sizes = tuple(
+            transposed_output_size(length, k, s, p, d, o)
+            for length, k, s, p, d, o in zip(x[1:], kernel, stride, padding, dilation, output_padding, strict=True)
+        )
         y = (args.out, *sizes)
         if any(size < 1 for size in sizes):
-            reach = [s * (length - 1) + d * (k - 1) + o
-                     for length, k, s, d, o in zip(x[1:], kernel, stride, dilation, output_padding, strict=True)]
+            reach = [
+                s * (length - 1) + d * (k - 1) + o
+                for length, k, s, d, o in zip(x[1:], kernel, stride, dilation, output_padding, strict=True)
+            ]
             most = [min(p, r // 2) for p, r in zip(padding, reach, strict=True)]
-            smallest = tuple(1 + max(0, -(-(2 * p - d * (k - 1) - o) // s))
-                             for k, s, p, d, o in zip(kernel, stride, padding, dilation, output_padding, strict=True))
-            check_positive_output(self.name, x, y, f"kernel {per_dim_text(kernel)}, stride {per_dim_text(stride)}, "
-                                  f"padding {per_dim_text(padding)}", size_fix(most, smallest, "<="))
+            smallest = tuple(
+                1 + max(0, -(-(2 * p - d * (k - 1) - o) // s))
+                for k, s, p, d, o in zip(kernel, stride, padding, dilation, output_padding, strict=True)
+            )
+            check_positive_output(
+                self.name,
+                x,
+                y,
+                f"kernel {per_dim_text(kernel)}, stride {per_dim_text(stride)}, padding {per_dim_text(padding)}",
+                size_fix(most, smallest, "<="),
+            )
         return y
 
     def parameters(self, args: ConvTransposeArgs, x: Shape, y: Shape) -> int:
@@ -93,7 +107,14 @@ class ConvTranspose(Op):
     def build(self, nn: Any, args: ConvTransposeArgs, x: Shape) -> Any:
         dims = len(x) - 1
         cls = spatial_class(nn, "ConvTranspose", dims)
-        return cls(x[0], args.out, per_dim(args.kernel, dims, "kernel"), stride=per_dim(args.stride, dims, "stride"),
-                   padding=per_dim(args.padding, dims, "padding"),
-                   output_padding=per_dim(args.output_padding, dims, "output_padding"), groups=args.groups,
-                   bias=args.bias, dilation=per_dim(args.dilation, dims, "dilation"))
+        return cls(
+            x[0],
+            args.out,
+            per_dim(args.kernel, dims, "kernel"),
+            stride=per_dim(args.stride, dims, "stride"),
+            padding=per_dim(args.padding, dims, "padding"),
+            output_padding=per_dim(args.output_padding, dims, "output_padding"),
+            groups=args.groups,
+            bias=args.bias,
+            dilation=per_dim(args.dilation, dims, "dilation"),
+        )

@@ -33,8 +33,11 @@ class Dropout(Op):
 
     def output_shape(self, args: DropoutArgs, x: Shape, ctx: Context) -> Shape:
         if args.channel and not 2 <= len(x) <= 4:
-            raise OpError("channel dropout needs an input with 1 to 3 spatial dimensions",
-                          "use channel: false after flatten", "channel")
+            raise OpError(
+                "channel dropout needs an input with 1 to 3 spatial dimensions",
+                "use channel: false after flatten",
+                "channel",
+            )
         return x
 
     def build(self, nn: Any, args: DropoutArgs, x: Shape) -> Any:

@@ -22,8 +22,9 @@ def _resolve(args: FlattenArgs, x: Shape) -> tuple[int, int]:
     if not 1 <= start < rank:
         last = rank - 1
         choices = f"start 1 (or -{last})" if last == 1 else f"start from 1 to {last} (or -{last} to -1)"
-        raise OpError(f"start {args.start} is not a feature dimension (batch is 0, input rank {rank})",
-                      f"use {choices}", "start")
+        raise OpError(
+            f"start {args.start} is not a feature dimension (batch is 0, input rank {rank})", f"use {choices}", "start"
+        )
     if not start <= end < rank:
         raise OpError(f"end {args.end} must lie between start {start} and {rank - 1}", "use end: -1", "end")
     return start, end

@@ -47,10 +47,14 @@ class Linear(Op):
         # meant to see all C×H×W features sees only the W values of one row.
         if len(x) < 2:
             return []
-        return [(f"linear acts on the last dimension only: its input {format_shape(x)} has spatial dims, so it "
-                 f"maps each of the {prod(x[:-1]):,} rows of {x[-1]} values on its own (output {format_shape(y)})",
-                 f"if it should see all {prod(x):,} features, put 'flatten' (or 'global_avgpool' and 'flatten') "
-                 "before it")]
+        return [
+            (
+                f"linear acts on the last dimension only: its input {format_shape(x)} has spatial dims, so it "
+                f"maps each of the {prod(x[:-1]):,} rows of {x[-1]} values on its own (output {format_shape(y)})",
+                f"if it should see all {prod(x):,} features, put 'flatten' (or 'global_avgpool' and 'flatten') "
+                "before it",
+            )
+        ]
 
     def build(self, nn: Any, args: LinearArgs, x: Shape) -> Any:
         return nn.Linear(x[-1], args.out, bias=args.bias)

@@ -50,18 +50,22 @@ class MaxPool(WindowPool):
                 position, needed = blind
                 where = f" along spatial dim {dim}" if len(x) > 2 else ""
                 larger = f", or make this layer's input at least {needed} long there" if needed else ""
-                raise OpError(f"output position {position}{where} reads only padding: its window starts at "
-                              f"{position * s - p} and with dilation {d} its taps skip the whole input of "
-                              f"{length} (PyTorch returns -inf there, and its backward pass corrupts memory)",
-                              f"use a dilation of at most {length}{larger}", "dilation")
+                raise OpError(
+                    f"output position {position}{where} reads only padding: its window starts at "
+                    f"{position * s - p} and with dilation {d} its taps skip the whole input of "
+                    f"{length} (PyTorch returns -inf there, and its backward pass corrupts memory)",
+                    f"use a dilation of at most {length}{larger}",
+                    "dilation",
+                )
         return y
 
     def torch_options(self, args: MaxPoolArgs, dims: int) -> dict[str, Any]:
         return {"dilation": per_dim(args.dilation, dims, "dilation")}
 
 
-def blind_window(length: int, kernel: int, stride: int, padding: int, dilation: int,
-                 outputs: int) -> tuple[int, int | None] | None:
+def blind_window(
+    length: int, kernel: int, stride: int, padding: int, dilation: int, outputs: int
+) -> tuple[int, int | None] | None:
     """The first of ``outputs`` positions whose dilated window has no tap inside the input, and the least input
     length that gives every window a tap (None if none does); None if every window reads the input.
 

@@ -32,9 +32,11 @@ def window(op: str, args: Any, x: Shape) -> tuple[tuple[int, ...], ...]:
             # name every dimension's limit: a single number would break the dimensions that were fine
             most = tuple(min(pad, size // 2) for pad, size in zip(padding, kernel, strict=True))
             least = tuple(max(size, 2 * pad) for pad, size in zip(padding, kernel, strict=True))
-            raise OpError(f"padding {p} is more than half the kernel {k} (PyTorch rejects it)",
-                          f"use padding {per_dim_text(most)} or less, or a kernel of at least {per_dim_text(least)}",
-                          "padding")
+            raise OpError(
+                f"padding {p} is more than half the kernel {k} (PyTorch rejects it)",
+                f"use padding {per_dim_text(most)} or less, or a kernel of at least {per_dim_text(least)}",
+                "padding",
+            )
     return kernel, stride, padding, dilation
 
 
@@ -48,27 +50,38 @@ def pooled_shape(op: str, args: Any, x: Shape, accepts: Callable[[int, int, int]
     ``accepts(dim, length, padding)`` is an op's own further rule (maxpool's windows must read the input):
     the hints skip what it refuses, so applying them gives a valid layer."""
     kernel, stride, padding, dilation = window(op, args, x)
-    sizes = tuple(pool_output_size(length, k, s, p, d, args.ceil_mode)
-                  for length, k, s, p, d in zip(x[1:], kernel, stride, padding, dilation, strict=True))
+    sizes = tuple(
+        pool_output_size(length, k, s, p, d, args.ceil_mode)
+        for length, k, s, p, d in zip(x[1:], kernel, stride, padding, dilation, strict=True)
+    )
     y = (x[0], *sizes)
     if any(size < 1 for size in sizes):
         # floor mode needs L + 2p >= extent; ceil mode lets the last window start up to stride - 1 early
         slack = [s - 1 if args.ceil_mode else 0 for s in stride]
         extents = effective_kernels(kernel, dilation)
-        wanted = [max(p, -(-(e - length - extra) // 2))
-                  for e, length, extra, p in zip(extents, x[1:], slack, padding, strict=True)]
+        wanted = [
+            max(p, -(-(e - length - extra) // 2))
+            for e, length, extra, p in zip(extents, x[1:], slack, padding, strict=True)
+        ]
         smallest = [e - 2 * p - extra for e, p, extra in zip(extents, padding, slack, strict=True)]
         if accepts is not None:
             for dim, length in enumerate(x[1:]):
-                wanted[dim] = _first(lambda w, dim=dim, length=length: accepts(dim, length, w), wanted[dim],
-                                     kernel[dim] // 2)
+                wanted[dim] = _first(
+                    lambda w, dim=dim, length=length: accepts(dim, length, w), wanted[dim], kernel[dim] // 2
+                )
                 least = max(smallest[dim], 1)
                 # an input at least as long as the dilation is always accepted: the fallback past the search
-                smallest[dim] = _first(lambda n, dim=dim: accepts(dim, n, padding[dim]), least,
-                                       least + _HINT_SEARCH) or max(least, dilation[dim])
+                smallest[dim] = _first(
+                    lambda n, dim=dim: accepts(dim, n, padding[dim]), least, least + _HINT_SEARCH
+                ) or max(least, dilation[dim])
         possible = all(w is not None and w <= k // 2 for w, k in zip(wanted, kernel, strict=True))
-        check_positive_output(op, x, y, f"kernel {per_dim_text(kernel)}, stride {per_dim_text(stride)}, padding "
-                              f"{per_dim_text(padding)}", size_fix(wanted if possible else None, tuple(smallest)))
+        check_positive_output(
+            op,
+            x,
+            y,
+            f"kernel {per_dim_text(kernel)}, stride {per_dim_text(stride)}, padding {per_dim_text(padding)}",
+            size_fix(wanted if possible else None, tuple(smallest)),
+        )
     return y
 
 
@@ -105,5 +118,6 @@ class WindowPool(Op):
 
     def build(self, nn: Any, args: Any, x: Shape) -> Any:
         dims = len(x) - 1
-        return spatial_class(nn, self.torch_family, dims)(**self.torch_options(args, dims),
-                                                          **torch_window(self.name, args, x))
+        return spatial_class(nn, self.torch_family, dims)(
+            **self.torch_options(args, dims), **torch_window(self.name, args, x)
+        )

@@ -47,8 +47,12 @@ def torch_mode(args: UpsampleArgs, dims: int) -> str:
         wanted = _LINEAR_BY_DIMS[dims]
         if args.mode not in ("linear", wanted):
             alias = f" (or '{wanted}')" if wanted != "linear" else ""
-            raise OpError(f"mode '{args.mode}' needs {list(_LINEAR_BY_DIMS.values()).index(args.mode) + 1} spatial "
-                          f"dimension(s), the input has {dims}", f"use mode 'linear'{alias}", "mode")
+            raise OpError(
+                f"mode '{args.mode}' needs {list(_LINEAR_BY_DIMS.values()).index(args.mode) + 1} spatial "
+                f"dimension(s), the input has {dims}",
+                f"use mode 'linear'{alias}",
+                "mode",
+            )
         return wanted
     if args.mode == "bicubic" and dims != 2:
         raise OpError(f"mode 'bicubic' needs 2 spatial dimensions, the input has {dims}", "use mode 'linear'", "mode")
@@ -77,8 +81,11 @@ class Upsample(Op):
         dims = require_spatial(self.name, x)
         mode = torch_mode(args, dims)
         if args.align_corners is not None and mode not in ("linear", "bilinear", "bicubic", "trilinear"):
-            raise OpError(f"align_corners applies only to interpolating modes, not '{mode}'",
-                          "remove align_corners", "align_corners")
+            raise OpError(
+                f"align_corners applies only to interpolating modes, not '{mode}'",
+                "remove align_corners",
+                "align_corners",
+            )
         if args.size is not None:
             return (x[0], *per_dim(args.size, dims, "size"))
         scales = per_dim(args.scale, dims, "scale") if isinstance(args.scale, list) else (args.scale,) * dims
@@ -88,8 +95,11 @@ class Upsample(Op):
             smallest = float(f"{1 / shortest:.3g}")
             while interpolated_size(shortest, smallest) < 1:  # the rounded value must still work
                 smallest = float(f"{smallest * 1.01:.3g}")
-            raise OpError(f"scale {args.scale} shrinks the input to {format_shape(sizes)}, less than 1",
-                          f"use scale {smallest:g} or more, or give 'size'", "scale")
+            raise OpError(
+                f"scale {args.scale} shrinks the input to {format_shape(sizes)}, less than 1",
+                f"use scale {smallest:g} or more, or give 'size'",
+                "scale",
+            )
         return (x[0], *sizes)
 
     def receptive_field(self, args: UpsampleArgs, x: Shape, y: Shape) -> PositionDependent | None:
@@ -101,5 +111,4 @@ class Upsample(Op):
         dims = len(x) - 1
         size = None if args.size is None else per_dim(args.size, dims, "size")
         scale = tuple(args.scale) if isinstance(args.scale, list) else args.scale
-        return nn.Upsample(size=size, scale_factor=scale, mode=torch_mode(args, dims),
-                           align_corners=args.align_corners)
+        return nn.Upsample(size=size, scale_factor=scale, mode=torch_mode(args, dims), align_corners=args.align_corners)
