@@ -8,6 +8,7 @@ reported without a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -57,12 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     """The command; those that write files run where SIGTERM unwinds like Ctrl-C, so that an interrupted write
     leaves the old file and no temporary one (:func:`archspec.outputs.terminate_as_exit`)."""
+    module, function = args.run
+    command = getattr(importlib.import_module(module), function)
     if args.command not in ("build", "codegen"):
-        return int(args.run(args))
+        return int(command(args))
     from archspec.outputs import terminate_as_exit  # lazy: signal handling, for the writing commands only
 
     with terminate_as_exit():
-        return int(args.run(args))
+        return int(command(args))
 
 
 class _Parser(argparse.ArgumentParser):

@@ -28,9 +28,12 @@ def compile_network(network: Network, in_place: bool = True) -> Any:
     needed, culprit = module_bytes(network)
     what = "the module's parameters and buffers"
     require_memory(needed, what, culprit)
-    from torch import nn  # here, after the memory check (and codegen imports this module without torch)
+    # Here, after the memory check (and codegen imports this module without torch): torch.nn and archspec's own
+    # leaf modules, as ops build from them.
+    from archspec.backend import modules
+    from archspec.backend.layers import namespace
 
-    from archspec.backend import modules  # (imports torch)
+    nn = namespace()
 
     try:
         return build_tree(network, nn, modules, in_place)

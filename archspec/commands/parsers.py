@@ -1,15 +1,12 @@
 """The argparse parsers of the commands, one builder each, in :data:`COMMANDS`; a command's parser names the
-function that runs it (``args.run``)."""
+function that runs it (``args.run``: module and function name, imported only for the command that runs, so that
+``archspec check`` does not import the code of build, graph and codegen)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from archspec.commands.build import run_build
-from archspec.commands.catalogue import run_list, run_schema
-from archspec.commands.check import run_check
-from archspec.commands.exports import run_codegen, run_graph
 from archspec.commands.options import positive_int, whole_number
 from archspec.limits import DEFAULT_MAX_NODES
 
@@ -40,20 +37,20 @@ def add_build(commands: Any) -> None:
         help="run one forward pass and check every static shape, the MACs and the counts; a "
         "mismatch is a bug in archspec and exits with status 3",
     )
-    build.set_defaults(run=run_build)
+    build.set_defaults(run=("archspec.commands.build", "run_build"))
 
 
 def add_check(commands: Any) -> None:
     check = commands.add_parser("check", help="validate and analyse without importing torch", epilog=EXIT_STATUS_HELP)
     check.add_argument("specs", metavar="SPEC", nargs="+", help=SPEC_HELP)
     _analysis_options(check, quiet="print nothing for valid specs; only errors")
-    check.set_defaults(run=run_check)
+    check.set_defaults(run=("archspec.commands.check", "run_check"))
 
 
 def add_list(commands: Any) -> None:
     listing = commands.add_parser("list", help="list bundled specs, ops, containers and built-in blocks")
     listing.add_argument("what", nargs="?", choices=("specs", "ops", "containers", "blocks", "all"), default="all")
-    listing.set_defaults(run=run_list)
+    listing.set_defaults(run=("archspec.commands.catalogue", "run_list"))
 
 
 def add_graph(commands: Any) -> None:
@@ -61,7 +58,7 @@ def add_graph(commands: Any) -> None:
     graph.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
     _shape_options(graph)
-    graph.set_defaults(run=run_graph)
+    graph.set_defaults(run=("archspec.commands.exports", "run_graph"))
 
 
 def add_codegen(commands: Any) -> None:
@@ -69,12 +66,12 @@ def add_codegen(commands: Any) -> None:
     codegen.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     codegen.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     _shape_options(codegen)
-    codegen.set_defaults(run=run_codegen)
+    codegen.set_defaults(run=("archspec.commands.exports", "run_codegen"))
 
 
 def add_schema(commands: Any) -> None:
     schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors)")
-    schema.set_defaults(run=run_schema)
+    schema.set_defaults(run=("archspec.commands.catalogue", "run_schema"))
 
 
 def _shape_options(parser: argparse.ArgumentParser) -> None:

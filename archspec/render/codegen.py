@@ -13,6 +13,7 @@ path — is written through ``repr`` (or escaped, inside the docstring), so no s
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -76,12 +77,17 @@ class _Where:
 
 
 class _Recorder:
-    """Stands in for a module namespace: ``recorder.Conv2d(...)`` records ``nn.Conv2d(...)``."""
+    """Stands in for a module namespace: ``recorder.Conv2d(...)`` records ``nn.Conv2d(...)``; the names in
+    ``own`` (archspec's layer classes, copied into the file) are recorded without the prefix, and noted in
+    ``used``."""
 
-    def __init__(self, prefix: str):
-        self._prefix = prefix
+    def __init__(self, prefix: str, own: frozenset[str] = frozenset()):
+        self._prefix, self._own, self.used = prefix, own, set()
 
     def __getattr__(self, name: str) -> Any:
+        if name in self._own:
+            self.used.add(name)
+            return lambda *args, **kwargs: _Call(name, args, kwargs)
         return lambda *args, **kwargs: _Call(self._prefix + name, args, kwargs)
 
 
@@ -129,9 +135,39 @@ def _runtime_classes() -> str:
     return body
 
 
+def _layer_sources() -> dict[str, tuple[frozenset[str], str]]:
+    """archspec's leaf module classes (archspec/backend/layers), read as text — importing them would import
+    torch: per file, the classes it defines and its source without docstring and ``__future__`` import."""
+    files = resources.files("archspec.backend").joinpath("layers")
+    sources = {}
+    for entry in sorted(files.iterdir(), key=lambda entry: entry.name):
+        if not entry.name.endswith(".py") or entry.name == "__init__.py":
+            continue
+        source = entry.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        names = frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+        body = source.split('"""', 2)[2] if ast.get_docstring(tree) else source
+        sources[entry.name] = (names, body.replace("from __future__ import annotations\n", ""))
+    return sources
+
+
+def _used_layers(sources: dict[str, tuple[frozenset[str], str]], used: set[str]) -> str:
+    """The source of the layer files that define a class the network uses, with the imports that the
+    container classes' source already has left out."""
+    present = {line for line in _runtime_classes().splitlines() if line.startswith(("import ", "from "))}
+    parts = []
+    for names, body in sources.values():
+        if names & used:
+            lines = [line for line in body.splitlines() if line not in present]
+            parts.append("\n".join(lines).strip("\n"))
+    return "".join(f"\n\n\n{part}" for part in parts)
+
+
 def generate_source(network: Network) -> str:
     """Python source defining ``build_model()`` → an ``nn.Module`` equal in structure to ``archspec.compile``."""
-    tree = build_tree(network, _Recorder("nn."), _Recorder(""))
+    layers = _layer_sources()
+    nn = _Recorder("nn.", frozenset().union(*(names for names, _ in layers.values())))
+    tree = build_tree(network, nn, _Recorder(""))
     where = _Where()
     body = tree.render(1, where)
     functions = []
