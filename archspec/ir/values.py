@@ -9,7 +9,6 @@ from pydantic import BaseModel, ValidationError
 
 from archspec.ir.frame import Frame
 from archspec.ir.locating import Locator
-from archspec.spec.bounded_errors import bounded_diagnostics
 from archspec.spec.expressions import ExpressionError, evaluate_value, has_expression, is_expression
 from archspec.spec.model import Item
 
@@ -52,6 +51,9 @@ class Evaluator:
         try:
             args = model.model_validate(values)
         except ValidationError as exc:
+            # The error path's modules (wording tables, worked examples) load only when arguments are invalid.
+            from archspec.spec.bounded_errors import bounded_diagnostics
+
             first = bounded_diagnostics(exc, model, item.op_path, frame.owner.source, values)[0][0]
             argument = first.path[len(item.op_path)] if len(first.path) > len(item.op_path) else None
             culprit = raw.get(argument, raw)

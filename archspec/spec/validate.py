@@ -13,7 +13,6 @@ from archspec.loading.resolve import builtin_block_names
 from archspec.loading.source import Document, SourceMap
 from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
-from archspec.spec.bounded_errors import FirstErrors, bounded_diagnostics
 from archspec.spec.expressions import has_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, is_class_name, walk_items
@@ -52,6 +51,9 @@ def validate(
     try:
         model = SpecModel.model_validate(data)
     except ValidationError as exc:
+        # The error path's modules (wording tables, worked examples) load only when a spec is invalid.
+        from archspec.spec.bounded_errors import bounded_diagnostics
+
         errors, omitted = bounded_diagnostics(exc, SpecModel, (), source, data)
         # Report layer problems too, so one run shows everything that is wrong.
         reported = {error.path for error in errors}
@@ -165,6 +167,8 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
         except ValidationError as exc:
             entries = [entry for entry in exc.errors() if not _deferred_error(entry, deferred)]
             if entries:
+                from archspec.spec.bounded_errors import FirstErrors, bounded_diagnostics  # the error path only
+
                 described, more = bounded_diagnostics(
                     FirstErrors(entries),
                     op.Args,  # type: ignore[arg-type]
