@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from archspec.errors import Diagnostic, Location, SpecError, did_you_mean
 from archspec.loading.archive import ZIP_SIGNATURE, is_checkpoint_stream
 from archspec.loading.inputs import SPEC_SUFFIXES, open_regular_file, path_error
+from archspec.loading.load_limits import too_large
 from archspec.loading.python_data import load_data
 from archspec.loading.source import Document
 from archspec.loading.yaml_loader import LoadLimits, load_text
@@ -97,17 +98,7 @@ def load_stream(stream: BinaryIO, file: str, limits: LoadLimits | None = None) -
     if data.startswith(ZIP_SIGNATURE):
         raise SpecError([_not_a_spec(file, stream)])
     if len(data) > limits.max_bytes:
-        raise SpecError(
-            [
-                Diagnostic(
-                    f"the file is larger than the {limits.max_bytes:,}-byte cap",
-                    (),
-                    Location(file, 1, 1),
-                    "a spec is small text; use 'repeat' and blocks "
-                    "instead of writing layers out (or raise LoadLimits.max_bytes)",
-                )
-            ]
-        )
+        raise too_large(file, limits)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

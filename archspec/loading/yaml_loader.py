@@ -19,7 +19,7 @@ from __future__ import annotations
 import yaml
 
 from archspec.errors import Diagnostic, Location, SpecError, SpecPath
-from archspec.loading.load_limits import LoadLimits
+from archspec.loading.load_limits import LoadLimits, too_large
 from archspec.loading.node_builder import BuildAbort, NodeBuilder, check_expansion
 from archspec.loading.source import Document
 from archspec.loading.text_checks import BOM, check_characters, check_json
@@ -43,17 +43,7 @@ def load_text(text: str, file: str = "<string>", limits: LoadLimits | None = Non
     """
     limits = limits or LoadLimits()
     if len(text.encode("utf-8", "surrogatepass")) > limits.max_bytes:
-        raise SpecError(
-            [
-                Diagnostic(
-                    f"the file is larger than the {limits.max_bytes:,}-byte cap",
-                    (),
-                    Location(file, 1, 1),
-                    "a spec is small text; use 'repeat' and blocks "
-                    "instead of writing layers out (or raise LoadLimits.max_bytes)",
-                )
-            ]
-        )
+        raise too_large(file, limits)
     text = text.removeprefix(BOM)  # no part of the spec; editors count columns without it
     check_characters(text, file)
     non_finite: list[tuple[SpecPath, str]] = []
