@@ -3,8 +3,11 @@ median of many runs after a warm-up, each checkout in its own process and the pr
 round, so that load from other work on the machine falls on every checkout alike.
 
     python benchmarks/checkouts.py --checkout before=/tmp/old-clone --checkout after=. [--networks a,b] [--rounds 5]
+    python benchmarks/checkouts.py --instructions --checkout ... # instructions per analysis (valgrind): load-free
 
-Prints a Markdown table: per network, each checkout's median (ms) and its ratio to the first checkout's.
+Prints a Markdown table: per network, each checkout's median (ms) — or, with ``--instructions``, the user-space
+instructions of one analysis (a process running it 1 + N times, less one running it once, over N) — and its
+ratio to the first checkout's. On a shared machine, timings swing with the load; instruction counts do not.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -33,14 +37,71 @@ for name in names:
 print(json.dumps(times))
 """
 
+REPEAT = """
+import sys, archspec
+for _ in range(1 + int(sys.argv[2])):
+    archspec.analyze(sys.argv[1])
+"""
+REPEATS = 4
+
+
+def instructions(path: str, network: str, repeats: int) -> int:
+    """User-space instructions of a process analysing ``network`` 1 + ``repeats`` times (cachegrind, no cache
+    simulation)."""
+    env = {**os.environ, "PYTHONPATH": os.path.abspath(path)}
+    command = [
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+        sys.executable,
+        "-c",
+        REPEAT,
+        network,
+        str(repeats),
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    return int(re.search(r"I\s+refs:\s+([\d,]+)", result.stderr).group(1).replace(",", ""))
+
+
+def count_instructions(checkouts: dict[str, str], networks: list[str]) -> None:
+    first = next(iter(checkouts))
+    print("# instructions per analysis by checkout (millions; valgrind, load-free)\n")
+    print(
+        "| network | "
+        + " | ".join(f"{name} (M)" for name in checkouts)
+        + " | "
+        + " | ".join(f"{name} / {first}" for name in list(checkouts)[1:])
+        + " |"
+    )
+    print("|---|" + "---:|" * (2 * len(checkouts) - 1))
+    for network in networks:
+        counts = {
+            name: (instructions(path, network, REPEATS) - instructions(path, network, 0)) / REPEATS / 1e6
+            for name, path in checkouts.items()
+        }
+        ratios = [f"{counts[name] / counts[first]:.2f}×" for name in list(checkouts)[1:]]
+        print(
+            f"| {network} | "
+            + " | ".join(f"{counts[name]:.1f}" for name in checkouts)
+            + " | "
+            + " | ".join(ratios)
+            + " |",
+            flush=True,
+        )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkout", action="append", required=True, metavar="NAME=PATH")
     parser.add_argument("--networks", default=NETWORKS)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--instructions", action="store_true", help="count instructions instead of timing")
     args = parser.parse_args()
     checkouts = dict(entry.split("=", 1) for entry in args.checkout)
+    if args.instructions:
+        count_instructions(checkouts, args.networks.split(","))
+        return
     runs: dict[str, dict[str, list[float]]] = {name: {} for name in checkouts}
     for round_ in range(args.rounds):
         for name, path in checkouts.items():
