@@ -65,6 +65,7 @@ def evaluate_value(value: Any, scope: Mapping[str, Any]) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def _whole_expression(text: str) -> str | None:
     """The body of a string that is one expression (``$name``, ``${...}``), or None for text with parts."""
     whole = _WHOLE_NAME.match(text)
@@ -106,7 +107,10 @@ def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"expression {value_text(source)!r} is nested too deeply", "simplify it") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_expression(source: str) -> ast.Expression:
+    """The checked tree of ``source``, cached: blocks repeat the same expressions in every call (a refusal is an
+    exception, so it is not cached and is raised again each time)."""
     if len(source) > _MAX_EXPRESSION_LENGTH:
         raise ExpressionError(
             f"expression longer than {_MAX_EXPRESSION_LENGTH} characters", "split it into params and combine them"
@@ -163,9 +167,7 @@ def referenced_names(value: Any) -> set[str]:
     return names
 
 
-@functools.lru_cache(maxsize=4096)
 def _parse(source: str) -> ast.Expression:
-    """Parsing dominates evaluation and specs repeat the same expressions in every block copy."""
     tree = ast.parse(source, mode="eval")
     check_literals(tree, source)
     return tree
