@@ -1,8 +1,11 @@
-"""What the text of an expression may hold: ASCII names and numbers that mean exactly what they show.
+"""What the text of an expression may hold: ASCII names, numbers and strings that mean exactly what they show.
 
 Python's parser folds identifiers by NFKC (``ｗ`` reads as ``w``, ``＿＿in＿＿`` as ``__in__``) and reads ``1_000``,
 ``0b101`` and ``0X1F`` as numbers. A spec's names must match exactly and its numbers read the same in YAML, JSON and
-expressions, so :mod:`archspec.spec.expressions` refuses such text before (and right after) parsing it.
+expressions, so :mod:`archspec.spec.expressions` refuses such text before (and right after) parsing it. String
+literals (``'relu'`` or ``"relu"``) likewise hold the characters they show: no escapes (``\\x41`` is ``A``), no
+prefixes (``b''``, ``r''``, ``f''``), no implicit concatenation (``'a' 'b'``), and no braces, which would end the
+``${...}`` around them in text like ``stage${...}``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import ast
 import re
 import unicodedata
 
-from archspec.user_text import quoted
+from archspec.user_text import quoted, shortened
 
 
 class ExpressionError(Exception):
@@ -44,6 +47,35 @@ def refuse_non_ascii(source: str, char: str) -> None:
 # Number literals as YAML 1.2 (core schema) and JSON write them, without the sign (a unary operator here), plus the
 # core schema's 0o / 0x forms.
 _NUMBER_LITERAL = re.compile(r"(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+")
+
+
+# A string literal as it may be written: one pair of quotes of either style around printable ASCII text without
+# backslashes, braces or that quote.
+_STRING_LITERAL = re.compile(r"'[ -&(-\[\]-z|~]*'|\"[ !#-\[\]-z|~]*\"")
+
+
+def check_literals(tree: ast.Expression, source: str) -> None:
+    """Refuse Python-only number forms (``1_000``, ``0b101``, ``0X1F``) and string literals that do not mean what
+    they show (escapes, prefixes, braces, ``'a' 'b'``) in the parsed ``source``.
+
+    >>> check_literals(ast.parse("a == 'relu'", mode="eval"), "a == 'relu'")
+    >>> check_literals(ast.parse("a == r'relu'", mode="eval"), "a == r'relu'")
+    Traceback (most recent call last):
+    ...
+    archspec.spec.expression_text.ExpressionError: string literal r'relu' holds an escape, a brace or a prefix
+
+    Raises:
+        ExpressionError: for the first such literal.
+    """
+    check_number_literals(tree, source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and type(node.value) is str:
+            text = ast.get_source_segment(source, node) or ""
+            if not _STRING_LITERAL.fullmatch(text):
+                raise ExpressionError(
+                    f"string literal {shortened(text, 40)} holds an escape, a brace or a prefix",
+                    "write strings as plain text in quotes, 'relu' or \"relu\", without \\, { or }",
+                )
 
 
 def check_number_literals(tree: ast.Expression, source: str) -> None:

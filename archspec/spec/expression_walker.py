@@ -1,9 +1,15 @@
 """The whitelisted AST walker that evaluates one parsed spec expression (see :mod:`archspec.spec.expressions`).
 
-Only numbers, booleans, scope names, ``in.*``, the arithmetic and comparison operators, ``and / or / not``,
-``a if c else b``, lists and the functions in :data:`FUNCTIONS` are evaluated; every other construct is refused
-with a message and a fix. Every value is kept below 2**62, and no operator or function is handed arguments that
-make Python itself do unbounded work.
+Only numbers, booleans, strings, scope names, ``in.*``, the arithmetic and comparison operators, ``and / or /
+not``, ``a if c else b``, lists and the functions in :data:`FUNCTIONS` are evaluated; every other construct is
+refused with a message and a fix. Every value is kept below 2**62, and no operator or function is handed arguments
+that make Python itself do unbounded work.
+
+Strings are values to choose and compare (``act == 'hardswish'``, ``'relu6' if v2 else 'relu'``), not text to
+compute: arithmetic on them is refused (it could build huge values, ``'x' * 10**9``), and so are ordering (``<``)
+and ``min`` / ``max`` of them — alphabetical order is never what a spec means. ``==`` and ``!=`` compare any two
+values as Python does, so a string equals no number (``padding == 'same'`` is false for ``padding: 1``): an
+argument that may be a number or a word (conv's ``padding``) can be tested without a type check first.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
+_EQUALITY = (ast.Eq, ast.NotEq)
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
@@ -100,8 +107,14 @@ def _max_round_digits() -> int:
 
 
 def _check_call(function: str, args: list[Any]) -> None:
-    """Refuse arguments that would make a function do unbounded work (the ``**`` bound applied to the power of
-    ten ``round`` computes)."""
+    """Refuse strings (``max('relu', 'gelu')`` would order them alphabetically) and arguments that would make a
+    function do unbounded work (the ``**`` bound applied to the power of ten ``round`` computes)."""
+    text = next((arg for arg in _flattened(args) if isinstance(arg, str)), None)
+    if text is not None:
+        raise ExpressionError(
+            f"{function}() takes numbers, got {_kind(text)}",
+            "strings can only be compared with == and != (e.g. act == 'relu') or chosen with 'a if c else b'",
+        )
     if function != "round" or len(args) != 2:
         return
     digits = args[1]
@@ -131,9 +144,12 @@ class Walker:
         return _checked(handler(node))
 
     def visit_Constant(self, node: ast.Constant) -> Any:
-        if isinstance(node.value, bool | int | float):
+        if isinstance(node.value, bool | int | float | str):  # strings: checked as written (expression_text)
             return node.value
-        raise ExpressionError(f"constant {node.value!r} is not allowed in expressions", "use numbers only")
+        raise ExpressionError(
+            f"constant {value_text(repr(node.value))} is not allowed in expressions",
+            "use numbers, True / False, or strings in quotes ('relu')",
+        )
 
     def visit_Name(self, node: ast.Name) -> Any:
         if node.id in ("True", "False"):
@@ -157,7 +173,10 @@ class Walker:
             # Arithmetic on lists or strings could build huge values ([0] * 10**9); specs never need it.
             raise ExpressionError(
                 f"cannot apply '{symbol}' to {_kind(left)} and {_kind(right)}",
-                "arithmetic works on numbers only; write lists out as [a, b]",
+                "arithmetic works on numbers only; strings are compared (==, !=) or chosen (a if c else b), and "
+                "text is built around the expression ('stage${i}')"
+                if isinstance(left, str) or isinstance(right, str)
+                else "arithmetic works on numbers only; write lists out as [a, b]",
             )
         if op is ast.Pow and _too_large_power(left, right):
             raise ExpressionError(f"{value_text(left)} ** {value_text(right)} is too large", "use a smaller exponent")
@@ -196,6 +215,11 @@ class Walker:
             if type(op) not in _COMPARE:
                 raise ExpressionError(f"comparison {type(op).__name__} is not allowed", "use == != < <= > >=")
             right = self.visit(comparator)
+            if not isinstance(op, _EQUALITY) and (isinstance(left, str) or isinstance(right, str)):
+                raise ExpressionError(
+                    f"cannot order {_kind(left)} and {_kind(right)} with '{_COMPARISON_SYMBOLS[type(op)]}'",
+                    "strings can only be compared with == and != (e.g. act == 'relu'); give an order as a number param",
+                )
             try:
                 if not _COMPARE[type(op)](left, right):
                     return False
@@ -311,6 +335,14 @@ _SYMBOLS: dict[type[ast.operator], str] = {
     ast.BitAnd: "&",
     ast.MatMult: "@",
 }
+
+
+_COMPARISON_SYMBOLS: dict[type[ast.cmpop], str] = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+def _flattened(args: list[Any]) -> list[Any]:
+    """The arguments, with the elements of a list argument (``min([a, b])``) in place of the list."""
+    return [item for arg in args for item in (arg if isinstance(arg, list) else [arg])]
 
 
 def _is_number(value: Any) -> bool:

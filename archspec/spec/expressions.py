@@ -1,7 +1,8 @@
 """Spec expressions: ``$name`` and ``${...}``, evaluated by a whitelisted AST walker — never ``eval``.
 
-The grammar is small arithmetic: numbers, booleans, names bound in the current scope, ``+ - * / // % **``,
-comparisons, ``and / or / not``, ``a if c else b``, and the functions ``min max round floor ceil abs``.
+The grammar is small arithmetic: numbers, booleans, strings in quotes (``'relu'``, ``"relu"``), names bound in the
+current scope, ``+ - * / // % **``, comparisons (strings: ``==`` and ``!=`` only), ``and / or / not``,
+``a if c else b``, and the functions ``min max round floor ceil abs``.
 ``in.channels`` / ``in.spatial`` / ``in.dims`` read the shape flowing into the item; they live in their own
 namespace (scope keys ``in.channels`` ...), so no param or block argument can shadow them. Anything else
 (attribute access, other calls, subscripts, lambdas, comprehensions, dunder names) is rejected with a clear
@@ -21,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from archspec.spec.expression_text import ExpressionError, check_number_literals, refuse_non_ascii
+from archspec.spec.expression_text import ExpressionError, check_literals, refuse_non_ascii
 from archspec.spec.expression_walker import INPUT_NAMESPACE, Walker
 from archspec.user_text import value_text
 
@@ -64,6 +65,7 @@ def evaluate_value(value: Any, scope: Mapping[str, Any]) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def _whole_expression(text: str) -> str | None:
     """The body of a string that is one expression (``$name``, ``${...}``), or None for text with parts."""
     whole = _WHOLE_NAME.match(text)
@@ -105,7 +107,10 @@ def evaluate_expression(source: str, scope: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"expression {value_text(source)!r} is nested too deeply", "simplify it") from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_expression(source: str) -> ast.Expression:
+    """The checked tree of ``source``, cached: blocks repeat the same expressions in every call (a refusal is an
+    exception, so it is not cached and is raised again each time)."""
     if len(source) > _MAX_EXPRESSION_LENGTH:
         raise ExpressionError(
             f"expression longer than {_MAX_EXPRESSION_LENGTH} characters", "split it into params and combine them"
@@ -122,7 +127,7 @@ def _parse_expression(source: str) -> ast.Expression:
         reason = exc.msg if isinstance(exc, SyntaxError) else "too complex"
         raise ExpressionError(
             f"cannot parse expression {value_text(source)!r}: {reason}",
-            "use numbers, names, + - * / // % **, comparisons, and/or/not",
+            "use numbers, strings in quotes, names, + - * / // % **, comparisons, and/or/not",
         ) from None
 
 
@@ -162,9 +167,7 @@ def referenced_names(value: Any) -> set[str]:
     return names
 
 
-@functools.lru_cache(maxsize=4096)
 def _parse(source: str) -> ast.Expression:
-    """Parsing dominates evaluation and specs repeat the same expressions in every block copy."""
     tree = ast.parse(source, mode="eval")
-    check_number_literals(tree, source)
+    check_literals(tree, source)
     return tree

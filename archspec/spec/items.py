@@ -10,7 +10,7 @@ from archspec.loading.source import SourceMap
 from archspec.ops.containers import CONTAINERS, RESERVED_IDS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import is_expression
-from archspec.spec.model import INLINE_GROUP, NAME_PATTERN, Item
+from archspec.spec.model import INLINE_GROUP, NAME_PATTERN, Item, is_module_name
 from archspec.user_text import cut, describe_value, quoted
 
 MODIFIERS = ("name", "repeat", "first", "id", "from", "if", "inline")
@@ -149,11 +149,13 @@ class ItemParser:
         path = item.path
         if "name" in raw:
             item.name = raw["name"]
-            if not (isinstance(item.name, str) and (_NAME.fullmatch(item.name) or is_expression(item.name))):
+            # digits are a position: a block whose module is an nn.Sequential in torchvision (Conv2dNormActivation)
+            # names its children 0, 1, 2
+            if not (isinstance(item.name, str) and (is_module_name(item.name) or is_expression(item.name))):
                 self.error(
                     (*path, "name"),
                     f"name {describe_value(item.name)} is not a valid module name",
-                    "use letters, digits and '_' (no dots), not starting with a digit",
+                    "use letters, digits and '_' (no dots), not starting with a digit, or digits alone (a position)",
                 )
         if "repeat" in raw:
             item.repeat = raw["repeat"]

@@ -89,6 +89,7 @@ CLASSES = {
     "errors inside blocks point at the user's spec": ["61", "62"],
     "errors inside nested blocks name the chain of uses": ["290", "291"],
     "block module classes and inline (issue 10 §2)": ["300", "301", "302"],
+    "strings in expressions: ordering, escapes, arithmetic, min/max (== and != only)": ["310", "311", "312", "313"],
     "out-of-range values": ["69", "70", "80"],
     "functions given arguments that make Python do unbounded work": ["100", "101"],
     "expressions reading the input's shape (own namespace, no subscripts)": ["102", "103", "110", "126"],

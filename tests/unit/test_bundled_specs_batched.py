@@ -26,6 +26,9 @@ INPUTS: dict[str, list[int] | None] = {
     "googlenet": [3, 64, 64],
     "lenet5": None,
     "mobilenet_v1": [3, 64, 64],
+    "mobilenet_v2": [3, 64, 48],
+    "mobilenet_v3_large": [3, 64, 64],
+    "mobilenet_v3_small": [3, 48, 64],
     "nin": None,
     "resnet18": [3, 64, 64],
     "resnet34": [3, 64, 64],
@@ -46,8 +49,11 @@ INPUTS: dict[str, list[int] | None] = {
 }
 # One of each family in the default run; the rest (0.5-2 s each: large classifiers to initialise, deep
 # graphs) in the slow set
-FAST = {"lenet5", "nin", "alexnet_original", "mobilenet_v1", "resnet18", "resnet50_slim", "googlenet", "vgg11_bn"}
-TRAIN = ["resnet18", "googlenet", "mobilenet_v1", "densenet121"]
+FAST = {
+    *("lenet5", "nin", "alexnet_original", "mobilenet_v1", "mobilenet_v3_small"),
+    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn"),
+}
+TRAIN = ["resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121"]
 TRAIN_FAST = {"resnet18", "googlenet"}
 
 

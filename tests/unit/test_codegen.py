@@ -36,8 +36,8 @@ def build_generated(source: str) -> torch.nn.Module:
 
 @pytest.mark.parametrize(
     "spec",
-    ["lenet5", "resnet18", "googlenet", "densenet121", UNET],
-    ids=["lenet5", "resnet18", "googlenet", "densenet121", "unet"],
+    ["lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", UNET],
+    ids=["lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "unet"],
 )
 def test_generated_module_equals_compiled(spec):
     network = archspec.expand(spec)

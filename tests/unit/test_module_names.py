@@ -153,3 +153,13 @@ def test_inlined_names_clash_like_any_others():
     clash = spec_with([conv(name="a"), {"sequential": [conv(name="a")], "inline": True}])
     with pytest.raises(archspec.SpecError, match="name 'a' is already used by layers\\[0\\]"):
         archspec.analyze(clash)
+
+
+def test_a_block_names_its_children_by_position_as_a_torchvision_sequential_does():
+    """torchvision's Conv2dNormActivation is an nn.Sequential: its children are 0, 1, 2. Digits alone are a valid
+    ``name`` (a position); one taken twice is a located clash."""
+    block = {"params": {}, "layers": [conv(name="0"), {"batchnorm": {}, "name": "1"}, {"relu": {}, "name": "2"}]}
+    model = archspec.compile(spec_with([{"cna": {}}], {"cna": block}))
+    assert [name for name, _ in model.get_submodule("0").named_children()] == ["0", "1", "2"]
+    with pytest.raises(archspec.SpecError, match="name '1' is already used by layers\\[1\\]"):
+        archspec.analyze(spec_with([conv(), conv(name="1"), conv(name="1")]))
