@@ -134,7 +134,9 @@ class RoutedSequential(nn.ModuleDict):
     def __prepare_scriptable__(self) -> "RoutedSequential":
         """Called by ``torch.jit.script``: refuse a module with parameter items (whose steps look their
         tensors up by name, which TorchScript cannot compile) rather than script one that fails when run."""
-        held = [parameter for listed in [*self.steps.values(), self.final_steps] for *_, parameter in listed if parameter]
+        held = [
+            parameter for listed in [*self.steps.values(), self.final_steps] for *_, parameter in listed if parameter
+        ]
         if held:
             raise RuntimeError(
                 f"torch.jit.script cannot compile parameter items ({', '.join(held)}): their steps look the "

@@ -116,7 +116,8 @@ class ClassToken(Op):
 
 class PosEmbeddingArgs(OpArgs):
     std: Annotated[float, Field(ge=0)] = 0.02
-    length: PositiveInt | None = None  # the number of positions it holds (the size of dim 1); None: the input's
+    length: PositiveInt | None = None  # the number of positions it holds along `dim`; None: the input's
+    dim: int = 1  # the positions' dim (torch numbering): 1 for [L, D] as ViT's, 2 for a [D, L] sequence
 
 
 @register
@@ -130,17 +131,22 @@ class PosEmbedding(Op):
         Example({}, (10,)),
         Example({}, (197, 12), "ViT: [L, D]; the tensor is 1×197×12, as torchvision's Encoder"),
         Example({"std": 1.0, "length": 5}, (5, 8)),
-        Example({}, (4, 3, 6), "a 3-D input: the tensor is 1×4×3×6"),
+        Example({"length": 6, "dim": 2}, (4, 6), "a [D, L] sequence: positions along dim 2"),
+        Example({}, (4, 3, 6), "2-D: the tensor is 1×4×3×6"),
+        Example({"std": 0.5}, (2, 3, 4, 5), "3-D"),
     ]
 
     def output_shape(self, args: PosEmbeddingArgs, x: Shape, ctx: Context) -> Shape:
         self.check_input(x)
-        if args.length is not None and x[0] != args.length:
-            held = (1, args.length, *x[1:])
+        dim = _feature_dim(args.dim, x)
+        if args.length is not None and x[dim] != args.length:
+            # The tensor's shape is fixed by `length`: this is what pins the network's input size (ViT-B/16's
+            # 197 positions need 224×224), and what the smallest-input search finds.
+            held = (1, *x[:dim], args.length, *x[dim + 1 :])
             raise OpError(
-                f"'pos_embedding' holds {args.length} positions (a {format_shape(held)} tensor), but its input "
-                f"{format_shape(x)} has {x[0]}",
-                f"give the network the input size that makes {args.length} positions, or use length: {x[0]} "
+                f"'pos_embedding' holds a {format_shape(held)} tensor ({args.length} positions along dim "
+                f"{args.dim}), but its input {format_shape(x)} has {x[dim]}",
+                f"give the network the input size that makes {args.length} positions, or use length: {x[dim]} "
                 "(a tensor of another shape: weights trained for one length do not load)",
                 "length",
             )
