@@ -330,3 +330,26 @@ def test_a_fixed_embedding_fixes_the_smallest_input():
     for size in (223, 240):  # measured: the compiled module at other sizes fails where the report says
         with pytest.raises(RuntimeError):
             archspec.compile(VIT_B16_PATCHES)(torch.randn(1, 3, size, size))
+
+
+def test_pointwise_fields_agree_with_the_gradient_probe():
+    from probe import probe_indices, receptive_span
+
+    spec = {
+        "archspec": 1,
+        "name": "scaled",
+        "input": [2, 12, 12],
+        "layers": [
+            {"conv": {"out": 3, "kernel": 3, "stride": 2}},
+            {"layer_scale": {}},
+            {"pos_embedding": {}},
+            {"conv": {"out": 2, "kernel": 3}},
+        ],
+    }
+    report = archspec.analyze(spec)
+    model = archspec.compile(spec)
+    field = report.layers[-1].rf
+    assert field.kind == EXACT and report.layers[1].rf == report.layers[0].rf == report.layers[2].rf
+    for index in probe_indices(report.output_shape[2:]):
+        spans = receptive_span(model, [2, 12, 12], index)
+        assert spans == [field.span(i, d) for d, i in enumerate(index)]
