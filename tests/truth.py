@@ -51,6 +51,8 @@ class Measurement:
     leaf_activation_bytes: dict[str, int] = field(default_factory=dict)  # leaves that ran
     leaves: set[str] = field(default_factory=set)
     calls: dict[str, int] = field(default_factory=dict)
+    # every parameter by its dotted name (parameter items' rows name one): (numel, requires_grad)
+    parameters: dict[str, tuple[int, bool]] = field(default_factory=dict)
 
     def activation_bytes(self, path: str) -> int:
         """A leaf's output bytes; a container's, the sum over the leaves under it that ran."""
@@ -116,6 +118,7 @@ def measure(model: torch.nn.Module, input_shape: list[int], train: bool = False,
         leaf_activation_bytes=leaf_bytes,
         leaves=leaves,
         calls=calls,
+        parameters={path: (p.numel(), p.requires_grad) for path, p in model.named_parameters()},
     )
 
 
@@ -134,10 +137,16 @@ def assert_layers_equal_measured(report: Report, truth: Measurement) -> None:
     the rows of train-only heads report what the head costs when it runs, which is measured in training
     mode. Totals: params, buffers, MACs and activation bytes of the whole network."""
     rows = {row.path: row for row in report.layers}
-    assert set(rows) == set(truth.module_params) - {""}, "report rows == compiled submodules"
-    assert {path for path, row in rows.items() if row.leaf} == truth.leaves
+    # Parameter items' rows name parameters (model.get_parameter(path)); every other row names a submodule.
+    tensors = {path for path, row in rows.items() if row.parameter}
+    assert set(rows) - tensors == set(truth.module_params) - {""}, "report rows == compiled submodules"
+    assert {path for path, row in rows.items() if row.leaf} - tensors == truth.leaves
     mismatches = []
-    for path, row in rows.items():
+    for path in tensors:
+        row, (numel, trainable) = rows[path], truth.parameters[path]
+        if (row.params, row.trainable_params, row.buffers) != (numel, numel if trainable else 0, 0):
+            mismatches.append((path, row.op, (row.params, row.trainable_params, row.buffers), (numel, trainable)))
+    for path, row in ((path, row) for path, row in rows.items() if path not in tensors):
         static = {"params": row.params, "trainable_params": row.trainable_params, "buffers": row.buffers}
         measured = {
             "params": truth.module_params[path],
@@ -170,7 +179,9 @@ def assert_static_equals_measured(
     report, truth = static_and_measured(spec, input_shape, batch, train)
     train_only = {row.path for row in report.layers if row.train_only}
     not_run = set() if train else {path for path in train_only if path.rpartition(".")[0] in train_only}
-    static_shapes = {row.path: row.output_shape for row in report.layers if row.path not in not_run}
+    static_shapes = {
+        row.path: row.output_shape for row in report.layers if row.path not in not_run and not row.parameter
+    }
     assert static_shapes == truth.shapes
     assert_layers_equal_measured(report, truth)
     outputs = truth.output if isinstance(truth.output, dict) else {"output": truth.output}

@@ -58,6 +58,8 @@ def min_input(network: Network, ctx: Context, fields: dict[str, Field | None] | 
     the ``fields`` (the receptive-field pass's) is usually the answer, confirmed in two passes instead of the
     ~2·log2(size) a search from 1 takes (35 passes for 300,000 positions). Square inputs are searched for all
     dimensions at once; the result is kept only if shrinking any single dimension by one breaks the network.
+    No probe is larger than the given size, so a layer that accepts sizes only up to it — a ``pos_embedding``
+    with a ``length`` accepts one number of positions — still gives the exact least size (ViT-B/16: 224).
     """
     shape = list(network.input)
     if len(shape) < 2:

@@ -24,6 +24,8 @@ CONVENTIONS = {
     "normalisation, activations and pooling count 0)",
     "activation_bytes": "sum over leaf ops of output elements x 4 bytes (float32), batch included",
     "param_bytes": "parameter elements x 4 bytes (float32); buffers not included",
+    "parameter": "a row with parameter true is a parameter item (class_token, pos_embedding, layer_scale): its "
+    "path names a parameter of the compiled module (get_parameter), not a submodule",
     "receptive_field": "size, jump (effective stride; 'stride' in the network's field), start (0.5-based "
     "centre of output index 0) and effective left padding per spatial dim, relative to "
     "the network input; output i sees inputs [i*jump - padding, i*jump - padding + size - 1]",
@@ -49,6 +51,10 @@ class LayerReport:
     location: Location | None
     train_only: bool = False
     spec_path: SpecPath = ()  # of the item it comes from (where errors about the layer point)
+    # A parameter item (class_token, pos_embedding, layer_scale): its path names a parameter of the compiled
+    # module (``model.get_parameter(path)``), not a submodule; it is a leaf with no MACs and, like an inlined
+    # merge, a step of the enclosing module, so no activation bytes of its own.
+    parameter: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +71,7 @@ class LayerReport:
             "activation_bytes": self.activation_bytes,
             "rf": self.rf.to_dict() if self.rf else None,
             "train_only": self.train_only,
+            "parameter": self.parameter,
             "source": str(self.location) if self.location else None,
         }
 
@@ -257,7 +264,7 @@ def _layer_rows(
                 warned[key] = (node, warned[key][1])  # the walk goes backwards: keep the first copy
             params, buffers, macs = counts
             macs *= batch
-            activations = batch * prod(node.output) * DTYPE_BYTES
+            activations = 0 if node.op.holds_tensor else batch * prod(node.output) * DTYPE_BYTES
         else:
             params = buffers = macs = activations = 0
             for child in node.children:
@@ -293,6 +300,7 @@ def _layer_rows(
                     node.location,
                     node.train_only,
                     node.spec_path,
+                    node.op is not None and node.op.holds_tensor,
                 )
             )
     rows.reverse()

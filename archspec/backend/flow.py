@@ -4,7 +4,10 @@
 The module runs its children in registration order. A child reads the previous child's output unless its
 route says otherwise (slots hold saved outputs; slot 0 the module's input), and before a child (or at the end)
 the module may run merge steps over saved outputs: the ``add`` of an inlined residual, the ``concat`` of an
-inlined dense layer. No tensor is named by a string at run time, and no step is interpreted from the spec.
+inlined dense layer. Parameter items (ops that hold a tensor, not a module: ``class_token``) are steps too: the
+tensor is registered on the module under the item's name, and the step applies it (prepend, add, scale) to the
+value it reads, looking the parameter up by that name when it runs. No intermediate tensor is named by a string
+at run time, and no step is interpreted from the spec.
 
 Torch-free: the code generator writes the same plan into standalone source.
 """
@@ -16,6 +19,8 @@ from typing import Any
 
 # Merge steps (archspec.ops.containers: Container.flow_step), as the module's forward switches on them.
 STEP_CODES = {"concat": 0, "add": 1, "multiply": 2, "pass": 3}  # pass: the output is an earlier value
+# Steps of parameter items (archspec.ops.base.LearnedTensor.apply), by the same numbering.
+TENSOR_STEP_CODES = {"prepend": 4, "add": 5, "scale": 6}
 
 
 @dataclass(eq=False)
@@ -29,8 +34,10 @@ class Value:
 class Flow:
     """Collects a module's children and steps in run order, deciding which values need a slot."""
 
+    # Modules and parameter items' tensors, in spec order (the module registers the tensors as parameters).
     named_children: list[tuple[str, Any]] = field(default_factory=list)
-    entries: list[tuple[str | None, int, int, list[int], Value]] = field(default_factory=list)
+    # (child name or None for a step, step code, dim, reads, value, the parameter a step applies or "")
+    entries: list[tuple[str | None, int, int, list[int], Value, str]] = field(default_factory=list)
     slot_count: int = 1
     input: Value = field(default_factory=lambda: Value(keep=0))
     last: Value | None = None  # what the running tensor holds (the last child's or step's result)
@@ -54,9 +61,15 @@ class Flow:
     def merge(self, step: str, dim: int, inputs: list[Value]) -> Value:
         return self.produce(None, STEP_CODES[step], dim, [self.read(value) for value in inputs])
 
-    def produce(self, name: str | None, code: int, dim: int, reads: list[int]) -> Value:
+    def tensor(self, name: str, tensor: Any, apply: str, inputs: list[Value]) -> Value:
+        """A parameter item: its tensor is registered under ``name``, and a step applies it to ``inputs[0]``."""
+        reads = [self.read(inputs[0])]
+        self.named_children.append((name, tensor))
+        return self.produce(None, TENSOR_STEP_CODES[apply], 1, reads, name)
+
+    def produce(self, name: str | None, code: int, dim: int, reads: list[int], parameter: str = "") -> Value:
         value = Value()
-        self.entries.append((name, code, dim, reads, value))
+        self.entries.append((name, code, dim, reads, value, parameter))
         self.last = value
         return value
 
@@ -65,11 +78,11 @@ class Flow:
         if output is not self.last:
             self.merge("pass", 0, [output])
         routes: dict[str, tuple[list[int], int]] = {}
-        steps: dict[str, list[tuple[int, int, list[int], int]]] = {}
-        pending: list[tuple[int, int, list[int], int]] = []
-        for name, code, dim, reads, value in self.entries:
+        steps: dict[str, list[tuple[int, int, list[int], int, str]]] = {}
+        pending: list[tuple[int, int, list[int], int, str]] = []
+        for name, code, dim, reads, value, parameter in self.entries:
             if name is None:
-                pending.append((code, dim, reads, value.keep))
+                pending.append((code, dim, reads, value.keep, parameter))
                 continue
             if pending:
                 steps[name], pending = pending, []

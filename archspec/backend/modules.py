@@ -24,10 +24,11 @@ from torch import nn
 # A route: the slots a child reads (-1 is the previous child's output) and the slot its output is kept in
 # (-1: not kept). Children with no route read the previous output and are not kept.
 Route = Tuple[List[int], int]
-# A merge step: its kind (archspec.backend.flow.STEP_CODES: 0 concat, 1 add, 2 multiply, 3 pass a value on —
-# literals below, as TorchScript reads no module-level ints), the concat dim, the slots it reads and the slot
-# it is kept in.
-Step = Tuple[int, int, List[int], int]
+# A step: its kind (archspec.backend.flow.STEP_CODES: 0 concat, 1 add, 2 multiply, 3 pass a value on;
+# TENSOR_STEP_CODES: 4 prepend, 5 add, 6 scale by a parameter item's tensor — literals below, as TorchScript
+# reads no module-level ints), the concat dim, the slots it reads, the slot it is kept in, and the name of the
+# parameter a parameter item's step applies ("" for merges).
+Step = Tuple[int, int, List[int], int, str]
 
 
 def sequential(named_children: Sequence[tuple[str, Any]], **program: Any) -> nn.Module:
@@ -37,19 +38,16 @@ def sequential(named_children: Sequence[tuple[str, Any]], **program: Any) -> nn.
     return nn.Sequential(OrderedDict(named_children))
 
 
-def _run_steps(steps: List[Step], x: torch.Tensor, saved: List[torch.Tensor]) -> torch.Tensor:
-    """Merge saved outputs as an inlined merge would (the running tensor ``x`` is slot -1)."""
-    for kind, dim, reads, keep in steps:
-        tensors = [x if slot < 0 else saved[slot] for slot in reads]
-        if kind == 0:
-            x = torch.cat(tensors, dim)
-        else:  # add, multiply; a single read passes an earlier value on
-            x = tensors[0]
-            for other in tensors[1:]:
-                x = x + other if kind == 1 else x * other
-        if keep >= 0:
-            saved[keep] = x
-    return x
+def learned_tensor(shape: Sequence[int], init: str, value: float) -> nn.Parameter:
+    """A parameter item's tensor (archspec.ops.base.LearnedTensor), initialised as torchvision does: ``zeros``
+    (ViT's class token), ``normal`` with std ``value`` (its positional embedding), ``fill``: ones times
+    ``value`` (ConvNeXt's layer scale). Made where the item stands in the build, so random numbers are drawn in
+    spec order."""
+    if init == "normal":
+        return nn.Parameter(torch.empty(list(shape)).normal_(std=value))
+    if init == "fill":
+        return nn.Parameter(torch.ones(list(shape)) * value)
+    return nn.Parameter(torch.zeros(list(shape)))
 
 
 class RoutedSequential(nn.ModuleDict):
@@ -71,7 +69,11 @@ class RoutedSequential(nn.ModuleDict):
         final_steps: Optional[List[Step]] = None,
         slot_count: int = 1,
     ):
-        super().__init__(OrderedDict(named_children))
+        # Parameter items' tensors come among the children, in spec order: they are this module's parameters.
+        super().__init__(OrderedDict((n, c) for n, c in named_children if not isinstance(c, nn.Parameter)))
+        for name, child in named_children:
+            if isinstance(child, nn.Parameter):
+                self.register_parameter(name, child)
         self.routes = {name: (list(reads), keep) for name, (reads, keep) in (routes or {}).items()}
         self.steps = {name: [_step(step) for step in listed] for name, listed in (steps or {}).items()}
         self.final_steps = [_step(step) for step in final_steps or []]
@@ -84,7 +86,7 @@ class RoutedSequential(nn.ModuleDict):
         saved: List[torch.Tensor] = [x] * self.slot_count
         for name, module in self.items():
             if name in self.steps:
-                x = _run_steps(self.steps[name], x, saved)
+                x = self.run_steps(self.steps[name], x, saved)
             route = self.routes.get(name)
             if route is None:
                 x = module(x)
@@ -97,13 +99,55 @@ class RoutedSequential(nn.ModuleDict):
                 if keep >= 0:
                     saved[keep] = x
         if len(self.final_steps) > 0:
-            x = _run_steps(self.final_steps, x, saved)
+            x = self.run_steps(self.final_steps, x, saved)
         return x
+
+    def run_steps(self, steps: List[Step], x: torch.Tensor, saved: List[torch.Tensor]) -> torch.Tensor:
+        """Merge saved outputs as an inlined merge would, or apply a parameter item's tensor (the running
+        tensor ``x`` is slot -1)."""
+        for kind, dim, reads, keep, parameter in steps:
+            tensors = [x if slot < 0 else saved[slot] for slot in reads]
+            if kind == 0:
+                x = torch.cat(tensors, dim)
+            elif kind >= 4:
+                x = self.apply_tensor(kind, parameter, tensors[0])
+            else:  # add, multiply; a single read passes an earlier value on
+                x = tensors[0]
+                for other in tensors[1:]:
+                    x = x + other if kind == 1 else x * other
+            if keep >= 0:
+                saved[keep] = x
+        return x
+
+    @torch.jit.unused
+    def apply_tensor(self, kind: int, parameter: str, x: torch.Tensor) -> torch.Tensor:
+        """A parameter item's step, as torchvision writes it. The tensor is looked up by name when called, so
+        assigning ``module.class_token = nn.Parameter(...)`` changes what runs (TorchScript cannot look an
+        attribute up by a name it reads at run time: see __prepare_scriptable__)."""
+        tensor = getattr(self, parameter)
+        if kind == 4:  # ViT: torch.cat([class_token.expand(n, -1, -1), x], dim=1)
+            return torch.cat([tensor.expand(x.shape[0], -1, -1), x], dim=1)
+        if kind == 5:  # ViT's Encoder: input + pos_embedding
+            return x + tensor
+        return tensor * x  # ConvNeXt's CNBlock: layer_scale * block(input)
+
+    def __prepare_scriptable__(self) -> "RoutedSequential":
+        """Called by ``torch.jit.script``: refuse a module with parameter items (whose steps look their
+        tensors up by name, which TorchScript cannot compile) rather than script one that fails when run."""
+        held = [
+            parameter for listed in [*self.steps.values(), self.final_steps] for *_, parameter in listed if parameter
+        ]
+        if held:
+            raise RuntimeError(
+                f"torch.jit.script cannot compile parameter items ({', '.join(held)}): their steps look the "
+                "parameter up by name when called; use torch.compile or torch.export instead"
+            )
+        return self
 
 
 def _step(step: Sequence[Any]) -> Step:
-    kind, dim, reads, keep = step
-    return (kind, dim, list(reads), keep)
+    kind, dim, reads, keep, parameter = step
+    return (kind, dim, list(reads), keep, parameter)
 
 
 class _Branches(nn.ModuleDict):
@@ -233,6 +277,7 @@ class CompiledNetwork(RoutedSequential):
 
     def __prepare_scriptable__(self) -> "CompiledNetwork":
         """Called by ``torch.jit.script``: refuse what the scripted network could not return."""
+        RoutedSequential.__prepare_scriptable__(self)  # parameter items on the network itself
         nested = [path for path in self.head_paths if "." in path]
         if nested:
             raise RuntimeError(

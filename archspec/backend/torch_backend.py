@@ -70,7 +70,9 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
     With ``in_place``, an op that has an in-place form (ReLU) gets it where its input is the fresh output
     of the previous item and nothing else reads that output — where torchvision puts ``inplace=True``.
     Inlined containers build no module: their children join the enclosing module, whose plan
-    (archspec.backend.flow) carries the data flow they describe.
+    (archspec.backend.flow) carries the data flow they describe. Parameter items build no module either: their
+    tensor (``modules.learned_tensor``) is registered on the enclosing module under the item's name, and a step
+    of its plan applies it.
 
     The code generator calls this with recording stand-ins, so compiled and generated modules cannot
     drift apart."""
@@ -80,6 +82,10 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
         """Build the node's module (none if inlined); whether its output is fresh (a following op may
         overwrite it)."""
         if node.is_leaf:
+            if node.op.holds_tensor:  # a parameter item: its tensor, made here so weights are drawn in spec order
+                tensor = node.op.learned_tensor(node.args, node.input)
+                built[id(node)] = modules.learned_tensor(tensor.shape, tensor.init, tensor.value)
+                return False
             module = node.op.build_in_place(nn, node.args, node.input) if overwrite_input else None
             fresh = module is None and node.op.fresh_output
             built[id(node)] = module or node.op.build(nn, node.args, node.input)
@@ -107,8 +113,9 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
             named, program = plan(node)
             if program and not container.routes_children:
                 raise NotImplementedError(
-                    f"{container.name!r} runs its items in a row: 'id' / 'from' and inlined "
-                    f"merges inside a {container.name} cannot be compiled"
+                    f"{container.name!r} runs its items in a row: 'id' / 'from', inlined merges and parameter "
+                    f"items ({', '.join(c.kind for c in node.children if c.is_leaf and c.op.holds_tensor) or 'none'})"
+                    f" inside a {container.name} cannot be compiled; wrap them in a sequential"
                 )
         module = getattr(modules, container.module)(named, **container.module_arguments(node.args), **program)
         return modules.named_class(module, node.module_class) if node.module_class else module
@@ -130,6 +137,9 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
             return current
 
         def item(child: Node, inputs: list[Value]) -> Value:
+            if child.is_leaf and child.op.holds_tensor:  # a parameter of this module, and a step applying it
+                apply = child.op.learned_tensor(child.args, child.input).apply
+                return flow.tensor(child.name, built[id(child)], apply, inputs)
             if not child.inline:
                 return flow.child(child.name, built[id(child)], inputs)
             step = child.container.flow_step

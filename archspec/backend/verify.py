@@ -77,7 +77,12 @@ def forward_bytes(report: Report) -> tuple[int, Any]:
 def _compare(model: Any, report: Report) -> list[str]:
     modules = [path for path, _ in model.named_modules() if path]
     present = set(modules)
-    problems = _compare_paths(modules, [row.path for row in report.layers])
+    problems = _compare_paths(modules, [row.path for row in report.layers if not row.parameter])
+    parameters = {path: tensor.numel() for path, tensor in model.named_parameters()}
+    for row in report.layers:
+        if row.parameter and parameters.get(row.path) != row.params:
+            found = "no such parameter" if row.path not in parameters else f"{parameters[row.path]} elements"
+            problems.append(f"{row.path}: a parameter item of {row.params} elements, but the module has {found}")
     was_training = model.training
     model.train(report.train)
     try:

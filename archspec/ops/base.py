@@ -84,6 +84,25 @@ RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the 
 
 
 @dataclass(frozen=True)
+class LearnedTensor:
+    """The one learnable tensor of a *parameter item* (an op that holds a tensor rather than a module: ViT's
+    class token and positional embedding, ConvNeXt's layer scale). The backend registers it as an
+    ``nn.Parameter`` on the enclosing module under the item's name (``class_token``, ``encoder.pos_embedding``,
+    ``features.1.0.layer_scale``: torchvision's state-dict keys) and that module's data flow applies it at the
+    item's place; no submodule is built.
+
+    ``init`` as torchvision writes it: ``zeros``; ``normal`` (``torch.empty(shape).normal_(std=value)``);
+    ``fill`` (``torch.ones(shape) * value``). ``apply``: ``prepend`` (concatenated before the input along dim
+    1, expanded over the batch: ``torch.cat([t.expand(n, -1, -1), x], dim=1)``), ``add`` (``x + t``) or
+    ``scale`` (``t * x``)."""
+
+    shape: tuple[int, ...]  # the parameter's shape, batch dim included where torchvision has one
+    init: Literal["zeros", "normal", "fill"]
+    value: float  # the std of "normal", the value of "fill" (unused by "zeros")
+    apply: Literal["prepend", "add", "scale"]
+
+
+@dataclass(frozen=True)
 class Example:
     """A worked case checked statically and against the real torch module by the contract tests."""
 
@@ -112,6 +131,10 @@ class Op:
     # in place (conv, linear, batchnorm, pooling). Views, pass-throughs and ops whose gradient is computed
     # from their result (activations, softmax) are not.
     fresh_output: ClassVar[bool] = False
+    # A parameter item: it builds no module but holds one tensor (learned_tensor), registered on the
+    # enclosing module under the item's name. The report lists it as a row whose path is a parameter's
+    # (``model.get_parameter(path)``), with ``parameter: true``.
+    holds_tensor: ClassVar[bool] = False
 
     def check_input(self, x: Shape) -> None:
         if not self.min_dims <= len(x) <= self.max_dims:
@@ -138,6 +161,10 @@ class Op:
         """``(what, fix)`` for each way this valid use probably is not what was meant (a report warning,
         located at the item); none by default."""
         return []
+
+    def learned_tensor(self, args: Any, x: Shape) -> LearnedTensor:
+        """The tensor a parameter item (``holds_tensor``) holds for input ``x``."""
+        raise NotImplementedError(f"op {self.name} holds no tensor")
 
     def build(self, nn: Any, args: Any, x: Shape) -> Any:
         raise NotImplementedError(f"op {self.name} has no torch builder")

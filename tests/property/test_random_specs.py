@@ -262,7 +262,15 @@ class Builder:
 
     def pointwise(self, x: Shape) -> tuple[Any, Shape]:
         spatial = len(x) > 1
-        kind = self.pick(["activation", "activation", "batchnorm", "dropout", "softmax"] + (["lrn"] if spatial else []))
+        kind = self.pick(
+            ["activation", "activation", "batchnorm", "dropout", "softmax", "tensor"] + (["lrn"] if spatial else [])
+        )
+        if kind == "tensor":  # a parameter item that keeps the shape: a learned scale or an added tensor
+            dim = self.integer(1, len(x)) * self.pick([1, -1]) if len(x) > 1 else 1
+            if self.flag():
+                return {"layer_scale": {"dim": dim, "init": self.pick([1e-6, 0.5])}}, x
+            length = x[abs(dim) - 1 if dim > 0 else len(x) + dim]
+            return {"pos_embedding": {"dim": dim, "length": length} if self.flag() else {}}, x
         if kind == "activation":
             name = self.pick([*ACTIVATIONS, "leaky_relu"])
             if name == "leaky_relu" and self.flag():
@@ -526,6 +534,9 @@ class Builder:
             layers.append((pool, x))
         item, x = self.flatten(x)
         layers.append((item, x))
+        if len(x) == 2 and self.flag():  # a sequence: prepend a class token
+            x = (x[0] + 1, x[1])
+            layers.append(("class_token", x))
         for _ in range(self.integer(1, 3)):
             item, x = self.linear(x)
             layers.append((item, x))

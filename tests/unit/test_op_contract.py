@@ -54,6 +54,8 @@ SPATIAL_OPS = [
     "batchnorm",
     "dropout",
     "lrn",
+    "layer_scale",
+    "pos_embedding",
 ]
 
 

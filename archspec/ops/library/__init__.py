@@ -13,5 +13,6 @@ from archspec.ops.library import (  # noqa: F401
     linear,
     lrn,
     maxpool,
+    tensors,
     upsample,
 )
