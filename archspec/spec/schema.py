@@ -82,7 +82,14 @@ def spec_schema(blocks: Mapping[str, Block]) -> JsonSchema:
 def _item(grammar: str, ops: list[str], blocks: list[str], own_blocks: bool, overrides: bool) -> JsonSchema:
     choices: list[JsonSchema] = [{"$ref": "#/$defs/bare_name"}]
     if own_blocks:
-        choices.append({"type": "string", "pattern": NAME_PATTERN, "description": "a block without arguments"})
+        choices.append(
+            {
+                "type": "string",
+                "pattern": NAME_PATTERN,
+                "title": "a block of the spec's own",
+                "description": "a block without arguments",
+            }
+        )
     choices += [{"$ref": f"#/$defs/op.{name}"} for name in ops]
     item_list = {"type": "array", "items": {"$ref": f"#/$defs/{grammar}"}}
     choices += [container_choice(name, container, item_list) for name, container in sorted(CONTAINERS.items())]

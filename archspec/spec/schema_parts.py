@@ -77,7 +77,7 @@ def op_choice(name: str, op: Op, defs: JsonSchema) -> JsonSchema:
     properties = {key: with_expressions(value) for key, value in args.get("properties", {}).items()}
     required = list(args.get("required", []))
     defaults = {key: value["default"] for key, value in properties.items() if "default" in value}
-    return _choice(name, properties, required, op.describe(), _signature(properties, required, defaults))
+    return _choice(name, "op", properties, required, op.describe(), _signature(properties, required, defaults))
 
 
 def block_choice(name: str, block: Block) -> JsonSchema:
@@ -97,7 +97,9 @@ def block_choice(name: str, block: Block) -> JsonSchema:
         if not is_expression(default):  # '$out' would be no value to suggest: it reads the block's scope
             properties[param]["default"] = default
     summary = f"built-in block ({block.module_class}): " + " ".join((block.doc or "").split())
-    return _choice(name, properties, required, summary.rstrip(": "), _signature(properties, required, defaults))
+    return _choice(
+        name, "built-in block", properties, required, summary.rstrip(": "), _signature(properties, required, defaults)
+    )
 
 
 def container_choice(name: str, container: Container, item_list: JsonSchema) -> JsonSchema:
@@ -111,9 +113,15 @@ def container_choice(name: str, container: Container, item_list: JsonSchema) -> 
         if not container.syntax.required:
             value["type"] = ["object", "null"]  # `concat:` alone is `concat: {}`, merging its inputs (`from`)
     description = container.describe()
-    value = {**value, "description": description, "markdownDescription": f"**{name}** (container): {description}"}
+    value = {
+        **value,
+        "title": name,
+        "description": description,
+        "markdownDescription": f"**{name}** (container): {description}",
+    }
     return {
         "type": "object",
+        "title": f"{name} (container)",
         "description": description,
         "required": [name],
         "additionalProperties": False,
@@ -126,6 +134,7 @@ def user_block_choice(taken: list[str]) -> JsonSchema:
     cannot read the names that the spec's ``blocks:`` defines; ``archspec check`` says which name is unknown."""
     return {
         "type": "object",
+        "title": "a block of the spec's own",
         "description": "one of the spec's own blocks (defined under 'blocks:') with its arguments",
         "propertyNames": {"pattern": NAME_PATTERN, "not": {"enum": taken}},
         "properties": MODIFIER_REFS,
@@ -139,6 +148,7 @@ def names_choice(descriptions: Mapping[str, tuple[str, str]]) -> JsonSchema:
     names = sorted(descriptions)
     return {
         "type": "string",
+        "title": "a name without arguments",
         "description": "an op, container or built-in block without arguments",
         "enum": names,
         "enumDescriptions": [descriptions[name][0] for name in names],
@@ -147,12 +157,13 @@ def names_choice(descriptions: Mapping[str, tuple[str, str]]) -> JsonSchema:
 
 
 def _choice(
-    name: str, properties: dict[str, JsonSchema], required: list[str], description: str, signature: str
+    name: str, kind: str, properties: dict[str, JsonSchema], required: list[str], description: str, signature: str
 ) -> JsonSchema:
     markdown = f"**{name}**: {description}" + (f"\n\nArguments: {signature}" if signature else "")
     # Arguments may be left out (`- relu:` is `- relu: {}`) only where none is required.
     args: JsonSchema = {
         "type": "object" if required else ["object", "null"],
+        "title": f"{name}'s arguments",
         "description": description,
         "markdownDescription": markdown,
         "additionalProperties": False,
@@ -164,6 +175,7 @@ def _choice(
     first = {**MODIFIERS["first"], "additionalProperties": False, "properties": {key: {} for key in properties}}
     return {
         "type": "object",
+        "title": f"{name} ({kind})",  # editors name the choice by it (in completions and type errors)
         "description": description,
         "markdownDescription": markdown,
         "required": [name],
