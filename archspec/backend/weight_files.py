@@ -20,6 +20,7 @@ import os
 import pickle
 import re
 import stat
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,12 +40,14 @@ from archspec.user_text import bounded_repr, quoted
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
 WEIGHT_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors", ".ckpt")
 SAVE_STATE_DICT = "save the state dict itself: torch.save(model.state_dict(), PATH)"
-_SAVE_AGAIN = f"the file is damaged or is not a torch.save or safetensors file; {SAVE_STATE_DICT}"
+_SAVE_AGAIN = "save the weights again: torch.save(model.state_dict(), PATH)"
+_FOREIGN = "give a file written by torch.save(model.state_dict(), PATH) or safetensors.torch.save_file"
 _SHOWN_KEYS = 8  # top-level keys named in a message about a dict that is not a state dict
 _LISTED_ENTRIES = 1000  # directory entries looked at to suggest a file name (a huge directory is not listed whole)
 # "Unsupported global: GLOBAL argparse.Namespace was not an allowed global": the class that torch refused.
 _REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 _NO_MEMORY, _MORE_MEMORY = "its tensors do not fit in the memory available", "load it on a machine with more memory"
+_MAX_HEADER = 100_000_000  # the safetensors header limit (the package refuses larger ones)
 _PICKLE_PROTOCOL = 0x80  # the first byte of torch's older (non-zip) format, a pickle of protocol 2 or more
 
 
@@ -82,7 +85,7 @@ def read_weights(path: str | os.PathLike[str]) -> Weights:
         size = os.fstat(stream.fileno()).st_size
         if start.startswith(ZIP_SIGNATURE):
             payload = _read_archive(stream, file)
-        elif _is_safetensors(start, size):
+        elif _is_safetensors(start):
             payload = _read_safetensors(file, size)
         elif start[:1] == bytes([_PICKLE_PROTOCOL]):
             _check_memory(file, size)
@@ -190,7 +193,9 @@ def _unpickle(stream: BinaryIO, file: str) -> Any:
     """``torch.load`` with ``weights_only=True``, its failures in our words (torch's advice would run the
     pickle: it is never passed on)."""
     try:
-        return torch.load(stream, weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # torch's notes (sparse tensors validated, ...) are not the user's concern
+            warnings.simplefilter("ignore")
+            return torch.load(stream, weights_only=True, map_location="cpu")
     except pickle.UnpicklingError as error:
         refused = _REFUSED_GLOBAL.search(str(error))
         name = refused.group(1) if refused else ""
@@ -201,10 +206,11 @@ def _unpickle(stream: BinaryIO, file: str) -> Any:
                 "objects (that could run code)",
                 f"where the file comes from a source you trust, load it there and {SAVE_STATE_DICT}",
             ) from None
-        what = f"an object of {name}" if name else "objects other than tensors and plain data"
+        what = f"names {name}, a Python object" if name else "holds objects"
         raise _error(
             file,
-            f"its pickle builds {what}; archspec loads tensors and plain data only (unpickling objects could run code)",
+            f"its pickle {what} other than tensors and plain data; archspec does not unpickle such objects "
+            "(that could run code)",
             f"where the file comes from a source you trust, load it there and {SAVE_STATE_DICT}",
         ) from None
     except MemoryError:
@@ -213,12 +219,10 @@ def _unpickle(stream: BinaryIO, file: str) -> Any:
         raise _error(file, "is truncated or damaged (torch cannot read it)", _SAVE_AGAIN) from None
 
 
-def _is_safetensors(start: bytes, size: int) -> bool:
-    """An 8-byte little-endian header length that fits in the file, then the JSON header's ``{``."""
-    if len(start) < 9:
-        return False
-    length = int.from_bytes(start[:8], "little")
-    return start[8:9] == b"{" and 0 < length <= size - 8
+def _is_safetensors(start: bytes) -> bool:
+    """An 8-byte little-endian header length, then the JSON header's ``{`` (a length past the end of the file
+    is a truncated safetensors file, for safetensors to refuse in its words)."""
+    return len(start) >= 9 and start[8:9] == b"{" and 0 < int.from_bytes(start[:8], "little") <= _MAX_HEADER
 
 
 def _read_safetensors(file: str, size: int) -> Any:
@@ -261,9 +265,9 @@ def _not_weights(file: str, start: bytes, size: int) -> SpecError:
         return _error(
             file,
             "is text (a spec?), not a weights file",
-            "give the spec as SPEC and the state dict file (.pth, .pt or .safetensors) to --weights",
+            "weights come from a state dict file (.pth, .pt or .safetensors); the spec itself is the first argument",
         )
-    return _error(file, "is not a weights file (neither a torch.save file nor a safetensors file)", _SAVE_AGAIN)
+    return _error(file, "is not a weights file (neither a torch.save file nor a safetensors file)", _FOREIGN)
 
 
 def _state_dict(payload: Any, file: str) -> tuple[dict[str, Any], str | None]:
@@ -276,7 +280,7 @@ def _state_dict(payload: Any, file: str) -> tuple[dict[str, Any], str | None]:
             raise _not_state(payload, file, "")
         inner = payload[wrapper]
         if not _is_state(inner):
-            raise _not_state(inner, file, f"[{wrapper!r}]")
+            raise _not_state(inner, file, wrapper)
         return dict(inner), wrapper
     return dict(payload), None
 
@@ -286,28 +290,33 @@ def _is_state(mapping: Mapping[Any, Any]) -> bool:
 
 
 def _not_state(mapping: Mapping[Any, Any], file: str, where: str) -> SpecError:
-    """Why a dict is not a state dict: its first entry that is not a string key to a tensor."""
+    """Why a dict is not a state dict: its first entry that is not a string key to a tensor. A state dict one
+    level further down (``{"model": {"ema": state}}``) is named in the fix."""
     bad = next(key for key, value in mapping.items() if not (isinstance(key, str) and isinstance(value, torch.Tensor)))
     keys = ", ".join(quoted(str(key)) for key in list(mapping)[:_SHOWN_KEYS])
     more = f", … ({len(mapping):,} entries)" if len(mapping) > _SHOWN_KEYS else ""
-    entry = quoted(bad) if isinstance(bad, str) else _kind(bad)
-    what = "the key" if not isinstance(bad, str) else "entry"
-    whose = f"the file's {where} entry" if where else "the file"
-    unwrap = "" if where else f"; archspec looks one level down, in {', '.join(map(repr, WRAPPER_KEYS))}"
-    return _error(
-        file,
-        f"{whose} is a dict ({keys}{more}), not a state dict: {what} {entry} "
-        + (f"is {_kind(mapping[bad])}, not a tensor" if isinstance(bad, str) else "is not a string")
-        + unwrap,
-        SAVE_STATE_DICT,
-    )
+    whose = f"the file's {quoted(where)} entry" if where else "the file"
+    if not isinstance(bad, str):
+        reason = f"the key {_kind(bad)} is not a string"
+    else:
+        reason = f"{quoted(bad)} is {_kind(mapping[bad])}, not a tensor"
+    fix = SAVE_STATE_DICT
+    inner = next((key for key, value in mapping.items() if isinstance(value, Mapping) and _is_state(value)), None)
+    if inner is not None:
+        path = "".join(f"[{key!r}]" for key in (where, inner) if key)
+        fix = f"archspec unwraps one level only: save the state dict itself, torch.save(checkpoint{path}, PATH)"
+    looked = "" if where else f" (archspec looks one level down, in {', '.join(map(repr, WRAPPER_KEYS))})"
+    return _error(file, f"{whose} is a dict ({keys}{more}), not a state dict: {reason}{looked}", fix)
 
 
 def _kind(value: Any) -> str:
     """``a str ('3,224,224')``: the type of a value, with a short view of it (a tensor's shape and type)."""
     if isinstance(value, torch.Tensor):
         return f"a tensor ({describe_tensor(value)})"
-    return f"a {type(value).__name__} ({bounded_repr(value)})"
+    name = type(value).__name__
+    if isinstance(value, Mapping | list | tuple):  # their repr would show tensors' values
+        return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} of {len(value):,} entries"
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} ({bounded_repr(value)})"
 
 
 def describe_tensor(tensor: Any) -> str:
