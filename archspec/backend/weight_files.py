@@ -110,7 +110,7 @@ def weights_from_mapping(mapping: Mapping[Any, Any], function: str) -> Weights:
         )
     bad = next((key for key, value in mapping.items() if not isinstance(value, torch.Tensor)), None)
     if bad is not None:
-        raise SpecError([Diagnostic(f"[{quoted(bad)}] is {_kind(mapping[bad])}, not a tensor", path, where, SAVE_DICT)])
+        raise SpecError([Diagnostic(f"is {_kind(mapping[bad])}, not a tensor", (*path, bad), where, SAVE_DICT)])
     return Weights(dict(mapping), where, path, "the dict")
 
 
