@@ -167,7 +167,14 @@ def _read_archive(stream: BinaryIO, file: str) -> Any:
     try:
         inspect(stream, None if available is None else int(available * USABLE_FRACTION))
     except ArchiveError as error:
-        fix = error.fix if error.fix.startswith("load it on") else _SAVE_AGAIN
+        # A zip without a data.pkl is another program's archive; anything else wrong is damage.
+        fix = (
+            error.fix
+            if error.fix.startswith("load it on")
+            else _FOREIGN
+            if "data.pkl' record" in error.message
+            else _SAVE_AGAIN
+        )
         raise _error(file, error.message, fix) from None
     stream.seek(0)
     if _is_torchscript(stream):

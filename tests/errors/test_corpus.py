@@ -160,6 +160,7 @@ CLASSES = {
         "418",
         "419",
         "420",
+        "421",
     ],
     "weights files that hold no state dict (a list, two wrapper levels, no tensors)": ["404", "405", "406"],
     "weights that do not fit the module (names, shapes, types, prefixes, another network)": [

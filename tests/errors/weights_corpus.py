@@ -131,6 +131,13 @@ def _safetensors_bad_header() -> bytes:
     return struct.pack("<Q", len(header)) + header + b"\x00" * 32
 
 
+def _foreign_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        target.writestr("model/weights.npy", b"\x93NUMPY")
+    return out.getvalue()
+
+
 def _renamed(state: dict[str, Any]) -> None:
     state["fc.weight"] = state.pop("5.weight")
     state["fc.bias"] = state.pop("5.bias")
@@ -199,6 +206,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "418_weights_empty": lambda: b"",
     "419_weights_safetensors_truncated": _safetensors_truncated,
     "420_weights_safetensors_bad_offsets": _safetensors_bad_header,
+    "421_weights_foreign_zip": _foreign_zip,
 }
 # The name each case is written under: what users call such files.
 SUFFIXES = {"416_weights_spec_text": ".yaml"}
