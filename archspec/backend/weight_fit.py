@@ -16,6 +16,7 @@ state dicts lack it): the module keeps its own.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -82,7 +83,7 @@ def load_state(model: Any, weights: Weights, strict: bool = True, hints: Hints =
     notes = _converted_note(weights, converted) if converted else []
     if not problems:
         # Every entry checked above; strict=False only lets a missing num_batches_tracked keep the module's own.
-        model.load_state_dict(entries.loadable, strict=False)
+        _load(model, expected, entries.loadable)
         return notes
     prefix = _prefix_note(weights, list(expected), list(given))
     if prefix is None and expected and given and not set(expected) & set(given):
@@ -99,7 +100,7 @@ def load_state(model: Any, weights: Weights, strict: bool = True, hints: Hints =
             else f"check that {weights.noun} holds the weights of the network the spec builds",
         )
         raise _report(summary, prefix, problems, weights)
-    model.load_state_dict(entries.loadable, strict=False)
+    _load(model, expected, entries.loadable)
     summary = weights.error(
         f"loaded {len(entries.loadable):,} of the module's {len(expected):,} entries from {weights.noun}; {counts}",
         "the module keeps its own values for the entries not loaded",
@@ -107,6 +108,14 @@ def load_state(model: Any, weights: Weights, strict: bool = True, hints: Hints =
     )
     shown = [prefix] if prefix else _shown(problems, "warning", weights)
     return [summary, *shown, *notes]
+
+
+def _load(model: Any, expected: Any, loadable: dict[str, Any]) -> None:
+    """``load_state_dict`` of the checked entries, read as the module's own version of each layer's state (its
+    ``_metadata``): the entries are checked against this module, whatever version of torch wrote the file."""
+    state = OrderedDict(loadable)
+    state._metadata = getattr(expected, "_metadata", None)  # type: ignore[attr-defined]
+    model.load_state_dict(state, strict=False)
 
 
 def _sort(expected: dict[str, Any], given: dict[str, Any], strict: bool) -> _Sorted:
@@ -231,7 +240,8 @@ def _shown(problems: list[_Problem], severity: str, weights: Weights) -> list[Di
 
 
 def _counts(problems: list[_Problem], expected: int, given: int, noun: str) -> str:
-    """``3 of its 62 entries are missing, 2 of the file's 61 are not in it, 1 is of another shape``."""
+    """``3 of the module's 62 entries are not in the file, 2 of the file's 61 are not in the module, 1 is of
+    another shape``."""
     parts = []
     for problem in problems:
         count = problem.count
