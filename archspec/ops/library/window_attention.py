@@ -64,8 +64,8 @@ class WindowAttention(Op):
         window, shift = _pair(args.window, "window"), _pair(args.shift, "shift")
         if any(s >= w for s, w in zip(shift, window, strict=True)):
             raise OpError(
-                f"shift {list(shift)} is not smaller than the window {list(window)}: a shift by a whole window "
-                "or more only renumbers the windows",
+                f"shift {list(shift)} is not smaller than the window {list(window)}: shifting by a whole window "
+                "more gives the same grid of windows as the smaller shift",
                 f"use a shift below the window (Swin: {[w // 2 for w in window]}), or 0",
                 "shift",
             )
