@@ -300,3 +300,22 @@ def test_copies_and_generated_source_compute_the_same(spec):
     generated = namespace["build_model"]()
     generated.load_state_dict(model.state_dict(), strict=True)
     assert torch.equal(generated.eval()(x), expected)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+@pytest.mark.parametrize("spec", BOTH, ids=["self_attention", "window_attention"])
+def test_torchscript_and_export_run_the_same(spec):
+    """TorchScript compiles no super() call, so SelfAttention spells out nn.MultiheadAttention's general path
+    there (equal to rounding to the fused inference kernel it uses in eval under no_grad); the window
+    attention scripts as it is. torch.export traces both."""
+    model = archspec.compile(spec).eval()
+    x = torch.randn(2, *spec["input"])
+    with torch.no_grad():
+        expected = model(x)
+        torch.testing.assert_close(torch.jit.script(model)(x), expected)
+        torch.testing.assert_close(torch.export.export(model, (x,)).module()(x), expected)
+    model.train()
+    torch.manual_seed(0)
+    expected = model(x)
+    torch.manual_seed(0)
+    torch.testing.assert_close(torch.jit.script(model)(x), expected)

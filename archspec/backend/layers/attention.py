@@ -22,13 +22,39 @@ class SelfAttention(nn.MultiheadAttention):
         self.causal = causal
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.causal:
-            return super().forward(x, x, x, need_weights=False)[0]
-        length = x.shape[1]
-        # True above the diagonal: a position may not attend to later ones. With is_causal, torch hands the
-        # mask to scaled_dot_product_attention as its causal flag (nn.MultiheadAttention requires both).
-        future = torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
-        return super().forward(x, x, x, need_weights=False, attn_mask=future, is_causal=True)[0]
+        future: torch.Tensor | None = None
+        if self.causal:
+            # True above the diagonal: a position may not attend to later ones. With is_causal, torch hands the
+            # mask to scaled_dot_product_attention as its causal flag (nn.MultiheadAttention requires both).
+            length = x.shape[1]
+            future = torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1)
+        if torch.jit.is_scripting():  # TorchScript compiles no super() call: the same computation, spelt out
+            return self._scripted(x, future)
+        return super().forward(x, x, x, need_weights=False, attn_mask=future, is_causal=self.causal)[0]
+
+    def _scripted(self, x: torch.Tensor, future: torch.Tensor | None) -> torch.Tensor:
+        """nn.MultiheadAttention's general path (its fused inference kernel is not scriptable), sequence first."""
+        sequence = x.transpose(0, 1)
+        out = F.multi_head_attention_forward(
+            sequence,
+            sequence,
+            sequence,
+            self.embed_dim,
+            self.num_heads,
+            self.in_proj_weight,
+            self.in_proj_bias,
+            self.bias_k,
+            self.bias_v,
+            self.add_zero_attn,
+            self.dropout,
+            self.out_proj.weight,
+            self.out_proj.bias,
+            training=self.training,
+            need_weights=False,
+            attn_mask=future,
+            is_causal=self.causal,
+        )[0]
+        return out.transpose(0, 1)
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, causal={self.causal}"
@@ -95,7 +121,7 @@ class ShiftedWindowAttention(nn.Module):
 
         head_dim = channels // self.num_heads
         qkv = F.linear(x, self.qkv.weight, self.qkv.bias)
-        q, k, v = qkv.reshape(batch * windows, tokens, 3, self.num_heads, head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.reshape(batch * windows, tokens, 3, self.num_heads, head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         attention = (q * head_dim**-0.5).matmul(k.transpose(-2, -1))
         attention = attention + self.relative_position_bias()
         if shifted:
@@ -139,16 +165,18 @@ def _shift_mask(
 ) -> torch.Tensor:
     """``[windows, N, N]``: -100 between tokens of one window that come from different regions of the
     unshifted map, 0 elsewhere (Swin's mask for the cyclic shift). Along a shifted dim the rolled map has
-    three regions: what was already there up to the last window, the part of the last window that stayed,
-    and what wrapped round from the start; along an unshifted dim, one."""
+    three regions (:func:`_regions`); along an unshifted dim, one."""
 
-    def regions(length: int, window: int, shift: int) -> torch.Tensor:
-        position = torch.arange(length, device=like.device)
-        if shift == 0:
-            return torch.zeros_like(position)
-        return (position >= length - window).long() + (position >= length - shift).long()
-
-    label = regions(height, rows, shift_h)[:, None] * 3 + regions(width, cols, shift_w)[None, :]
+    label = _regions(height, rows, shift_h, like)[:, None] * 3 + _regions(width, cols, shift_w, like)[None, :]
     label = _to_windows(label[None, :, :, None], rows, cols).reshape(-1, rows * cols)
     apart = label.unsqueeze(1) != label.unsqueeze(2)
     return like.new_zeros(apart.shape).masked_fill(apart, -100.0)
+
+
+def _regions(length: int, window: int, shift: int, like: torch.Tensor) -> torch.Tensor:
+    """The region of each position along one dim of the rolled map: 0 up to the last window, 1 for the part of
+    the last window that stayed, 2 for what wrapped round from the start; all 0 without a shift."""
+    position = torch.arange(length, device=like.device)
+    if shift == 0:
+        return torch.zeros_like(position)
+    return (position >= length - window).long() + (position >= length - shift).long()
