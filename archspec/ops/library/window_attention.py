@@ -107,9 +107,10 @@ class WindowAttention(Op):
         rows, cols = _pair(args.window, "window")
         if ceil(x[0] / rows) == 1 and ceil(x[1] / cols) == 1:
             return Global("window attention with one window over the whole map reads every position")
-        # Windows tile the map (they do not slide): a position reads the positions of its own window — of the
-        # shifted grid, and there only those of its own region — so the span depends on where it lies.
-        return PositionDependent("window attention: a position reads the positions of its own window")
+        # Windows tile the map (they do not slide): a position reads the positions of its own window of the
+        # shifted grid, so the span depends on where it lies. The shift's mask adds -100 before the softmax,
+        # not -inf: positions from other regions weigh e**-100 but are read (the gradient probe sees them).
+        return PositionDependent("window attention: a position reads its own window of the (shifted) grid")
 
     def build(self, nn: Any, args: WindowAttentionArgs, x: Shape) -> Any:
         return nn.ShiftedWindowAttention(
