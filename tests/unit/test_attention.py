@@ -319,3 +319,23 @@ def test_torchscript_and_export_run_the_same(spec):
     expected = model(x)
     torch.manual_seed(0)
     torch.testing.assert_close(torch.jit.script(model)(x), expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "weights"), [("vit_b_16", "ViT_B_16_Weights"), ("swin_t", "Swin_T_Weights")])
+def test_the_counter_reads_torchvisions_published_gflops(name, weights):
+    """archspec's counter (autograd on, the fused CPU attention kernel counted) on torchvision's full networks
+    gives torchvision's published GFLOPS (its weights' metadata, in G MACs to three decimals); under no_grad
+    the fused inference path hides ViT's attention from it (11.27 G), and with autograd on but torch's counter
+    as it is, the CPU kernel's Q·Kᵀ and A·V are missing (16.85 G). Swin's attention is plain matmuls."""
+    import torchvision
+
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    x = torch.randn(1, 3, 224, 224)
+    macs = counted_macs(model, x, flop_counter())
+    assert round(macs / 1e9, 3) == getattr(torchvision.models, weights).IMAGENET1K_V1.meta["_ops"]
+    if name == "vit_b_16":
+        counter = FlopCounterMode(display=False)
+        with torch.no_grad(), counter:
+            model(x)
+        assert counter.get_total_flops() // 2 < counted_macs(model, x) < macs
