@@ -13,6 +13,8 @@ from archspec.ops.library import (  # noqa: F401
     linear,
     lrn,
     maxpool,
+    self_attention,
     tensors,
     upsample,
+    window_attention,
 )
