@@ -20,10 +20,10 @@ from archspec.ir.locating import Abort, Locator, condition_fix, count_fix
 from archspec.ir.module_names import ModuleNames
 from archspec.ir.routing import input_names, read_input
 from archspec.ir.values import Evaluator
-from archspec.ops.base import Context, Shape, format_shape
+from archspec.ops.base import Context, Shape, format_shape, refuse_tokens
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
-from archspec.spec.model import Item, Spec, is_module_name, walk_items
+from archspec.spec.model import MAX_DIMENSION, Item, Spec, is_module_name, network_input, walk_items
 from archspec.user_text import describe_value, quoted
 
 Scope = dict[str, Any]
@@ -40,7 +40,7 @@ def expand(
     """
     limits = limits or ExpandLimits()
     ctx = ctx or Context()
-    shape = tuple(spec.input if input_shape is None else input_shape)
+    shape = None if input_shape is None else tuple(input_shape)
     with paused_gc():
         if limits.max_nodes > SOFT_LIMIT:
             try:
@@ -73,7 +73,14 @@ class _Expander(ContainerExpansion):
         # Per item (by identity; items live as long as the spec): its source location.
         self.locations: dict[int, Location] = {}
 
-    def run(self, shape: Shape) -> Network:
+    def run(self, given: Shape | None) -> Network:
+        """The network for the input ``given`` (None: the spec's own)."""
+        try:
+            frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
+            frame = frame.child(scope=self.global_scope(frame))
+            shape = network_input(self.spec.input, given, lambda value, key: self.input_size(value, key, frame))
+        except Abort as abort:
+            raise SpecError(abort.diagnostics) from None
         too_many = self.budget.too_many_values(shape)
         if too_many:
             raise SpecError(
@@ -87,8 +94,6 @@ class _Expander(ContainerExpansion):
                 ]
             )
         try:
-            frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
-            frame = frame.child(scope=self.global_scope(frame))
             children = self.sequence(self.spec.layers, shape, frame)
         except Abort as abort:
             raise SpecError(abort.diagnostics) from None
@@ -104,6 +109,19 @@ class _Expander(ContainerExpansion):
             children=children,
         )
         return Network(name=self.spec.name, input=shape, root=root, doc=self.spec.doc, file=self.spec.file)
+
+    def input_size(self, value: Any, key: str, frame: Frame) -> int:
+        """A size of a token input (``tokens``, ``vocab``): an int, or an expression of the params giving one."""
+        size = self.evaluate(value, frame, ("input", key))
+        if not (isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= MAX_DIMENSION):
+            raise self.fail(
+                frame,
+                ("input", key),
+                f"input {key} must be a whole number from 1 to {MAX_DIMENSION:,}, got {describe_value(size)}",
+                f"give {key} as a number of {'positions' if key == 'tokens' else 'token values'} (e.g. {key}: 64)",
+                culprit=value,
+            )
+        return size
 
     # -- items ----------------------------------------------------------------------------------------------
 
@@ -305,7 +323,13 @@ class _Expander(ContainerExpansion):
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str) -> Node:
         op = self.ops[item.op]
         args = self.validate_args(op.Args, raw, item, frame, use_first=raw is not item.args)
-        y = self.guard(lambda: op.output_shape(args, x, self.ctx), item, raw, frame, x)
+
+        def rule() -> Shape:
+            if not op.takes_tokens:
+                refuse_tokens(f"'{item.op}'", x)
+            return op.output_shape(args, x, self.ctx)
+
+        y = self.guard(rule, item, raw, frame, x)
         return self.node(name, path, item.op, x, y, item, frame, op=op, args=args)
 
     def node(

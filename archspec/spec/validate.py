@@ -15,7 +15,18 @@ from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import has_expression, referenced_names
 from archspec.spec.items import ItemParser
-from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, is_class_name, walk_items
+from archspec.spec.model import (
+    REQUIRED,
+    SUPPORTED_VERSIONS,
+    Block,
+    Item,
+    Spec,
+    SpecModel,
+    TokenInput,
+    TokenInputModel,
+    is_class_name,
+    walk_items,
+)
 from archspec.user_text import describe_value, listed, quoted
 
 
@@ -80,7 +91,9 @@ def validate(
     spec = Spec(
         name=model.name,
         doc=model.doc,
-        input=tuple(model.input),
+        input=TokenInput(model.input.tokens, model.input.vocab)
+        if isinstance(model.input, TokenInputModel)
+        else tuple(model.input),
         params=dict(model.params),
         blocks=blocks,
         layers=layers,
