@@ -70,7 +70,9 @@ class BlockModel(_Strict):
     )
 
 
-ExpressionText = Annotated[str, Field(pattern=r"\$", max_length=1000)]  # $name or ${...}, evaluated when expanding
+# $name or ${...}, evaluated when expanding. Any other text is refused there, with the error an evaluated value
+# gets (a pattern here would be worded as a bad name); the schema still tells editors that it needs a '$'.
+ExpressionText = Annotated[str, Field(json_schema_extra={"pattern": r"\$"})]
 
 
 class TokenInputModel(_Strict):
