@@ -24,6 +24,7 @@ INPUTS: dict[str, list[int] | None] = {
     "alexnet_original": [3, 99, 99],
     "densenet121": [3, 64, 64],
     "googlenet": [3, 64, 64],
+    "gpt_tiny": None,  # integer tokens; its positional tensor takes exactly its context
     "lenet5": None,
     "mobilenet_v1": [3, 64, 64],
     "mobilenet_v2": [3, 64, 48],
@@ -51,7 +52,7 @@ INPUTS: dict[str, list[int] | None] = {
 # graphs) in the slow set
 FAST = {
     *("lenet5", "nin", "alexnet_original", "mobilenet_v1", "mobilenet_v3_small"),
-    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn"),
+    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn", "gpt_tiny"),
 }
 TRAIN = ["resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121"]
 TRAIN_FAST = {"resnet18", "googlenet"}
