@@ -10,9 +10,13 @@ from archspec.ops.library import (  # noqa: F401
     dropout,
     flatten,
     global_pool,
+    groupnorm,
+    instancenorm,
+    layernorm,
     linear,
     lrn,
     maxpool,
+    stochastic_depth,
     tensors,
     upsample,
 )

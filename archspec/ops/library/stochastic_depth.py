@@ -1,0 +1,36 @@
+"""``stochastic_depth``: drops a residual branch per sample (``row``) or for the whole batch (``batch``) in
+training; the identity in eval (torchvision.ops.StochasticDepth; Huang et al. 2016, "Deep Networks with
+Stochastic Depth")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from archspec.ops.base import Example, Op, OpArgs, Shape
+from archspec.ops.registry import register
+
+
+class StochasticDepthArgs(OpArgs):
+    p: Annotated[float, Field(ge=0, le=1)]
+    mode: Literal["row", "batch"] = "row"
+
+
+@register
+class StochasticDepth(Op):
+    """Zeroes the whole input of a sample (``row``) or of the batch (``batch``) with probability p in training,
+    scaling what survives by 1 / (1 - p); the identity in eval (torchvision.ops.StochasticDepth)."""
+
+    name = "stochastic_depth"
+    Args = StochasticDepthArgs
+    examples = [
+        Example({"p": 0.2}, (10,)),
+        Example({"p": 0.1}, (3, 7)),
+        Example({"p": 0.5, "mode": "batch"}, (2, 4, 4)),
+        Example({"p": 0.0}, (2, 3, 3, 3)),
+    ]
+
+    def build(self, nn: Any, args: StochasticDepthArgs, x: Shape) -> Any:
+        # archspec/backend/layers/stochastic_depth.py: torchvision's behaviour, torch only
+        return nn.StochasticDepth(args.p, args.mode)
