@@ -15,7 +15,17 @@ from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import has_expression, referenced_names
 from archspec.spec.items import ItemParser
-from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, is_class_name, walk_items
+from archspec.spec.model import (
+    REQUIRED,
+    SUPPORTED_VERSIONS,
+    Block,
+    Item,
+    Spec,
+    SpecModel,
+    is_choice,
+    is_class_name,
+    walk_items,
+)
 from archspec.user_text import describe_value, listed, quoted
 
 
@@ -72,6 +82,7 @@ def validate(
             layers=parser.parse_list(block.layers, ("blocks", name, "layers")),
             override=block.override,
             module=block.module,
+            choices=dict(block.choices),
         )
         for name, block in model.blocks.items()
     }
@@ -263,6 +274,34 @@ def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
             errors.append(
                 spec.source.diagnostic(
                     (*block.path, "params", name), f"parameter '{name}' shadows its own block", "rename it", key=True
+                )
+            )
+        errors += _check_choices(spec, block)
+    return errors
+
+
+def _check_choices(spec: Spec, block: Block) -> list[Diagnostic]:
+    """Every parameter given ``choices`` exists, and a default written as a value is one of its choices."""
+    errors: list[Diagnostic] = []
+    for key, allowed in block.choices.items():
+        if key not in block.params:
+            errors.append(
+                spec.source.diagnostic(
+                    (*block.path, "choices", key),
+                    f"block '{block.name}' has no parameter '{key}' to give choices for",
+                    did_you_mean(key, block.params) or f"its parameters: {listed(block.params) or 'none'}",
+                    key=True,
+                )
+            )
+            continue
+        default = block.params[key]
+        if default != REQUIRED and not has_expression(default) and not is_choice(default, allowed):
+            errors.append(
+                spec.source.diagnostic(
+                    (*block.path, "params", key),
+                    f"the default {describe_value(default)} of parameter '{key}' is not one of its choices "
+                    f"({listed(map(str, allowed))})",
+                    f"make the default one of them, or add it to 'choices: {{{key}: [...]}}'",
                 )
             )
     return errors

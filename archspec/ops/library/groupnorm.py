@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import prod
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -39,6 +40,14 @@ class GroupNorm(Op):
                 f"groupnorm splits the channels into {args.groups} groups, but the input {format_shape(x)} has "
                 f"{x[0]} channels, which {args.groups} does not divide",
                 f"use groups that divide {x[0]} (e.g. {_divisor_near(x[0], args.groups)})",
+                "groups",
+            )
+        # torch's F.group_norm checks batch × channels per group × positions > 1 (_verify_batch_size), in eval too
+        if ctx.batch * (x[0] // args.groups) * prod(x[1:]) == 1:
+            raise OpError(
+                f"groupnorm needs more than one value per group, but with {args.groups} group(s) of the input "
+                f"{format_shape(x)} at batch {ctx.batch} each group holds one (PyTorch rejects it)",
+                "use fewer groups, batch 2 or more, or place it where the spatial size is above 1",
                 "groups",
             )
         return x
