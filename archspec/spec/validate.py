@@ -135,7 +135,8 @@ def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tu
 
 
 def known_names(spec: Spec, library: bool = False) -> dict[str, str]:
-    """Every name an item may use, with what it is (a library file sees only ops and its own blocks)."""
+    """Every name an item may use, with what it is (``library``: only ops, containers and the file's own blocks —
+    the names checked before the other library files are read)."""
     names = {name: "op" for name in all_ops()}
     names.update({name: "container" for name in CONTAINERS})
     if not library:
@@ -189,7 +190,7 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
                 )
                 errors += described
                 omitted += more
-    if unknown and not library:
+    if unknown:  # a library file may use the blocks of the others too (efficientnet.yaml uses mobilenet.yaml's)
         names = known_names(spec)
         unknown = [item for item in unknown if item.op not in names]
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
