@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Global, Op, OpArgs, PositiveInt, RFStep, Shape, format_shape
+from archspec.ops.base import Context, Example, Global, Op, OpArgs, PositiveInt, RFStep, Shape
 from archspec.ops.registry import register
 
 
@@ -37,16 +37,16 @@ class GroupNorm(Op):
         self.check_input(x)
         if x[0] % args.groups:
             raise OpError(
-                f"groupnorm splits the channels into {args.groups} groups, but the input {format_shape(x)} has "
-                f"{x[0]} channels, which {args.groups} does not divide",
+                f"groupnorm splits the channels into {args.groups} groups, but {args.groups} does not divide the "
+                f"input's {x[0]} channels",
                 f"use groups that divide {x[0]} (e.g. {_divisor_near(x[0], args.groups)})",
                 "groups",
             )
         # torch's F.group_norm checks batch × channels per group × positions > 1 (_verify_batch_size), in eval too
         if ctx.batch * (x[0] // args.groups) * prod(x[1:]) == 1:
             raise OpError(
-                f"groupnorm needs more than one value per group, but with {args.groups} group(s) of the input "
-                f"{format_shape(x)} at batch {ctx.batch} each group holds one (PyTorch rejects it)",
+                f"groupnorm needs more than one value per group, but with {args.groups} group(s) at batch "
+                f"{ctx.batch} each group holds one (PyTorch rejects it)",
                 "use fewer groups, batch 2 or more, or place it where the spatial size is above 1",
                 "groups",
             )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Global, Op, OpArgs, RFStep, Shape, format_shape, require_spatial
+from archspec.ops.base import Context, Example, Global, Op, OpArgs, RFStep, Shape, require_spatial
 from archspec.ops.registry import register
 from archspec.ops.torch_classes import spatial_class
 
@@ -42,8 +42,8 @@ class InstanceNorm(Op):
         uses_input_statistics = ctx.train or not args.track_running_stats
         if uses_input_statistics and prod(x[1:]) == 1:
             raise OpError(
-                f"instancenorm takes each channel's statistics over its positions, but the input "
-                f"{format_shape(x)} has one position per channel (PyTorch rejects it)",
+                "instancenorm takes each channel's statistics over its positions, but its input has one "
+                "position per channel (PyTorch rejects it)",
                 "place it where the spatial size is above 1, or use a larger input",
             )
         return x

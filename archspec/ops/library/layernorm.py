@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from archspec.errors import OpError
-from archspec.ops.base import Context, Example, Op, OpArgs, PositiveInt, RFStep, Shape, format_shape, global_along
+from archspec.ops.base import Context, Example, Op, OpArgs, PositiveInt, RFStep, Shape, global_along
 from archspec.ops.registry import register
 
 
@@ -44,22 +44,22 @@ class LayerNorm(Op):
         if args.channels:
             if len(x) < 2:
                 raise OpError(
-                    f"layernorm with channels: true normalises over C at every position of [C, *spatial], but "
-                    f"its input {format_shape(x)} has no spatial dims",
+                    "layernorm with channels: true normalises over C at every position of [C, *spatial], but "
+                    "its input has no spatial dims",
                     "use channels: false (over the last dim) after flatten",
                     "channels",
                 )
             if args.dims != 1:
                 raise OpError(
                     f"with channels: true layernorm normalises over the channel dim alone, so dims {args.dims} "
-                    f"has no meaning (input {format_shape(x)})",
+                    "has no meaning",
                     "remove dims, or use channels: false to normalise over the last dims",
                     "dims",
                 )
         elif args.dims > len(x):
             raise OpError(
-                f"layernorm over the last {args.dims} dims needs an input with at least {args.dims}, but "
-                f"{format_shape(x)} has {len(x)}",
+                f"layernorm over the last {args.dims} dims needs an input with at least {args.dims}, but its "
+                f"input has {len(x)}",
                 f"use dims from 1 to {len(x)}",
                 "dims",
             )
