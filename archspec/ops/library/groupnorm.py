@@ -20,8 +20,9 @@ class GroupNormArgs(OpArgs):
 
 @register
 class GroupNorm(Op):
-    """Group normalisation: the channels in ``groups`` groups, each normalised over its channels and every
-    position (torch.nn.GroupNorm; ``groups: 1`` is a layer norm over C×spatial, ``groups: C`` an instance norm)."""
+    """Group normalisation over groups of channels and every position (torch.nn.GroupNorm).
+
+    ``groups: 1`` is a layer norm over C×spatial, ``groups: C`` an instance norm with an affine transform."""
 
     name = "groupnorm"
     Args = GroupNormArgs

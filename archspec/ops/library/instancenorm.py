@@ -23,8 +23,9 @@ class InstanceNormArgs(OpArgs):
 
 @register
 class InstanceNorm(Op):
-    """Instance normalisation: each channel of each sample over its positions; the dimensionality follows the
-    input (torch.nn.InstanceNormNd; torch's defaults: no affine, no running statistics)."""
+    """Instance normalisation of each channel of each sample over its positions (torch.nn.InstanceNormNd).
+
+    The dimensionality follows the input; torch's defaults: no affine transform, no running statistics."""
 
     name = "instancenorm"
     fresh_output = True

@@ -23,8 +23,10 @@ class LayerNormArgs(OpArgs):
 
 @register
 class LayerNorm(Op):
-    """Layer normalisation over the last ``dims`` dims (torch.nn.LayerNorm), or over the channels at every
-    position (``channels: true``: torchvision's LayerNorm2d, any spatial rank)."""
+    """Layer normalisation over the last dims (torch.nn.LayerNorm), or over C at every position (LayerNorm2d).
+
+    ``dims`` counts the normalised dims from the end; ``channels: true`` normalises over the channel dim of
+    ``[C, *spatial]`` at every position, as torchvision's LayerNorm2d does (here in 1-D, 2-D and 3-D)."""
 
     name = "layernorm"
     Args = LayerNormArgs

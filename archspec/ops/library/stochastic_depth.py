@@ -19,8 +19,9 @@ class StochasticDepthArgs(OpArgs):
 
 @register
 class StochasticDepth(Op):
-    """Zeroes the whole input of a sample (``row``) or of the batch (``batch``) with probability p in training,
-    scaling what survives by 1 / (1 - p); the identity in eval (torchvision.ops.StochasticDepth)."""
+    """Drops whole samples (row) or the batch with probability p in training (torchvision's StochasticDepth).
+
+    What survives is divided by 1 - p; in eval it is the identity."""
 
     name = "stochastic_depth"
     Args = StochasticDepthArgs
