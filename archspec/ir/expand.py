@@ -344,7 +344,9 @@ class _Expander(ContainerExpansion):
         if known is None:
             if self.blocks_read_copy is None:
                 self.blocks_read_copy = any(_reads_copy(block.layers) for block in self.spec.blocks.values())
-            known = self.copy_readers[id(item)] = self.blocks_read_copy or _reads_copy([item])
+            # The item's own name is not a value inside a copy: copy_name names each copy, the fixed-point
+            # copies included (DenseNet's "denselayer${copy + 1}" keeps the shortcut).
+            known = self.copy_readers[id(item)] = self.blocks_read_copy or _reads_copy([item], skip_first_name=True)
         return known
 
     def renamed_copy(self, model: Node, name: str, path: str, item: Item, frame: Frame) -> Node:
@@ -363,10 +365,14 @@ class _Expander(ContainerExpansion):
         return root
 
 
-def _reads_copy(items: list[Item]) -> bool:
+def _reads_copy(items: list[Item], skip_first_name: bool = False) -> bool:
+    """Whether a value of ``items`` or of what they nest reads ``copy`` (not counting the first item's name)."""
     return any(
-        COPY in referenced_names([item.args, item.first, item.name, item.condition, item.repeat])
-        for item in walk_items(items)
+        COPY
+        in referenced_names(
+            [item.args, item.first, None if skip_first_name and index == 0 else item.name, item.condition, item.repeat]
+        )
+        for index, item in enumerate(walk_items(items))
     )
 
 
