@@ -20,6 +20,8 @@ from errortools import (
     golden_path,
     run_cli,
 )
+from weights_corpus import CASES as WEIGHTS_BUILDERS
+from weights_corpus import file_name as weights_file_name
 
 import archspec
 from archspec.cli import main
@@ -29,6 +31,8 @@ PENDING: dict[str, str] = {}
 CASES = corpus_files()
 # Checkpoints, built when their tests run (test_checkpoint_corpus); their goldens live here too.
 CHECKPOINT_CASES = [CORPUS / f"{stem}.pt" for stem in CHECKPOINT_BUILDERS]
+# Weights files for `build --weights` (test_weights_corpus), the same way.
+CHECKPOINT_CASES += [CORPUS / weights_file_name(stem) for stem in WEIGHTS_BUILDERS]
 
 
 def number_of(case) -> str:
@@ -148,6 +152,28 @@ CLASSES = {
     "damaged archives (truncated, no data.pkl, decompression bomb)": ["236", "238", "246"],
     "checkpoints of another format or another program": ["239", "245"],
     "errors in a checkpoint's saved spec, input or overrides name the checkpoint": ["237", "242", "244", "247"],
+    "weights files whose pickle builds objects (code, a module, training arguments)": ["400", "401", "402"],
+    "weights files that are damaged, of another format or not weights at all": [
+        "403",
+        "414",
+        "415",
+        "416",
+        "417",
+        "418",
+        "419",
+        "420",
+        "421",
+    ],
+    "weights files that hold no state dict (a list, two wrapper levels, no tensors)": ["404", "405", "406"],
+    "weights that do not fit the module (names, shapes, types, prefixes, another network)": [
+        "407",
+        "408",
+        "409",
+        "410",
+        "411",
+        "412",
+        "413",
+    ],
 }
 
 

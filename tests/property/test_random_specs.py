@@ -1,15 +1,17 @@
 """Random valid specs: every static number equals what the compiled module really does (DESIGN.md §5).
 
-The strategies build spec dicts that are valid by construction: they track the shape flowing through the layers with
-PyTorch's own formulas (``torch_geometry``, REFERENCE.md §1) and pick only arguments PyTorch accepts for that shape.
-So a SpecError on a generated spec is a failure, not a filter. Covered: conv (stride, padding as int / per-dim list
-/ 'same' / 'valid', dilation, groups, bias, padding modes), conv_transpose, max/avg pooling (ceil mode, padding <=
-k//2, dilation, count_include_pad, divisor_override), adaptive and global pools, batchnorm, layernorm (last dims or
-channels), groupnorm, instancenorm, stochastic_depth, lrn, activations, softmax, dropout, upsample, flatten (also
-partial) and linear heads (also on the last dim of a spatial tensor); 1-D, 2-D and 3-D inputs; ``repeat`` with
-``first``; ``sequential`` groups; ``concat`` / ``add`` / ``multiply`` branches (lists or named, empty = identity,
-channel broadcasting, strided); ``name``; user-defined blocks with a required parameter, defaults, expressions
-(``${out * mult}``, ``${kernel // 2}``, ``${in.channels}``) and ``if``; global ``params``.
+The strategies build spec dicts that are valid by construction: they track the shape flowing through the
+layers with PyTorch's own formulas (``torch_geometry``, REFERENCE.md §1) and pick only arguments PyTorch
+accepts for that shape. So a SpecError on a generated spec is a failure, not a filter. Covered: conv
+(stride, padding as int / per-dim list / 'same' / 'valid', dilation, groups, bias, padding modes),
+conv_transpose, max/avg pooling (ceil mode, padding <= k//2, dilation, count_include_pad, divisor_override),
+adaptive and global pools, batchnorm, layernorm (last dims or channels), groupnorm, instancenorm,
+stochastic_depth, lrn, activations, softmax, dropout, upsample, flatten (also partial), linear heads (also on
+the last dim of a spatial tensor), self_attention on rank-2 tensors and window_attention on rank-3 ones; 1-D,
+2-D and 3-D inputs; ``repeat`` with ``first``; ``sequential`` groups; ``concat`` / ``add`` / ``multiply``
+branches (lists or named, empty = identity, channel broadcasting, strided); ``name``; user-defined blocks with
+a required parameter, defaults, expressions (``${out * mult}``, ``${kernel // 2}``, ``${in.channels}``) and
+``if``; global ``params``.
 
 A second property appends one invalid-by-construction layer to a valid spec and asserts a located
 SpecError pointing at that item — never another exception.
@@ -335,6 +337,27 @@ class Builder:
             args["eps"] = self.pick([1e-5, 1e-3])
         return {kind: args} if args or self.flag() else kind
 
+    def attention(self, x: Shape) -> tuple[dict, Shape]:
+        """``self_attention`` on a rank-2 tensor (read as [L, D]) or ``window_attention`` on a rank-3 one (read
+        as [H, W, C]); both keep the shape, their heads divide the last dim."""
+        heads = self.pick(divisors(x[-1]))
+        if len(x) == 2:
+            args: dict[str, Any] = {"heads": heads}
+            for key in ("bias", "causal"):
+                if self.flag():
+                    args[key] = self.flag()
+            return {"self_attention": args}, x
+        window = [self.integer(1, 4), self.integer(1, 4)]
+        args = {"window": window if self.flag() else window[0], "heads": heads}
+        window = window if isinstance(args["window"], list) else [window[0]] * 2
+        if self.flag():
+            shift = [self.integer(0, w - 1) for w in window]
+            args["shift"] = shift if self.flag() or shift[0] != shift[1] else shift[0]
+        for key in ("qkv_bias", "proj_bias"):
+            if self.flag():
+                args[key] = self.flag()
+        return {"window_attention": args}, x
+
     def linear(self, x: Shape) -> tuple[dict, Shape]:
         out = self.integer(1, MAX_CHANNELS if len(x) == 1 else self.cap)
         args: dict[str, Any] = {"out": out}
@@ -523,6 +546,8 @@ class Builder:
             "parallel",
             "parallel",
         ]
+        if len(x) in (2, 3):
+            choices.append("attention")
         if self.block_shape is not None:
             choices += ["block"] * 4
         if depth == 0:
@@ -548,6 +573,8 @@ class Builder:
             return self.block_use(x)
         if choice == "parallel":
             return self.parallel(x)
+        if choice == "attention":
+            return self.attention(x)
         children = []
         for _ in range(self.integer(1, 3)):
             child, x = self.spatial_layer(x, depth + 1)
@@ -572,6 +599,8 @@ class Builder:
         if len(x) == 2 and self.flag():  # a sequence: prepend a class token
             x = (x[0] + 1, x[1])
             layers.append(("class_token", x))
+        if len(x) == 2 and self.flag():  # a sequence: attention over its positions
+            layers.append(self.attention(x))
         for _ in range(self.integer(1, 3)):
             item, x = self.linear(x)
             layers.append((item, x))

@@ -16,7 +16,9 @@ from archspec.ops.library import (  # noqa: F401
     linear,
     lrn,
     maxpool,
+    self_attention,
     stochastic_depth,
     tensors,
     upsample,
+    window_attention,
 )
