@@ -96,6 +96,8 @@ def block_choice(name: str, block: Block) -> JsonSchema:
         properties[param] = {"description": f"default: {_shown(default)}"}
         if not is_expression(default):  # '$out' would be no value to suggest: it reads the block's scope
             properties[param]["default"] = default
+    for param, allowed in block.choices.items():  # the values the block accepts, offered by editors
+        properties[param] = with_expressions({"enum": list(allowed), **properties[param]})
     summary = f"built-in block ({block.module_class}): " + " ".join((block.doc or "").split())
     return _choice(
         name, "built-in block", properties, required, summary.rstrip(": "), _signature(properties, required, defaults)

@@ -94,6 +94,8 @@ CLASSES = {
     "errors inside nested blocks name the chain of uses": ["290", "291"],
     "block module classes and inline (issue 10 §2)": ["300", "301", "302"],
     "strings in expressions: ordering, escapes, arithmetic, min/max (== and != only)": ["310", "311", "312", "313"],
+    "normalisation and stochastic depth: groups, dims, one position, mode (issue 11)": ["340", "341", "342", "345"],
+    "block parameters outside their 'choices'; choices for no parameter, defaults outside them": ["343", "344"],
     "out-of-range values": ["69", "70", "80"],
     "integer token inputs: sizes, tokens reaching a float op or a merge, floats reaching embedding (issue 11)": [
         "350",
