@@ -20,11 +20,11 @@ from archspec.ir.locating import Abort, Locator, condition_fix, count_fix
 from archspec.ir.module_names import ModuleNames
 from archspec.ir.routing import input_names, read_input
 from archspec.ir.values import Evaluator
-from archspec.ops.base import Context, Shape, format_shape, refuse_tokens
+from archspec.ops.base import Context, Shape, accepted, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import referenced_names
-from archspec.spec.model import MAX_DIMENSION, Item, Spec, is_module_name, network_input, walk_items
+from archspec.spec.model import Item, Spec, is_module_name, network_input, walk_items
 from archspec.user_text import describe_value, quoted
 
 Scope = dict[str, Any]
@@ -69,7 +69,7 @@ class _Expander(ContainerExpansion):
         self.guard = self.locator.guard
         self.budget = Budget(limits, ctx, self.locator, soft_limit, estimating)
         self.ids = {item.id: item.path for item in walk_items(_spec_items(spec)) if item.id}
-        values = Evaluator(self.locator)
+        values = self.values = Evaluator(self.locator)
         self.evaluate, self.evaluate_args, self.validate_args = values.evaluate, values.evaluate_args, values.arguments
         self.global_scope = values.global_scope
         # Per item (by identity; items live as long as the spec): its source location, whether it reads `copy`.
@@ -82,7 +82,7 @@ class _Expander(ContainerExpansion):
         try:
             frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
             frame = frame.child(scope=self.global_scope(frame))
-            shape = network_input(self.spec.input, given, lambda value, key: self.input_size(value, key, frame))
+            shape = network_input(self.spec.input, given, lambda value, key: self.values.input_size(value, key, frame))
         except Abort as abort:
             raise SpecError(abort.diagnostics) from None
         too_many = self.budget.too_many_values(shape)
@@ -113,19 +113,6 @@ class _Expander(ContainerExpansion):
             children=children,
         )
         return Network(name=self.spec.name, input=shape, root=root, doc=self.spec.doc, file=self.spec.file)
-
-    def input_size(self, value: Any, key: str, frame: Frame) -> int:
-        """A size of a token input (``tokens``, ``vocab``): an int, or an expression of the params giving one."""
-        size = self.evaluate(value, frame, ("input", key))
-        if not (isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= MAX_DIMENSION):
-            raise self.fail(
-                frame,
-                ("input", key),
-                f"input {key} must be a whole number from 1 to {MAX_DIMENSION:,}, got {describe_value(size)}",
-                f"give {key} as a number of {'positions' if key == 'tokens' else 'token values'} (e.g. {key}: 64)",
-                culprit=value,
-            )
-        return size
 
     # -- items ----------------------------------------------------------------------------------------------
 
@@ -329,13 +316,7 @@ class _Expander(ContainerExpansion):
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str) -> Node:
         op = self.ops[item.op]
         args = self.validate_args(op.Args, raw, item, frame, use_first=raw is not item.args)
-
-        def rule() -> Shape:
-            if not op.takes_tokens:
-                refuse_tokens(f"'{item.op}'", x)
-            return op.output_shape(args, x, self.ctx)
-
-        y = self.guard(rule, item, raw, frame, x)
+        y = self.guard(lambda: op.output_shape(args, accepted(op, x), self.ctx), item, raw, frame, x)
         return self.node(name, path, item.op, x, y, item, frame, op=op, args=args)
 
     def node(

@@ -113,6 +113,13 @@ def refuse_tokens(what: str, x: object) -> None:
         )
 
 
+def accepted(op: Op, x: Shape) -> Shape:
+    """``x``, once it is known that ``op`` takes it: token indices only where the op declares ``takes_tokens``."""
+    if not op.takes_tokens:
+        refuse_tokens(f"'{op.name}'", x)
+    return x
+
+
 RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the field is unchanged
 
 

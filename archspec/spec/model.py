@@ -123,6 +123,12 @@ class SpecModel(_Strict):
     blocks: dict[Name, BlockModel] = Field(default_factory=dict)
     layers: list[Any] = Field(min_length=1)
 
+    def spec_input(self) -> tuple[int, ...] | TokenInput:
+        """The input as a :class:`Spec` holds it: a shape, or a token input whose sizes expansion evaluates."""
+        if isinstance(self.input, TokenInputModel):
+            return TokenInput(self.input.tokens, self.input.vocab)
+        return tuple(self.input)
+
 
 @dataclass
 class Item:

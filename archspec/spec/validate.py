@@ -22,8 +22,6 @@ from archspec.spec.model import (
     Item,
     Spec,
     SpecModel,
-    TokenInput,
-    TokenInputModel,
     is_choice,
     is_class_name,
     walk_items,
@@ -93,9 +91,7 @@ def validate(
     spec = Spec(
         name=model.name,
         doc=model.doc,
-        input=TokenInput(model.input.tokens, model.input.vocab)
-        if isinstance(model.input, TokenInputModel)
-        else tuple(model.input),
+        input=model.spec_input(),
         params=dict(model.params),
         blocks=blocks,
         layers=layers,
