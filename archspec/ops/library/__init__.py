@@ -10,9 +10,11 @@ from archspec.ops.library import (  # noqa: F401
     dropout,
     flatten,
     global_pool,
+    layout,
     linear,
     lrn,
     maxpool,
+    selection,
     tensors,
     upsample,
 )
