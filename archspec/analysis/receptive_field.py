@@ -217,6 +217,9 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
             if node.is_leaf:
                 result = _leaf_field(node, field) if field is not None else None
             else:
+                if node.container.splits_input and field is not None and 0 in field.placed and field.kind == EXACT:
+                    # The parts are ranges of dim 1, where a spatial dim lies: each branch sees a shifted part.
+                    field = Field(NOT_TRACKED, reason=f"'{node.kind}' splits a spatial dim into parts")
 
                 def merge(branch_fields: list[Field | None]) -> Field | None:
                     if node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED:

@@ -140,6 +140,9 @@ class Container:
     # Inlined (``inline: true``), a merge adds no module: the enclosing module merges its branches' outputs
     # itself, with this step of archspec.backend.flow; None for containers that do not merge.
     flow_step: ClassVar[str | None] = None
+    # Its branches read equal parts of its input along its ``dim`` (branch k part k: ``channel_split``) rather
+    # than the whole input; an inlined one splits with the part steps of archspec.backend.flow.
+    splits_input: ClassVar[bool] = False
 
     def runs_only_in_training(self, args: Any) -> bool:
         """Whether its children run only in training mode (in eval mode its module passes its input on)."""
