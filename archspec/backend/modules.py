@@ -188,16 +188,24 @@ class Concat(_Branches):
         return f"dim={self.dim}"
 
 
-class ChannelSplit(_Branches):
+class ChannelSplit(nn.ModuleDict):
     """Splits its input into one equal part per branch along ``dim`` (``torch.chunk``), runs branch k on part
-    k and concatenates their outputs along the same dim (ShuffleNet v2's channel split)."""
+    k and concatenates their outputs along the same dim (ShuffleNet v2's channel split). One input only: not a
+    merge, so it has no ``merges_inputs``."""
 
     def __init__(self, named_children: Sequence[tuple[str, Any]], dim: int):
-        super().__init__(named_children)
+        super().__init__(OrderedDict(named_children))
         self.dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat(self.outputs(list(torch.chunk(x, len(self), self.dim))), self.dim)
+        count = 0  # the branches registered now (counted: TorchScript has no len() of a ModuleDict)
+        for _ in self.values():
+            count += 1
+        parts = torch.chunk(x, count, self.dim)
+        outputs: List[torch.Tensor] = []
+        for index, branch in enumerate(self.values()):  # indexed: torch.fx cannot iterate a traced tuple
+            outputs.append(branch(parts[index]))
+        return torch.cat(outputs, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
