@@ -222,7 +222,7 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
                     field = Field(NOT_TRACKED, reason=f"'{node.kind}' splits a spatial dim into parts")
 
                 def merge(branch_fields: list[Field | None]) -> Field | None:
-                    if node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED:
+                    if _shifted(node, branch_fields):
                         return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
                     merged = merge_fields(branch_fields)
                     if warnings is not None and _misaligned(branch_fields):
@@ -251,6 +251,15 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
 
     visit(network.root, input_field(len(network.input) - 1) if len(network.input) > 1 else None)
     return fields
+
+
+def _shifted(node: Node, branch_fields: list[Field | None]) -> bool:
+    """Whether the container joins its branches along a dim where a spatial dim of the input lies."""
+    joined = node.container.joined_dim(node.args, len(node.output))
+    if joined is None:
+        return node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED
+    exact = [f for f in branch_fields if f is not None and f.kind == EXACT]
+    return joined in (exact[0].placed if exact else range(1, len(node.output)))
 
 
 def _leaf_field(node: Node, field: Field) -> Field:

@@ -171,6 +171,13 @@ class Container:
         """How its branches' receptive fields merge, for an output of ``rank`` feature dimensions."""
         return FieldMerge.UNION
 
+    def joined_dim(self, args: Any, rank: int) -> int | None:
+        """The feature dim (0-based, 0 the channels) along which it joins its branches' outputs (``concat``), or
+        None (elementwise merges, and containers that use ``field_merge`` alone). Where a spatial dim of the
+        network input lies on it (dim 2 of ``[C, H, W]``; dim 0 of ``[H, W, C]``), later branches land at shifted
+        positions: the receptive field is position dependent; elsewhere it is the union of the branches'."""
+        return None
+
     def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
         """Carry a pass's per-node state (shape, receptive field, ...) through the children."""
         raise NotImplementedError

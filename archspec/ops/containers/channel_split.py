@@ -60,6 +60,9 @@ class ChannelSplit(Container):
     def fresh_output(self, children_fresh: Sequence[bool], merged: int) -> bool:
         return True  # torch.cat always allocates its result
 
+    def joined_dim(self, args: ChannelSplitArgs, rank: int) -> int | None:
+        return args.dim - 1
+
     def parts(self, x: Shape | Inputs, count: int) -> list[Shape]:
         """The shape of each branch's part of the input."""
         if isinstance(x, Inputs):  # refused before (only merges take several inputs), kept for the type
