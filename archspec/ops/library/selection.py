@@ -69,12 +69,15 @@ def _range(args: SliceArgs, x: Shape) -> tuple[int, range]:
     d = feature_dim(args.dim, x)
     kept = range(x[d])[slice(args.start, args.stop, args.step)]
     if len(kept) == 0:
-        stop = "the end" if args.stop is None else str(args.stop)
+        stop = "" if args.stop is None else str(args.stop)
+        what = f"slice {args.start}:{stop}:{args.step} of dim {args.dim} keeps nothing of the input {shown(x)}"
+        first = range(x[d])[slice(args.start, None)]
+        if len(first) == 0:  # the start lies past the end
+            raise OpError(f"{what} ({x[d]} positions)", f"use a start from 0 to {x[d] - 1} (or -{x[d]} to -1)", "start")
+        # Both given, the start inside: it is their combination that is wrong (the error is the item's).
         raise OpError(
-            f"slice {args.start}:{stop}:{args.step} of dim {args.dim} keeps nothing of the input {shown(x)} "
-            f"({x[d]} positions)",
-            f"give a start below {x[d]} and a stop past it",
-            "start",
+            f"{what}: the stop lies at or before the start (position {first.start})",
+            f"use a stop past {first.start}, or none (to the end), or an earlier start",
         )
     return d, kept
 
