@@ -37,7 +37,7 @@ def _conv(out: int, kernel: int = 1, **args: Any) -> dict[str, Any]:
 class ChannelSplit(Container):
     """Splits the channels into one equal part per branch, runs branch k on part k, concatenates the outputs."""
 
-    name, Args, order = "channel_split", ChannelSplitArgs, 25
+    name, Args, order = "channel_split", ChannelSplitArgs, 45
     syntax = BRANCHES
     module = "ChannelSplit"
     flow_step = "concat"  # inlined: the parts (flow part steps), the branches, then a concat of their outputs
