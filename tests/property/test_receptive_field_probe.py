@@ -470,3 +470,29 @@ def test_probe_through_convnext_and_swin_layouts():
         for index, spans in zip(indices, receptive_spans(model, spec["input"], indices), strict=True):
             for dim, span in enumerate(spans):
                 assert span == clipped(field.span(index[dim], dim), 12), (spec["name"], index, dim)
+
+
+def test_probe_through_select_of_a_channel():
+    """Selecting one channel leaves [H, W] (the spatial dims at feature dims 0 and 1); a new size-1 dim in front
+    makes it [1, H, W] again, and the fields of both convs add up."""
+    spec = {
+        "archspec": 1,
+        "name": "select_channel",
+        "input": [3, 11, 9],
+        "layers": [
+            {"conv": {"out": 4, "kernel": 3, "padding": 1}},
+            {"select": {"dim": 1, "index": -2}},
+            "relu",
+            {"unflatten": {"dim": 1, "sizes": [1, -1]}},
+            {"conv": {"out": 2, "kernel": [3, 5], "stride": 2}},
+        ],
+    }
+    report = archspec.analyze(spec)
+    assert report.layer("1").rf.axes == (0, 1) and report.layer("3").rf.axes == ()
+    field = report.layers[-1].rf
+    assert field.kind == "exact" and (field.size, field.jump, field.padding) == ((5, 7), (2, 2), (1, 1))
+    sizes = report.layers[-1].output_shape[2:]
+    indices = probe_indices(sizes)
+    for index, spans in zip(indices, receptive_spans(archspec.compile(spec), spec["input"], indices), strict=True):
+        for dim, span in enumerate(spans):
+            assert span == clipped(field.span(index[dim], dim), spec["input"][1 + dim]), (index, dim)
