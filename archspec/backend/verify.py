@@ -33,14 +33,34 @@ def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
 
 
 def measure_macs(model: Any, input_shape: list[int]) -> int:
-    """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention."""
+    """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention. Measured with autograd
+    on, as the MACs convention says: under ``no_grad`` torch's fused inference paths (nn.MultiheadAttention's
+    native kernel) hide their matrix products from the counter."""
     import torch  # here, as in measure_shapes
-    from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
+    counter = flop_counter()
+    with torch.enable_grad(), counter:
         model(torch.randn(*input_shape))
     return counter.get_total_flops() // 2
+
+
+def flop_counter() -> Any:
+    """A ``FlopCounterMode`` that also counts the fused CPU attention kernel.
+
+    On CPU, ``scaled_dot_product_attention`` dispatches to ``aten._scaled_dot_product_flash_attention_for_cpu``,
+    for which torch's counter has no formula (it has the CUDA kernels' only), so Q·Kᵀ and A·V would read 0.
+    It gets the formula torch gives the other sdpa kernels (``sdpa_flop_count``): for a query ``[B, H, L, E]``,
+    keys ``[B, H, S, E]`` and values ``[B, H, S, Ev]``, 2·B·H·L·S·E for Q·Kᵀ plus 2·B·H·L·S·Ev for A·V — the
+    two bmm that the unfused math (``need_weights=True``) runs and the counter counts."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def sdpa_cpu(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+        batch, heads, length, features = query
+        return 2 * batch * heads * length * key[-2] * (features + value[-1])
+
+    kernel = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)  # torch >= 2.3
+    return FlopCounterMode(display=False, custom_mapping={kernel: sdpa_cpu} if kernel is not None else None)
 
 
 def verify(model: Any, report: Report) -> list[str]:
@@ -75,7 +95,7 @@ def forward_bytes(report: Report) -> tuple[int, Any]:
 
 
 def _compare(model: Any, report: Report) -> list[str]:
-    modules = [path for path, _ in model.named_modules() if path]
+    modules = op_modules(model, {row.path for row in report.layers if row.leaf})
     present = set(modules)
     problems = _compare_paths(modules, [row.path for row in report.layers if not row.parameter])
     parameters = {path: tensor.numel() for path, tensor in model.named_parameters()}
@@ -106,6 +126,18 @@ def _compare(model: Any, report: Report) -> list[str]:
     if buffers != report.totals.buffers:
         problems.append(f"buffers: static {report.totals.buffers}, measured {buffers}")
     return problems
+
+
+def op_modules(model: Any, leaves: set[str]) -> list[str]:
+    """The paths of the module's submodules that the report lists: all but those inside a leaf op's module
+    (``nn.MultiheadAttention`` holds ``out_proj``, whose weight it uses itself: a part of the op, not a row)."""
+    return [path for path, _ in model.named_modules() if path and not _ancestors(path) & leaves]
+
+
+def _ancestors(path: str) -> set[str]:
+    """``a``, ``a.b`` for ``a.b.c``."""
+    parts = path.split(".")
+    return {".".join(parts[:end]) for end in range(1, len(parts))}
 
 
 def _compare_paths(modules: list[str], reported: list[str]) -> list[str]:

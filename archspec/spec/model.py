@@ -44,6 +44,22 @@ def is_class_name(text: str) -> bool:
     )
 
 
+Choice = str | int | float | bool  # a value a block parameter's `choices` may list
+
+
+def is_choice(value: Any, choices: list[Any]) -> bool:
+    """Whether ``value`` is one of ``choices``, kinds kept apart (``true`` is not ``1``, ``'1'`` not ``1``).
+
+    >>> is_choice("relu", ["relu", "silu"]), is_choice(True, [1, 2]), is_choice(2, [1.0, 2.0])
+    (True, False, True)
+    """
+    return any(value == c and _kind(value) == _kind(c) for c in choices)
+
+
+def _kind(value: Any) -> str:
+    return "bool" if isinstance(value, bool) else "str" if isinstance(value, str) else "other"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
@@ -65,6 +81,10 @@ class BlockModel(_Strict):
         None,
         description="the class name of the block's compiled module (a Python "
         "identifier, e.g. Bottleneck); default: the block's name in CamelCase",
+    )
+    choices: dict[Name, Annotated[list[Choice], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="the values a parameter may take (act: [relu, silu]); any other value is an error at the call",
     )
 
 
@@ -117,6 +137,7 @@ class Block:
     doc: str | None = None
     override: bool = False  # replaces the op or built-in block of its name, inside built-in blocks too
     module: str | None = None  # the class name of its compiled module (None: the name in CamelCase)
+    choices: dict[str, list[Any]] = field(default_factory=dict)  # per parameter, the values it may take
 
     @property
     def module_class(self) -> str:

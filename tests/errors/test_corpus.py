@@ -20,6 +20,8 @@ from errortools import (
     golden_path,
     run_cli,
 )
+from weights_corpus import CASES as WEIGHTS_BUILDERS
+from weights_corpus import file_name as weights_file_name
 
 import archspec
 from archspec.cli import main
@@ -29,6 +31,8 @@ PENDING: dict[str, str] = {}
 CASES = corpus_files()
 # Checkpoints, built when their tests run (test_checkpoint_corpus); their goldens live here too.
 CHECKPOINT_CASES = [CORPUS / f"{stem}.pt" for stem in CHECKPOINT_BUILDERS]
+# Weights files for `build --weights` (test_weights_corpus), the same way.
+CHECKPOINT_CASES += [CORPUS / weights_file_name(stem) for stem in WEIGHTS_BUILDERS]
 
 
 def number_of(case) -> str:
@@ -90,6 +94,8 @@ CLASSES = {
     "errors inside nested blocks name the chain of uses": ["290", "291"],
     "block module classes and inline (issue 10 §2)": ["300", "301", "302"],
     "strings in expressions: ordering, escapes, arithmetic, min/max (== and != only)": ["310", "311", "312", "313"],
+    "normalisation and stochastic depth: groups, dims, one position, mode (issue 11)": ["340", "341", "342", "345"],
+    "block parameters outside their 'choices'; choices for no parameter, defaults outside them": ["343", "344"],
     "out-of-range values": ["69", "70", "80"],
     "functions given arguments that make Python do unbounded work": ["100", "101"],
     "expressions reading the input's shape (own namespace, no subscripts)": ["102", "103", "110", "126"],
@@ -147,6 +153,28 @@ CLASSES = {
     "damaged archives (truncated, no data.pkl, decompression bomb)": ["236", "238", "246"],
     "checkpoints of another format or another program": ["239", "245"],
     "errors in a checkpoint's saved spec, input or overrides name the checkpoint": ["237", "242", "244", "247"],
+    "weights files whose pickle builds objects (code, a module, training arguments)": ["400", "401", "402"],
+    "weights files that are damaged, of another format or not weights at all": [
+        "403",
+        "414",
+        "415",
+        "416",
+        "417",
+        "418",
+        "419",
+        "420",
+        "421",
+    ],
+    "weights files that hold no state dict (a list, two wrapper levels, no tensors)": ["404", "405", "406"],
+    "weights that do not fit the module (names, shapes, types, prefixes, another network)": [
+        "407",
+        "408",
+        "409",
+        "410",
+        "411",
+        "412",
+        "413",
+    ],
 }
 
 

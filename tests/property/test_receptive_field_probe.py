@@ -423,8 +423,9 @@ def test_probe_equals_static_field_through_layout_ops(case):
 
 
 def test_probe_through_convnext_and_swin_layouts():
-    """ConvNeXt's channels-last MLP keeps the depthwise conv's field; Swin's 2x2 phases (slices with step 2,
-    concatenated along the channels) double the jump, and the union of the four phases covers 2 positions."""
+    """ConvNeXt's channels-last LayerNorm and MLP keep the depthwise conv's field; Swin's 2x2 phases (slices
+    with step 2, concatenated along the channels) double the jump, and the union of the four phases covers 2
+    positions."""
     convnext = {
         "archspec": 1,
         "name": "convnext_like",
@@ -432,6 +433,7 @@ def test_probe_through_convnext_and_swin_layouts():
         "layers": [
             {"conv": {"out": 4, "kernel": 7, "padding": 3, "groups": 4}},
             {"permute": {"dims": [0, 2, 3, 1]}},
+            {"layernorm": {"eps": 1e-6}},
             {"linear": {"out": 8}},
             "gelu",
             {"linear": {"out": 4}},

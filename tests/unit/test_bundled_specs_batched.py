@@ -23,6 +23,8 @@ INPUTS: dict[str, list[int] | None] = {
     "alexnet": [3, 64, 80],
     "alexnet_original": [3, 99, 99],
     "densenet121": [3, 64, 64],
+    "efficientnet_b0": [3, 64, 48],
+    "efficientnet_v2_s": [3, 48, 64],
     "googlenet": [3, 64, 64],
     "lenet5": None,
     "mobilenet_v1": [3, 64, 64],
@@ -54,7 +56,10 @@ FAST = {
     *("lenet5", "nin", "alexnet_original", "mobilenet_v1", "mobilenet_v3_small"),
     *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn", "shufflenet_v2_x1_0"),
 }
-TRAIN = ["resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "shufflenet_v2_x1_0"]
+TRAIN = [
+    *("resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "efficientnet_b0"),
+    "shufflenet_v2_x1_0",
+]
 TRAIN_FAST = {"resnet18", "googlenet"}
 
 

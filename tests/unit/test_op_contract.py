@@ -56,6 +56,10 @@ SPATIAL_OPS = [
     "lrn",
     "layer_scale",
     "pos_embedding",
+    "layernorm",
+    "groupnorm",
+    "instancenorm",
+    "stochastic_depth",
 ]
 
 
