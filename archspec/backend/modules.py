@@ -188,13 +188,13 @@ class Concat(_Branches):
         return f"dim={self.dim}"
 
 
-class ChannelSplit(nn.ModuleDict):
+class ChannelSplit(_Branches):
     """Splits its input into one equal part per branch along ``dim`` (``torch.chunk``), runs branch k on part
     k and concatenates their outputs along the same dim (ShuffleNet v2's channel split). One input only: not a
-    merge, so it has no ``merges_inputs``."""
+    merge, so it has no ``merges_inputs`` (the routed flow hands it one tensor)."""
 
     def __init__(self, named_children: Sequence[tuple[str, Any]], dim: int):
-        super().__init__(OrderedDict(named_children))
+        nn.ModuleDict.__init__(self, OrderedDict(named_children))  # not _Branches': no merges_inputs
         self.dim = dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

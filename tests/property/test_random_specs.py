@@ -555,14 +555,14 @@ class Builder:
             kept = len(range(start, length if stop is None else stop, step))
             return {"slice": args}, (*x[:dim], kept, *x[dim + 1 :])
         groups = self.pick(divisors(x[0]))
-        if kind == "shuffle":
+        if kind == "shuffle" and len(x) < 4:  # the groups are one more dim: at most 4 feature dims
             items = [
                 {"unflatten": {"dim": 1, "sizes": [groups, -1]}},
                 {"transpose": {"dim0": 1, "dim1": 2}},
                 {"reshape": {"shape": list(x)}},
             ]
             return {"sequential": items}, x
-        if kind == "channel_shuffle":
+        if kind in ("channel_shuffle", "shuffle"):
             return {"channel_shuffle": {"groups": groups}}, x
         parts = [count for count in divisors(x[0]) if count >= 2]
         if not parts:  # one channel cannot be split
