@@ -154,7 +154,7 @@ def test_a_linear_on_the_channels_or_features_that_a_layout_op_made_last_is_mean
     sequence = [CONV, {"reshape": {"shape": [8, -1]}}, {"transpose": {"dim0": 1, "dim1": 2}}]
     assert linear_warnings([3, 8, 10], [*sequence, LINEAR]) == []  # [80, 8]: 80 positions of 8 features
     # the same reshape without the transpose leaves [8, 80]: merged positions last, not a spatial dim either
-    assert linear_warnings([3, 8, 10], sequence[:2] + [LINEAR]) == []
+    assert linear_warnings([3, 8, 10], [*sequence[:2], LINEAR]) == []
 
 
 def test_a_linear_after_an_embedding_is_meant():
