@@ -49,13 +49,22 @@ class Field:
     padding: tuple[int, ...] = ()
     reason: str = ""
     # Where each spatial dim of the network input now lies: its 0-based index in the feature shape (after a
-    # permute to channels last, [H, W, C]: (0, 1)). Empty: where it started, [C, *spatial] (1, 2, ...).
+    # permute to channels last, [H, W, C]: (0, 1)). Exact fields: empty where they started, [C, *spatial]
+    # (1, 2, ...). Global and position-dependent fields (no size to count the dims by) spell it out, and are
+    # empty where it is not known; a field not tracked has none. Not part of a field's numbers: it tells ops
+    # which dims are the input's spatial ones (:func:`placement`).
     axes: tuple[int, ...] = ()
 
     @property
     def placed(self) -> tuple[int, ...]:
         """The feature index of each spatial dim (``axes``, or 1, 2, ... where they have not moved)."""
         return self.axes or tuple(range(1, len(self.size) + 1))
+
+    def unplaced(self) -> Field:
+        """The same global or position-dependent field, not knowing where the spatial dims lie any more (an
+        exact field's empty ``axes`` mean 'not moved': it becomes not tracked instead)."""
+        assert self.kind != EXACT
+        return Field(self.kind, self.size, self.jump, self.padding, self.reason) if self.axes else self
 
     @property
     def start(self) -> tuple[float, ...]:
@@ -94,6 +103,16 @@ class Field:
         return exact
 
 
+def placement(field: Field | None) -> tuple[int, ...] | None:
+    """Which feature dims of a tensor hold the network input's spatial dims, from the tensor's field: () where
+    it has none (no field: a token input, a flattened map), None where that is not known (merged dims)."""
+    if field is None:
+        return ()
+    if field.kind == EXACT:
+        return field.placed
+    return field.axes or None
+
+
 def input_field(spatial_dims: int) -> Field:
     return Field(EXACT, (1,) * spatial_dims, (1,) * spatial_dims, (0,) * spatial_dims)
 
@@ -106,7 +125,10 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
     feature dim 0 (the channels) keeps its field only through ops that are pointwise there
     (``Op.pointwise_along_channels``), and :class:`Rearrange` steps move them."""
     if field.kind != EXACT:
-        return field
+        # The field stays what it is; only where its spatial dims lie may change (``placement``).
+        if isinstance(step, Rearrange) and field.axes:
+            return _rearranged(field, step)
+        return field.unplaced() if 0 in field.axes and not pointwise_along_channels else field
     if isinstance(step, Rearrange):
         return _rearranged(field, step)
     if 0 in field.placed and not pointwise_along_channels:
@@ -114,10 +136,10 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
     if step is None:
         return field
     if isinstance(step, PositionDependent):
-        return Field(POSITION_DEPENDENT, reason=step.reason)
+        return Field(POSITION_DEPENDENT, reason=step.reason, axes=field.placed)
     if isinstance(step, Global):
         if not field.axes:
-            return Field(GLOBAL, reason=step.reason)
+            return Field(GLOBAL, reason=step.reason, axes=field.placed)
         # Whole along every dim but the channels, on which a moved spatial dim may lie (pointwise there).
         step = WindowStep(tuple(x[1:]), (0,) * (len(x) - 1), (0,) * (len(x) - 1))
     assert isinstance(step, WindowStep)
@@ -127,7 +149,7 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
         left = tuple(0 if a == 0 else step.padding[a - 1] for a in field.axes)
         step = WindowStep(kernel, stride, left)
         if all(s == 0 for s in stride):
-            return Field(GLOBAL, reason="the op reads every position of every spatial dim")
+            return Field(GLOBAL, reason="the op reads every position of every spatial dim", axes=field.axes)
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.kernel, field.jump, strict=True))
     padding = tuple(p + q * j for p, q, j in zip(field.padding, step.padding, field.jump, strict=True))
     jump = tuple(j * s for j, s in zip(field.jump, step.stride, strict=True))
@@ -137,7 +159,12 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
 def _rearranged(field: Field, step: Rearrange) -> Field:
     """A layout op's effect: each spatial dim moves to the output dim that is its input dim, where a slice
     reads positions ``start + i·step`` of it (a window of 1 with stride ``step`` and left padding ``-start``).
-    A spatial dim that no output dim is (merged, split, selected away) has no field any more."""
+    A spatial dim that no output dim is (merged, split, selected away) has no field any more (a global or
+    position-dependent field stays one, not knowing where its spatial dims lie)."""
+    if field.kind != EXACT:
+        if any(axis not in step.source for axis in field.axes):
+            return field.unplaced()
+        return Field(field.kind, reason=field.reason, axes=tuple(step.source.index(a) for a in field.axes))
     axes, size, jump, padding = [], [], [], []
     for d, axis in enumerate(field.placed):
         if axis not in step.source:
@@ -181,10 +208,11 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
     for kind in (NOT_TRACKED, POSITION_DEPENDENT, GLOBAL):
         odd = next((f for f in fields if f.kind == kind), None)
         if odd is not None:
-            return odd
+            # where the branches hold the spatial dims, if they all know and agree
+            return odd if len({placement(f) for f in fields}) == 1 else odd.unplaced()
     jumps = {f.jump for f in fields}
     if len(jumps) > 1:
-        return Field(POSITION_DEPENDENT, reason="merged branches have different jumps")
+        return Field(POSITION_DEPENDENT, reason="merged branches have different jumps", axes=fields[0].placed)
     first = tuple(min(-f.padding[d] for f in fields) for d in range(fields[0].dims))
     last = tuple(max(f.size[d] - 1 - f.padding[d] for f in fields) for d in range(fields[0].dims))
     return _bounded(
@@ -198,10 +226,13 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
     )
 
 
-def receptive_fields(network: Network, warnings: list[ReportWarning] | None = None) -> dict[str, Field | None]:
+def receptive_fields(
+    network: Network, warnings: list[ReportWarning] | None = None, inputs: dict[int, Field] | None = None
+) -> dict[str, Field | None]:
     """The field at every module path; None where the output has no spatial dimensions.
 
-    Merges whose branches are not centred alike append a warning to ``warnings``.
+    Merges whose branches are not centred alike append a warning to ``warnings``. ``inputs`` gets the field of
+    every leaf's input, by ``id(node)``, where it has one (what ``Op.warnings`` is told of, via :func:`placement`).
 
     Raises:
         SpecError: located at the layer whose field outgrows :data:`MAX_FIELD`.
@@ -215,11 +246,17 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
             in_spec_file.append(node)
         try:
             if node.is_leaf:
-                result = _leaf_field(node, field) if field is not None else None
+                if field is None:
+                    result = None
+                else:
+                    if inputs is not None:
+                        inputs[id(node)] = field
+                    result = _leaf_field(node, field)
             else:
-                if node.container.splits_input and field is not None and 0 in field.placed and field.kind == EXACT:
+                if node.container.splits_input and field is not None and 0 in field.placed:
                     # The parts are ranges of dim 1, where a spatial dim lies: each branch sees a shifted part.
-                    field = Field(NOT_TRACKED, reason=f"'{node.kind}' splits a spatial dim into parts")
+                    reason = f"'{node.kind}' splits a spatial dim into parts"
+                    field = Field(NOT_TRACKED, reason=reason) if field.kind == EXACT else field.unplaced()
 
                 def merge(branch_fields: list[Field | None]) -> Field | None:
                     if _shifted(node, branch_fields):
@@ -264,9 +301,11 @@ def _shifted(node: Node, branch_fields: list[Field | None]) -> bool:
 
 def _leaf_field(node: Node, field: Field) -> Field:
     step = node.op.receptive_field(node.args, node.input, node.output)
-    if not isinstance(step, Rearrange) and len(node.input) != len(node.output) and field.kind == EXACT:
+    if not isinstance(step, Rearrange) and len(node.input) != len(node.output):
         # A rank change outside a layout op (flatten): the spatial dims were merged.
-        return Field(NOT_TRACKED, reason=f"'{node.kind}' merges or splits spatial dimensions")
+        if field.kind == EXACT:
+            return Field(NOT_TRACKED, reason=f"'{node.kind}' merges or splits spatial dimensions")
+        field = field.unplaced()
     return apply_step(field, step, node.input, node.op.pointwise_along_channels(node.args, node.input))
 
 
@@ -301,6 +340,8 @@ def _fit(field: Field | None, output: tuple[int, ...]) -> Field | None:
         return None
     if field.kind == EXACT and (max(field.placed) > dims or (not field.axes and field.dims != dims)):
         return Field(NOT_TRACKED, reason="spatial dimensions were merged or split")
+    if field.axes and field.kind != EXACT and max(field.axes) > dims:
+        return field.unplaced()
     return field
 
 

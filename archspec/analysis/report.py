@@ -12,7 +12,7 @@ from math import prod
 from typing import Any
 
 from archspec.analysis.min_input import least_input, min_input
-from archspec.analysis.receptive_field import Field, network_field, receptive_fields
+from archspec.analysis.receptive_field import Field, network_field, placement, receptive_fields
 from archspec.analysis.warnings import ReportWarning, anchors, warning_at
 from archspec.errors import Location, SpecPath
 from archspec.gc_pause import paused_gc
@@ -162,8 +162,9 @@ def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -
 def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
     ctx = ctx or Context(batch=batch)
     warnings: list[ReportWarning] = []
-    fields = receptive_fields(network, warnings)
-    totals, rows, notes = _layer_rows(network.root, batch, fields, ctx.train)
+    leaf_inputs: dict[int, Field] = {}
+    fields = receptive_fields(network, warnings, leaf_inputs)
+    totals, rows, notes = _layer_rows(network.root, batch, fields, leaf_inputs, ctx.train)
     # Both modes' smallest inputs: training only adds conditions, so the eval answer starts its search.
     smallest_eval = min_input(network, Context(batch=batch, train=False), fields)
     smallest_train = least_input(network, Context(batch=batch, train=True), smallest_eval)
@@ -240,11 +241,12 @@ Warned = list[tuple[Node, tuple[str, str]]]
 
 
 def _layer_rows(
-    root: Node, batch: int, fields: dict[str, Field | None], train: bool
+    root: Node, batch: int, fields: dict[str, Field | None], leaf_inputs: dict[int, Field], train: bool
 ) -> tuple[Totals, list[LayerReport], Warned]:
     """The root's totals, every module's row, in depth-first order (without recursion: a network may nest
     as deep as its limit and hold a million modules, so this loop is kept lean), and the ops' warnings, each
-    with the first leaf it is about (the copies of a repeat share their arguments, and one warning).
+    with the first leaf it is about (the copies of a repeat share their arguments, and one warning). Each op is
+    told where the network input's spatial dims lie in its input, from the field there (``leaf_inputs``).
 
     In eval mode, train-only heads keep their parameters in their parent's totals but not their MACs or
     activations (they do not run)."""
@@ -261,7 +263,7 @@ def _layer_rows(
             if counts is None:
                 op, args, x, y = node.op, node.args, node.input, node.output
                 counts = counted[key] = (op.parameters(args, x, y), op.buffers(args, x, y), op.macs(args, x, y))
-                notes = op.warnings(args, x, y)
+                notes = op.warnings(args, x, y, placement(leaf_inputs.get(id(node))))
                 if notes:
                     warned[key] = (node, notes)
             elif warned and key in warned:

@@ -226,9 +226,15 @@ class Op:
     def receptive_field(self, args: Any, x: Shape, y: Shape) -> RFStep:
         return None
 
-    def warnings(self, args: Any, x: Shape, y: Shape) -> list[tuple[str, str]]:
+    def warnings(self, args: Any, x: Shape, y: Shape, spatial: tuple[int, ...] | None) -> list[tuple[str, str]]:
         """``(what, fix)`` for each way this valid use probably is not what was meant (a report warning,
-        located at the item); none by default."""
+        located at the item); none by default.
+
+        ``spatial``: the feature dims of ``x`` (0-based, 0 the channels of a [C, *spatial] map) that are the
+        network input's spatial dims, as the receptive-field pass follows them through layout ops: ``(1, 2)``
+        for a map [C, H, W], ``(0, 1)`` for a channels-last [H, W, C]; ``()`` where ``x`` holds none (a token
+        input's embedding, a flattened map); None where that is not known (spatial dims merged by a reshape,
+        mixed into the channels)."""
         return []
 
     def learned_tensor(self, args: Any, x: Shape) -> LearnedTensor:

@@ -45,10 +45,12 @@ class Linear(Op):
     def receptive_field(self, args: LinearArgs, x: Shape, y: Shape) -> RFStep:
         return global_along(x, (len(x) - 2,), "linear mixes the whole last dimension") if len(x) > 1 else None
 
-    def warnings(self, args: LinearArgs, x: Shape, y: Shape) -> list[tuple[str, str]]:
+    def warnings(self, args: LinearArgs, x: Shape, y: Shape, spatial: tuple[int, ...] | None) -> list[tuple[str, str]]:
         # Valid (torch maps every row of the last dim alike) but usually a forgotten flatten: a classifier
-        # meant to see all C×H×W features sees only the W values of one row.
-        if len(x) < 2:
+        # meant to see all C×H×W features sees only the W values of one row. Only where the last dim is known
+        # to be a spatial dim of the input: after a layout op made it the channels ([H, W, C]: ConvNeXt, Swin)
+        # or the features of a sequence (ViT's reshaped [L, D], an embedding's tokens) the linear is meant.
+        if len(x) < 2 or spatial is None or len(x) - 1 not in spatial:
             return []
         return [
             (
