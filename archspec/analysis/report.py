@@ -12,7 +12,7 @@ from math import prod
 from typing import Any
 
 from archspec.analysis.min_input import least_input, min_input
-from archspec.analysis.receptive_field import Field, network_field, receptive_fields
+from archspec.analysis.receptive_field import EXACT, Field, network_field, receptive_fields
 from archspec.analysis.warnings import ReportWarning, anchors, warning_at
 from archspec.errors import Location, SpecPath
 from archspec.gc_pause import paused_gc
@@ -235,6 +235,12 @@ def _network_field(field: Field | None) -> dict[str, Any] | None:
 Warned = list[tuple[Node, tuple[str, str]]]
 
 
+def _spatial(field: Field | None) -> tuple[int, ...] | None:
+    """Where the input's spatial dims lie in an op's input, known where its field is exact (an op that moves
+    dims is a layout op, which warns of nothing, so its output's field places them as its input's)."""
+    return field.placed if field is not None and field.kind == EXACT else None
+
+
 def _layer_rows(
     root: Node, batch: int, fields: dict[str, Field | None], train: bool
 ) -> tuple[Totals, list[LayerReport], Warned]:
@@ -257,7 +263,7 @@ def _layer_rows(
             if counts is None:
                 op, args, x, y = node.op, node.args, node.input, node.output
                 counts = counted[key] = (op.parameters(args, x, y), op.buffers(args, x, y), op.macs(args, x, y))
-                notes = op.warnings(args, x, y)
+                notes = op.warnings(args, x, y, _spatial(fields.get(node.path)))
                 if notes:
                     warned[key] = (node, notes)
             elif warned and key in warned:

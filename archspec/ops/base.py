@@ -157,9 +157,11 @@ class Op:
     def receptive_field(self, args: Any, x: Shape, y: Shape) -> RFStep:
         return None
 
-    def warnings(self, args: Any, x: Shape, y: Shape) -> list[tuple[str, str]]:
+    def warnings(self, args: Any, x: Shape, y: Shape, spatial: tuple[int, ...] | None = None) -> list[tuple[str, str]]:
         """``(what, fix)`` for each way this valid use probably is not what was meant (a report warning,
-        located at the item); none by default."""
+        located at the item); none by default. ``spatial``: the 0-based indices into ``x`` where the network
+        input's spatial dims lie, where the receptive field knows them exactly (``(1, 2)`` for ``[C, H, W]``,
+        ``(0, 1)`` after a permute to channels last), else None."""
         return []
 
     def learned_tensor(self, args: Any, x: Shape) -> LearnedTensor:

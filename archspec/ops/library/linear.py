@@ -42,10 +42,13 @@ class Linear(Op):
     def receptive_field(self, args: LinearArgs, x: Shape, y: Shape) -> RFStep:
         return global_along(x, (len(x) - 2,), "linear mixes the whole last dimension") if len(x) > 1 else None
 
-    def warnings(self, args: LinearArgs, x: Shape, y: Shape) -> list[tuple[str, str]]:
+    def warnings(
+        self, args: LinearArgs, x: Shape, y: Shape, spatial: tuple[int, ...] | None = None
+    ) -> list[tuple[str, str]]:
         # Valid (torch maps every row of the last dim alike) but usually a forgotten flatten: a classifier
-        # meant to see all C×H×W features sees only the W values of one row.
-        if len(x) < 2:
+        # meant to see all C×H×W features sees only the W values of one row. Where the spatial dims are known
+        # to lie elsewhere (a channels-last [H, W, C], ConvNeXt's MLP) the last dim is the channels: meant.
+        if len(x) < 2 or (spatial is not None and len(x) - 1 not in spatial):
             return []
         return [
             (
