@@ -25,6 +25,11 @@ CASES = [
     pytest.param("convnext_tiny", {}, id="convnext_tiny"),
     pytest.param("convnext_small", SMALL, id="convnext_small", marks=pytest.mark.slow),
 ]
+# The spec's doc names these too: counted on the meta device (no weights, no arithmetic), so they cost little.
+LARGER = [
+    pytest.param("convnext_base", {"width": 128, "depth3": 27, "stochastic_depth": 0.5}, id="convnext_base"),
+    pytest.param("convnext_large", {"width": 192, "depth3": 27, "stochastic_depth": 0.5}, id="convnext_large"),
+]
 SMALL_INPUT = [3, 64, 64]
 
 
@@ -33,17 +38,19 @@ def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
 
 
 def measured_macs(model: torch.nn.Module, shape: list[int]) -> int:
-    """FlopCounterMode / 2 with autograd enabled."""
+    """FlopCounterMode / 2 with autograd enabled (on the model's device: the meta device counts the same)."""
     counter = flop_counter()
+    device = next(model.parameters()).device
     with counter:
-        model(torch.zeros(1, *shape))
+        model(torch.zeros(1, *shape, device=device))
     return counter.get_total_flops() // 2
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("builder", "overrides"), CASES)
+@pytest.mark.parametrize(("builder", "overrides"), CASES + LARGER)
 def test_parameters_buffers_and_macs_are_torchvisions(builder, overrides):
-    reference = torchvision_model(builder).eval()
+    with torch.device("meta"):
+        reference = torchvision_model(builder).eval()
     report = archspec.analyze(archspec.load("convnext_tiny", overrides=overrides))
     assert report.totals.params == numel(reference.parameters())
     assert report.totals.trainable_params == numel(p for p in reference.parameters() if p.requires_grad)
@@ -119,25 +126,43 @@ def module_classes(model: torch.nn.Module) -> dict[str, str]:
     return {path: type(module).__name__ for path, module in model.named_modules() if path}
 
 
-@pytest.mark.parametrize(("builder", "overrides"), CASES)
+def leaves(model: torch.nn.Module) -> dict[str, str]:
+    """Every leaf module's repr: its class and settings (kernel, stride, padding, groups, eps, p, mode, ...);
+    torchvision's Permute shows no dims in its repr, so theirs are written out."""
+    return {
+        path: f"Permute(dims={list(module.dims)})" if type(module).__name__ == "Permute" else repr(module)
+        for path, module in model.named_modules()
+        if not list(module.children())
+    }
+
+
+@pytest.mark.parametrize(
+    ("builder", "overrides"), [*CASES, *(pytest.param(*c.values, id=c.id, marks=pytest.mark.slow) for c in LARGER)]
+)
 def test_module_tree_layer_scales_and_stochastic_depth_are_torchvisions(builder, overrides):
     """Every module torchvision has, at its path and of its class (Conv2dNormActivation, LayerNorm2d, CNBlock,
-    Permute, LayerNorm, StochasticDepth, ...) and no other; every block's stochastic-depth probability and mode
-    (block k of K drops with p = stochastic_depth * k / (K - 1)) and layer scale (shape C×1×1, 1e-6)."""
+    Permute, LayerNorm, StochasticDepth, ...) with its settings, and no other; every block's stochastic-depth
+    probability and mode (block k of K drops with p = stochastic_depth * k / (K - 1)) and layer scale (C×1×1)."""
     with torch.device("meta"):
         reference = torchvision_model(builder)
         ours = archspec.compile(archspec.load("convnext_tiny", overrides=overrides))
     assert module_classes(ours) == module_classes(reference)
+    assert leaves(ours) == leaves(reference)
     blocks = [(path, module) for path, module in reference.named_modules() if type(module).__name__ == "CNBlock"]
     assert len(blocks) == (18 if builder == "convnext_tiny" else 36)
+    assert len({module.layer_scale.shape for _, module in blocks}) == 4  # a width per stage
     for path, module in blocks:
         got = ours.get_submodule(path)
         assert (got.stochastic_depth.p, got.stochastic_depth.mode) == (module.stochastic_depth.p, "row"), path
         assert got.layer_scale.shape == module.layer_scale.shape, path
         assert ours.get_submodule(f"{path}.block.2").eps == module.block[2].eps == 1e-6
-    with torch.device("cpu"):
-        fresh = archspec.compile("convnext_tiny", SMALL_INPUT)
-    assert torch.equal(fresh.features[1][0].layer_scale, torch.full((96, 1, 1), 1e-6))
+
+
+def test_layer_scale_starts_at_1e_6():
+    fresh = archspec.compile("convnext_tiny", SMALL_INPUT)
+    scales = [module.layer_scale for module in fresh.modules() if type(module).__name__ == "CNBlock"]
+    assert len(scales) == 18
+    assert all(torch.equal(scale, torch.full_like(scale, 1e-6)) for scale in scales)
 
 
 def test_smallest_valid_input_is_32_as_torchvision_runs_it():
