@@ -77,8 +77,7 @@ class LayerNorm(Op):
         return self.normalized(args, x) * (2 if args.bias else 1)
 
     def pointwise_along_channels(self, args: LayerNormArgs, x: Shape) -> bool:
-        # Over the last dims of a channels-last map ([H, W, C], ConvNeXt's and Swin's blocks) feature dim 0 holds
-        # H: each output reads only its own H unless dim 0 is among the normalised dims.
+        # Over the last dims of [H, W, C] (ConvNeXt, after a permute) each output reads only its own H index.
         return not args.channels and args.dims < len(x)
 
     def receptive_field(self, args: LayerNormArgs, x: Shape, y: Shape) -> RFStep:
