@@ -240,8 +240,9 @@ Warned = list[tuple[Node, tuple[str, str]]]
 
 
 def _spatial(field: Field | None) -> tuple[int, ...] | None:
-    """Where the input's spatial dims lie in an op's input, known where its field is exact (an op that moves
-    dims is a layout op, which warns of nothing, so its output's field places them as its input's)."""
+    """Where the network input's spatial dims lie in an op's input, known where the op's field is exact. The field
+    is the op's output's, which places them as its input's for every op that warns (the layout ops move dims, and
+    warn of nothing)."""
     return field.placed if field is not None and field.kind == EXACT else None
 
 
