@@ -97,6 +97,7 @@ CLASSES = {
     "normalisation and stochastic depth: groups, dims, one position, mode (issue 11)": ["340", "341", "342", "345"],
     "block parameters outside their 'choices'; choices for no parameter, defaults outside them": ["343", "344"],
     "out-of-range values": ["69", "70", "80"],
+    "ConvNeXt's block on a map it cannot take, or given an impossible drop probability (issue 11)": ["360", "361"],
     "integer token inputs: sizes, tokens reaching a float op or a merge, floats reaching embedding (issue 11)": [
         "350",
         "351",

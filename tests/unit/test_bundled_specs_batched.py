@@ -22,6 +22,7 @@ VGG_INPUT = [3, 32, 48]
 INPUTS: dict[str, list[int] | None] = {
     "alexnet": [3, 64, 80],
     "alexnet_original": [3, 99, 99],
+    "convnext_tiny": [3, 48, 64],
     "densenet121": [3, 64, 64],
     "efficientnet_b0": [3, 64, 48],
     "efficientnet_v2_s": [3, 48, 64],
@@ -60,6 +61,7 @@ FAST = {
 TRAIN = [
     *("resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "efficientnet_b0"),
     "shufflenet_v2_x1_0",
+    "convnext_tiny",
 ]
 TRAIN_FAST = {"resnet18", "googlenet"}
 

@@ -83,11 +83,11 @@ NORMS = {
     "spec",
     [
         *("lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "efficientnet_b0"),
-        *("shufflenet_v2_x1_0", UNET, NORMS, LAYOUT),
+        *("shufflenet_v2_x1_0", "convnext_tiny", UNET, NORMS, LAYOUT),
     ],
     ids=[
         *("lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "efficientnet_b0"),
-        *("shufflenet", "unet", "norms", "layout"),
+        *("shufflenet", "convnext_tiny", "unet", "norms", "layout"),
     ],
 )
 def test_generated_module_equals_compiled(spec):

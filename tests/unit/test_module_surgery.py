@@ -355,6 +355,11 @@ def _same(a, b) -> None:
 @pytest.mark.parametrize("name", _params(BUNDLED))
 def test_every_bundled_spec_scripts_and_the_script_computes_the_same(name):
     model = _build(name).eval()
+    if any(row.parameter for row in archspec.analyze(name).layers):
+        # ConvNeXt's layer_scale and the other parameter items: refused with the reason (README, Parameter items)
+        with pytest.raises(RuntimeError, match=r"torch\.jit\.script cannot compile parameter items"):
+            torch.jit.script(model)
+        return
     scripted = torch.jit.script(model)
     x = _input(name)
     with torch.no_grad():

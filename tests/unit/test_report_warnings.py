@@ -184,3 +184,19 @@ def test_global_and_position_dependent_fields_keep_where_the_spatial_dims_lie():
     assert linear_warnings([3, 8, 10], [CONV, norm, {"reshape": {"shape": [8, -1]}}, LINEAR]) == []
     mixed = [CONV, {"permute": {"dims": [0, 2, 3, 1]}}, norm, {"permute": {"dims": [0, 3, 1, 2]}}, LINEAR]
     assert linear_warnings([3, 8, 10], mixed) == []  # groupnorm mixed H (on dim 1) with the rest
+
+
+def test_no_warning_for_a_linear_on_the_channels_of_a_channels_last_map():
+    """After a permute to [H, W, C] the last dim is the channels (ConvNeXt's MLP), which the exact receptive field
+    knows: no warning. Spatial dims still last — [C, H, W], or a permute that swaps H and W — still warn."""
+
+    def linear_after(permute: list[int] | None) -> list:
+        layers = [{"conv": {"out": 4, "kernel": 3}}]
+        layers += [{"permute": {"dims": permute}}] if permute else []
+        spec = {"archspec": 1, "name": "n", "input": [3, 8, 10], "layers": [*layers, {"linear": {"out": 6}}]}
+        return archspec.analyze(spec).warnings
+
+    assert linear_after([0, 2, 3, 1]) == []
+    assert len(linear_after(None)) == 1
+    [swapped] = linear_after([0, 1, 3, 2])
+    assert "4×8×6" in swapped.message  # H (6 after the 3×3 conv) is last now: still a spatial dim

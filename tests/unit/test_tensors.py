@@ -67,13 +67,14 @@ class HandWrittenViT(nn.Module):
         return self.heads(self.encoder(x).flatten(1))
 
 
-# ConvNeXt's CNBlock in miniature: layer_scale * block(input) + input, the scale registered on the block's module.
+# ConvNeXt's CNBlock in miniature: layer_scale * block(input) + input, the scale registered on the block's module
+# (named apart from the built-in cn_block of archspec/blocks/convnext.yaml, the full one).
 TINY_CONVNEXT = {
     "archspec": 1,
     "name": "tiny_convnext",
     "input": [3, 16, 16],
     "blocks": {
-        "cn_block": {
+        "mini_cn_block": {
             "module": "CNBlock",
             "params": {"dim": "required"},
             "layers": [
@@ -103,7 +104,7 @@ TINY_CONVNEXT = {
         {
             "sequential": [
                 {"sequential": [{"conv": {"out": 8, "kernel": 4, "stride": 4}}]},
-                {"sequential": [{"cn_block": {"dim": 8}}, {"cn_block": {"dim": 8}}]},
+                {"sequential": [{"mini_cn_block": {"dim": 8}}, {"mini_cn_block": {"dim": 8}}]},
             ],
             "name": "features",
         },
