@@ -130,3 +130,30 @@ def test_inside_a_bundled_block_a_warning_points_at_the_users_call():
     assert leaf.location.file != network.file  # it is defined in the block library
     anchor = anchors(network, [leaf])[id(leaf)]
     assert anchor.path == "1" and anchor.spec_path == ("layers", 1)
+
+
+def linear_warnings(layers: list) -> list[str]:
+    spec = {"archspec": 1, "name": "layouts", "input": [8, 6, 6], "layers": layers}
+    return [w.module for w in archspec.analyze(spec).warnings if w.message.startswith("linear ")]
+
+
+def test_a_linear_on_the_last_dim_that_a_layout_op_made_is_meant():
+    """After a layout op made the last dim the features — ViT's sequence [L, D], ConvNeXt's and Swin's
+    channels-last [H, W, C] — a linear there is meant and does not warn; where the last dim is a spatial dim
+    again (the dims moved back, or two spatial dims swapped), it warns. Where the spatial dims are not tracked
+    (merged by a reshape, or mixed as channels) nothing is claimed."""
+    channels_last = {"permute": {"dims": [0, 2, 3, 1]}}
+    back = {"permute": {"dims": [0, 3, 1, 2]}}
+    linear = {"linear": {"out": 8}}
+    assert linear_warnings([{"conv": {"out": 8, "kernel": 3}}, linear]) == ["1"]  # the forgotten flatten
+    assert linear_warnings([channels_last, {"layernorm": {}}, linear, "gelu", linear]) == []
+    assert linear_warnings([channels_last, linear, back, linear]) == ["3"]
+    assert linear_warnings([{"transpose": {"dim0": 2, "dim1": 3}}, linear]) == ["1"]  # [C, W, H]: H is last
+    sequence = [{"reshape": {"shape": [8, -1]}}, {"permute": {"dims": [0, 2, 1]}}]
+    assert linear_warnings([*sequence, linear, {"self_attention": {"heads": 2}}, linear]) == []
+    windows = {"window_attention": {"window": 3, "heads": 2}}  # mixes the dim H lies on: H and W not tracked
+    assert linear_warnings([channels_last, windows, linear, back, linear]) == []
+    # a global field keeps where the spatial dims lie: instance statistics over the swapped map [C, W, H]
+    swapped = [{"transpose": {"dim0": 2, "dim1": 3}}, {"groupnorm": {"groups": 2}}]
+    assert linear_warnings([*swapped, linear]) == ["2"]
+    assert linear_warnings([*swapped, {"transpose": {"dim0": 1, "dim1": 3}}, linear]) == []  # [H, W, C]
