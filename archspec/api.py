@@ -23,7 +23,7 @@ from archspec.limits import DEFAULT_MAX_NODES
 from archspec.loading.resolve import load_document
 from archspec.loading.yaml_loader import LoadLimits
 from archspec.ops.base import Context
-from archspec.spec.model import MAX_DIMENSION, Spec
+from archspec.spec.model import MAX_DIMENSION, Spec, TokenInput
 from archspec.spec.validate import validate
 from archspec.user_text import shortened
 
@@ -215,11 +215,14 @@ def _expansion(
     limits = ExpandLimits(max_nodes=args.count("max_nodes", max_nodes, example=DEFAULT_MAX_NODES))
     loaded = _load(args, "spec", spec, {})
     if shape is not None and len(shape) != len(loaded.input):
+        tokens = isinstance(loaded.input, TokenInput)
         raise args.fail_at(
             "input_shape",
-            f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
+            f"input_shape={list(shape)} has {len(shape)} sizes but the spec takes integer tokens"
+            if tokens
+            else f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
             f"spec is written for {len(loaded.input) - 1} ({list(loaded.input)})",
-            "keep the number of dimensions",
+            "give one size, the sequence length (e.g. input_shape=[64])" if tokens else "keep the number of dimensions",
             loaded.source.locate(("input",)),
             ("input",),
         )

@@ -35,7 +35,7 @@ from torch import nn
 import archspec
 from archspec.analysis.report import Report, build_report
 from archspec.backend import modules as archspec_modules
-from archspec.backend.verify import flop_counter
+from archspec.backend.verify import example_input, flop_counter
 from archspec.ops.base import Context
 
 CONTAINER_TYPES = (nn.Sequential, archspec_modules.RoutedSequential, archspec_modules._Branches)
@@ -88,7 +88,10 @@ def op_level_modules(model: nn.Module) -> dict[str, nn.Module]:
     return found
 
 
-def measure(model: torch.nn.Module, input_shape: list[int], train: bool = False, seed: int = 0) -> Measurement:
+def measure(
+    model: torch.nn.Module, input_shape: list[int], train: bool = False, seed: int = 0, vocab: int | None = None
+) -> Measurement:
+    """``vocab``: the input is integer tokens, drawn by ``torch.randint(0, vocab, ...)``; else ``torch.randn``."""
     shapes: dict[str, list[int]] = {}
     calls: dict[str, int] = {}
     leaf_bytes: dict[str, int] = {}
@@ -112,7 +115,7 @@ def measure(model: torch.nn.Module, input_shape: list[int], train: bool = False,
     generator = torch.Generator().manual_seed(seed)
     try:
         with torch.enable_grad(), counter:
-            output = model(torch.randn(*input_shape, generator=generator))
+            output = model(example_input(input_shape, vocab, generator))
     finally:
         for handle in handles:
             handle.remove()
@@ -151,7 +154,7 @@ def static_and_measured(
     network = archspec.expand(spec, input_shape, batch=batch, train=train)
     report = build_report(network, batch, Context(batch=batch, train=train))
     model = archspec.compile(network)
-    return report, measure(model, report.input_shape, train=train)
+    return report, measure(model, report.input_shape, train=train, vocab=report.input_vocab)
 
 
 def assert_layers_equal_measured(report: Report, truth: Measurement) -> None:

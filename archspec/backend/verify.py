@@ -7,10 +7,20 @@ from typing import Any
 
 from archspec.analysis.report import Report
 from archspec.backend.memory import GIB, Culprit, culprit_at, is_allocation_failure, out_of_memory, require_memory
-from archspec.ops.base import DTYPE_BYTES
+from archspec.ops.base import DTYPE_BYTES, INDEX_BYTES
 
 
-def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
+def example_input(input_shape: list[int], vocab: int | None = None, generator: Any = None) -> Any:
+    """A random input of ``input_shape`` (batch first): ``torch.randn`` values, or for a token input (``vocab``
+    given) int64 indices drawn by ``torch.randint(0, vocab, ...)``, what ``nn.Embedding`` looks up."""
+    import torch  # here, as in measure_shapes
+
+    if vocab is not None:
+        return torch.randint(0, vocab, tuple(input_shape), generator=generator)
+    return torch.randn(*input_shape, generator=generator)
+
+
+def measure_shapes(model: Any, input_shape: list[int], vocab: int | None = None) -> dict[str, list[int]]:
     """Output shape of every submodule, from forward hooks, for a random input of ``input_shape``."""
     # torch is imported in the functions that run the module, not at the top: `build` imports this module before
     # it compiles, and refuses a module that cannot fit before torch loads (~650 MB, 2 s).
@@ -25,14 +35,14 @@ def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
             )
     try:
         with torch.no_grad():
-            model(torch.randn(*input_shape))
+            model(example_input(input_shape, vocab))
     finally:
         for handle in handles:
             handle.remove()
     return shapes
 
 
-def measure_macs(model: Any, input_shape: list[int]) -> int:
+def measure_macs(model: Any, input_shape: list[int], vocab: int | None = None) -> int:
     """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention. Measured with autograd
     on, as the MACs convention says: under ``no_grad`` torch's fused inference paths (nn.MultiheadAttention's
     native kernel) hide their matrix products from the counter."""
@@ -40,7 +50,7 @@ def measure_macs(model: Any, input_shape: list[int]) -> int:
 
     counter = flop_counter()
     with torch.enable_grad(), counter:
-        model(torch.randn(*input_shape))
+        model(example_input(input_shape, vocab))
     return counter.get_total_flops() // 2
 
 
@@ -87,7 +97,9 @@ def forward_bytes(report: Report) -> tuple[int, Any]:
     with the largest output, anchored (like the report's errors) in the user's own file."""
     leaves = [row for row in report.layers if row.leaf and (report.train or not row.train_only)]
     largest = max(leaves, key=lambda row: row.activation_bytes, default=None)
-    needed = report.totals.activation_bytes + prod(report.input_shape) * DTYPE_BYTES
+    # A token input's elements are int64 indices, 8 bytes each; every other input is float32.
+    element = DTYPE_BYTES if report.input_vocab is None else INDEX_BYTES
+    needed = report.totals.activation_bytes + prod(report.input_shape) * element
     if largest is None:
         return needed, Culprit("the input", (), None)
     description = f"module '{largest.path}' ({largest.op}, {largest.activation_bytes / GIB:.2f} GiB)"
@@ -106,8 +118,8 @@ def _compare(model: Any, report: Report) -> list[str]:
     was_training = model.training
     model.train(report.train)
     try:
-        measured = measure_shapes(model, report.input_shape)
-        macs = measure_macs(model, report.input_shape)
+        measured = measure_shapes(model, report.input_shape, report.input_vocab)
+        macs = measure_macs(model, report.input_shape, report.input_vocab)
     finally:
         model.train(was_training)
     for row in report.layers:

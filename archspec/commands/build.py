@@ -58,7 +58,13 @@ def run_build(args: argparse.Namespace) -> int:
         from archspec.backend.checkpoint import save
 
         try:
-            save(model, spec, args.save, shape, spec_file=checkpoint.spec_file if checkpoint else None)
+            save(
+                model,
+                spec,
+                args.save,
+                shape or list(network.input),
+                spec_file=checkpoint.spec_file if checkpoint else None,
+            )
         except OSError as error:
             raise write_failed("--save", args.save, error) from None
         note(args, f"saved: {file_name(args.save)}")

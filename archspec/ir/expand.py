@@ -20,11 +20,11 @@ from archspec.ir.locating import Abort, Locator, condition_fix, count_fix
 from archspec.ir.module_names import ModuleNames
 from archspec.ir.routing import input_names, read_input
 from archspec.ir.values import Evaluator
-from archspec.ops.base import Context, Shape, format_shape
+from archspec.ops.base import Context, Shape, accepted, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import referenced_names
-from archspec.spec.model import Item, Spec, is_module_name, walk_items
+from archspec.spec.model import Item, Spec, is_module_name, network_input, walk_items
 from archspec.user_text import describe_value, quoted
 
 Scope = dict[str, Any]
@@ -42,7 +42,7 @@ def expand(
     """
     limits = limits or ExpandLimits()
     ctx = ctx or Context()
-    shape = tuple(spec.input if input_shape is None else input_shape)
+    shape = None if input_shape is None else tuple(input_shape)
     with paused_gc():
         if limits.max_nodes > SOFT_LIMIT:
             try:
@@ -69,7 +69,7 @@ class _Expander(ContainerExpansion):
         self.guard = self.locator.guard
         self.budget = Budget(limits, ctx, self.locator, soft_limit, estimating)
         self.ids = {item.id: item.path for item in walk_items(_spec_items(spec)) if item.id}
-        values = Evaluator(self.locator)
+        values = self.values = Evaluator(self.locator)
         self.evaluate, self.evaluate_args, self.validate_args = values.evaluate, values.evaluate_args, values.arguments
         self.global_scope = values.global_scope
         # Per item (by identity; items live as long as the spec): its source location, whether it reads `copy`.
@@ -77,7 +77,14 @@ class _Expander(ContainerExpansion):
         self.copy_readers: dict[int, bool] = {}
         self.blocks_read_copy: bool | None = None  # whether a layer of the spec's own blocks reads `copy`
 
-    def run(self, shape: Shape) -> Network:
+    def run(self, given: Shape | None) -> Network:
+        """The network for the input ``given`` (None: the spec's own)."""
+        try:
+            frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
+            frame = frame.child(scope=self.global_scope(frame))
+            shape = network_input(self.spec.input, given, lambda value, key: self.values.input_size(value, key, frame))
+        except Abort as abort:
+            raise SpecError(abort.diagnostics) from None
         too_many = self.budget.too_many_values(shape)
         if too_many:
             raise SpecError(
@@ -91,8 +98,6 @@ class _Expander(ContainerExpansion):
                 ]
             )
         try:
-            frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
-            frame = frame.child(scope=self.global_scope(frame))
             children = self.sequence(self.spec.layers, shape, frame)
         except Abort as abort:
             raise SpecError(abort.diagnostics) from None
@@ -311,7 +316,7 @@ class _Expander(ContainerExpansion):
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str) -> Node:
         op = self.ops[item.op]
         args = self.validate_args(op.Args, raw, item, frame, use_first=raw is not item.args)
-        y = self.guard(lambda: op.output_shape(args, x, self.ctx), item, raw, frame, x)
+        y = self.guard(lambda: op.output_shape(args, accepted(op, x), self.ctx), item, raw, frame, x)
         return self.node(name, path, item.op, x, y, item, frame, op=op, args=args)
 
     def node(

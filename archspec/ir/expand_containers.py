@@ -15,7 +15,7 @@ from archspec.ir.head_inputs import smallest_accepted
 from archspec.ir.locating import Abort, library_owner
 from archspec.ir.module_names import ModuleNames
 from archspec.ir.routing import input_names, merge_labels
-from archspec.ops.base import Shape
+from archspec.ops.base import Shape, refuse_tokens
 from archspec.ops.containers import CONTAINERS, SEQUENTIAL, Inputs
 from archspec.spec.model import REQUIRED, Block, Item, is_choice
 from archspec.user_text import describe_value, listed, quoted
@@ -73,7 +73,14 @@ class ContainerExpansion(Base):
             )
         outputs = [child.output for child in children]
         labels = merge_labels(item, x)
-        y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, frame)
+
+        def rule() -> Shape:
+            if container.merges:  # integer tokens are looked up, never summed, multiplied or concatenated
+                for merged in [*outputs, *(x if isinstance(x, Inputs) and item.branches is None else ())]:
+                    refuse_tokens(f"'{item.op}'", merged)
+            return container.output_shape(args, x, outputs, labels)
+
+        y = self.guard(rule, item, raw, frame)
         if container.produces_side_output and path == MAIN_OUTPUT:
             raise self.fail(
                 frame,

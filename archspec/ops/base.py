@@ -8,6 +8,7 @@ MACs are per sample; every counted op is linear in the batch (REFERENCE.md §3).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +22,7 @@ Shape = tuple[int, ...]
 # is a mistake or a runaway (a chain of upsamplings), never a network that runs everywhere.
 MAX_SIZE = 2**31 - 1
 DTYPE_BYTES = 4  # float32: what archspec compiles to and what its memory figures count
+INDEX_BYTES = 8  # int64: a token input's elements (torch.randint's default, what nn.Embedding takes)
 
 PositiveInt = Annotated[int, Field(ge=1, le=MAX_SIZE)]
 NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_SIZE)]
@@ -80,6 +82,44 @@ def global_along(x: Shape, dims: tuple[int, ...], reason: str) -> WindowStep | G
     )
 
 
+class Tokens(tuple):  # type: ignore[type-arg]
+    """The shape ``(L,)`` of a sequence of integer token indices in ``[0, vocab)`` (int64): a spec's
+    ``input: {tokens: L, vocab: V}``. It equals the plain shape ``(L,)`` (it is one), and carries ``vocab`` so that
+    ``embedding`` knows its table and every measurer draws ``torch.randint(0, vocab, ...)``. Only an op that
+    declares ``takes_tokens`` accepts it; every other op and merge refuses it (a float op on indices is a
+    mistake), so a ``Tokens`` shape never travels past the embedding."""
+
+    vocab: int
+
+    def __new__(cls, length: int, vocab: int) -> Tokens:
+        shape = super().__new__(cls, (length,))
+        shape.vocab = vocab
+        return shape
+
+    def __getnewargs__(self) -> tuple[int, int]:  # type: ignore[override]
+        return (self[0], self.vocab)
+
+    def __repr__(self) -> str:
+        return f"Tokens({self[0]}, vocab={self.vocab})"
+
+
+def refuse_tokens(what: str, x: object) -> None:
+    """Raise the located error for a token input reaching ``what`` (an op or a merge that takes float tensors)."""
+    if isinstance(x, Tokens):
+        raise OpError(
+            f"{what} takes a float tensor, but its input is {x[0]} integer token indices (the spec's "
+            f"input: {{tokens: {x[0]}, vocab: {x.vocab}}})",
+            "look the tokens up with 'embedding: {dim: D}' first: it turns [L] indices into [L, D] vectors",
+        )
+
+
+def accepted(op: Op, x: Shape) -> Shape:
+    """``x``, once it is known that ``op`` takes it: token indices only where the op declares ``takes_tokens``."""
+    if not op.takes_tokens:
+        refuse_tokens(f"'{op.name}'", x)
+    return x
+
+
 RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the field is unchanged
 
 
@@ -135,6 +175,9 @@ class Op:
     # enclosing module under the item's name. The report lists it as a row whose path is a parameter's
     # (``model.get_parameter(path)``), with ``parameter: true``.
     holds_tensor: ClassVar[bool] = False
+    # It takes integer token indices (a ``Tokens`` shape) and only those (``embedding``); every other op refuses
+    # them before its shape rule runs.
+    takes_tokens: ClassVar[bool] = False
 
     def check_input(self, x: Shape) -> None:
         if not self.min_dims <= len(x) <= self.max_dims:
@@ -183,6 +226,11 @@ class Op:
 
 def format_shape(shape: Shape) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
+
+
+def input_bytes(shape: Shape, batch: int = 1) -> int:
+    """Bytes of a network input of feature shape ``shape``: int64 token indices or float32 values."""
+    return prod(shape) * batch * (INDEX_BYTES if isinstance(shape, Tokens) else DTYPE_BYTES)
 
 
 def spatial_rank(x: Shape) -> int:

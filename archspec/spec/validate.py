@@ -91,7 +91,7 @@ def validate(
     spec = Spec(
         name=model.name,
         doc=model.doc,
-        input=tuple(model.input),
+        input=model.spec_input(),
         params=dict(model.params),
         blocks=blocks,
         layers=layers,

@@ -26,6 +26,7 @@ INPUTS: dict[str, list[int] | None] = {
     "efficientnet_b0": [3, 64, 48],
     "efficientnet_v2_s": [3, 48, 64],
     "googlenet": [3, 64, 64],
+    "gpt_tiny": None,  # integer tokens; its positional tensor takes exactly its context
     "lenet5": None,
     "mobilenet_v1": [3, 64, 64],
     "mobilenet_v2": [3, 64, 48],
@@ -54,7 +55,7 @@ INPUTS: dict[str, list[int] | None] = {
 # graphs) in the slow set
 FAST = {
     *("lenet5", "nin", "alexnet_original", "mobilenet_v1", "mobilenet_v3_small"),
-    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn"),
+    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn", "gpt_tiny"),
 }
 TRAIN = ["resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "efficientnet_b0"]
 TRAIN_FAST = {"resnet18", "googlenet"}

@@ -8,6 +8,7 @@ from archspec.ops.library import (  # noqa: F401
     conv,
     conv_transpose,
     dropout,
+    embedding,
     flatten,
     global_pool,
     groupnorm,
