@@ -120,7 +120,26 @@ def accepted(op: Op, x: Shape) -> Shape:
     return x
 
 
-RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the field is unchanged
+@dataclass(frozen=True)
+class Rearrange:
+    """How a layout op (permute, reshape, select, slice, ...) moves the input's feature dims, for the receptive
+    field: output feature dim k *is* input feature dim ``source[k]`` (0-based over the feature shape: 0 is the
+    channels), read at input positions ``start[k] + i * step[k]``; ``source[k]`` is None where output dim k is
+    not one input dim (several merged, one split, a new dim of size 1). An input dim that no output dim is comes
+    from a merge, a split or a ``select``: a spatial dim there loses its field ("not tracked")."""
+
+    source: tuple[int | None, ...]
+    start: tuple[int, ...]
+    step: tuple[int, ...]
+
+    @classmethod
+    def moved(cls, source: tuple[int | None, ...]) -> Rearrange:
+        """Dims moved (or merged, split) as they are: every position kept, none skipped."""
+        return cls(source, (0,) * len(source), (1,) * len(source))
+
+
+# None: pointwise, the field is unchanged
+RFStep = WindowStep | PositionDependent | Global | Rearrange | None
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,13 @@ class Op:
     # It takes integer token indices (a ``Tokens`` shape) and only those (``embedding``); every other op refuses
     # them before its shape rule runs.
     takes_tokens: ClassVar[bool] = False
+
+    def pointwise_along_channels(self, args: Any, x: Shape) -> bool:
+        """Whether each output reads only its own index along feature dim 0 (the channels): true for elementwise
+        ops, false for ops that mix channels (conv). The receptive field asks where a spatial dim was moved
+        there (``permute`` to channels last: ``[H, W, C]``); False by default, so an op that does not say loses
+        that field ("not tracked") rather than report a wrong one."""
+        return False
 
     def check_input(self, x: Shape) -> None:
         if not self.min_dims <= len(x) <= self.max_dims:

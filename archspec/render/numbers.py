@@ -45,7 +45,8 @@ def field_cells(rf: object) -> tuple[str, str, str, str]:
     if rf is None:
         return "–", "–", "–", "–"
     if rf.kind != FieldKind.EXACT:  # type: ignore[attr-defined]
-        label = FieldKind.GLOBAL.value if rf.kind == FieldKind.GLOBAL else "varies"  # type: ignore[attr-defined]
+        kind = rf.kind  # type: ignore[attr-defined]
+        label = {FieldKind.GLOBAL: "global", FieldKind.NOT_TRACKED: "not tracked"}.get(kind, "varies")
         return label, "", "", ""
     return (
         _per_dim(rf.size),

@@ -527,6 +527,51 @@ class Builder:
             args["dim"] = 1
         return {kind: args}, y
 
+    def layout(self, x: Shape) -> tuple[Any, Shape]:
+        """Layout and selection ops (issue 11) that leave a [C, *spatial] map: channels last with a linear
+        there and back, two spatial dims swapped, a strided slice, ShuffleNet's shuffle (as reshapes or as
+        ``channel_shuffle``) and its channel split."""
+        dims = len(x) - 1
+        kind = self.pick(["channels_last", "swap", "slice", "shuffle", "channel_shuffle", "split"])
+        if kind == "channels_last":
+            out = self.integer(1, MAX_CHANNELS)
+            order = [0, *range(2, dims + 2), 1]
+            back = [0, dims + 1, *range(1, dims + 1)]
+            items = [{"permute": {"dims": order}}, {"linear": {"out": out}}, {"permute": {"dims": back}}]
+            return {"sequential": items}, (out, *x[1:])
+        if kind == "swap" and dims >= 2:
+            a, b = self.draw(st.permutations(range(2, dims + 2)))[:2]
+            y = list(x)
+            y[a - 1], y[b - 1] = x[b - 1], x[a - 1]
+            return {"transpose": {"dim0": a, "dim1": b}}, tuple(y)
+        if kind == "slice" or kind == "swap":
+            dim = self.integer(1, dims)
+            length = x[dim]
+            start, step = self.integer(0, length - 1), self.integer(1, 3)
+            args: dict[str, Any] = {"dim": dim + 1, "start": start, "step": step}
+            stop = self.integer(start + 1, length) if self.flag() else None
+            if stop is not None:
+                args["stop"] = stop
+            kept = len(range(start, length if stop is None else stop, step))
+            return {"slice": args}, (*x[:dim], kept, *x[dim + 1 :])
+        groups = self.pick(divisors(x[0]))
+        if kind == "shuffle" and len(x) < 4:  # the groups are one more dim: at most 4 feature dims
+            items = [
+                {"unflatten": {"dim": 1, "sizes": [groups, -1]}},
+                {"transpose": {"dim0": 1, "dim1": 2}},
+                {"reshape": {"shape": list(x)}},
+            ]
+            return {"sequential": items}, x
+        if kind in ("channel_shuffle", "shuffle"):
+            return {"channel_shuffle": {"groups": groups}}, x
+        parts = [count for count in divisors(x[0]) if count >= 2]
+        if not parts:  # one channel cannot be split
+            return {"channel_shuffle": {"groups": 1}}, x
+        count = self.pick(parts)
+        part = (x[0] // count, *x[1:])
+        branches = [[] if index == 0 else self.branch(part, 1, part[0])[0] for index in range(count)]
+        return {"channel_split": {"branches": branches}}, x
+
     # -- chains ---------------------------------------------------------------------------------------------
 
     def spatial_layer(self, x: Shape, depth: int = 0) -> tuple[Any, Shape]:
@@ -545,6 +590,7 @@ class Builder:
             "width",
             "parallel",
             "parallel",
+            "layout",
         ]
         if len(x) in (2, 3):
             choices.append("attention")
@@ -573,6 +619,8 @@ class Builder:
             return self.block_use(x)
         if choice == "parallel":
             return self.parallel(x)
+        if choice == "layout":
+            return self.layout(x)
         if choice == "attention":
             return self.attention(x)
         children = []
@@ -596,9 +644,14 @@ class Builder:
             layers.append((pool, x))
         item, x = self.flatten(x)
         layers.append((item, x))
-        if len(x) == 2 and self.flag():  # a sequence: prepend a class token
+        if len(x) == 2 and self.flag():  # a sequence [C, L] as ViT's: [L, C], a class token, read out
+            x = (x[1], x[0])
+            layers.append(({"transpose": {"dim0": 1, "dim1": 2}}, x))
             x = (x[0] + 1, x[1])
             layers.append(("class_token", x))
+            if self.flag():
+                x = (x[1],)
+                layers.append(({"select": {"dim": 1, "index": self.pick([0, -1])}}, x))
         if len(x) == 2 and self.flag():  # a sequence: attention over its positions
             layers.append(self.attention(x))
         for _ in range(self.integer(1, 3)):
@@ -713,6 +766,18 @@ def invalid_for(x: Shape) -> list[tuple[str, Any]]:
         cases.append(
             ("groups not dividing out channels", {"conv": {"out": channels * 2 + 1, "kernel": 1, "groups": channels}})
         )
+    rank = len(x) + 1
+    cases += [  # layout and selection ops (issue 11)
+        ("permute moving the batch", {"permute": {"dims": [*range(1, rank), 0]}}),
+        ("permute of the wrong length", {"permute": {"dims": list(range(rank + 1))}}),
+        ("transpose of the batch", {"transpose": {"dim0": 0, "dim1": 1}}),
+        ("select past the end", {"select": {"dim": 2, "index": lengths[0]}}),
+        ("slice keeping nothing", {"slice": {"dim": 2, "start": lengths[0]}}),
+        ("reshape to another size", {"reshape": {"shape": [channels + 1, *lengths]}}),
+        ("unflatten to another size", {"unflatten": {"dim": 1, "sizes": [channels + 1, 1]}}),
+        ("channel_shuffle groups not dividing", {"channel_shuffle": {"groups": channels + 1}}),
+        ("channel_split of indivisible channels", {"channel_split": {"branches": [[]] * (channels + 1)}}),
+    ]
     return cases
 
 

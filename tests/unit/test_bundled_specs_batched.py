@@ -40,6 +40,7 @@ INPUTS: dict[str, list[int] | None] = {
     "resnet101": [3, 64, 64],
     "resnet152": [3, 64, 64],
     "resnext50_32x4d": [3, 64, 64],
+    "shufflenet_v2_x1_0": [3, 64, 48],
     "unet": [1, 32, 48],
     "vgg11": VGG_INPUT,
     "vgg11_bn": VGG_INPUT,
@@ -55,9 +56,12 @@ INPUTS: dict[str, list[int] | None] = {
 # graphs) in the slow set
 FAST = {
     *("lenet5", "nin", "alexnet_original", "mobilenet_v1", "mobilenet_v3_small"),
-    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn", "gpt_tiny"),
+    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn", "gpt_tiny", "shufflenet_v2_x1_0"),
 }
-TRAIN = ["resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "efficientnet_b0"]
+TRAIN = [
+    *("resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "efficientnet_b0"),
+    "shufflenet_v2_x1_0",
+]
 TRAIN_FAST = {"resnet18", "googlenet"}
 
 

@@ -28,6 +28,36 @@ UNET = {
 }
 
 
+# Every layout and selection op, and an inlined channel split inside a block (issue 11).
+LAYOUT = {
+    "archspec": 1,
+    "name": "layout_ops",
+    "input": [8, 8, 12],
+    "blocks": {
+        "unit": {
+            "layers": [
+                {
+                    "channel_split": {"branches": [[], [{"conv": {"out": 4, "kernel": 3, "padding": 1}}]]},
+                    "inline": True,
+                },
+                {"channel_shuffle": {"groups": 2}},
+            ]
+        }
+    },
+    "layers": [
+        {"unit": {}},
+        {"permute": {"dims": [0, 2, 3, 1]}},
+        {"linear": {"out": 8}},
+        {"transpose": {"dim0": 1, "dim1": 2}},
+        {"slice": {"dim": 1, "start": 1, "step": 2}},
+        {"permute": {"dims": [0, 3, 2, 1]}},
+        {"unflatten": {"dim": 1, "sizes": [2, -1]}},
+        {"reshape": {"shape": [8, -1]}},
+        {"select": {"dim": 2, "index": -1}},
+    ],
+}
+
+
 def build_generated(source: str) -> torch.nn.Module:
     namespace: dict = {"__name__": "generated"}
     exec(compile(source, "<generated>", "exec"), namespace)  # the test executes its own generated code
@@ -51,8 +81,14 @@ NORMS = {
 
 @pytest.mark.parametrize(
     "spec",
-    ["lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "efficientnet_b0", UNET, NORMS],
-    ids=["lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "efficientnet_b0", "unet", "norms"],
+    [
+        *("lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "efficientnet_b0"),
+        *("shufflenet_v2_x1_0", UNET, NORMS, LAYOUT),
+    ],
+    ids=[
+        *("lenet5", "resnet18", "googlenet", "densenet121", "mobilenet_v3_small", "efficientnet_b0"),
+        *("shufflenet", "unet", "norms", "layout"),
+    ],
 )
 def test_generated_module_equals_compiled(spec):
     network = archspec.expand(spec)

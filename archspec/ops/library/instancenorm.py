@@ -56,6 +56,9 @@ class InstanceNorm(Op):
         # running_mean and running_var (C each) plus the one-element num_batches_tracked, as in batchnorm.
         return 2 * x[0] + 1 if args.track_running_stats else 0
 
+    def pointwise_along_channels(self, args: InstanceNormArgs, x: Shape) -> bool:
+        return True  # statistics per channel: each index of dim 1 reads only itself along dim 1
+
     def receptive_field(self, args: InstanceNormArgs, x: Shape, y: Shape) -> RFStep:
         # The field is the eval-mode one (as for batchnorm): with running statistics each output reads its own
         # position; with the input's statistics it reads every position of its channel.

@@ -76,6 +76,10 @@ class LayerNorm(Op):
             return 0
         return self.normalized(args, x) * (2 if args.bias else 1)
 
+    def pointwise_along_channels(self, args: LayerNormArgs, x: Shape) -> bool:
+        # Over the last dims of [H, W, C] (ConvNeXt, after a permute) each output reads only its own H index.
+        return not args.channels and args.dims < len(x)
+
     def receptive_field(self, args: LayerNormArgs, x: Shape, y: Shape) -> RFStep:
         # Each output reads the statistics of its whole group: over channels that is pointwise in space; over
         # the last dims every output sees every position of the spatial dims among them.

@@ -32,6 +32,9 @@ class StochasticDepth(Op):
         Example({"p": 0.0}, (2, 3, 3, 3)),
     ]
 
+    def pointwise_along_channels(self, args: StochasticDepthArgs, x: Shape) -> bool:
+        return True  # the identity in eval, where fields are defined
+
     def build(self, nn: Any, args: StochasticDepthArgs, x: Shape) -> Any:
         # archspec/backend/layers/stochastic_depth.py: torchvision's behaviour, torch only
         return nn.StochasticDepth(args.p, args.mode)
