@@ -105,16 +105,16 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
     layout ops moved the spatial dims (``Field.axes``), each takes the entry of the dim it lies on; one lying on
     feature dim 0 (the channels) keeps its field only through ops that are pointwise there
     (``Op.pointwise_along_channels``), and :class:`Rearrange` steps move them."""
+    if isinstance(step, Rearrange):
+        return _rearranged(field, step, x) if field.kind != NOT_TRACKED else field
     if field.kind != EXACT:
         return field
-    if isinstance(step, Rearrange):
-        return _rearranged(field, step)
     if 0 in field.placed and not pointwise_along_channels:
         return Field(NOT_TRACKED, reason="a spatial dim lies on dim 1 (channels), which this op mixes")
     if step is None:
         return field
     if isinstance(step, PositionDependent):
-        return Field(POSITION_DEPENDENT, reason=step.reason)
+        return Field(POSITION_DEPENDENT, reason=step.reason, axes=field.axes)
     if isinstance(step, Global):
         if not field.axes:
             return Field(GLOBAL, reason=step.reason)
@@ -127,17 +127,27 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
         left = tuple(0 if a == 0 else step.padding[a - 1] for a in field.axes)
         step = WindowStep(kernel, stride, left)
         if all(s == 0 for s in stride):
-            return Field(GLOBAL, reason="the op reads every position of every spatial dim")
+            return Field(GLOBAL, reason="the op reads every position of every spatial dim", axes=field.axes)
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.kernel, field.jump, strict=True))
     padding = tuple(p + q * j for p, q, j in zip(field.padding, step.padding, field.jump, strict=True))
     jump = tuple(j * s for j, s in zip(field.jump, step.stride, strict=True))
     return _bounded(Field(EXACT, size, jump, padding, axes=field.axes))
 
 
-def _rearranged(field: Field, step: Rearrange) -> Field:
+def _rearranged(field: Field, step: Rearrange, x: tuple[int, ...]) -> Field:
     """A layout op's effect: each spatial dim moves to the output dim that is its input dim, where a slice
     reads positions ``start + i·step`` of it (a window of 1 with stride ``step`` and left padding ``-start``).
-    A spatial dim that no output dim is (merged, split, selected away) has no field any more."""
+    A spatial dim that no output dim is (merged, split, selected away) has no field any more. A global or
+    position-dependent field stays what it is, its spatial dims moved (``axes``: where they lie)."""
+    if field.kind != EXACT:
+        placed = field.axes or tuple(range(1, len(x)))
+        if any(axis not in step.source for axis in placed):
+            return Field(
+                NOT_TRACKED, reason="a spatial dim of the input was merged with another dim, split or selected"
+            )
+        moved = tuple(step.source.index(axis) for axis in placed)
+        standard = moved == tuple(range(1, len(moved) + 1)) and len(step.source) == len(moved) + 1
+        return Field(field.kind, reason=field.reason, axes=() if standard else moved)
     axes, size, jump, padding = [], [], [], []
     for d, axis in enumerate(field.placed):
         if axis not in step.source:
@@ -184,7 +194,7 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
             return odd
     jumps = {f.jump for f in fields}
     if len(jumps) > 1:
-        return Field(POSITION_DEPENDENT, reason="merged branches have different jumps")
+        return Field(POSITION_DEPENDENT, reason="merged branches have different jumps", axes=fields[0].axes)
     first = tuple(min(-f.padding[d] for f in fields) for d in range(fields[0].dims))
     last = tuple(max(f.size[d] - 1 - f.padding[d] for f in fields) for d in range(fields[0].dims))
     return _bounded(
@@ -198,10 +208,13 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
     )
 
 
-def receptive_fields(network: Network, warnings: list[ReportWarning] | None = None) -> dict[str, Field | None]:
+def receptive_fields(
+    network: Network, warnings: list[ReportWarning] | None = None, last_spatial: set[int] | None = None
+) -> dict[str, Field | None]:
     """The field at every module path; None where the output has no spatial dimensions.
 
-    Merges whose branches are not centred alike append a warning to ``warnings``.
+    Merges whose branches are not centred alike append a warning to ``warnings``. ``last_spatial`` collects the
+    ids of the leaves whose input's last dim is a spatial dim of the network input (see :func:`spatial_last`).
 
     Raises:
         SpecError: located at the layer whose field outgrows :data:`MAX_FIELD`.
@@ -215,6 +228,8 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
             in_spec_file.append(node)
         try:
             if node.is_leaf:
+                if last_spatial is not None and spatial_last(field, len(node.input)):
+                    last_spatial.add(id(node))
                 result = _leaf_field(node, field) if field is not None else None
             else:
                 if node.container.splits_input and field is not None and 0 in field.placed and field.kind == EXACT:
@@ -251,6 +266,16 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
 
     visit(network.root, input_field(len(network.input) - 1) if len(network.input) > 1 else None)
     return fields
+
+
+def spatial_last(field: Field | None, rank: int) -> bool:
+    """Whether the last of a tensor's ``rank`` feature dims is a spatial dim of the network input, as where the
+    input's ``[C, *spatial]`` layout is kept; not after a layout op made the last dim the features (a sequence
+    ``[L, D]``, a channels-last ``[H, W, C]``). Where the spatial dims are not tracked (merged, split,
+    selected), or gone (None), it cannot be said, and is not claimed."""
+    if field is None or field.kind == NOT_TRACKED:
+        return False
+    return rank - 1 in (field.axes or range(1, rank))
 
 
 def _shifted(node: Node, branch_fields: list[Field | None]) -> bool:

@@ -162,8 +162,9 @@ def build_report(network: Network, batch: int = 1, ctx: Context | None = None) -
 def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
     ctx = ctx or Context(batch=batch)
     warnings: list[ReportWarning] = []
-    fields = receptive_fields(network, warnings)
-    totals, rows, notes = _layer_rows(network.root, batch, fields, ctx.train)
+    last_spatial: set[int] = set()  # the leaves whose input's last dim is a spatial dim of the network input
+    fields = receptive_fields(network, warnings, last_spatial)
+    totals, rows, notes = _layer_rows(network.root, batch, fields, ctx.train, last_spatial)
     # Both modes' smallest inputs: training only adds conditions, so the eval answer starts its search.
     smallest_eval = min_input(network, Context(batch=batch, train=False), fields)
     smallest_train = least_input(network, Context(batch=batch, train=True), smallest_eval)
@@ -240,7 +241,7 @@ Warned = list[tuple[Node, tuple[str, str]]]
 
 
 def _layer_rows(
-    root: Node, batch: int, fields: dict[str, Field | None], train: bool
+    root: Node, batch: int, fields: dict[str, Field | None], train: bool, last_spatial: set[int]
 ) -> tuple[Totals, list[LayerReport], Warned]:
     """The root's totals, every module's row, in depth-first order (without recursion: a network may nest
     as deep as its limit and hold a million modules, so this loop is kept lean), and the ops' warnings, each
@@ -261,7 +262,7 @@ def _layer_rows(
             if counts is None:
                 op, args, x, y = node.op, node.args, node.input, node.output
                 counts = counted[key] = (op.parameters(args, x, y), op.buffers(args, x, y), op.macs(args, x, y))
-                notes = op.warnings(args, x, y)
+                notes = op.warnings(args, x, y, last_dim_spatial=id(node) in last_spatial)
                 if notes:
                     warned[key] = (node, notes)
             elif warned and key in warned:

@@ -226,9 +226,11 @@ class Op:
     def receptive_field(self, args: Any, x: Shape, y: Shape) -> RFStep:
         return None
 
-    def warnings(self, args: Any, x: Shape, y: Shape) -> list[tuple[str, str]]:
+    def warnings(self, args: Any, x: Shape, y: Shape, last_dim_spatial: bool = True) -> list[tuple[str, str]]:
         """``(what, fix)`` for each way this valid use probably is not what was meant (a report warning,
-        located at the item); none by default."""
+        located at the item); none by default. ``last_dim_spatial``: whether the last dim of ``x`` is a spatial
+        dim of the network input (false where a layout op made it the features: a sequence ``[L, D]``, a
+        channels-last ``[H, W, C]``, or where the spatial dims are not tracked)."""
         return []
 
     def learned_tensor(self, args: Any, x: Shape) -> LearnedTensor:

@@ -45,10 +45,11 @@ class Linear(Op):
     def receptive_field(self, args: LinearArgs, x: Shape, y: Shape) -> RFStep:
         return global_along(x, (len(x) - 2,), "linear mixes the whole last dimension") if len(x) > 1 else None
 
-    def warnings(self, args: LinearArgs, x: Shape, y: Shape) -> list[tuple[str, str]]:
+    def warnings(self, args: LinearArgs, x: Shape, y: Shape, last_dim_spatial: bool = True) -> list[tuple[str, str]]:
         # Valid (torch maps every row of the last dim alike) but usually a forgotten flatten: a classifier
-        # meant to see all C×H×W features sees only the W values of one row.
-        if len(x) < 2:
+        # meant to see all C×H×W features sees only the W values of one row. Not so once a layout op has made
+        # the last dim the features (ViT's [L, D] sequence, ConvNeXt's channels-last [H, W, C]): that is meant.
+        if len(x) < 2 or not last_dim_spatial:
             return []
         return [
             (
