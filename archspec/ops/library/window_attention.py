@@ -130,9 +130,11 @@ def _pair(value: int | list[int], argument: str) -> tuple[int, int]:
     if isinstance(value, int):
         return value, value
     if len(value) != 2:
+        # A shift of 0 fits every window; the first value given (or Swin's 7) as the window's example.
+        example = 0 if argument == "shift" else (value[0] if value else 7)
         raise OpError(
             f"'{argument}' has {len(value)} values, but windows have two dims (rows, cols)",
-            f"give one value (e.g. {argument}: {value[0] if value else 7}) or a list [rows, cols]",
+            f"give one value (e.g. {argument}: {example}) or a list [rows, cols]",
             argument,
         )
     return value[0], value[1]
