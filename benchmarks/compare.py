@@ -75,6 +75,9 @@ PEERS: dict[str, tuple[str, dict[str, Any]]] = {
 
 PROCESS_SPEC = "vgg16"  # `archspec check PROCESS_SPEC` as a whole process (falls back to the first network)
 LARGE_SPATIAL, LARGE_BATCH = 1024, 64  # the "large input" analysis: 3x1024x1024 at batch 64
+# Networks that take one input size only (a learned positional embedding of fixed length): their "large" analysis
+# and their forward timing run at their own size.
+ONE_SIZE = {"vit_b_16"}
 FORWARD_TOLERANCE = 0.03  # DESIGN.md §6: compiled forward within 3% of torchvision
 
 
@@ -228,7 +231,7 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
     # archspec: static analysis, no torch involved.
     analyze_s, report = timed(lambda: archspec.analyze(name), settings.analyze_repeats, settings.budget_s)
     channels, *spatial = report.input_shape[1:]
-    large = [channels, *[LARGE_SPATIAL] * len(spatial)]
+    large = [channels, *(spatial if name in ONE_SIZE else [LARGE_SPATIAL] * len(spatial))]
     analyze_large_s, report_large = timed(
         lambda: archspec.analyze(name, large, batch=LARGE_BATCH), settings.analyze_repeats, settings.budget_s
     )
@@ -277,7 +280,8 @@ def measure_network(name: str, settings: Settings, use_fvcore: bool) -> NetworkR
         log(f"  fvcore {fvcore_s * 1e3:.1f} ms")
 
     # Forward speed: archspec's compiled module against torchvision's, same input, eval mode, no_grad.
-    forward_input = [settings.forward_batch, channels, *[settings.forward_size] * len(spatial)]
+    sides = spatial if name in ONE_SIZE else [settings.forward_size] * len(spatial)
+    forward_input = [settings.forward_batch, channels, *sides]
     start = time.perf_counter()
     torch.manual_seed(0)
     compiled = archspec.compile(name, forward_input[1:])
@@ -436,7 +440,9 @@ def markdown(results: list[NetworkResult], processes: list[ProcessResult], setti
     add("## Analysis time and ratios (peer time / archspec time)\n")
     add(
         "Times in ms, median after a warm-up. archspec: `archspec.analyze(name)` at the spec's input, batch 1; "
-        f"large: input {LARGE_SPATIAL}² at batch {LARGE_BATCH}. Peers run on the torchvision model at batch 1.\n"
+        f"large: input {LARGE_SPATIAL}² at batch {LARGE_BATCH} (networks that take one input size, "
+        f"{', '.join(sorted(ONE_SIZE))}: their own, at batch {LARGE_BATCH}). Peers run on the torchvision model at "
+        "batch 1.\n"
     )
     add(
         "| network | archspec | archspec large | large / small | torchvision build | torchinfo.summary "

@@ -28,11 +28,13 @@ EXPECTED_NETWORKS = {
     *("efficientnet_b0", "efficientnet_v2_s"),  # issue 11 (tests/parity/test_efficientnet.py)
     "shufflenet_v2_x1_0",  # issue 11 (tests/parity/test_shufflenet.py)
     "convnext_tiny",  # issue 11 (tests/parity/test_convnext.py)
+    "vit_b_16",  # issue 11 (tests/parity/test_vit.py)
 }
 # The others build 25M-140M parameters each, and the MobileNets, EfficientNets and ConvNeXt run in the default
 # suite in test_mobilenets, test_efficientnet and test_convnext: slow.
 FAST = {"alexnet", "resnet18", "googlenet"}
 INPUT = [3, 64, 64]
+INPUTS = {"vit_b_16": [3, 224, 224]}  # its learned positional embedding takes exactly 224x224
 
 
 def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
@@ -43,7 +45,7 @@ def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
 
 def test_every_torchvision_network_is_covered():
     assert set(TORCHVISION_NETWORKS) == EXPECTED_NETWORKS
-    assert len(EXPECTED_NETWORKS) == 24
+    assert len(EXPECTED_NETWORKS) == 25
 
 
 @pytest.mark.parametrize(
@@ -55,7 +57,7 @@ def test_torchvision_state_dict_loads_strictly_and_gives_the_same_outputs(name):
     result = ours.load_state_dict(reference.state_dict(), strict=True)
     assert not result.missing_keys and not result.unexpected_keys
     ours.eval()
-    x = torch.randn(2, *INPUT, generator=torch.Generator().manual_seed(2))
+    x = torch.randn(2, *INPUTS.get(name, INPUT), generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
 

@@ -34,6 +34,8 @@ import archspec
 Shape = tuple[int, ...]
 
 MAX_CHANNELS = 8
+# Ops after which a tensor may no longer be in the input's [C, *spatial] layout (a linear there need not warn)
+REARRANGING = {"permute", "transpose", "reshape", "unflatten", "select", "slice", "channel_shuffle", "flatten"}
 CAP = {1: 24, 2: 16, 3: 8}  # largest spatial size per dim the strategies let a layer produce
 INPUT_RANGE = {1: (4, 24), 2: (3, 16), 3: (2, 8)}
 MAX_KERNEL = {1: 5, 2: 5, 3: 3}
@@ -709,16 +711,13 @@ def test_random_spec_static_equals_measured(case, batch, train):
     for n, mode in ((1, False), (batch, train)):
         report = assert_static_equals_measured(spec, batch=n, train=mode)
         assert report.output_shape == [n, *output]  # the strategy's own shape bookkeeping agrees
-    # a linear layer warns exactly where its input still has spatial dims (only merges and linears warn), unless
-    # the exact field puts them all before the last dim: the channels-last linear of a layout excursion
-    on_spatial = {
-        row.path
-        for row in report.layers
-        if row.op == "linear"
-        and len(row.input_shape) > 2
-        and not (row.rf is not None and row.rf.kind == "exact" and len(row.input_shape) - 2 not in row.rf.placed)
-    }
-    assert {w.module for w in report.warnings if w.message.startswith("linear ")} == on_spatial
+    # a linear layer warns (only merges and linears warn) where its input's last dim is a spatial dim: always on a
+    # map in the input's [C, *spatial] layout, as before any layout op or flatten rearranged it; never on a vector
+    on_spatial = {row.path for row in report.layers if row.op == "linear" and len(row.input_shape) > 2}
+    warned = {w.module for w in report.warnings if w.message.startswith("linear ")}
+    assert warned <= on_spatial
+    first = next((i for i, row in enumerate(report.layers) if row.op in REARRANGING), len(report.layers))
+    assert {row.path for row in report.layers[:first] if row.path in on_spatial} <= warned
 
 
 # -- invalid specs: a located error, never a traceback ----------------------------------------------------

@@ -51,6 +51,7 @@ INPUTS: dict[str, list[int] | None] = {
     "vgg16_bn": VGG_INPUT,
     "vgg19": VGG_INPUT,
     "vgg19_bn": VGG_INPUT,
+    "vit_b_16": None,  # its learned positional embedding takes exactly 224x224
 }
 # One of each family in the default run; the rest (0.5-2 s each: large classifiers to initialise, deep
 # graphs) in the slow set

@@ -79,7 +79,8 @@ def test_no_warning_after_flatten_or_global_pooling(tmp_path):
 
 
 def test_the_bundled_networks_do_not_warn():
-    """Not one: gpt_tiny's linears act on the features of its token sequence [L, D], which is no map."""
+    """The transformers' linears (vit_b_16, gpt_tiny) act on the features of a sequence [L, D], which a layout op or
+    a token embedding made: meant, and not warned about."""
     for name in sorted(bundled_specs()):
         assert archspec.analyze(name).warnings == [], name
 
@@ -200,3 +201,30 @@ def test_no_warning_for_a_linear_on_the_channels_of_a_channels_last_map():
     assert len(linear_after(None)) == 1
     [swapped] = linear_after([0, 1, 3, 2])
     assert "4×8×6" in swapped.message  # H (6 after the 3×3 conv) is last now: still a spatial dim
+
+
+def linear_warnings_on_a_map(layers: list) -> list[str]:
+    spec = {"archspec": 1, "name": "layouts", "input": [8, 6, 6], "layers": layers}
+    return [w.module for w in archspec.analyze(spec).warnings if w.message.startswith("linear ")]
+
+
+def test_a_linear_on_the_last_dim_that_a_layout_op_made_is_meant():
+    """After a layout op made the last dim the features — ViT's sequence [L, D], ConvNeXt's and Swin's
+    channels-last [H, W, C] — a linear there is meant and does not warn; where the last dim is a spatial dim
+    again (the dims moved back, or two spatial dims swapped), it warns. Where the spatial dims are not tracked
+    (merged by a reshape, or mixed as channels) nothing is claimed."""
+    channels_last = {"permute": {"dims": [0, 2, 3, 1]}}
+    back = {"permute": {"dims": [0, 3, 1, 2]}}
+    linear = {"linear": {"out": 8}}
+    assert linear_warnings_on_a_map([{"conv": {"out": 8, "kernel": 3}}, linear]) == ["1"]  # the forgotten flatten
+    assert linear_warnings_on_a_map([channels_last, {"layernorm": {}}, linear, "gelu", linear]) == []
+    assert linear_warnings_on_a_map([channels_last, linear, back, linear]) == ["3"]
+    assert linear_warnings_on_a_map([{"transpose": {"dim0": 2, "dim1": 3}}, linear]) == ["1"]  # [C, W, H]: H is last
+    sequence = [{"reshape": {"shape": [8, -1]}}, {"permute": {"dims": [0, 2, 1]}}]
+    assert linear_warnings_on_a_map([*sequence, linear, {"self_attention": {"heads": 2}}, linear]) == []
+    windows = {"window_attention": {"window": 3, "heads": 2}}  # mixes the dim H lies on: H and W not tracked
+    assert linear_warnings_on_a_map([channels_last, windows, linear, back, linear]) == []
+    # a global field keeps where the spatial dims lie: instance statistics over the swapped map [C, W, H]
+    swapped = [{"transpose": {"dim0": 2, "dim1": 3}}, {"groupnorm": {"groups": 2}}]
+    assert linear_warnings_on_a_map([*swapped, linear]) == ["2"]
+    assert linear_warnings_on_a_map([*swapped, {"transpose": {"dim0": 1, "dim1": 3}}, linear]) == []  # [H, W, C]
