@@ -21,6 +21,7 @@ from torch import nn
 import archspec
 import archspec.specs
 from archspec.backend import modules as archspec_modules
+from archspec.backend.verify import example_input
 
 BUNDLED = sorted(path.stem for path in Path(archspec.specs.__file__).parent.glob("*.yaml"))
 SMALL = {"lenet5", "nin", "alexnet_original", "mobilenet_v1", "resnet18", "googlenet", "vgg11_bn", "densenet121"}
@@ -31,12 +32,12 @@ def _params(names):
 
 
 def _shape(name: str) -> list[int]:
-    """64 per spatial dim where the network accepts it (cheap), else its own input."""
-    spec = archspec.load(name)
-    smallest = archspec.analyze(spec).min_input
-    if all(size <= 64 for size in smallest[1:]):
-        return [spec.input[0]] + [64] * (len(spec.input) - 1)
-    return list(spec.input)
+    """64 per spatial dim where the network accepts it (cheap), else its own input (a token input: its length)."""
+    report = archspec.analyze(name)
+    given = report.input_shape[1:]
+    if report.input_vocab is None and all(size <= 64 for size in report.min_input[1:]):
+        return [given[0]] + [64] * (len(given) - 1)
+    return given
 
 
 def _build(name: str) -> nn.Module:
@@ -44,7 +45,9 @@ def _build(name: str) -> nn.Module:
 
 
 def _input(name: str, batch: int = 1) -> torch.Tensor:
-    return torch.randn(batch, *_shape(name), generator=torch.Generator().manual_seed(1))
+    """Random values, or for a token input (gpt_tiny) random indices below its vocabulary."""
+    vocab = archspec.analyze(name).input_vocab
+    return example_input([batch, *_shape(name)], vocab, generator=torch.Generator().manual_seed(1))
 
 
 def _replace(model: nn.Module, path: str, new: nn.Module) -> None:
@@ -109,7 +112,8 @@ def test_replacing_the_last_linear_changes_the_output_size(name):
         else:
             _replace(model, last, type(old)(old.in_channels, 7, old.kernel_size, old.stride, old.padding))
         after = _main(model(x))
-    assert before.shape[1] != 7 and after.shape[1] == 7, (before.shape, after.shape)
+    dim = -1 if isinstance(old, nn.Linear) else 1  # a linear sets the last dim (gpt_tiny's [N, L, vocab] too)
+    assert before.shape[dim] != 7 and after.shape[dim] == 7, (before.shape, after.shape)
     assert f"{last}.weight" in model.state_dict() and model.state_dict()[f"{last}.weight"].shape[0] == 7
 
 
