@@ -27,6 +27,7 @@ EXPECTED_NETWORKS = {
     *("mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small"),  # issue 11 (tests/parity/test_mobilenets.py)
     *("efficientnet_b0", "efficientnet_v2_s"),  # issue 11 (tests/parity/test_efficientnet.py)
     "shufflenet_v2_x1_0",  # issue 11 (tests/parity/test_shufflenet.py)
+    "swin_t",  # issue 11 (tests/parity/test_swin.py)
 }
 # The others build 25M-140M parameters each, and the MobileNets and EfficientNets run in the default suite in
 # test_mobilenets and test_efficientnet: slow.
@@ -42,7 +43,7 @@ def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
 
 def test_every_torchvision_network_is_covered():
     assert set(TORCHVISION_NETWORKS) == EXPECTED_NETWORKS
-    assert len(EXPECTED_NETWORKS) == 23
+    assert len(EXPECTED_NETWORKS) == 24
 
 
 @pytest.mark.parametrize(
