@@ -163,14 +163,19 @@ def test_smallest_valid_input_is_torchvisions():
 
 
 def test_receptive_field_is_the_patch_embeddings_then_not_a_number():
-    """The 4×4/4 patch embedding has a field of 4 with jump 4; past the shifted windows, which tile the map rather
-    than slide over it, the field is not one number, and the report says so rather than print one."""
+    """The 4×4/4 patch embedding has a field of 4 with jump 4, kept through the permute to channels last and the
+    layer norm over C; past the shifted windows, which tile the map rather than slide over it, the field is not
+    one number, and the report says so — naming the windows, not the patch merging's concatenation along C."""
     report = archspec.analyze("swin_t")
-    embedding = report.layer("features.0.0").rf
-    assert (tuple(embedding.size), tuple(embedding.jump)) == ((4, 4), (4, 4))
+    for path in ("features.0.0", "features.0.2", "features.1.0.norm1"):
+        field = report.layer(path).rf
+        assert (tuple(field.size), tuple(field.jump)) == ((4, 4), (4, 4)), path
+    for path in ("features.1.0.attn", "features.2", "norm"):
+        assert report.layer(path).rf.kind == "position_dependent", path
     field = report.to_dict()["receptive_field"]
-    assert field["kind"] in ("position_dependent", "not_tracked")
+    assert field["kind"] == "position_dependent"
     assert field["size"] is None and field["jump"] is None
+    assert "window attention" in field["reason"]
 
 
 @pytest.mark.slow
