@@ -112,7 +112,7 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
     if isinstance(step, PositionDependent):
         # No number to move, wherever the spatial dims lie: an op that takes a channels-last map itself (Swin's
         # window attention over [H, W, C]) says how its field varies, and that holds after the permute too.
-        return Field(POSITION_DEPENDENT, reason=step.reason)
+        return Field(POSITION_DEPENDENT, reason=step.reason, axes=field.axes)
     if 0 in field.placed and not pointwise_along_channels:
         return Field(NOT_TRACKED, reason="a spatial dim lies on dim 1 (channels), which this op mixes")
     if step is None:
