@@ -131,12 +131,16 @@ def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_al
         return field.unplaced() if 0 in field.axes and not pointwise_along_channels else field
     if isinstance(step, Rearrange):
         return _rearranged(field, step)
+    if isinstance(step, PositionDependent):
+        # No number to move, wherever the spatial dims lie: an op that takes a channels-last map itself (Swin's
+        # window attention over [H, W, C]) says how its field varies, and that holds after the permute too.
+        # Where the spatial dims lie is kept only if the op leaves the channels they may lie on unmixed.
+        mixed = 0 in field.placed and not pointwise_along_channels
+        return Field(POSITION_DEPENDENT, reason=step.reason, axes=() if mixed else field.placed)
     if 0 in field.placed and not pointwise_along_channels:
         return Field(NOT_TRACKED, reason="a spatial dim lies on dim 1 (channels), which this op mixes")
     if step is None:
         return field
-    if isinstance(step, PositionDependent):
-        return Field(POSITION_DEPENDENT, reason=step.reason, axes=field.placed)
     if isinstance(step, Global):
         if not field.axes:
             return Field(GLOBAL, reason=step.reason, axes=field.placed)
@@ -296,7 +300,10 @@ def _shifted(node: Node, branch_fields: list[Field | None]) -> bool:
     if joined is None:
         return node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED
     exact = [f for f in branch_fields if f is not None and f.kind == EXACT]
-    return joined in (exact[0].placed if exact else range(1, len(node.output)))
+    # Without an exact branch there is no number to shift: the merge keeps what the branches already say (a
+    # position-dependent, global or untracked field stays so, with its own reason: Swin's patch merging, which
+    # joins the channels of [H, W, C] after window attention, is position dependent because of the windows).
+    return bool(exact) and joined in exact[0].placed
 
 
 def _leaf_field(node: Node, field: Field) -> Field:

@@ -114,6 +114,7 @@ CLASSES = {
     "hints that must themselves be valid": ["116", "117", "118", "119"],
     "reserved head name": ["120"],
     "layout and selection ops, channel_split: the shapes they cannot take (issue 11)": ["84", "85", "86", "87"],
+    "pad: a dim it cannot pad (issue 11)": ["92"],
     "merges of fewer than two inputs": ["121", "122", "123"],
     "merge errors name the inputs that came through 'from'": ["124", "125"],
     "suggestions for huge channel counts computed cheaply": ["150"],

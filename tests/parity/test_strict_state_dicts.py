@@ -29,6 +29,7 @@ EXPECTED_NETWORKS = {
     "shufflenet_v2_x1_0",  # issue 11 (tests/parity/test_shufflenet.py)
     "convnext_tiny",  # issue 11 (tests/parity/test_convnext.py)
     "vit_b_16",  # issue 11 (tests/parity/test_vit.py)
+    "swin_t",  # issue 11 (tests/parity/test_swin.py)
 }
 # The others build 25M-140M parameters each, and the MobileNets, EfficientNets and ConvNeXt run in the default
 # suite in test_mobilenets, test_efficientnet and test_convnext: slow.
@@ -45,7 +46,7 @@ def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
 
 def test_every_torchvision_network_is_covered():
     assert set(TORCHVISION_NETWORKS) == EXPECTED_NETWORKS
-    assert len(EXPECTED_NETWORKS) == 25
+    assert len(EXPECTED_NETWORKS) == 26
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ INPUTS: dict[str, list[int] | None] = {
     "resnet152": [3, 64, 64],
     "resnext50_32x4d": [3, 64, 64],
     "shufflenet_v2_x1_0": [3, 64, 48],
+    "swin_t": [3, 60, 92],  # odd maps: padded windows and patch merging
     "unet": [1, 32, 48],
     "vgg11": VGG_INPUT,
     "vgg11_bn": VGG_INPUT,
@@ -63,6 +64,7 @@ TRAIN = [
     *("resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "efficientnet_b0"),
     "shufflenet_v2_x1_0",
     "convnext_tiny",
+    "swin_t",
 ]
 TRAIN_FAST = {"resnet18", "googlenet"}
 

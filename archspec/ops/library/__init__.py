@@ -18,6 +18,7 @@ from archspec.ops.library import (  # noqa: F401
     linear,
     lrn,
     maxpool,
+    pad,
     selection,
     self_attention,
     stochastic_depth,
