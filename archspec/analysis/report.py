@@ -19,6 +19,13 @@ from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ops.base import DTYPE_BYTES, Context, Tokens, format_shape
 
+# The version of the JSON report's format (``format_version``, the first key of ``to_dict``): MAJOR.MINOR.PATCH.
+# MAJOR when a key is removed or renamed or a value changes type or meaning (a reader of the old format may
+# misread the new one), MINOR when a key is added (old readers keep working), PATCH when only the schema's
+# descriptions change. archspec/analysis/report_schema.py describes it; tests/unit/test_report_schema.py holds
+# every report to the shipped schema, so a changed to_dict fails there until both are updated.
+FORMAT_VERSION = "1.0.0"
+
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
     "normalisation, activations and pooling count 0)",
@@ -137,6 +144,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format_version": FORMAT_VERSION,
             "name": self.name,
             "input_shape": self.input_shape,
             "input_vocab": self.input_vocab,
