@@ -131,6 +131,22 @@ class Report:
     min_input_train: list[int] | None = None
     # A token input's vocabulary (its int64 indices lie in [0, input_vocab)); None for a float input.
     input_vocab: int | None = None
+    # How deep a notebook shows the layer table (``_repr_html_``, ``_repr_markdown_``): None every module, 0 the
+    # totals only; archspec.summary sets its ``depth``. Not part of the report (to_dict, equality).
+    display_depth: int | None = field(default=None, compare=False, repr=False)
+
+    def _repr_markdown_(self) -> str:
+        """The report in Markdown (``--format markdown``), as Jupyter shows it; user text cannot inject HTML."""
+        # Here, not at the top: the renderers sit above the analysis (pyproject's import contract allows this).
+        from archspec.render.markdown import render_markdown
+
+        return render_markdown(self, self.display_depth)
+
+    def _repr_html_(self) -> str:
+        """The report as an HTML fragment (summary, warnings, layer table), every text escaped."""
+        from archspec.render.html import render_html
+
+        return render_html(self, self.display_depth)
 
     def shown_layers(self, max_depth: int | None = None) -> list[LayerReport]:
         """The modules down to ``max_depth`` (1: the top-level ones; None: all), in depth-first order."""
