@@ -39,6 +39,8 @@ def parse_sweep(pairs: list[str]) -> dict[str, list[Any]]:
         if key in axes:
             raise UsageError(f"--set {cut(key)} is given twice: list all its values in one --set {cut(key)}=V1,V2")
         values = parse_overrides([f"{key}=[{text}]"])[key] if text.strip() else []
+        if not isinstance(values, list):  # a value that closes the bracket itself, e.g. '1]: [2'
+            raise UsageError(f"--set {cut(key)}: write the values as V1,V2,... (lists in brackets: [3,3],[5,5])")
         if not values:
             raise UsageError(f"--set {cut(key)}: no values (write --set {cut(key)}=V1,V2,...)")
         axes[key] = values
