@@ -67,7 +67,9 @@ class _Writer:
         return spec
 
     def items(self, nodes: Any) -> list[Any]:
-        return [self.item(node) for node in nodes]
+        """A layer list; an empty one (every item left out by its ``if``) as one item left out, since the language
+        has no empty layer list but the module it stands for (a block's, a sequential's) has no children."""
+        return [self.item(node) for node in nodes] or [{"identity": {}, "if": False}]
 
     def item(self, node: Node) -> dict[str, Any]:
         if node.is_leaf:
@@ -103,7 +105,7 @@ class _Writer:
     def branches(self, nodes: Any) -> Any:
         """A merge's branches: a list where they are named by position, else a mapping by name."""
         names = [node.name for node in nodes]
-        lists = [self.items(node.children) for node in nodes]
+        lists = [self.items(node.children) if node.children else [] for node in nodes]  # []: the identity
         if all(node.inline for node in nodes) or names == [str(index) for index in range(len(nodes))]:
             return lists  # inlined branches have stand-in names; they name no module
         return dict(zip(names, lists, strict=True))
