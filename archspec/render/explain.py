@@ -54,9 +54,7 @@ class _Writer:
     def spec(self, network: Network) -> dict[str, Any]:
         layers = self.items(network.root.children)
         shape = network.input
-        written_input: Any = (
-            {"tokens": shape[0], "vocab": shape.vocab} if isinstance(shape, Tokens) else list(shape)
-        )
+        written_input: Any = {"tokens": shape[0], "vocab": shape.vocab} if isinstance(shape, Tokens) else list(shape)
         spec: dict[str, Any] = {"archspec": 1, "name": network.name}
         if network.doc:
             spec["doc"] = network.doc
@@ -77,17 +75,12 @@ class _Writer:
         elif node.module_class is not None and node.kind not in CONTAINERS:
             key, value = self.block(node), {}
         elif node.kind in CONTAINERS:
-            container = CONTAINERS[node.kind]
-            syntax = container.syntax
-            children: Any
-            if syntax.branched:
-                children = self.branches(node.children)
-            else:
-                children = self.items(node.children)
+            syntax = CONTAINERS[node.kind].syntax
             args = _arguments(node.args)
             if syntax.branched and not node.children:
                 key, value = node.kind, args  # a merge of its `from` inputs as they are
             else:
+                children = self.branches(node.children) if syntax.branched else self.items(node.children)
                 key, value = node.kind, syntax.written(args, children)
         else:  # a repeat's group: a sequential of its copies, named as the repeat named them
             key, value = "sequential", self.items(node.children)
@@ -120,10 +113,10 @@ class _Writer:
         known = self.by_body.get((cls, body))
         if known is not None:
             return known
-        number = 1
-        while f"{node.kind}_{number}" in self.taken:
+        number, stem = 1, node.kind[:80]  # a name is at most 100 characters, the number included
+        while f"{stem}_{number}" in self.taken:
             number += 1
-        name = f"{node.kind}_{number}"
+        name = f"{stem}_{number}"
         self.taken.add(name)
         self.by_body[(cls, body)] = name
         self.blocks[name] = {"module": cls, "layers": layers}
