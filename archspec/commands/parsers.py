@@ -81,6 +81,18 @@ def add_codegen(commands: Any) -> None:
     codegen.set_defaults(run=("archspec.commands.exports", "run_codegen"))
 
 
+def add_explain(commands: Any) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="print the fully expanded spec (params substituted, blocks and repeats unrolled) as a spec file",
+        epilog=EXIT_STATUS_HELP,
+    )
+    explain.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    explain.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    _shape_options(explain)
+    explain.set_defaults(run=("archspec.commands.explain", "run_explain"))
+
+
 def add_schema(commands: Any) -> None:
     schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors)")
     schema.set_defaults(run=("archspec.commands.catalogue", "run_schema"))
@@ -182,6 +194,7 @@ COMMANDS = {
     "list": add_list,
     "graph": add_graph,
     "codegen": add_codegen,
+    "explain": add_explain,
     "schema": add_schema,
     "sweep": add_sweep,
     "diff": add_diff,
