@@ -81,6 +81,18 @@ def add_codegen(commands: Any) -> None:
     codegen.set_defaults(run=("archspec.commands.exports", "run_codegen"))
 
 
+def add_explain(commands: Any) -> None:
+    explain = commands.add_parser(
+        "explain",
+        help="print the fully expanded spec (params substituted, blocks and repeats unrolled) as a spec file",
+        epilog=EXIT_STATUS_HELP,
+    )
+    explain.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    explain.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    _shape_options(explain)
+    explain.set_defaults(run=("archspec.commands.explain", "run_explain"))
+
+
 def add_schema(commands: Any) -> None:
     schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors) or of reports")
     schema.add_argument(
@@ -91,6 +103,52 @@ def add_schema(commands: Any) -> None:
         help="spec: of spec files (the default); report: of the JSON report (check --format json)",
     )
     schema.set_defaults(run=("archspec.commands.catalogue", "run_schema"))
+
+
+def add_sweep(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep",
+        help="analyse every combination of param values, one row each (no torch)",
+        epilog="exit status: 0 every combination valid, 1 some invalid (their rows carry the error), 2 usage error",
+    )
+    sweep.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    _shape_options(sweep)
+    for action in sweep._actions:  # --set takes a list here: its help says so
+        if action.dest == "overrides":
+            action.metavar = "KEY=V1,V2"
+            action.help = "the values of a param to sweep (repeatable: every combination), each read as YAML"
+    sweep.add_argument("--batch", type=whole_number, default=1, metavar="N", help="batch size for shapes, MACs, memory")
+    sweep.add_argument("--train", action="store_true", help="analyse the training-mode graph")
+    sweep.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    sweep.add_argument("--jobs", "-j", type=positive_int, default=1, metavar="N", help="analyse in N processes")
+    sweep.set_defaults(run=("archspec.commands.sweep", "run_sweep"), depth=None)
+
+
+def add_diff(commands: Any) -> None:
+    diff = commands.add_parser(
+        "diff",
+        help="compare two specs, or one spec under two --set-a/--set-b settings: totals and differing layers",
+        epilog="exit status: 0 the reports agree, 1 they differ or a side is invalid, 2 usage error",
+    )
+    diff.add_argument("a", metavar="A", help=SPEC_HELP)
+    diff.add_argument("b", metavar="B", nargs="?", help="the other spec (default: A again, with --set-b)")
+    _shape_options(diff)
+    for side in ("a", "b"):
+        diff.add_argument(
+            f"--set-{side}",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            dest=f"overrides_{side}",
+            help=f"override a param of {side.upper()} only (repeatable; after --set, which applies to both)",
+        )
+    diff.add_argument("--batch", type=whole_number, default=1, metavar="N", help="batch size for shapes, MACs, memory")
+    diff.add_argument("--train", action="store_true", help="analyse the training-mode graphs")
+    diff.add_argument("--format", choices=("table", "json"), default="table")
+    diff.add_argument(
+        "--depth", type=whole_number, metavar="N", help="table: list differing modules down to this depth"
+    )
+    diff.set_defaults(run=("archspec.commands.diff", "run_diff"))
 
 
 def _shape_options(parser: argparse.ArgumentParser) -> None:
@@ -143,5 +201,8 @@ COMMANDS = {
     "list": add_list,
     "graph": add_graph,
     "codegen": add_codegen,
+    "explain": add_explain,
     "schema": add_schema,
+    "sweep": add_sweep,
+    "diff": add_diff,
 }

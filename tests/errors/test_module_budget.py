@@ -77,7 +77,7 @@ def test_a_bundled_block_that_passes_the_budget_points_at_the_users_call(tmp_pat
 
 @pytest.mark.parametrize(
     "command",
-    [["check"], ["check", "--format", "json"], ["build"], ["build", "--verify"], ["graph"], ["codegen"]],
+    [["check"], ["check", "--format", "json"], ["build"], ["build", "--verify"], ["graph"], ["codegen"], ["explain"]],
     ids=" ".join,
 )
 def test_every_command_applies_the_default_budget(tmp_path, capsys, command):
