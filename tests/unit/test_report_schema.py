@@ -2,7 +2,7 @@
 :func:`report_schema` generates, the reports of every bundled spec — from ``archspec.analyze`` here, from
 ``archspec check --format json`` in a separate process in tests/cli/test_cli_report_schema.py — are valid under
 it, and it is strict enough to fail a report that gained, lost or retyped a key. Random specs:
-tests/property/test_report_schema_random_specs.py.
+tests/property/test_report_schema_random_specs.py; the wheel and check-jsonschema: tests/unit/test_editor_schema.py.
 
 Torch-free, like the report itself."""
 
@@ -40,12 +40,6 @@ def test_shipped_report_schema_is_current():
 
 def test_the_repositorys_schemas_folder_holds_the_same_file():
     assert (ROOT / "schemas" / "report.schema.json").read_bytes() == SHIPPED.read_bytes()
-
-
-def test_the_package_ships_the_report_schema():
-    """pyproject.toml's package data takes archspec/schemas/*.json (the wheel test builds and reads a wheel)."""
-    assert SHIPPED.parent.name == "schemas" and SHIPPED.suffix == ".json"
-    assert '"archspec" = ["schemas/*.json"]' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_report_schema_is_a_valid_draft_2020_12_schema():
