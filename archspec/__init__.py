@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports them
-    from archspec.api import analyze, compile, expand, load, load_checkpoint, load_weights_in_order
+    from archspec.api import analyze, compile, expand, load, load_checkpoint, load_weights_in_order, summary
     from archspec.arguments import ArgumentError
     from archspec.backend.weights import WeightMismatch
     from archspec.errors import Diagnostic, SpecError
@@ -28,6 +28,7 @@ _EXPORTS = {
     "expand": "archspec.api",
     "load": "archspec.api",
     "load_weights_in_order": "archspec.api",
+    "summary": "archspec.api",
     "ArgumentError": "archspec.arguments",
     "WeightMismatch": "archspec.backend.weights",
     "load_checkpoint": "archspec.api",
@@ -51,6 +52,7 @@ __all__ = [
     "load",
     "load_checkpoint",
     "load_weights_in_order",
+    "summary",
 ]
 
 

@@ -1,5 +1,5 @@
 """The Python API (DESIGN.md §4): ``load``, ``analyze``, ``compile``, ``expand``, ``load_checkpoint``,
-``load_weights_in_order``.
+``load_weights_in_order``, and ``summary`` (``analyze`` called as ``torchinfo.summary`` is).
 
 Every function checks all of its arguments (:mod:`archspec.arguments`) before it reads a file or builds
 anything: a misuse raises :class:`~archspec.arguments.ArgumentError`, a :class:`SpecError` naming the
@@ -9,12 +9,13 @@ argument, what was given and what is accepted.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archspec.analysis.report import Report, build_report
-from archspec.arguments import Arguments
+from archspec.arguments import Arguments, describe
 from archspec.errors import Diagnostic, Location, SpecError
 from archspec.ir.expand import ExpandLimits
 from archspec.ir.expand import expand as _expand
@@ -174,6 +175,111 @@ def load_weights_in_order(target: Any, source: Any, strict_dtype: bool = True) -
     copy_in_order(target, source, args.flag("strict_dtype", strict_dtype))
 
 
+# torchinfo.summary's arguments that mean nothing for a static report: (why, what to do instead).
+_TORCHINFO_ONLY = {
+    "input_data": ("archspec runs no forward pass, so it takes no tensors", "give input_size=(N, C, H, W)"),
+    "cache_forward_pass": ("archspec runs no forward pass to cache", "drop it: analysing again is as fast"),
+    "col_names": (
+        "archspec's table has fixed columns (output shape, params, MACs, receptive field)",
+        "drop it; every number of every module is in the returned report (report.layers, report.to_dict())",
+    ),
+    "col_width": ("archspec's table sizes its columns to their contents", "drop it"),
+    "device": ("archspec computes on no device", "drop it"),
+    "dtypes": ("the report counts float32 elements (4 bytes)", "drop it"),
+    "row_settings": ("archspec's table always shows the module tree by depth", "drop it"),
+}
+
+
+def summary(
+    spec: SpecLike,
+    input_size: Sequence[int] | None = None,
+    input_data: Any = None,
+    batch_dim: int | None = None,
+    cache_forward_pass: Any = None,
+    col_names: Any = None,
+    col_width: Any = None,
+    depth: int | None = 3,
+    device: Any = None,
+    dtypes: Any = None,
+    mode: str | None = None,
+    row_settings: Any = None,
+    verbose: int | None = None,
+    **kwargs: Any,
+) -> Report:
+    """:func:`analyze`, called as ``torchinfo.summary(model, input_size, ...)`` is: the arguments in its order.
+
+    ``input_size`` holds the batch, ``(N, C, *spatial)`` (or ``[(N, C, *spatial)]``); with ``batch_dim=0`` it is
+    ``(C, *spatial)`` at batch 1; None: the spec's input at batch 1. ``depth``: the table's (and a notebook's)
+    depth, 3 as torchinfo's; 0 totals only, None every module. ``mode``: ``"eval"`` (None) or ``"train"``.
+    ``verbose``: 0 prints nothing, 1 the table, 2 the table of every module; None as torchinfo: 0 in an
+    interactive session, else 1. Returns the report, which a notebook shows at ``depth``.
+
+    torchinfo's other arguments (``input_data``, ``cache_forward_pass``, ``col_names``, ``col_width``,
+    ``device``, ``dtypes``, ``row_settings``, keywords for ``forward``) raise an ArgumentError that says why.
+    """
+    args = Arguments("summary")
+    given = {"input_data": input_data, "cache_forward_pass": cache_forward_pass, "col_names": col_names}
+    given |= {"col_width": col_width, "device": device, "dtypes": dtypes, "row_settings": row_settings}
+    for name, value in given.items():
+        if value is not None:
+            why, fix = _TORCHINFO_ONLY[name]
+            raise args.fail(name, f"torchinfo's {name} is not archspec's: {why}; got {describe(value)}", fix)
+    if kwargs:
+        name, value = next(iter(kwargs.items()))
+        raise args.fail(
+            name,
+            f"is not an argument of archspec.summary (torchinfo passes it to forward; archspec runs none), got "
+            f"{describe(value)}",
+            "drop it",
+        )
+    if batch_dim is not None and (args.count("batch_dim", batch_dim, minimum=0, example=0) != 0):
+        raise args.fail(
+            "batch_dim", f"archspec's batch is dim 0, got {describe(batch_dim)}", "pass batch_dim=0 or None"
+        )
+    if (
+        isinstance(input_size, list | tuple)
+        and input_size
+        and all(isinstance(sizes, list | tuple) for sizes in input_size)
+    ):  # torchinfo's list of the inputs' sizes
+        if len(input_size) > 1:
+            raise args.fail("input_size", f"archspec networks take one input, got {len(input_size)} sizes", "give one")
+        input_size = input_size[0]
+    sizes = args.shape("input_size", input_size, MAX_DIMENSION, batched=batch_dim is None)
+    batch, shape = (1, sizes) if batch_dim is not None or sizes is None else (sizes[0], sizes[1:])
+    checked_depth = None if depth is None else args.count("depth", depth, minimum=0, example=3)
+    if mode not in (None, "eval", "train"):
+        raise args.fail("mode", f"expected 'eval', 'train' or None, got {describe(mode)}", "pass mode='train'")
+    if verbose is None:
+        verbose = 0 if getattr(sys, "ps1", None) else 1  # torchinfo's rule: an interactive session shows the result
+    else:
+        verbose = args.count("verbose", verbose, minimum=0, maximum=2)
+    tokens_fix = (
+        "give the batch size and the sequence length (e.g. input_size=[1, 64])"
+        if batch_dim is None
+        else "give one size, the sequence length (e.g. input_size=[64])"
+    )
+    network, context = _expansion(
+        args,
+        spec,
+        shape,
+        batch,
+        mode == "train",
+        DEFAULT_MAX_NODES,
+        (
+            "input_size",
+            f"input_size={list(sizes or ())}{', after its batch size,' if batch_dim is None else ''}",
+            tokens_fix,
+        ),
+    )
+    report = build_report(network, context.batch, context)
+    report.display_depth = checked_depth
+    if verbose:
+        from archspec.render.table import render_table
+
+        print(render_table(report, None if verbose == 2 else checked_depth))
+    return report
+
+
 def _load(
     args: Arguments, argument: str, source: Any, overrides: dict[str, Any], limits: LoadLimits | None = None
 ) -> Spec:
@@ -206,10 +312,24 @@ def _load(
 
 
 def _expansion(
-    args: Arguments, spec: Any, input_shape: Any, batch: Any, train: Any, max_nodes: Any
+    args: Arguments,
+    spec: Any,
+    input_shape: Any,
+    batch: Any,
+    train: Any,
+    max_nodes: Any,
+    checked_shape: tuple[str, str, str] | None = None,
 ) -> tuple[Network, Context]:
-    """Check the arguments every analysing function shares (all before the spec is read), then expand."""
-    shape = args.shape("input_shape", input_shape, MAX_DIMENSION)
+    """Check the arguments every analysing function shares (all before the spec is read), then expand.
+
+    ``checked_shape``: (argument, what was given, the fix for a token input) where the caller has checked
+    ``input_shape`` as another argument (summary's ``input_size``, which holds the batch): what a dims error names."""
+    shape = input_shape if checked_shape else args.shape("input_shape", input_shape, MAX_DIMENSION)
+    argument, given, tokens_fix = checked_shape or (
+        "input_shape",
+        f"input_shape={list(shape or ())}",
+        "give one size, the sequence length (e.g. input_shape=[64])",
+    )
     # A batch is a size like any other (README, Limits): torch's kernels take C ints.
     context = Context(batch=args.count("batch", batch, maximum=MAX_DIMENSION), train=args.flag("train", train))
     limits = ExpandLimits(max_nodes=args.count("max_nodes", max_nodes, example=DEFAULT_MAX_NODES))
@@ -217,12 +337,12 @@ def _expansion(
     if shape is not None and len(shape) != len(loaded.input):
         tokens = isinstance(loaded.input, TokenInput)
         raise args.fail_at(
-            "input_shape",
-            f"input_shape={list(shape)} has {len(shape)} sizes but the spec takes integer tokens"
+            argument,
+            f"{given} has {len(shape)} sizes but the spec takes integer tokens"
             if tokens
-            else f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
+            else f"{given} has {len(shape) - 1} spatial dims but the "
             f"spec is written for {len(loaded.input) - 1} ({list(loaded.input)})",
-            "give one size, the sequence length (e.g. input_shape=[64])" if tokens else "keep the number of dimensions",
+            tokens_fix if tokens else "keep the number of dimensions",
             loaded.source.locate(("input",)),
             ("input",),
         )

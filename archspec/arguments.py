@@ -136,19 +136,21 @@ class Arguments:
         fix = f"write {meant}, an int" if in_range(meant) else f"pass e.g. {argument}={example:_}"
         raise self.fail(argument, f"expected {accepted}, got {describe(value)}", fix)
 
-    def shape(self, argument: str, value: Any, maximum: int) -> tuple[int, ...] | None:
-        """None, or ``[C, *spatial]``: a list or tuple of 1 to 4 ints, each from 1 to ``maximum``."""
+    def shape(self, argument: str, value: Any, maximum: int, batched: bool = False) -> tuple[int, ...] | None:
+        """None, or ``[C, *spatial]``: a list or tuple of 1 to 4 ints, each from 1 to ``maximum``; ``batched``:
+        ``[N, C, *spatial]``, 2 to 5 of them (torchinfo's ``input_size``)."""
         if value is None:
             return None
-        accepted = f"[C, *spatial] with 0 to {MAX_SPATIAL_DIMS} spatial dims (a list or tuple of ints)"
+        first = int(batched)
+        accepted = (
+            f"[{'N, ' if batched else ''}C, *spatial] with 0 to {MAX_SPATIAL_DIMS} spatial dims (a list or tuple "
+            "of ints)"
+        )
+        example = f"pass e.g. {argument}=[{'1, ' if batched else ''}3, 224, 224]"
         if isinstance(value, str | bytes | bytearray) or not isinstance(value, Sequence):
-            raise self.fail(
-                argument, f"expected {accepted} or None, got {describe(value)}", f"pass e.g. {argument}=[3, 224, 224]"
-            )
-        if not 1 <= len(value) <= MAX_SPATIAL_DIMS + 1:
-            raise self.fail(
-                argument, f"expected {accepted}, got {len(value)} dims", f"pass e.g. {argument}=[3, 224, 224]"
-            )
+            raise self.fail(argument, f"expected {accepted} or None, got {describe(value)}", example)
+        if not 1 + first <= len(value) <= MAX_SPATIAL_DIMS + 1 + first:
+            raise self.fail(argument, f"expected {accepted}, got {len(value)} dims", example)
         sizes = []
         for index, size in enumerate(value):
             number = self._integer(size)

@@ -19,6 +19,13 @@ from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
 from archspec.ops.base import DTYPE_BYTES, Context, Tokens, format_shape
 
+# The version of the JSON report's format (``format_version``, the first key of ``to_dict``): MAJOR.MINOR.PATCH.
+# MAJOR when a key is removed or renamed or a value changes type or meaning (a reader of the old format may
+# misread the new one), MINOR when a key is added (old readers keep working), PATCH when only the schema's
+# descriptions change. archspec/analysis/report_schema.py describes it; tests/unit/test_report_schema.py holds
+# every report to the shipped schema, so a changed to_dict fails there until both are updated.
+FORMAT_VERSION = "1.0.0"
+
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
     "normalisation, activations and pooling count 0)",
@@ -124,6 +131,22 @@ class Report:
     min_input_train: list[int] | None = None
     # A token input's vocabulary (its int64 indices lie in [0, input_vocab)); None for a float input.
     input_vocab: int | None = None
+    # How deep a notebook shows the layer table (``_repr_html_``, ``_repr_markdown_``): None every module, 0 the
+    # totals only; archspec.summary sets its ``depth``. Not part of the report (to_dict, equality).
+    display_depth: int | None = field(default=None, compare=False, repr=False)
+
+    def _repr_markdown_(self) -> str:
+        """The report in Markdown (``--format markdown``), as Jupyter shows it; user text cannot inject HTML."""
+        # Here, not at the top: the renderers sit above the analysis (pyproject's import contract allows this).
+        from archspec.render.markdown import render_markdown
+
+        return render_markdown(self, self.display_depth)
+
+    def _repr_html_(self) -> str:
+        """The report as an HTML fragment (summary, warnings, layer table), every text escaped."""
+        from archspec.render.html import render_html
+
+        return render_html(self, self.display_depth)
 
     def shown_layers(self, max_depth: int | None = None) -> list[LayerReport]:
         """The modules down to ``max_depth`` (1: the top-level ones; None: all), in depth-first order."""
@@ -137,6 +160,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format_version": FORMAT_VERSION,
             "name": self.name,
             "input_shape": self.input_shape,
             "input_vocab": self.input_vocab,

@@ -17,6 +17,11 @@ def run_list(args: argparse.Namespace) -> int:
 def run_schema(args: argparse.Namespace) -> int:
     import json
 
+    if args.what == "report":
+        from archspec.analysis.report_schema import report_schema
+
+        print(json.dumps(report_schema(), indent=2))
+        return EXIT_OK
     from archspec.blocks.schema import spec_schema
 
     print(json.dumps(spec_schema(), indent=2))

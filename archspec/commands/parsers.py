@@ -94,7 +94,14 @@ def add_explain(commands: Any) -> None:
 
 
 def add_schema(commands: Any) -> None:
-    schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors)")
+    schema = commands.add_parser("schema", help="print the JSON Schema of spec files (for editors) or of reports")
+    schema.add_argument(
+        "what",
+        nargs="?",
+        choices=("spec", "report"),
+        default="spec",
+        help="spec: of spec files (the default); report: of the JSON report (check --format json)",
+    )
     schema.set_defaults(run=("archspec.commands.catalogue", "run_schema"))
 
 

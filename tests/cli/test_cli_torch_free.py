@@ -85,6 +85,7 @@ def probe(tmp_path_factory):
         "checkpoint": ["check", str(checkpoint)],
         "list": ["list"],
         "schema": ["schema"],
+        "report schema": ["schema", "report"],
     }
     result = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(list(commands.values()))],
@@ -99,7 +100,7 @@ def probe(tmp_path_factory):
     return dict(zip(commands, json.loads(result.stdout), strict=True))
 
 
-@pytest.mark.parametrize("command", ["table", "json", "markdown", "options", "list", "schema"])
+@pytest.mark.parametrize("command", ["table", "json", "markdown", "options", "list", "schema", "report schema"])
 def test_runs_without_torch(probe, command):
     run = probe[command]
     assert run["code"] == 0, run["stderr"]

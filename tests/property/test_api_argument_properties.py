@@ -131,6 +131,50 @@ not_module = st.one_of(
 not_module_or_state = st.one_of(st.none(), st.integers(), st.text(max_size=4), st.lists(st.integers(), max_size=2))
 
 
+@st.composite
+def batched_shape_with_one_bad_size(draw: st.DrawFn) -> list[Any]:
+    sizes: list[Any] = [draw(st.integers(1, 4)), 1, draw(good_size), draw(good_size)]
+    sizes[draw(st.integers(0, 3))] = draw(bad_size)
+    return sizes
+
+
+# summary's input_size is torchinfo's: (N, C, *spatial), batch first, or a list holding one such.
+bad_input_size = st.one_of(
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.just("1,1,32,32"),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+    st.just([]),
+    st.just([1]),  # a batch size alone
+    st.lists(st.integers(1, 9), min_size=6, max_size=8),
+    st.just([1, 1, 32]),  # lenet5 is 2-D, and the first size is the batch
+    st.just((1, 1, 32, 32, 32)),
+    st.just([(1, 1, 32, 32), (1, 1, 32, 32)]),  # two inputs
+    batched_shape_with_one_bad_size(),
+    batched_shape_with_one_bad_size().map(lambda sizes: [tuple(sizes)]),
+)
+# torchinfo's arguments that a static report has no use for: any value but None (their default) is refused.
+torchinfo_only = st.one_of(
+    st.integers(),
+    st.booleans(),
+    st.text(max_size=4),
+    st.just("cpu"),
+    st.just(("output_size", "num_params", "mult_adds")),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+given_not_int = not_int.filter(lambda value: value is not None)  # None is these arguments' default
+bad_batch_dim = st.one_of(given_not_int, st.integers().filter(lambda number: number != 0))
+bad_depth = st.one_of(given_not_int, st.integers(max_value=-1), huge.map(lambda number: -number))
+bad_mode = st.one_of(
+    st.text(max_size=6).filter(lambda text: text not in ("eval", "train")),
+    st.sampled_from(["same", "TRAIN", "Eval", "train ", b"train"]),
+    st.integers(),
+    st.booleans(),
+)
+bad_verbose = st.one_of(given_not_int, st.integers().filter(lambda number: not 0 <= number <= 2))
+
+
 @cache
 def lenet_module() -> Any:
     return archspec.compile(LENET)
@@ -171,6 +215,19 @@ CASES = [
     ("load_weights_in_order", "target", not_module),
     ("load_weights_in_order", "source", not_module_or_state),
     ("load_weights_in_order", "strict_dtype", not_bool),
+    ("summary", "spec", bad_source),
+    ("summary", "input_size", bad_input_size),
+    ("summary", "batch_dim", bad_batch_dim),
+    ("summary", "depth", bad_depth),
+    ("summary", "mode", bad_mode),
+    ("summary", "verbose", bad_verbose),
+    *[
+        ("summary", argument, torchinfo_only)
+        for argument in ("input_data", "cache_forward_pass", "col_names", "col_width", "device", "dtypes")
+    ],
+    ("summary", "row_settings", torchinfo_only),
+    # Any other keyword (torchinfo passes it to forward) is refused by its name: here, a keyword named kwargs.
+    ("summary", "kwargs", st.one_of(st.none(), st.integers(), st.text(max_size=3))),
 ]
 
 
@@ -297,3 +354,38 @@ def test_shapes_may_hold_integer_scalars_of_numpy_and_torch(library: str, height
         else module.Size([1, height, width])
     )
     assert archspec.analyze(LENET, input_shape=sizes).input_shape == [1, 1, height, width]
+
+
+@given(
+    batch=st.one_of(st.integers(1, 64), bad_batch),
+    height=st.one_of(good_size, bad_size),
+    batch_dim=st.one_of(st.none(), st.just(0), bad_batch_dim),
+    depth=st.one_of(st.none(), st.integers(0, 5), bad_depth),
+    mode=st.one_of(st.none(), st.sampled_from(["eval", "train"]), bad_mode),
+    wrapped=st.booleans(),
+)
+def test_summary_accepts_exactly_the_documented_values(
+    batch: Any, height: Any, batch_dim: Any, depth: Any, mode: Any, wrapped: bool
+):
+    """summary(spec, input_size, batch_dim=..., depth=..., mode=...) is analyze(spec, input_size[1:],
+    batch=input_size[0], train=mode == 'train') — or, with batch_dim=0, input_size at batch 1 — with the
+    report's display depth ``depth``; anything else is an ArgumentError naming the argument."""
+    sizes = [batch, 1, height, 40] if batch_dim is None else [1, height, 40]
+    valid = {
+        "input_size": _is_size(height) and (batch_dim is not None or _is_size(batch)),
+        "batch_dim": batch_dim is None or (type(batch_dim) is int and batch_dim == 0),
+        "depth": depth is None or (type(depth) is int and depth >= 0),
+        "mode": mode is None or (type(mode) is str and mode in ("eval", "train")),
+    }
+    call = {"input_size": [sizes] if wrapped else sizes, "batch_dim": batch_dim, "depth": depth, "mode": mode}
+    if all(valid.values()):
+        report = archspec.summary(LENET, **call, verbose=0)
+        expected = archspec.analyze(
+            LENET, input_shape=sizes[-3:], batch=1 if batch_dim == 0 else batch, train=mode == "train"
+        )
+        assert report.to_dict() == expected.to_dict()
+        assert report.display_depth == depth
+    else:
+        with pytest.raises(archspec.ArgumentError) as caught:
+            archspec.summary(LENET, **call, verbose=0)
+        assert not valid[caught.value.argument]

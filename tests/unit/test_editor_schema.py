@@ -117,3 +117,26 @@ def test_archspec_check_locates_each_files_errors_as_the_hook_passes_them(tmp_pa
     assert lines[0].startswith(f"{bad_yaml}:5:16: error: layers[0].residual.outt: ")
     assert lines[1].startswith(f"{bad_json}:1:") and "kernel" in lines[1]
     assert len(lines) == 2
+
+
+def test_the_wheel_ships_the_report_schema(wheel):
+    """Beside the spec schema: archspec/schemas/report.schema.json, as the README names it."""
+    from archspec.analysis.report_schema import report_schema
+
+    assert json.loads(wheel.read("archspec/schemas/report.schema.json")) == report_schema()
+
+
+def test_check_jsonschema_checks_json_reports_with_the_report_schema(tmp_path):
+    """As the README says: `check-jsonschema --schemafile archspec/schemas/report.schema.json report.json`."""
+    import archspec
+
+    schema = ROOT / "archspec" / "schemas" / "report.schema.json"
+    good, bad = tmp_path / "report.json", tmp_path / "edited.json"
+    document = archspec.analyze("googlenet", batch=2).to_dict()
+    good.write_text(json.dumps(document))
+    bad.write_text(json.dumps({**document, "totals": {**document["totals"], "macs": "1.5 G"}}))
+    command = [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema)]
+    result = subprocess.run([*command, str(good)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = subprocess.run([*command, str(bad)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "$.totals.macs" in result.stdout, result.stdout + result.stderr
