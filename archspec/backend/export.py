@@ -123,7 +123,9 @@ def _save_onnx(model: Any, x: Any) -> bytes:
 def _run_onnx(data: bytes, x: Any) -> list[Any]:
     import onnxruntime  # here: only --format onnx needs it (and it takes a while to import)
 
-    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: its optimiser's notes are printed straight to standard error
+    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     return [torch.from_numpy(out) for out in session.run(None, {session.get_inputs()[0].name: x.numpy()})]
 
 
