@@ -9,7 +9,6 @@ included: every format here is traced for a fixed shape.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import warnings
 from collections.abc import Callable
@@ -19,9 +18,6 @@ from typing import Any
 import torch
 
 FORMATS = ("onnx", "torchscript", "exported-program")
-# What each format needs beyond torch. The ONNX exporter of torch 2.5 and later (``dynamo=True``, the one that
-# is not deprecated) translates through onnxscript; onnxruntime runs the file to verify it.
-PACKAGES = {"onnx": ("onnx", "onnxscript", "onnxruntime"), "torchscript": (), "exported-program": ()}
 # How far the loaded file's outputs may be from the eager module's, relative to the largest eager output: the
 # ONNX graph is optimised (batch norms folded into convolutions) and onnxruntime picks its own kernels, so it
 # differs from torch by float32 rounding; the two torch formats run torch's own kernels.
@@ -48,11 +44,6 @@ class Exported:
     outputs: int
 
 
-def missing_packages(form: str) -> list[str]:
-    """The packages ``form`` needs that are not installed (without importing them: that is slow)."""
-    return [name for name in PACKAGES[form] if importlib.util.find_spec(name) is None]
-
-
 def export(model: Any, input_shape: list[int], form: str) -> Exported:
     """``model`` in ``form``, checked against itself on a random input of ``input_shape`` (batch first).
 
@@ -66,7 +57,7 @@ def export(model: Any, input_shape: list[int], form: str) -> Exported:
         expected = _tensors(model(x))
     save, run = _FORMATS[form]
     with warnings.catch_warnings():
-        # torch's notices about its own formats (TorchScript is deprecated from torch 2.9 on) are not about the
+        # torch's notices about its own formats (torch 2.14 warns that TorchScript is deprecated) are not about the
         # user's network; a failure is reported, and the README says which formats are deprecated.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -116,6 +107,7 @@ def _reason(error: Exception) -> str:
 
 
 def _save_onnx(model: Any, x: Any) -> bytes:
+    # The exporter of torch 2.5 and later: the TorchScript-based one (dynamo=False) is deprecated.
     program = torch.onnx.export(model, (x,), dynamo=True, verbose=False, input_names=["input"])
     return program.model_proto.SerializeToString()
 

@@ -5,14 +5,23 @@ checking them against the eager module on a random input."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from typing import Any
 
 from archspec.commands.options import check_writable, write_failed
+from archspec.commands.parsers import EXPORT_FORMATS
 from archspec.commands.reports import analyse, analyse_spec, note
 from archspec.commands.shared import EXIT_INTERNAL, EXIT_OK, STDIN, UsageError
 from archspec.user_text import file_name
 
+# What each format needs beyond torch, looked for without importing it (slow) before anything is compiled: the ONNX
+# exporter translates through onnxscript, and onnxruntime runs the file to verify it.
+_PACKAGES: dict[str, tuple[str, ...]] = {
+    "onnx": ("onnx", "onnxscript", "onnxruntime"),
+    "torchscript": (),
+    "exported-program": (),
+}
 _INSTALL = {"onnx": "pip install onnx onnxscript onnxruntime  (or: pip install 'archspec[onnx]')"}
 
 
@@ -21,9 +30,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     if not 1 <= args.batch <= MAX_DIMENSION:
         raise UsageError(f"--batch must be from 1 to {MAX_DIMENSION:,} (a size, like every size), got {args.batch}")
-    from archspec.backend.export import missing_packages  # lazy: imports torch
-
-    missing = missing_packages(args.format)
+    missing = [name for name in _PACKAGES[args.format] if importlib.util.find_spec(name) is None]
     if missing:
         raise UsageError(
             f"--format {args.format} needs {_listed(missing)}, not installed here: {_INSTALL[args.format]}"
@@ -36,7 +43,10 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         exported = export(model, [args.batch, *shape], args.format)
     except ExportFailed as error:
-        raise UsageError(f"--format {args.format}: cannot export {model.archspec_name}: {error}{_OTHERS}") from None
+        others = " or ".join(form for form in EXPORT_FORMATS if form != args.format)
+        raise UsageError(
+            f"--format {args.format}: cannot export {model.archspec_name}: {error} — try --format {others}"
+        ) from None
     except VerificationFailed as error:
         print(
             f"archspec: error: --format {args.format}: {error} — a bug in archspec or torch, please report it",
@@ -95,9 +105,6 @@ def _checkpoint(args: argparse.Namespace) -> Any:
     from archspec.backend.checkpoint import read_checkpoint  # lazy: torch
 
     return read_checkpoint(args.spec)
-
-
-_OTHERS = " — try another --format (onnx, torchscript, exported-program)"
 
 
 def _listed(names: list[str]) -> str:

@@ -25,7 +25,7 @@ SMALL = {
         {"conv": {"out": 8, "kernel": 3, "padding": 1}},
         {"batchnorm": {}},
         "relu",
-        {"adaptive_avgpool": {"size": 2}},
+        {"adaptive_avgpool": {"output": 2}},
         "flatten",
         {"linear": {"out": 5}},
     ],
@@ -66,7 +66,7 @@ def run_onnx(path, x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
 
 
-@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 @pytest.mark.parametrize("form", ["onnx", "torchscript", "exported-program"])
 def test_the_file_computes_what_the_checkpoint_does(tmp_path, cli, checkpoint, form):
     path, model = checkpoint
@@ -126,9 +126,11 @@ def test_an_export_failure_is_one_located_line_and_leaves_the_old_file(tmp_path,
     code, out, err = cli("export", str(write_spec(tmp_path, yaml.safe_dump(spec))), "--format", "torchscript", "-o",
                          str(output))  # fmt: skip
     assert code == 2 and out == ""
-    assert err.count("\n") == 1, err
-    assert err.startswith("archspec: error: --format torchscript: cannot export tokens: torch.jit.script failed: ")
-    assert "class_token" in err and "try another --format" in err and "Traceback" not in err
+    note, error = err.splitlines()  # the progress note, then one line
+    assert note == "exporting tokens as torchscript for inputs of shape [1, 4, 6] ..."
+    assert error.startswith("archspec: error: --format torchscript: cannot export tokens: torch.jit.script failed: ")
+    assert "class_token" in error and error.endswith(" — try --format onnx or exported-program")
+    assert "Traceback" not in err
     assert output.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml", "tokens.pt"]  # no temporary file left
     # the formats that trace the module take it
@@ -173,11 +175,12 @@ def test_an_unwritable_output_is_a_usage_error_before_anything_is_compiled(tmp_p
     assert compiled == []
 
 
-def test_format_and_output_are_required(cli):
-    code, _, err = cli("export", "lenet5", "-o", "x.onnx")
-    assert code == 2 and "--format" in err
-    code, _, err = cli("export", "lenet5", "--format", "onnx")
-    assert code == 2 and "--output" in err
+@pytest.mark.parametrize(("argv", "missing"), [(["-o", "x.onnx"], "--format"), (["--format", "onnx"], "--output/-o")])
+def test_format_and_output_are_required(cli, capsys, argv, missing):
+    with pytest.raises(SystemExit) as exit_status:
+        cli("export", "lenet5", *argv)
+    assert exit_status.value.code == 2
+    assert capsys.readouterr().err.endswith(f"error: the following arguments are required: {missing}\n")
 
 
 def test_the_command_prints_no_warning_in_a_fresh_process(tmp_path):
@@ -192,3 +195,16 @@ def test_the_command_prints_no_warning_in_a_fresh_process(tmp_path):
     import onnx
 
     onnx.checker.check_model(onnx.load(model))
+
+
+def test_a_full_disk_is_a_usage_error_after_the_export(cli):
+    code, out, err = cli("export", "lenet5", "--format", "exported-program", "-o", "/dev/full", "-q")
+    assert (code, out) == (2, "")
+    assert err == "archspec: error: --output /dev/full: cannot write the file: No space left on device\n"
+
+
+def test_the_parser_offers_the_formats_the_backend_exports():
+    from archspec.backend import export
+    from archspec.commands.parsers import EXPORT_FORMATS
+
+    assert EXPORT_FORMATS == export.FORMATS == tuple(export._FORMATS)

@@ -143,7 +143,7 @@ def test_a_command_builds_only_its_own_parser_and_help_builds_them_all(monkeypat
     built.clear()
     with pytest.raises(SystemExit):
         main(["--help"])
-    commands = ("build", "check", "list", "graph", "codegen", "schema")
+    commands = ("build", "check", "list", "graph", "codegen", "export", "schema")
     assert built == ["archspec", *(f"archspec {command}" for command in commands)]
     listed = capsys.readouterr().out
     assert all(f"    {command} " in listed for command in commands)
