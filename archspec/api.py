@@ -9,7 +9,8 @@ argument, what was given and what is accepted.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archspec.analysis.report import Report, build_report
@@ -22,7 +23,7 @@ from archspec.limits import DEFAULT_MAX_NODES
 from archspec.loading.resolve import load_document
 from archspec.loading.yaml_loader import LoadLimits
 from archspec.ops.base import Context
-from archspec.spec.model import MAX_DIMENSION, Spec
+from archspec.spec.model import MAX_DIMENSION, Spec, TokenInput
 from archspec.spec.validate import validate
 from archspec.user_text import shortened
 
@@ -82,15 +83,32 @@ def compile(
     input_shape: ShapeLike | None = None,
     in_place: bool = True,
     max_nodes: int = DEFAULT_MAX_NODES,
+    weights: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    strict: bool = True,
 ) -> Any:
     """A ``torch.nn.Module`` whose submodule paths, shapes and counts equal the static report's.
 
     ``in_place`` (default, as torchvision does) lets ReLU-like ops overwrite their input where it is the
     fresh output of the previous layer that nothing else reads; outputs and gradients are the same either
     way. Turn it off to inspect every layer's own output with forward hooks. ``max_nodes`` is the module
-    budget of :func:`expand` (a :class:`Network` passed in was expanded under its own)."""
+    budget of :func:`expand` (a :class:`Network` passed in was expanded under its own).
+
+    ``weights`` loads a state dict into the module: the path of a local file (``.pth``/``.pt`` read with
+    ``torch.load(weights_only=True)``, ``.safetensors`` with the safetensors package; one wrapper level such as
+    ``{"model": state_dict, ...}`` is unwrapped) or a dict of names to tensors. ``strict`` (default) requires
+    every entry to fit; ``strict=False`` loads those that fit and warns (``UserWarning``) about the rest.
+
+    Raises:
+        SpecError: ``FILE: error:`` when the weights file cannot be read or holds no state dict, and one line per
+            entry (within a bound) when the weights do not fit: missing, unexpected, of another shape or type.
+    """
     args = Arguments("compile")
     checked_in_place = args.flag("in_place", in_place)
+    checked_strict = args.flag("strict", strict)
+    if weights is None and not checked_strict:
+        raise args.fail("strict", "applies to weights=..., and none are given", "pass weights=PATH or drop strict")
+    if weights is not None and not isinstance(weights, Mapping):
+        args.path("weights", weights, also=", a state dict (a dict of names to tensors) or None", example="w.pth")
     if isinstance(spec, Network):
         if input_shape is not None:
             # An expanded network has its shapes already: silently ignoring the shape would be a silent change.
@@ -105,7 +123,18 @@ def compile(
     # Here, not at the top: the backend imports torch, which analysing a spec never needs.
     from archspec.backend.torch_backend import compile_network
 
-    return compile_network(network, checked_in_place)
+    if weights is None:
+        return compile_network(network, checked_in_place)
+    from archspec.backend.weight_files import read_weights, weights_from_mapping
+    from archspec.backend.weight_fit import API_HINTS, load_state
+
+    # Read before compiling: a missing or damaged file is reported before the slow part.
+    state = weights_from_mapping(weights, "compile") if isinstance(weights, Mapping) else read_weights(weights)
+    model = compile_network(network, checked_in_place)
+    notes = load_state(model, state, checked_strict, API_HINTS)
+    if notes:
+        warnings.warn("\n".join(str(note) for note in notes), UserWarning, stacklevel=2)
+    return model
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Any:
@@ -186,11 +215,14 @@ def _expansion(
     limits = ExpandLimits(max_nodes=args.count("max_nodes", max_nodes, example=DEFAULT_MAX_NODES))
     loaded = _load(args, "spec", spec, {})
     if shape is not None and len(shape) != len(loaded.input):
+        tokens = isinstance(loaded.input, TokenInput)
         raise args.fail_at(
             "input_shape",
-            f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
+            f"input_shape={list(shape)} has {len(shape)} sizes but the spec takes integer tokens"
+            if tokens
+            else f"input_shape={list(shape)} has {len(shape) - 1} spatial dims but the "
             f"spec is written for {len(loaded.input) - 1} ({list(loaded.input)})",
-            "keep the number of dimensions",
+            "give one size, the sequence length (e.g. input_shape=[64])" if tokens else "keep the number of dimensions",
             loaded.source.locate(("input",)),
             ("input",),
         )

@@ -4,17 +4,22 @@ Per module path (every submodule of the compiled network):
 
 - shapes: forward hooks on every submodule;
 - params / trainable params / buffers: ``numel()`` of that submodule's own (recursive) parameters and buffers;
-- MACs: ``FlopCounterMode`` / 2. Its per-module counts (``get_flop_counts()``) come from torch's
-  ``ModuleTracker``: the root is keyed by its class name (``"CompiledNetwork"``) and every submodule by that
-  name plus its registered dotted path (``"CompiledNetwork.features.0"``); every op is counted for *every*
-  module active when it runs (all ancestors), so a container's count is the sum over what ran inside it,
-  and ``"Global"`` is the total. A module with no counted op has no key (0). A module called twice would
-  be counted twice: archspec never shares a module, and :func:`measure` asserts each ran at most once;
+- MACs: ``FlopCounterMode`` / 2, measured with autograd on (under ``no_grad`` torch's fused attention hides
+  its matrix products) and with the fused CPU attention kernel counted by torch's sdpa formula
+  (``archspec.backend.verify.flop_counter``: torch's counter has no formula for it). Its per-module counts
+  (``get_flop_counts()``) come from torch's ``ModuleTracker``: the root is keyed by its class name
+  (``"CompiledNetwork"``) and every submodule by that name plus its registered dotted path
+  (``"CompiledNetwork.features.0"``); every op is counted for *every* module active when it runs (all
+  ancestors), so a container's count is the sum over what ran inside it, and ``"Global"`` is the total. A
+  module with no counted op has no key (0). A module called twice would be counted twice: archspec never
+  shares a module, and :func:`measure` asserts each ran at most once;
 - activation bytes: per leaf module, its output's ``numel() * element_size()`` from the forward hook; per
   container, the sum over the leaves under it that ran (REFERENCE.md §4: activations are Σ over leaf ops).
 
-Leaves are the modules with no children that are not archspec containers (an empty branch compiles to an
-empty ``nn.Sequential``: a container, the identity). Train-only heads do not run in eval mode: the head
+Leaves are the modules of a compiled network that are not archspec containers (an empty branch compiles to an empty
+``nn.Sequential``: a container, the identity), and the submodules of a leaf are part of its op, not modules
+of their own: ``nn.MultiheadAttention`` holds ``out_proj`` but uses its weight itself, so no hook or counter
+ever sees it run, and the report has no row for it. Train-only heads do not run in eval mode: the head
 module itself runs (and passes its input on), its children do not — their MACs and activations are
 measured only in training mode, where :func:`assert_layers_equal_measured` compares them.
 """
@@ -26,11 +31,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
 from archspec.analysis.report import Report, build_report
 from archspec.backend import modules as archspec_modules
+from archspec.backend.verify import example_input, flop_counter
 from archspec.ops.base import Context
 
 CONTAINER_TYPES = (nn.Sequential, archspec_modules.RoutedSequential, archspec_modules._Branches)
@@ -62,16 +67,37 @@ class Measurement:
         return sum(v for leaf, v in self.leaf_activation_bytes.items() if leaf.startswith(prefix))
 
 
-def is_leaf(module: nn.Module) -> bool:
-    return not any(True for _ in module.children()) and not isinstance(module, CONTAINER_TYPES)
+def is_leaf(module: nn.Module, parts_known: bool = False) -> bool:
+    """A module with no children that is not an archspec container. ``parts_known``: the caller has already
+    left out the parts of op modules (:func:`op_level_modules`), so children do not matter."""
+    if not parts_known and any(True for _ in module.children()):
+        return False
+    return not isinstance(module, CONTAINER_TYPES)
 
 
-def measure(model: torch.nn.Module, input_shape: list[int], train: bool = False, seed: int = 0) -> Measurement:
+def op_level_modules(model: nn.Module) -> dict[str, nn.Module]:
+    """Every submodule by path ('' is the root); in a network archspec compiled, leaving out what lies inside a
+    module that is not a container (an op's own parts). A hand-written module keeps all of its submodules."""
+    if not isinstance(model, archspec_modules.CompiledNetwork):
+        return dict(model.named_modules())
+    found: dict[str, nn.Module] = {}
+    for path, module in model.named_modules():  # parents come before their children
+        parent = path.rpartition(".")[0]
+        if not path or (parent in found and isinstance(found[parent], CONTAINER_TYPES)):
+            found[path] = module
+    return found
+
+
+def measure(
+    model: torch.nn.Module, input_shape: list[int], train: bool = False, seed: int = 0, vocab: int | None = None
+) -> Measurement:
+    """``vocab``: the input is integer tokens, drawn by ``torch.randint(0, vocab, ...)``; else ``torch.randn``."""
     shapes: dict[str, list[int]] = {}
     calls: dict[str, int] = {}
     leaf_bytes: dict[str, int] = {}
-    named = dict(model.named_modules())
-    leaves = {path for path, module in named.items() if path and is_leaf(module)}
+    named = op_level_modules(model)
+    parents = {path.rpartition(".")[0] for path in named if path}
+    leaves = {path for path, module in named.items() if path and path not in parents and is_leaf(module, True)}
 
     def hook(_module, _inputs, out, path):
         shapes[path] = list(out.shape)
@@ -85,11 +111,11 @@ def measure(model: torch.nn.Module, input_shape: list[int], train: bool = False,
         if path
     ]
     model.train(train)
-    counter = FlopCounterMode(display=False)
+    counter = flop_counter()
     generator = torch.Generator().manual_seed(seed)
     try:
-        with torch.no_grad(), counter:
-            output = model(torch.randn(*input_shape, generator=generator))
+        with torch.enable_grad(), counter:
+            output = model(example_input(input_shape, vocab, generator))
     finally:
         for handle in handles:
             handle.remove()
@@ -128,7 +154,7 @@ def static_and_measured(
     network = archspec.expand(spec, input_shape, batch=batch, train=train)
     report = build_report(network, batch, Context(batch=batch, train=train))
     model = archspec.compile(network)
-    return report, measure(model, report.input_shape, train=train)
+    return report, measure(model, report.input_shape, train=train, vocab=report.input_vocab)
 
 
 def assert_layers_equal_measured(report: Report, truth: Measurement) -> None:

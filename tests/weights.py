@@ -18,13 +18,16 @@ def randomise(model: torch.nn.Module, seed: int) -> torch.nn.Module:
 
     Weights (2-D and up) are He-uniform over the fan-in, so activations keep their scale through deep
     networks; 1-D weights (batchnorm's gamma) lie in [0.5, 1.5], biases (beta included) in [-0.1, 0.1],
-    running means in [-0.2, 0.2] and running variances in [0.5, 1.5]; ``num_batches_tracked`` is 0.
+    running means in [-0.2, 0.2] and running variances in [0.5, 1.5]; ``num_batches_tracked`` is 0; other
+    integer buffers (indices) stay as they are.
     """
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for key, tensor in model.state_dict(keep_vars=True).items():
             if key.endswith("num_batches_tracked"):
                 tensor.zero_()
+            elif not tensor.is_floating_point():
+                continue  # an index, not a weight: Swin's relative_position_index says where the table is read
             elif key.endswith("running_var"):
                 tensor.uniform_(0.5, 1.5, generator=generator)
             elif key.endswith("running_mean"):

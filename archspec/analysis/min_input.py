@@ -7,7 +7,7 @@ from typing import Any
 from archspec.analysis.receptive_field import EXACT, Field
 from archspec.errors import OpError
 from archspec.ir.graph import Network, Node
-from archspec.ops.base import MAX_SIZE, Context, Shape
+from archspec.ops.base import MAX_SIZE, Context, Shape, Tokens
 from archspec.ops.containers import Inputs
 
 
@@ -61,6 +61,8 @@ def min_input(network: Network, ctx: Context, fields: dict[str, Field | None] | 
     No probe is larger than the given size, so a layer that accepts sizes only up to it — a ``pos_embedding``
     with a ``length`` accepts one number of positions — still gives the exact least size (ViT-B/16: 224).
     """
+    if isinstance(network.input, Tokens):
+        return [_shortest(network, ctx, 1)]
     shape = list(network.input)
     if len(shape) < 2:
         return shape
@@ -99,6 +101,9 @@ def least_input(network: Network, ctx: Context, at_least: list[int]) -> list[int
     their grid. It costs one pass where the eval answer is valid in training too, one more per spatial dim
     where it is not as a whole (batchnorm at 1x1 and batch 1) but is dim by dim.
     """
+    if isinstance(network.input, Tokens):
+        shortest = _shortest(network, ctx, at_least[0])
+        return None if shortest is None else [shortest]
     shape = list(network.input)
     if len(shape) < 2:
         return shape if output_for(network, tuple(shape), ctx) is not None else None
@@ -130,6 +135,15 @@ def least_input(network: Network, ctx: Context, at_least: list[int]) -> list[int
         upper_valid=False,
     )
     return None if least is None else [shape[0], *(max(s, least) for s in shape[1:])]
+
+
+def _shortest(network: Network, ctx: Context, low: int) -> Any:
+    """The fewest tokens from ``low`` up to the network's own length that the network accepts (None: none does).
+
+    A token input has no spatial dims: its one size, the sequence length, is what the search varies. Nothing
+    is probed above the given length, so a ``pos_embedding`` with a ``length`` (one length only) is found."""
+    vocab, length = network.input.vocab, network.input[0]
+    return _doubling(lambda size: output_for(network, Tokens(size, vocab), ctx) is not None, low, length, False)
 
 
 def _doubling(valid: Any, low: int, upper: int, upper_valid: bool = True) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 from archspec.analysis.warnings import ReportWarning, warning_at
 from archspec.errors import Diagnostic, SpecError
 from archspec.ir.graph import Network, Node
-from archspec.ops.base import Global, PositionDependent, WindowStep
+from archspec.ops.base import Global, PositionDependent, Rearrange, WindowStep
 from archspec.ops.containers import FieldMerge, keep_main
 
 
@@ -29,9 +29,13 @@ class FieldKind(str, Enum):
     EXACT = "exact"  # size, jump and padding hold for every output position
     GLOBAL = "global"  # every output reads the whole input
     POSITION_DEPENDENT = "position_dependent"  # the field differs between output positions
+    # A spatial dim was merged with another or split (a reshape of H, W into H·W, a flatten), selected away, or
+    # moved where an op that does not say it is pointwise there reads it: no field is claimed.
+    NOT_TRACKED = "not_tracked"
 
 
 EXACT, GLOBAL, POSITION_DEPENDENT = FieldKind.EXACT, FieldKind.GLOBAL, FieldKind.POSITION_DEPENDENT
+NOT_TRACKED = FieldKind.NOT_TRACKED
 MAX_FIELD = 2**63 - 1  # also what an int64 (JSON readers, numpy) holds exactly
 
 
@@ -44,6 +48,14 @@ class Field:
     jump: tuple[int, ...] = ()
     padding: tuple[int, ...] = ()
     reason: str = ""
+    # Where each spatial dim of the network input now lies: its 0-based index in the feature shape (after a
+    # permute to channels last, [H, W, C]: (0, 1)). Empty: where it started, [C, *spatial] (1, 2, ...).
+    axes: tuple[int, ...] = ()
+
+    @property
+    def placed(self) -> tuple[int, ...]:
+        """The feature index of each spatial dim (``axes``, or 1, 2, ... where they have not moved)."""
+        return self.axes or tuple(range(1, len(self.size) + 1))
 
     @property
     def start(self) -> tuple[float, ...]:
@@ -70,32 +82,77 @@ class Field:
                 "padding": None,
                 "reason": self.reason,
             }
-        return {
+        exact: dict[str, object] = {
             "kind": EXACT.value,
             "size": list(self.size),
             "jump": list(self.jump),
             "start": list(self.start),
             "padding": list(self.padding),
         }
+        if self.axes:  # moved by a layout op: the torch dim (batch 0) of each entry
+            exact["dims"] = [axis + 1 for axis in self.axes]
+        return exact
 
 
 def input_field(spatial_dims: int) -> Field:
     return Field(EXACT, (1,) * spatial_dims, (1,) * spatial_dims, (0,) * spatial_dims)
 
 
-def apply_step(field: Field, step: object) -> Field:
-    """One op's effect: ``R += (k-1)J; P += pJ; J *= s`` per dimension."""
-    if field.kind != EXACT or step is None:
+def apply_step(field: Field, step: object, x: tuple[int, ...] = (), pointwise_along_channels: bool = True) -> Field:
+    """One op's effect: ``R += (k-1)J; P += pJ; J *= s`` per dimension.
+
+    A step speaks of the op's input ``x`` as ``[C, *spatial]``: entry d of a window is feature dim d + 1. Where
+    layout ops moved the spatial dims (``Field.axes``), each takes the entry of the dim it lies on; one lying on
+    feature dim 0 (the channels) keeps its field only through ops that are pointwise there
+    (``Op.pointwise_along_channels``), and :class:`Rearrange` steps move them."""
+    if field.kind != EXACT:
+        return field
+    if isinstance(step, Rearrange):
+        return _rearranged(field, step)
+    if 0 in field.placed and not pointwise_along_channels:
+        return Field(NOT_TRACKED, reason="a spatial dim lies on dim 1 (channels), which this op mixes")
+    if step is None:
         return field
     if isinstance(step, PositionDependent):
         return Field(POSITION_DEPENDENT, reason=step.reason)
     if isinstance(step, Global):
-        return Field(GLOBAL, reason=step.reason)
+        if not field.axes:
+            return Field(GLOBAL, reason=step.reason)
+        # Whole along every dim but the channels, on which a moved spatial dim may lie (pointwise there).
+        step = WindowStep(tuple(x[1:]), (0,) * (len(x) - 1), (0,) * (len(x) - 1))
     assert isinstance(step, WindowStep)
+    if field.axes:  # the entries of the dims the spatial dims lie on (the channels: pointwise)
+        kernel = tuple(1 if a == 0 else step.kernel[a - 1] for a in field.axes)
+        stride = tuple(1 if a == 0 else step.stride[a - 1] for a in field.axes)
+        left = tuple(0 if a == 0 else step.padding[a - 1] for a in field.axes)
+        step = WindowStep(kernel, stride, left)
+        if all(s == 0 for s in stride):
+            return Field(GLOBAL, reason="the op reads every position of every spatial dim")
     size = tuple(r + (k - 1) * j for r, k, j in zip(field.size, step.kernel, field.jump, strict=True))
     padding = tuple(p + q * j for p, q, j in zip(field.padding, step.padding, field.jump, strict=True))
     jump = tuple(j * s for j, s in zip(field.jump, step.stride, strict=True))
-    return _bounded(Field(EXACT, size, jump, padding))
+    return _bounded(Field(EXACT, size, jump, padding, axes=field.axes))
+
+
+def _rearranged(field: Field, step: Rearrange) -> Field:
+    """A layout op's effect: each spatial dim moves to the output dim that is its input dim, where a slice
+    reads positions ``start + i·step`` of it (a window of 1 with stride ``step`` and left padding ``-start``).
+    A spatial dim that no output dim is (merged, split, selected away) has no field any more."""
+    axes, size, jump, padding = [], [], [], []
+    for d, axis in enumerate(field.placed):
+        if axis not in step.source:
+            return Field(
+                NOT_TRACKED,
+                reason=f"spatial dim {d + 1} of the input was merged with another dim, split or selected",
+            )
+        k = step.source.index(axis)
+        axes.append(k)
+        size.append(field.size[d])
+        padding.append(field.padding[d] - step.start[k] * field.jump[d])
+        jump.append(field.jump[d] * step.step[k])
+    placed = tuple(axes)
+    standard = placed == tuple(range(1, len(placed) + 1)) and len(step.source) == len(placed) + 1
+    return _bounded(Field(EXACT, tuple(size), tuple(jump), tuple(padding), axes=() if standard else placed))
 
 
 class FieldTooLarge(Exception):
@@ -119,7 +176,9 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
         return None if not present else Field(GLOBAL, reason="a merged branch has no spatial dimensions")
     if len(fields) == 1:
         return fields[0]
-    for kind in (POSITION_DEPENDENT, GLOBAL):
+    if len({f.placed for f in fields if f.kind == EXACT}) > 1:
+        return Field(NOT_TRACKED, reason="merged branches hold the spatial dims in different places")
+    for kind in (NOT_TRACKED, POSITION_DEPENDENT, GLOBAL):
         odd = next((f for f in fields if f.kind == kind), None)
         if odd is not None:
             return odd
@@ -130,7 +189,11 @@ def merge_fields(fields: list[Field | None]) -> Field | None:
     last = tuple(max(f.size[d] - 1 - f.padding[d] for f in fields) for d in range(fields[0].dims))
     return _bounded(
         Field(
-            EXACT, tuple(b - a + 1 for a, b in zip(first, last, strict=True)), fields[0].jump, tuple(-a for a in first)
+            EXACT,
+            tuple(b - a + 1 for a, b in zip(first, last, strict=True)),
+            fields[0].jump,
+            tuple(-a for a in first),
+            axes=fields[0].axes,
         )
     )
 
@@ -152,15 +215,14 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
             in_spec_file.append(node)
         try:
             if node.is_leaf:
-                result = (
-                    apply_step(field, node.op.receptive_field(node.args, node.input, node.output))
-                    if field is not None
-                    else None
-                )
+                result = _leaf_field(node, field) if field is not None else None
             else:
+                if node.container.splits_input and field is not None and 0 in field.placed and field.kind == EXACT:
+                    # The parts are ranges of dim 1, where a spatial dim lies: each branch sees a shifted part.
+                    field = Field(NOT_TRACKED, reason=f"'{node.kind}' splits a spatial dim into parts")
 
                 def merge(branch_fields: list[Field | None]) -> Field | None:
-                    if node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED:
+                    if _shifted(node, branch_fields):
                         return Field(POSITION_DEPENDENT, reason=f"'{node.kind}' joins branches along a spatial dim")
                     merged = merge_fields(branch_fields)
                     if warnings is not None and _misaligned(branch_fields):
@@ -189,6 +251,23 @@ def receptive_fields(network: Network, warnings: list[ReportWarning] | None = No
 
     visit(network.root, input_field(len(network.input) - 1) if len(network.input) > 1 else None)
     return fields
+
+
+def _shifted(node: Node, branch_fields: list[Field | None]) -> bool:
+    """Whether the container joins its branches along a dim where a spatial dim of the input lies."""
+    joined = node.container.joined_dim(node.args, len(node.output))
+    if joined is None:
+        return node.container.field_merge(node.args, len(node.output)) is FieldMerge.SHIFTED
+    exact = [f for f in branch_fields if f is not None and f.kind == EXACT]
+    return joined in (exact[0].placed if exact else range(1, len(node.output)))
+
+
+def _leaf_field(node: Node, field: Field) -> Field:
+    step = node.op.receptive_field(node.args, node.input, node.output)
+    if not isinstance(step, Rearrange) and len(node.input) != len(node.output) and field.kind == EXACT:
+        # A rank change outside a layout op (flatten): the spatial dims were merged.
+        return Field(NOT_TRACKED, reason=f"'{node.kind}' merges or splits spatial dimensions")
+    return apply_step(field, step, node.input, node.op.pointwise_along_channels(node.args, node.input))
 
 
 def _too_large(field: Field, node: Node, anchor: Node) -> SpecError:
@@ -220,8 +299,8 @@ def _fit(field: Field | None, output: tuple[int, ...]) -> Field | None:
     dims = len(output) - 1
     if dims == 0 or field is None:
         return None
-    if field.kind == EXACT and field.dims != dims:
-        return Field(POSITION_DEPENDENT, reason="spatial dimensions were merged or split")
+    if field.kind == EXACT and (max(field.placed) > dims or (not field.axes and field.dims != dims)):
+        return Field(NOT_TRACKED, reason="spatial dimensions were merged or split")
     return field
 
 

@@ -17,7 +17,7 @@ from archspec.analysis.warnings import ReportWarning, anchors, warning_at
 from archspec.errors import Location, SpecPath
 from archspec.gc_pause import paused_gc
 from archspec.ir.graph import MAIN_OUTPUT, Network, Node
-from archspec.ops.base import DTYPE_BYTES, Context, format_shape
+from archspec.ops.base import DTYPE_BYTES, Context, Tokens, format_shape
 
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
@@ -122,6 +122,8 @@ class Report:
     # (a train-only head that needs more, batchnorm's batch statistics) — None where no input trains.
     min_input_eval: list[int] | None = None
     min_input_train: list[int] | None = None
+    # A token input's vocabulary (its int64 indices lie in [0, input_vocab)); None for a float input.
+    input_vocab: int | None = None
 
     def shown_layers(self, max_depth: int | None = None) -> list[LayerReport]:
         """The modules down to ``max_depth`` (1: the top-level ones; None: all), in depth-first order."""
@@ -137,6 +139,7 @@ class Report:
         return {
             "name": self.name,
             "input_shape": self.input_shape,
+            "input_vocab": self.input_vocab,
             "outputs": self.outputs,
             "totals": self.totals.to_dict(),
             "receptive_field": _network_field(self.receptive_field),
@@ -186,6 +189,7 @@ def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
         warnings=_collated(network, rows, warnings, notes),
         min_input_eval=smallest_eval,
         min_input_train=smallest_train,
+        input_vocab=network.input.vocab if isinstance(network.input, Tokens) else None,
     )
 
 

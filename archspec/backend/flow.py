@@ -21,6 +21,8 @@ from typing import Any
 STEP_CODES = {"concat": 0, "add": 1, "multiply": 2, "pass": 3}  # pass: the output is an earlier value
 # Steps of parameter items (archspec.ops.base.LearnedTensor.apply), by the same numbering.
 TENSOR_STEP_CODES = {"prepend": 4, "add": 5, "scale": 6}
+# A part of a split input (an inlined channel_split): part k of torch.chunk(x, count, dim) feeds branch k.
+PART_STEP_CODE = 7
 
 
 @dataclass(eq=False)
@@ -36,8 +38,9 @@ class Flow:
 
     # Modules and parameter items' tensors, in spec order (the module registers the tensors as parameters).
     named_children: list[tuple[str, Any]] = field(default_factory=list)
-    # (child name or None for a step, step code, dim, reads, value, the parameter a step applies or "")
-    entries: list[tuple[str | None, int, int, list[int], Value, str]] = field(default_factory=list)
+    # (child name or None for a step, step code, dim, reads, value, the parameter a step applies or "", the
+    # [index, count] of a part step or [])
+    entries: list[tuple[str | None, int, int, list[int], Value, str, list[int]]] = field(default_factory=list)
     slot_count: int = 1
     input: Value = field(default_factory=lambda: Value(keep=0))
     last: Value | None = None  # what the running tensor holds (the last child's or step's result)
@@ -61,15 +64,27 @@ class Flow:
     def merge(self, step: str, dim: int, inputs: list[Value]) -> Value:
         return self.produce(None, STEP_CODES[step], dim, [self.read(value) for value in inputs])
 
+    def part(self, dim: int, index: int, count: int, input: Value) -> Value:
+        """Part ``index`` of ``count`` equal parts of ``input`` along ``dim`` (a split's branch input)."""
+        return self.produce(None, PART_STEP_CODE, dim, [self.read(input)], part=[index, count])
+
     def tensor(self, name: str, tensor: Any, apply: str, inputs: list[Value]) -> Value:
         """A parameter item: its tensor is registered under ``name``, and a step applies it to ``inputs[0]``."""
         reads = [self.read(inputs[0])]
         self.named_children.append((name, tensor))
         return self.produce(None, TENSOR_STEP_CODES[apply], 1, reads, name)
 
-    def produce(self, name: str | None, code: int, dim: int, reads: list[int], parameter: str = "") -> Value:
+    def produce(
+        self,
+        name: str | None,
+        code: int,
+        dim: int,
+        reads: list[int],
+        parameter: str = "",
+        part: list[int] | None = None,
+    ) -> Value:
         value = Value()
-        self.entries.append((name, code, dim, reads, value, parameter))
+        self.entries.append((name, code, dim, reads, value, parameter, part or []))
         self.last = value
         return value
 
@@ -78,11 +93,11 @@ class Flow:
         if output is not self.last:
             self.merge("pass", 0, [output])
         routes: dict[str, tuple[list[int], int]] = {}
-        steps: dict[str, list[tuple[int, int, list[int], int, str]]] = {}
-        pending: list[tuple[int, int, list[int], int, str]] = []
-        for name, code, dim, reads, value, parameter in self.entries:
+        steps: dict[str, list[tuple[int, int, list[int], int, str, list[int]]]] = {}
+        pending: list[tuple[int, int, list[int], int, str, list[int]]] = []
+        for name, code, dim, reads, value, parameter, part in self.entries:
             if name is None:
-                pending.append((code, dim, reads, value.keep, parameter))
+                pending.append((code, dim, reads, value.keep, parameter, part))
                 continue
             if pending:
                 steps[name], pending = pending, []

@@ -26,9 +26,11 @@ from torch import nn
 Route = Tuple[List[int], int]
 # A step: its kind (archspec.backend.flow.STEP_CODES: 0 concat, 1 add, 2 multiply, 3 pass a value on;
 # TENSOR_STEP_CODES: 4 prepend, 5 add, 6 scale by a parameter item's tensor — literals below, as TorchScript
-# reads no module-level ints), the concat dim, the slots it reads, the slot it is kept in, and the name of the
-# parameter a parameter item's step applies ("" for merges).
-Step = Tuple[int, int, List[int], int, str]
+# reads no module-level ints; 7 take one part of a split: PART_STEP_CODE), the concat (or split) dim, the slots it
+# reads, the slot it is kept in, the name of the parameter a parameter item's step applies ("" for merges), and
+# for a part step [index, count]: part ``index`` of ``torch.chunk(x, count, dim)`` (ShuffleNet's channel split;
+# [] for the others).
+Step = Tuple[int, int, List[int], int, str, List[int]]
 
 
 def sequential(named_children: Sequence[tuple[str, Any]], **program: Any) -> nn.Module:
@@ -105,10 +107,12 @@ class RoutedSequential(nn.ModuleDict):
     def run_steps(self, steps: List[Step], x: torch.Tensor, saved: List[torch.Tensor]) -> torch.Tensor:
         """Merge saved outputs as an inlined merge would, or apply a parameter item's tensor (the running
         tensor ``x`` is slot -1)."""
-        for kind, dim, reads, keep, parameter in steps:
+        for kind, dim, reads, keep, parameter, part in steps:
             tensors = [x if slot < 0 else saved[slot] for slot in reads]
             if kind == 0:
                 x = torch.cat(tensors, dim)
+            elif kind == 7:  # ShuffleNet v2: x1, x2 = x.chunk(2, dim=1)
+                x = torch.chunk(tensors[0], part[1], dim)[part[0]]
             elif kind >= 4:
                 x = self.apply_tensor(kind, parameter, tensors[0])
             else:  # add, multiply; a single read passes an earlier value on
@@ -135,7 +139,10 @@ class RoutedSequential(nn.ModuleDict):
         """Called by ``torch.jit.script``: refuse a module with parameter items (whose steps look their
         tensors up by name, which TorchScript cannot compile) rather than script one that fails when run."""
         held = [
-            parameter for listed in [*self.steps.values(), self.final_steps] for *_, parameter in listed if parameter
+            parameter
+            for listed in [*self.steps.values(), self.final_steps]
+            for _, _, _, _, parameter, _ in listed
+            if parameter
         ]
         if held:
             raise RuntimeError(
@@ -146,8 +153,8 @@ class RoutedSequential(nn.ModuleDict):
 
 
 def _step(step: Sequence[Any]) -> Step:
-    kind, dim, reads, keep, parameter = step
-    return (kind, dim, list(reads), keep, parameter)
+    kind, dim, reads, keep, parameter, part = step
+    return (kind, dim, list(reads), keep, parameter, list(part))
 
 
 class _Branches(nn.ModuleDict):
@@ -185,6 +192,29 @@ class Concat(_Branches):
 
     def forward(self, inputs: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
         return torch.cat(self.outputs(inputs), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class ChannelSplit(_Branches):
+    """Splits its input into one equal part per branch along ``dim`` (``torch.chunk``), runs branch k on part
+    k and concatenates their outputs along the same dim (ShuffleNet v2's channel split). One input only: not a
+    merge, so it has no ``merges_inputs`` (the routed flow hands it one tensor)."""
+
+    def __init__(self, named_children: Sequence[tuple[str, Any]], dim: int):
+        nn.ModuleDict.__init__(self, OrderedDict(named_children))  # not _Branches': no merges_inputs
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        count = 0  # the branches registered now (counted: TorchScript has no len() of a ModuleDict)
+        for _ in self.values():
+            count += 1
+        parts = torch.chunk(x, count, self.dim)
+        outputs: List[torch.Tensor] = []
+        for index, branch in enumerate(self.values()):  # indexed: torch.fx cannot iterate a traced tuple
+            outputs.append(branch(parts[index]))
+        return torch.cat(outputs, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -344,6 +374,6 @@ def _reduce_named(module: nn.Module, protocol: int) -> Tuple[Any, Tuple[str, str
 
 
 def _rebuild_named(base: str, name: str) -> nn.Module:
-    bases = {cls.__name__: cls for cls in (nn.Sequential, RoutedSequential, Head, Concat, Add, Multiply)}
+    bases = {cls.__name__: cls for cls in (nn.Sequential, RoutedSequential, Head, Concat, ChannelSplit, Add, Multiply)}
     cls = _named_subclass(bases[base], name)
     return cls.__new__(cls)

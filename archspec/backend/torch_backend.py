@@ -145,7 +145,13 @@ def build_tree(network: Network, nn: Any, modules: Any, in_place: bool = True) -
             step = child.container.flow_step
             if step is None:  # an inlined sequential, repeat or block
                 return sequence(child.children, inputs[0])
-            if child.children:  # branch k reads input k, or every branch the one input
+            if child.children and child.container.splits_input:  # branch k reads part k of the one input
+                count, source = len(child.children), inputs[0]
+                inputs = [
+                    sequence(branch.children, flow.part(child.args.dim, k, count, source))
+                    for k, branch in enumerate(child.children)
+                ]
+            elif child.children:  # branch k reads input k, or every branch the one input
                 branch_inputs = inputs if len(inputs) > 1 else inputs * len(child.children)
                 inputs = [sequence(branch.children, x) for branch, x in zip(child.children, branch_inputs, strict=True)]
             return flow.merge(step, getattr(child.args, "dim", 0), inputs)

@@ -7,10 +7,20 @@ from typing import Any
 
 from archspec.analysis.report import Report
 from archspec.backend.memory import GIB, Culprit, culprit_at, is_allocation_failure, out_of_memory, require_memory
-from archspec.ops.base import DTYPE_BYTES
+from archspec.ops.base import DTYPE_BYTES, INDEX_BYTES
 
 
-def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
+def example_input(input_shape: list[int], vocab: int | None = None, generator: Any = None) -> Any:
+    """A random input of ``input_shape`` (batch first): ``torch.randn`` values, or for a token input (``vocab``
+    given) int64 indices drawn by ``torch.randint(0, vocab, ...)``, what ``nn.Embedding`` looks up."""
+    import torch  # here, as in measure_shapes
+
+    if vocab is not None:
+        return torch.randint(0, vocab, tuple(input_shape), generator=generator)
+    return torch.randn(*input_shape, generator=generator)
+
+
+def measure_shapes(model: Any, input_shape: list[int], vocab: int | None = None) -> dict[str, list[int]]:
     """Output shape of every submodule, from forward hooks, for a random input of ``input_shape``."""
     # torch is imported in the functions that run the module, not at the top: `build` imports this module before
     # it compiles, and refuses a module that cannot fit before torch loads (~650 MB, 2 s).
@@ -25,22 +35,42 @@ def measure_shapes(model: Any, input_shape: list[int]) -> dict[str, list[int]]:
             )
     try:
         with torch.no_grad():
-            model(torch.randn(*input_shape))
+            model(example_input(input_shape, vocab))
     finally:
         for handle in handles:
             handle.remove()
     return shapes
 
 
-def measure_macs(model: Any, input_shape: list[int]) -> int:
-    """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention."""
+def measure_macs(model: Any, input_shape: list[int], vocab: int | None = None) -> int:
+    """FlopCounterMode's total for one forward pass, halved: archspec's MACs convention. Measured with autograd
+    on, as the MACs convention says: under ``no_grad`` torch's fused inference paths (nn.MultiheadAttention's
+    native kernel) hide their matrix products from the counter."""
     import torch  # here, as in measure_shapes
+
+    counter = flop_counter()
+    with torch.enable_grad(), counter:
+        model(example_input(input_shape, vocab))
+    return counter.get_total_flops() // 2
+
+
+def flop_counter() -> Any:
+    """A ``FlopCounterMode`` that also counts the fused CPU attention kernel.
+
+    On CPU, ``scaled_dot_product_attention`` dispatches to ``aten._scaled_dot_product_flash_attention_for_cpu``,
+    for which torch's counter has no formula (it has the CUDA kernels' only), so Q·Kᵀ and A·V would read 0.
+    It gets the formula torch gives the other sdpa kernels (``sdpa_flop_count``): for a query ``[B, H, L, E]``,
+    keys ``[B, H, S, E]`` and values ``[B, H, S, Ev]``, 2·B·H·L·S·E for Q·Kᵀ plus 2·B·H·L·S·Ev for A·V — the
+    two bmm that the unfused math (``need_weights=True``) runs and the counter counts."""
+    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(torch.randn(*input_shape))
-    return counter.get_total_flops() // 2
+    def sdpa_cpu(query: Any, key: Any, value: Any, *args: Any, out_shape: Any = None, **kwargs: Any) -> int:
+        batch, heads, length, features = query
+        return 2 * batch * heads * length * key[-2] * (features + value[-1])
+
+    kernel = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)  # torch >= 2.3
+    return FlopCounterMode(display=False, custom_mapping={kernel: sdpa_cpu} if kernel is not None else None)
 
 
 def verify(model: Any, report: Report) -> list[str]:
@@ -67,7 +97,9 @@ def forward_bytes(report: Report) -> tuple[int, Any]:
     with the largest output, anchored (like the report's errors) in the user's own file."""
     leaves = [row for row in report.layers if row.leaf and (report.train or not row.train_only)]
     largest = max(leaves, key=lambda row: row.activation_bytes, default=None)
-    needed = report.totals.activation_bytes + prod(report.input_shape) * DTYPE_BYTES
+    # A token input's elements are int64 indices, 8 bytes each; every other input is float32.
+    element = DTYPE_BYTES if report.input_vocab is None else INDEX_BYTES
+    needed = report.totals.activation_bytes + prod(report.input_shape) * element
     if largest is None:
         return needed, Culprit("the input", (), None)
     description = f"module '{largest.path}' ({largest.op}, {largest.activation_bytes / GIB:.2f} GiB)"
@@ -75,7 +107,7 @@ def forward_bytes(report: Report) -> tuple[int, Any]:
 
 
 def _compare(model: Any, report: Report) -> list[str]:
-    modules = [path for path, _ in model.named_modules() if path]
+    modules = op_modules(model, {row.path for row in report.layers if row.leaf})
     present = set(modules)
     problems = _compare_paths(modules, [row.path for row in report.layers if not row.parameter])
     parameters = {path: tensor.numel() for path, tensor in model.named_parameters()}
@@ -86,8 +118,8 @@ def _compare(model: Any, report: Report) -> list[str]:
     was_training = model.training
     model.train(report.train)
     try:
-        measured = measure_shapes(model, report.input_shape)
-        macs = measure_macs(model, report.input_shape)
+        measured = measure_shapes(model, report.input_shape, report.input_vocab)
+        macs = measure_macs(model, report.input_shape, report.input_vocab)
     finally:
         model.train(was_training)
     for row in report.layers:
@@ -106,6 +138,18 @@ def _compare(model: Any, report: Report) -> list[str]:
     if buffers != report.totals.buffers:
         problems.append(f"buffers: static {report.totals.buffers}, measured {buffers}")
     return problems
+
+
+def op_modules(model: Any, leaves: set[str]) -> list[str]:
+    """The paths of the module's submodules that the report lists: all but those inside a leaf op's module
+    (``nn.MultiheadAttention`` holds ``out_proj``, whose weight it uses itself: a part of the op, not a row)."""
+    return [path for path, _ in model.named_modules() if path and not _ancestors(path) & leaves]
+
+
+def _ancestors(path: str) -> set[str]:
+    """``a``, ``a.b`` for ``a.b.c``."""
+    parts = path.split(".")
+    return {".".join(parts[:end]) for end in range(1, len(parts))}
 
 
 def _compare_paths(modules: list[str], reported: list[str]) -> list[str]:

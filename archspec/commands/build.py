@@ -17,6 +17,8 @@ def run_build(args: argparse.Namespace) -> int:
     check_analysis_options(args)
     if args.save:
         check_writable("--save", args.save)
+    if args.strict is not None and not args.weights:
+        raise UsageError(f"--{'' if args.strict else 'no-'}strict applies to --weights FILE, and none is given")
     checkpoint = _checkpoint(args)
     if checkpoint is None:
         spec, network, report = analyse(args.spec, args)
@@ -27,11 +29,15 @@ def run_build(args: argparse.Namespace) -> int:
     from archspec.api import compile
     from archspec.backend.verify import verify
 
+    # Read before compiling: a missing or damaged file is reported before the slow part.
+    weights = _read_weights(args.weights) if args.weights else None
     model = compile(network)
     if checkpoint is not None:
         from archspec.backend.checkpoint import load_weights
 
         load_weights(model, checkpoint)
+    if weights is not None:
+        _load_weights(model, weights, args)
     if not args.quiet:
         print(render_reports([report], args, several=False))
     if args.verify:
@@ -52,7 +58,13 @@ def run_build(args: argparse.Namespace) -> int:
         from archspec.backend.checkpoint import save
 
         try:
-            save(model, spec, args.save, shape, spec_file=checkpoint.spec_file if checkpoint else None)
+            save(
+                model,
+                spec,
+                args.save,
+                shape or list(network.input),
+                spec_file=checkpoint.spec_file if checkpoint else None,
+            )
         except OSError as error:
             raise write_failed("--save", args.save, error) from None
         note(args, f"saved: {file_name(args.save)}")
@@ -68,6 +80,11 @@ def _checkpoint(args: argparse.Namespace) -> Any:
 
     if args.spec == STDIN or not is_archive(args.spec):
         return None
+    if args.weights:
+        raise UsageError(
+            f"{args.spec} is a checkpoint and holds its own weights: --weights loads a state dict into the "
+            "network a spec builds (give the spec as SPEC)"
+        )
     if args.overrides or args.input:
         raise UsageError(
             f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
@@ -76,3 +93,21 @@ def _checkpoint(args: argparse.Namespace) -> Any:
     from archspec.backend.checkpoint import read_checkpoint  # lazy: torch
 
     return read_checkpoint(args.spec)
+
+
+def _read_weights(path: str) -> Any:
+    from archspec.backend.weight_files import read_weights  # lazy: torch
+
+    return read_weights(path)
+
+
+def _load_weights(model: Any, weights: Any, args: argparse.Namespace) -> None:
+    """Load ``--weights`` into the module; the entries --no-strict did not load are warnings, printed even with
+    --quiet (a module that is not what the file holds should never go unnoticed)."""
+    from archspec.backend.weight_fit import load_state
+
+    warnings = load_state(model, weights, strict=args.strict is not False)
+    for warning in warnings:
+        print(str(warning), file=sys.stderr)
+    source = f"{file_name(args.weights)}" + (f" (its {weights.unwrapped!r} entry)" if weights.unwrapped else "")
+    note(args, f"weights: {len(weights.state):,} entries read from {source}")

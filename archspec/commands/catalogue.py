@@ -17,7 +17,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_schema(args: argparse.Namespace) -> int:
     import json
 
-    from archspec.spec.schema import spec_schema
+    from archspec.blocks.schema import spec_schema
 
     print(json.dumps(spec_schema(), indent=2))
     return EXIT_OK

@@ -33,6 +33,18 @@ def add_build(commands: Any) -> None:
         help="write weights and spec (torch.load(weights_only=True); reload with archspec.load_checkpoint(PATH))",
     )
     build.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="load a state dict into the module: a .pth/.pt file (torch.save(model.state_dict(), FILE); read with "
+        "torch.load(weights_only=True), one wrapper such as {'model': ...} unwrapped) or a .safetensors file",
+    )
+    build.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        help="with --weights: every entry must fit the module (the default); --no-strict loads the entries that "
+        "fit, keeps the module's own values for the rest and lists them as warnings",
+    )
+    build.add_argument(
         "--verify",
         action="store_true",
         help="run one forward pass and check every static shape, the MACs and the counts; a "

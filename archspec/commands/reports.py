@@ -32,8 +32,14 @@ def analyse_spec(spec: Any, shape: list[int] | None, args: argparse.Namespace) -
     from archspec.analysis.report import build_report
     from archspec.api import expand
     from archspec.ops.base import Context
+    from archspec.spec.model import TokenInput
 
     if shape is not None and len(shape) != len(spec.input):
+        if isinstance(spec.input, TokenInput):
+            raise UsageError(
+                f"--input {args.input} has {len(shape)} sizes but {spec.name} takes integer tokens: give one, the "
+                "sequence length (e.g. --input 64)"
+            )
         raise UsageError(
             f"--input {args.input} has {len(shape) - 1} spatial dims but {spec.name} is written for "
             f"{len(spec.input) - 1} (input {list(spec.input)})"

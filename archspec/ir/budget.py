@@ -143,7 +143,8 @@ class Budget:
 
 def estimate_key(block: str, own: bool, values: dict[str, Any], x: Shape, frame: Frame) -> Any:
     """What makes two uses of a block count the same modules (the estimate's memo key)."""
-    return (block, own, _frozen(values), x, frame.in_head, frame.train_only)
+    # A token input equals the float shape of its length: its vocabulary tells them apart.
+    return (block, own, _frozen(values), x, getattr(x, "vocab", None), frame.in_head, frame.train_only)
 
 
 def _frozen(value: Any) -> Any:

@@ -20,13 +20,15 @@ from archspec.ir.locating import Abort, Locator, condition_fix, count_fix
 from archspec.ir.module_names import ModuleNames
 from archspec.ir.routing import input_names, read_input
 from archspec.ir.values import Evaluator
-from archspec.ops.base import Context, Shape, format_shape
+from archspec.ops.base import Context, Shape, accepted, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
 from archspec.ops.registry import all_ops
-from archspec.spec.model import Item, Spec, is_module_name, walk_items
+from archspec.spec.expressions import referenced_names
+from archspec.spec.model import Item, Spec, is_module_name, network_input, walk_items
 from archspec.user_text import describe_value, quoted
 
 Scope = dict[str, Any]
+COPY = "copy"  # the name under which the values inside a repeat read the index of their copy (0, 1, ...)
 
 
 def expand(
@@ -40,7 +42,7 @@ def expand(
     """
     limits = limits or ExpandLimits()
     ctx = ctx or Context()
-    shape = tuple(spec.input if input_shape is None else input_shape)
+    shape = None if input_shape is None else tuple(input_shape)
     with paused_gc():
         if limits.max_nodes > SOFT_LIMIT:
             try:
@@ -67,13 +69,22 @@ class _Expander(ContainerExpansion):
         self.guard = self.locator.guard
         self.budget = Budget(limits, ctx, self.locator, soft_limit, estimating)
         self.ids = {item.id: item.path for item in walk_items(_spec_items(spec)) if item.id}
-        values = Evaluator(self.locator)
+        values = self.values = Evaluator(self.locator)
         self.evaluate, self.evaluate_args, self.validate_args = values.evaluate, values.evaluate_args, values.arguments
         self.global_scope = values.global_scope
-        # Per item (by identity; items live as long as the spec): its source location.
+        # Per item (by identity; items live as long as the spec): its source location, whether it reads `copy`.
         self.locations: dict[int, Location] = {}
+        self.copy_readers: dict[int, bool] = {}
+        self.blocks_read_copy: bool | None = None  # whether a layer of the spec's own blocks reads `copy`
 
-    def run(self, shape: Shape) -> Network:
+    def run(self, given: Shape | None) -> Network:
+        """The network for the input ``given`` (None: the spec's own)."""
+        try:
+            frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
+            frame = frame.child(scope=self.global_scope(frame))
+            shape = network_input(self.spec.input, given, lambda value, key: self.values.input_size(value, key, frame))
+        except Abort as abort:
+            raise SpecError(abort.diagnostics) from None
         too_many = self.budget.too_many_values(shape)
         if too_many:
             raise SpecError(
@@ -87,8 +98,6 @@ class _Expander(ContainerExpansion):
                 ]
             )
         try:
-            frame = Frame(owner=self.spec, scope={}, names=ModuleNames("", by_op=False))
-            frame = frame.child(scope=self.global_scope(frame))
             children = self.sequence(self.spec.layers, shape, frame)
         except Abort as abort:
             raise SpecError(abort.diagnostics) from None
@@ -195,7 +204,7 @@ class _Expander(ContainerExpansion):
             name, path = frame.names.stand_in()
             return name, path, frame.names
         if item.inline:  # 'inline: group' (or a leaf's copies): each copy registers on the enclosing module
-            name = self.module_name(item, frame.child(scope={**frame.scope, "copy": copy}))
+            name = self.module_name(item, frame.child(scope={**frame.scope, COPY: copy}))
             self.claim(frame, name, item)
             return name, frame.names.path(name), None
         return str(copy), "", None
@@ -220,6 +229,7 @@ class _Expander(ContainerExpansion):
         budget = self.budget
         copies: list[Node] = []
         fixed_point: Node | None = None  # a copy whose output is its input: every later copy is the same
+        same_copies = not self.reads_copy(item)  # no value reads the copy's index: equal inputs, equal copies
         for copy in range(count):
             before = budget.count
             copy_name, copy_path, inline_into = self.copy_name(item, copy, frame)
@@ -227,8 +237,9 @@ class _Expander(ContainerExpansion):
             if fixed_point is not None:
                 copies.append(self.renamed_copy(fixed_point, copy_name, copy_path, item, frame))
                 continue
+            copy_frame = frame.child(scope={**frame.scope, COPY: copy})  # values in the copy may read its index
             node = _marked_inline(
-                self.instance(item, x, frame, copy_name, copy_path, use_first=copy == 0, inline_into=inline_into),
+                self.instance(item, x, copy_frame, copy_name, copy_path, use_first=copy == 0, inline_into=inline_into),
                 inline_into,
             )
             copies.append(node)
@@ -237,11 +248,11 @@ class _Expander(ContainerExpansion):
                 # Later copies see the same input (a fixed point): project the whole repeat now.
                 projected = budget.count + per_copy * (count - copy - 1) + 1
                 budget.check(projected, item, frame, (count, per_copy))
-                if budget.estimating and copy > 0:
+                if budget.estimating and copy > 0 and same_copies:
                     budget.count = projected - 1  # the group node below adds the last one
                     budget.shortcuts += copy < count - 1
                     break
-                if copy > 0 and item.inline is not True:
+                if copy > 0 and item.inline is not True and same_copies:
                     # Expansion is deterministic: the same item, scope and input give the same modules, so
                     # later copies are this one under other paths (copy 0 differs: it takes 'first').
                     fixed_point = node
@@ -305,7 +316,7 @@ class _Expander(ContainerExpansion):
     def leaf(self, item: Item, raw: dict[str, Any], x: Shape, frame: Frame, name: str, path: str) -> Node:
         op = self.ops[item.op]
         args = self.validate_args(op.Args, raw, item, frame, use_first=raw is not item.args)
-        y = self.guard(lambda: op.output_shape(args, x, self.ctx), item, raw, frame, x)
+        y = self.guard(lambda: op.output_shape(args, accepted(op, x), self.ctx), item, raw, frame, x)
         return self.node(name, path, item.op, x, y, item, frame, op=op, args=args)
 
     def node(
@@ -330,6 +341,19 @@ class _Expander(ContainerExpansion):
             **fields,
         )
 
+    def reads_copy(self, item: Item) -> bool:
+        """Whether a value inside ``item`` may read ``copy`` (the repeat's index): its own, its children's and
+        branches' values, or the layers of a spec's own block (which sees its caller's names). Conservative: a
+        name in a nested repeat or a block never called counts too; it only costs the fixed-point shortcut."""
+        known = self.copy_readers.get(id(item))
+        if known is None:
+            if self.blocks_read_copy is None:
+                self.blocks_read_copy = any(_reads_copy(block.layers) for block in self.spec.blocks.values())
+            # The item's own name is not a value inside a copy: copy_name names each copy, the fixed-point
+            # copies included (DenseNet's "denselayer${copy + 1}" keeps the shortcut).
+            known = self.copy_readers[id(item)] = self.blocks_read_copy or _reads_copy([item], skip_first_name=True)
+        return known
+
     def renamed_copy(self, model: Node, name: str, path: str, item: Item, frame: Frame) -> Node:
         """A repeat's copy at a fixed point: ``model``'s modules again, under ``path`` instead of its path."""
         old = len(model.path)
@@ -344,6 +368,17 @@ class _Expander(ContainerExpansion):
                 pending.extend(parent.children)
         self.budget.add(added, item, frame)
         return root
+
+
+def _reads_copy(items: list[Item], skip_first_name: bool = False) -> bool:
+    """Whether a value of ``items`` or of what they nest reads ``copy`` (not counting the first item's name)."""
+    return any(
+        COPY
+        in referenced_names(
+            [item.args, item.first, None if skip_first_name and index == 0 else item.name, item.condition, item.repeat]
+        )
+        for index, item in enumerate(walk_items(items))
+    )
 
 
 def _marked_inline(node: Node, inline: Any) -> Node:

@@ -15,10 +15,10 @@ from archspec.ir.head_inputs import smallest_accepted
 from archspec.ir.locating import Abort, library_owner
 from archspec.ir.module_names import ModuleNames
 from archspec.ir.routing import input_names, merge_labels
-from archspec.ops.base import Shape
+from archspec.ops.base import Shape, refuse_tokens
 from archspec.ops.containers import CONTAINERS, SEQUENTIAL, Inputs
-from archspec.spec.model import REQUIRED, Block, Item
-from archspec.user_text import listed, quoted
+from archspec.spec.model import REQUIRED, Block, Item, is_choice
+from archspec.user_text import describe_value, listed, quoted
 
 if TYPE_CHECKING:
     from archspec.ir.expand import _Expander
@@ -73,7 +73,14 @@ class ContainerExpansion(Base):
             )
         outputs = [child.output for child in children]
         labels = merge_labels(item, x)
-        y = self.guard(lambda: container.output_shape(args, x, outputs, labels), item, raw, frame)
+
+        def rule() -> Shape:
+            if container.merges:  # integer tokens are looked up, never summed, multiplied or concatenated
+                for merged in [*outputs, *(x if isinstance(x, Inputs) and item.branches is None else ())]:
+                    refuse_tokens(f"'{item.op}'", merged)
+            return container.output_shape(args, x, outputs, labels)
+
+        y = self.guard(rule, item, raw, frame)
         if container.produces_side_output and path == MAIN_OUTPUT:
             raise self.fail(
                 frame,
@@ -165,6 +172,19 @@ class ContainerExpansion(Base):
         node.inline = inline_into is not None
         return node
 
+    def refuse_choice(
+        self, item: Item, block: Block, key: str, value: Any, raw: dict[str, Any], frame: Frame, inner: Frame
+    ) -> None:
+        """A block parameter with ``choices`` got another value: located at the argument (or, for a default
+        computed by an expression, at the block's parameter)."""
+        allowed = block.choices[key]
+        hint = did_you_mean(value, map(str, allowed)) if isinstance(value, str) else None
+        message = f"block '{block.name}': {key} must be one of {listed(map(str, allowed))}, got {describe_value(value)}"
+        fix = hint or f"use one of {listed(map(str, allowed))}"
+        if key in raw:
+            raise self.fail(frame, (*item.op_path, key), message, fix, culprit=raw[key])
+        raise self.fail(inner, (*block.path, "params", key), message, fix, culprit=block.params[key])
+
     def block(
         self,
         item: Item,
@@ -220,6 +240,8 @@ class ContainerExpansion(Base):
                 )
             else:
                 scope[key] = self.evaluate(default, inner, (*block.path, "params", key))
+            if key in block.choices and not is_choice(scope[key], block.choices[key]):
+                self.refuse_choice(item, block, key, scope[key], raw, frame, inner)
         budget = self.budget
         memo = estimate_key(block.name, own, values, x, frame) if budget.estimating and inline_into is None else None
         if memo in budget.estimates:

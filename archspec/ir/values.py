@@ -10,7 +10,8 @@ from pydantic import BaseModel, ValidationError
 from archspec.ir.frame import Frame
 from archspec.ir.locating import Locator
 from archspec.spec.expressions import ExpressionError, evaluate_value, has_expression, is_expression
-from archspec.spec.model import Item
+from archspec.spec.model import MAX_DIMENSION, Item
+from archspec.user_text import describe_value
 
 Scope = dict[str, Any]
 
@@ -38,6 +39,19 @@ class Evaluator:
         except ExpressionError as exc:
             raise self.fail(frame, path, exc.message, exc.fix, culprit=value) from None
         return _integral(result) if is_expression(value) else result
+
+    def input_size(self, value: Any, key: str, frame: Frame) -> int:
+        """A size of a token input (``tokens``, ``vocab``): an int, or an expression of the params giving one."""
+        size = self.evaluate(value, frame, ("input", key))
+        if not (isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= MAX_DIMENSION):
+            raise self.fail(
+                frame,
+                ("input", key),
+                f"input {key} must be a whole number from 1 to {MAX_DIMENSION:,}, got {describe_value(size)}",
+                f"give {key} as a number of {'positions' if key == 'tokens' else 'token values'} (e.g. {key}: 64)",
+                culprit=value,
+            )
+        return size
 
     def evaluate_args(self, raw: dict[str, Any], frame: Frame, path: tuple[Any, ...]) -> dict[str, Any]:
         return {key: self.evaluate(value, frame, (*path, key)) for key, value in raw.items()}

@@ -8,6 +8,7 @@ MACs are per sample; every counted op is linear in the batch (REFERENCE.md §3).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +22,7 @@ Shape = tuple[int, ...]
 # is a mistake or a runaway (a chain of upsamplings), never a network that runs everywhere.
 MAX_SIZE = 2**31 - 1
 DTYPE_BYTES = 4  # float32: what archspec compiles to and what its memory figures count
+INDEX_BYTES = 8  # int64: a token input's elements (torch.randint's default, what nn.Embedding takes)
 
 PositiveInt = Annotated[int, Field(ge=1, le=MAX_SIZE)]
 NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_SIZE)]
@@ -80,7 +82,64 @@ def global_along(x: Shape, dims: tuple[int, ...], reason: str) -> WindowStep | G
     )
 
 
-RFStep = WindowStep | PositionDependent | Global | None  # None: pointwise, the field is unchanged
+class Tokens(tuple):  # type: ignore[type-arg]
+    """The shape ``(L,)`` of a sequence of integer token indices in ``[0, vocab)`` (int64): a spec's
+    ``input: {tokens: L, vocab: V}``. It equals the plain shape ``(L,)`` (it is one), and carries ``vocab`` so that
+    ``embedding`` knows its table and every measurer draws ``torch.randint(0, vocab, ...)``. Only an op that
+    declares ``takes_tokens`` accepts it; every other op and merge refuses it (a float op on indices is a
+    mistake), so a ``Tokens`` shape never travels past the embedding."""
+
+    vocab: int
+
+    def __new__(cls, length: int, vocab: int) -> Tokens:
+        shape = super().__new__(cls, (length,))
+        shape.vocab = vocab
+        return shape
+
+    def __getnewargs__(self) -> tuple[int, int]:  # type: ignore[override]
+        return (self[0], self.vocab)
+
+    def __repr__(self) -> str:
+        return f"Tokens({self[0]}, vocab={self.vocab})"
+
+
+def refuse_tokens(what: str, x: object) -> None:
+    """Raise the located error for a token input reaching ``what`` (an op or a merge that takes float tensors)."""
+    if isinstance(x, Tokens):
+        raise OpError(
+            f"{what} takes a float tensor, but its input is {x[0]} integer token indices (the spec's "
+            f"input: {{tokens: {x[0]}, vocab: {x.vocab}}})",
+            "look the tokens up with 'embedding: {dim: D}' first: it turns [L] indices into [L, D] vectors",
+        )
+
+
+def accepted(op: Op, x: Shape) -> Shape:
+    """``x``, once it is known that ``op`` takes it: token indices only where the op declares ``takes_tokens``."""
+    if not op.takes_tokens:
+        refuse_tokens(f"'{op.name}'", x)
+    return x
+
+
+@dataclass(frozen=True)
+class Rearrange:
+    """How a layout op (permute, reshape, select, slice, ...) moves the input's feature dims, for the receptive
+    field: output feature dim k *is* input feature dim ``source[k]`` (0-based over the feature shape: 0 is the
+    channels), read at input positions ``start[k] + i * step[k]``; ``source[k]`` is None where output dim k is
+    not one input dim (several merged, one split, a new dim of size 1). An input dim that no output dim is comes
+    from a merge, a split or a ``select``: a spatial dim there loses its field ("not tracked")."""
+
+    source: tuple[int | None, ...]
+    start: tuple[int, ...]
+    step: tuple[int, ...]
+
+    @classmethod
+    def moved(cls, source: tuple[int | None, ...]) -> Rearrange:
+        """Dims moved (or merged, split) as they are: every position kept, none skipped."""
+        return cls(source, (0,) * len(source), (1,) * len(source))
+
+
+# None: pointwise, the field is unchanged
+RFStep = WindowStep | PositionDependent | Global | Rearrange | None
 
 
 @dataclass(frozen=True)
@@ -135,6 +194,16 @@ class Op:
     # enclosing module under the item's name. The report lists it as a row whose path is a parameter's
     # (``model.get_parameter(path)``), with ``parameter: true``.
     holds_tensor: ClassVar[bool] = False
+    # It takes integer token indices (a ``Tokens`` shape) and only those (``embedding``); every other op refuses
+    # them before its shape rule runs.
+    takes_tokens: ClassVar[bool] = False
+
+    def pointwise_along_channels(self, args: Any, x: Shape) -> bool:
+        """Whether each output reads only its own index along feature dim 0 (the channels): true for elementwise
+        ops, false for ops that mix channels (conv). The receptive field asks where a spatial dim was moved
+        there (``permute`` to channels last: ``[H, W, C]``); False by default, so an op that does not say loses
+        that field ("not tracked") rather than report a wrong one."""
+        return False
 
     def check_input(self, x: Shape) -> None:
         if not self.min_dims <= len(x) <= self.max_dims:
@@ -183,6 +252,11 @@ class Op:
 
 def format_shape(shape: Shape) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
+
+
+def input_bytes(shape: Shape, batch: int = 1) -> int:
+    """Bytes of a network input of feature shape ``shape``: int64 token indices or float32 values."""
+    return prod(shape) * batch * (INDEX_BYTES if isinstance(shape, Tokens) else DTYPE_BYTES)
 
 
 def spatial_rank(x: Shape) -> int:

@@ -99,3 +99,17 @@ def interpolated_size(length: int, scale: float) -> int:
     28
     """
     return math.floor(float(length) * float(scale))
+
+
+def divisor_near(value: int, wanted: int) -> int:
+    """The divisor of ``value`` closest to ``wanted``, the smaller on a tie: the fix for a number of attention
+    heads that does not divide the features. Divisors come in pairs (d, value // d), so √value steps find all.
+
+    >>> divisor_near(768, 10), divisor_near(7, 2), divisor_near(96, 5)
+    (8, 1, 4)
+    """
+    divisors = set()
+    for low in range(1, math.isqrt(value) + 1):
+        if value % low == 0:
+            divisors.update((low, value // low))
+    return min(divisors, key=lambda d: (abs(d - wanted), d))

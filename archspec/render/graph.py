@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archspec.ir.graph import Network, Node
-from archspec.ops.base import format_shape
+from archspec.ops.base import Tokens, format_shape
 from archspec.ops.containers import Inputs
 
 
@@ -33,7 +33,9 @@ class FlowGraph:
 
 def flow_graph(network: Network) -> FlowGraph:
     graph = FlowGraph()
-    source = graph.add("input", f"input\\n{format_shape(network.input)}")
+    tokens = network.input
+    what = f"{tokens[0]} tokens (vocab {tokens.vocab})" if isinstance(tokens, Tokens) else format_shape(tokens)
+    source = graph.add("input", f"input\\n{what}")
 
     def visit(node: Node, state: Any) -> list[str]:
         group = node.path.split(".", 1)[0]

@@ -26,7 +26,11 @@ def print_listing(what: str) -> None:
     if what in ("blocks", "all"):
         print("Built-in blocks:")
         for name, block in sorted(builtin_blocks().items()):
-            params = ", ".join(f"{k}" if v == "required" else f"{k}={v}" for k, v in block.params.items())
+            params = ", ".join(
+                (f"{k}" if v == "required" else f"{k}={v}")
+                + (f" {{{', '.join(map(str, block.choices[k]))}}}" if k in block.choices else "")
+                for k, v in block.params.items()
+            )
             print(f"  {name:18} ({params})")
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from archspec.analysis.receptive_field import FieldKind
 from archspec.analysis.report import Report
-from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
+from archspec.render.numbers import (
+    FIELD_HEADERS,
+    TOKEN_FIELD,
+    field_cells,
+    grouped,
+    input_text,
+    mebibytes,
+    min_input_text,
+    scaled,
+    shape,
+)
 from archspec.user_text import escaped
 
 
@@ -17,7 +27,7 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
         lines += [escaped(report.doc.strip(), keep="\n"), ""]
     field = report.receptive_field
     field_text = (
-        "none"
+        ("none" if report.input_vocab is None else TOKEN_FIELD)
         if field is None
         else (
             f"{field.kind.replace('_', ' ')}"
@@ -27,7 +37,7 @@ def render_markdown(report: Report, max_depth: int | None = None) -> str:
         )
     )
     lines += [
-        f"- **Input**: `{shape(report.input_shape)}` → **output** `{shape(report.output_shape)}`",
+        f"- **Input**: {input_text(report, code=True)} → **output** `{shape(report.output_shape)}`",
         f"- **Parameters**: {grouped(totals.params)} (buffers {grouped(totals.buffers)})",
         f"- **MACs**: {grouped(totals.macs)} ({scaled(totals.macs)}; FlopCounterMode / 2)",
         f"- **Activation memory**: {mebibytes(totals.activation_bytes)}; **parameter memory**: "

@@ -45,7 +45,8 @@ def field_cells(rf: object) -> tuple[str, str, str, str]:
     if rf is None:
         return "–", "–", "–", "–"
     if rf.kind != FieldKind.EXACT:  # type: ignore[attr-defined]
-        label = FieldKind.GLOBAL.value if rf.kind == FieldKind.GLOBAL else "varies"  # type: ignore[attr-defined]
+        kind = rf.kind  # type: ignore[attr-defined]
+        label = {FieldKind.GLOBAL: "global", FieldKind.NOT_TRACKED: "not tracked"}.get(kind, "varies")
         return label, "", "", ""
     return (
         _per_dim(rf.size),
@@ -75,3 +76,14 @@ def min_input_text(report: Report, code: bool = False) -> str:
         return own
     other_text = f"{quote}{shape(other)}{quote}" if other is not None else f"none at batch {report.batch}"
     return f"{own} ({'training' if report.train else 'eval'}; {'eval' if report.train else 'training'}: {other_text})"
+
+
+# A token network's field is not a number: the gradient probe that defines fields has nothing to differentiate.
+TOKEN_FIELD = "none (the input is integer tokens: no gradient flows to indices, so no field is defined)"
+
+
+def input_text(report: Report, code: bool = False) -> str:
+    """The input shape, and for a token input what its elements are: ``[1, 64] (int64 tokens, vocab 512)``."""
+    quote = "`" if code else ""
+    text = f"{quote}{shape(report.input_shape)}{quote}"
+    return text if report.input_vocab is None else f"{text} (int64 tokens, vocab {grouped(report.input_vocab)})"

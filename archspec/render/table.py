@@ -5,7 +5,17 @@ from __future__ import annotations
 from archspec.analysis.receptive_field import FieldKind
 from archspec.analysis.report import Report
 from archspec.ops.registry import get_container
-from archspec.render.numbers import FIELD_HEADERS, field_cells, grouped, mebibytes, min_input_text, scaled, shape
+from archspec.render.numbers import (
+    FIELD_HEADERS,
+    TOKEN_FIELD,
+    field_cells,
+    grouped,
+    input_text,
+    mebibytes,
+    min_input_text,
+    scaled,
+    shape,
+)
 from archspec.user_text import file_name
 
 _HEADERS = ("Layer (path)", "Op", "Output shape", "Params", "MACs", *FIELD_HEADERS)
@@ -47,7 +57,7 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     totals = report.totals
     field = report.receptive_field
     if field is None:
-        field_text = "none (no spatial output)"
+        field_text = "none (no spatial output)" if report.input_vocab is None else TOKEN_FIELD
     elif field.kind != FieldKind.EXACT:
         field_text = f"{field.kind.replace('_', ' ')} ({field.reason})"
     else:
@@ -57,7 +67,7 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
         )
     outputs = ", ".join(f"{o['name']} {shape(o['shape'])}" for o in report.outputs)
     out += [
-        f"Input: {shape(report.input_shape)}   Output{'s' if len(report.outputs) > 1 else ''}: "
+        f"Input: {input_text(report)}   Output{'s' if len(report.outputs) > 1 else ''}: "
         f"{outputs if len(report.outputs) > 1 else shape(report.output_shape)}   "
         f"Smallest valid input: {min_input_text(report)}",
         f"Params: {grouped(totals.params)} (trainable {grouped(totals.trainable_params)})   "

@@ -7,6 +7,7 @@ parsed by :mod:`archspec.spec.items`, because their one op key is open-ended (an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from archspec.errors import SpecPath
 from archspec.loading.source import SourceMap
+from archspec.ops.base import Tokens
 
 SUPPORTED_VERSIONS = (1,)
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -44,6 +46,22 @@ def is_class_name(text: str) -> bool:
     )
 
 
+Choice = str | int | float | bool  # a value a block parameter's `choices` may list
+
+
+def is_choice(value: Any, choices: list[Any]) -> bool:
+    """Whether ``value`` is one of ``choices``, kinds kept apart (``true`` is not ``1``, ``'1'`` not ``1``).
+
+    >>> is_choice("relu", ["relu", "silu"]), is_choice(True, [1, 2]), is_choice(2, [1.0, 2.0])
+    (True, False, True)
+    """
+    return any(value == c and _kind(value) == _kind(c) for c in choices)
+
+
+def _kind(value: Any) -> str:
+    return "bool" if isinstance(value, bool) else "str" if isinstance(value, str) else "other"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
@@ -66,6 +84,22 @@ class BlockModel(_Strict):
         description="the class name of the block's compiled module (a Python "
         "identifier, e.g. Bottleneck); default: the block's name in CamelCase",
     )
+    choices: dict[Name, Annotated[list[Choice], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="the values a parameter may take (act: [relu, silu]); any other value is an error at the call",
+    )
+
+
+# $name or ${...}, evaluated when expanding. Any other text is refused there, with the error an evaluated value
+# gets (a pattern here would be worded as a bad name); the schema still tells editors that it needs a '$'.
+ExpressionText = Annotated[str, Field(json_schema_extra={"pattern": r"\$"})]
+
+
+class TokenInputModel(_Strict):
+    """A sequence of integer token indices (int64, each in [0, vocab)): the feature shape [tokens]."""
+
+    tokens: Dimension | ExpressionText = Field(description="the sequence length L (--input L overrides it)")
+    vocab: Dimension | ExpressionText = Field(description="how many token values there are: indices lie in [0, vocab)")
 
 
 class SpecModel(_Strict):
@@ -74,12 +108,26 @@ class SpecModel(_Strict):
     archspec: Literal[1] = Field(description="spec format version")
     name: Name
     doc: str | None = None
-    input: list[Dimension] = Field(
-        min_length=1, max_length=4, description="[C, *spatial] without batch; 1-3 spatial dims pick 1-D/2-D/3-D ops"
-    )
+    input: (
+        Annotated[
+            list[Dimension],
+            Field(
+                min_length=1,
+                max_length=4,
+                description="[C, *spatial] without batch; 1-3 spatial dims pick 1-D/2-D/3-D ops",
+            ),
+        ]
+        | TokenInputModel
+    ) = Field(description="[C, *spatial] float values, or {tokens: L, vocab: V} integer token indices")
     params: dict[Name, Any] = Field(default_factory=dict, description="named values usable in expressions")
     blocks: dict[Name, BlockModel] = Field(default_factory=dict)
     layers: list[Any] = Field(min_length=1)
+
+    def spec_input(self) -> tuple[int, ...] | TokenInput:
+        """The input as a :class:`Spec` holds it: a shape, or a token input whose sizes expansion evaluates."""
+        if isinstance(self.input, TokenInputModel):
+            return TokenInput(self.input.tokens, self.input.vocab)
+        return tuple(self.input)
 
 
 @dataclass
@@ -117,6 +165,7 @@ class Block:
     doc: str | None = None
     override: bool = False  # replaces the op or built-in block of its name, inside built-in blocks too
     module: str | None = None  # the class name of its compiled module (None: the name in CamelCase)
+    choices: dict[str, list[Any]] = field(default_factory=dict)  # per parameter, the values it may take
 
     @property
     def module_class(self) -> str:
@@ -125,12 +174,40 @@ class Block:
         return self.module or "".join(part[:1].upper() + part[1:] for part in self.name.split("_")) or "Block"
 
 
+@dataclass(frozen=True)
+class TokenInput:
+    """A spec's ``input: {tokens: L, vocab: V}``, as written: each an int or an expression of the params, which
+    expansion evaluates (:func:`network_input`). It has one dimension, L, for everything that counts the
+    input's dimensions (``--input L``, ``input_shape=[L]``)."""
+
+    tokens: Any
+    vocab: Any
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.tokens,))
+
+
+def network_input(
+    declared: tuple[int, ...] | TokenInput, given: tuple[int, ...] | None, size: Callable[[Any, str], int]
+) -> tuple[int, ...]:
+    """The network's input shape: ``given`` (an ``--input`` / ``input_shape``) or the spec's own; for a token
+    input a :class:`~archspec.ops.base.Tokens` of ``given``'s length, whose sizes ``size(value, key)``
+    evaluates."""
+    if not isinstance(declared, TokenInput):
+        return tuple(declared if given is None else given)
+    vocab = size(declared.vocab, "vocab")
+    return Tokens(given[0] if given is not None else size(declared.tokens, "tokens"), vocab)
+
+
 @dataclass
 class Spec:
     """A validated spec: what expansion consumes."""
 
     name: str
-    input: tuple[int, ...]
+    input: tuple[int, ...] | TokenInput
     params: dict[str, Any]
     blocks: dict[str, Block]
     layers: list[Item]

@@ -15,7 +15,17 @@ from archspec.ops.containers import CONTAINERS
 from archspec.ops.registry import all_ops
 from archspec.spec.expressions import has_expression, referenced_names
 from archspec.spec.items import ItemParser
-from archspec.spec.model import REQUIRED, SUPPORTED_VERSIONS, Block, Item, Spec, SpecModel, is_class_name, walk_items
+from archspec.spec.model import (
+    REQUIRED,
+    SUPPORTED_VERSIONS,
+    Block,
+    Item,
+    Spec,
+    SpecModel,
+    is_choice,
+    is_class_name,
+    walk_items,
+)
 from archspec.user_text import describe_value, listed, quoted
 
 
@@ -72,6 +82,7 @@ def validate(
             layers=parser.parse_list(block.layers, ("blocks", name, "layers")),
             override=block.override,
             module=block.module,
+            choices=dict(block.choices),
         )
         for name, block in model.blocks.items()
     }
@@ -80,7 +91,7 @@ def validate(
     spec = Spec(
         name=model.name,
         doc=model.doc,
-        input=tuple(model.input),
+        input=model.spec_input(),
         params=dict(model.params),
         blocks=blocks,
         layers=layers,
@@ -124,7 +135,8 @@ def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tu
 
 
 def known_names(spec: Spec, library: bool = False) -> dict[str, str]:
-    """Every name an item may use, with what it is (a library file sees only ops and its own blocks)."""
+    """Every name an item may use, with what it is (``library``: only ops, containers and the file's own blocks —
+    the names checked before the other library files are read)."""
     names = {name: "op" for name in all_ops()}
     names.update({name: "container" for name in CONTAINERS})
     if not library:
@@ -178,7 +190,7 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
                 )
                 errors += described
                 omitted += more
-    if unknown and not library:
+    if unknown:  # a library file may use the blocks of the others too (efficientnet.yaml uses mobilenet.yaml's)
         names = known_names(spec)
         unknown = [item for item in unknown if item.op not in names]
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
@@ -263,6 +275,34 @@ def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
             errors.append(
                 spec.source.diagnostic(
                     (*block.path, "params", name), f"parameter '{name}' shadows its own block", "rename it", key=True
+                )
+            )
+        errors += _check_choices(spec, block)
+    return errors
+
+
+def _check_choices(spec: Spec, block: Block) -> list[Diagnostic]:
+    """Every parameter given ``choices`` exists, and a default written as a value is one of its choices."""
+    errors: list[Diagnostic] = []
+    for key, allowed in block.choices.items():
+        if key not in block.params:
+            errors.append(
+                spec.source.diagnostic(
+                    (*block.path, "choices", key),
+                    f"block '{block.name}' has no parameter '{key}' to give choices for",
+                    did_you_mean(key, block.params) or f"its parameters: {listed(block.params) or 'none'}",
+                    key=True,
+                )
+            )
+            continue
+        default = block.params[key]
+        if default != REQUIRED and not has_expression(default) and not is_choice(default, allowed):
+            errors.append(
+                spec.source.diagnostic(
+                    (*block.path, "params", key),
+                    f"the default {describe_value(default)} of parameter '{key}' is not one of its choices "
+                    f"({listed(map(str, allowed))})",
+                    f"make the default one of them, or add it to 'choices: {{{key}: [...]}}'",
                 )
             )
     return errors

@@ -137,7 +137,7 @@ def test_check_quiet(cli):
     assert out == ""
 
 
-CONTAINER_NAMES = ["sequential", "concat", "add", "multiply", "head"]
+CONTAINER_NAMES = ["sequential", "concat", "add", "multiply", "channel_split", "head"]
 
 
 def test_list_shows_the_containers_with_their_descriptions(cli):

@@ -116,6 +116,7 @@ def test_check_imports_nothing_it_does_not_use(check_lenet5):
             "archspec.backend",
             "archspec.version",
             "archspec.spec.schema",
+            "archspec.blocks.schema",
             "archspec.render.codegen",
             "archspec.render.graph",
             "archspec.render.markdown",

@@ -20,6 +20,8 @@ from errortools import (
     golden_path,
     run_cli,
 )
+from weights_corpus import CASES as WEIGHTS_BUILDERS
+from weights_corpus import file_name as weights_file_name
 
 import archspec
 from archspec.cli import main
@@ -29,6 +31,8 @@ PENDING: dict[str, str] = {}
 CASES = corpus_files()
 # Checkpoints, built when their tests run (test_checkpoint_corpus); their goldens live here too.
 CHECKPOINT_CASES = [CORPUS / f"{stem}.pt" for stem in CHECKPOINT_BUILDERS]
+# Weights files for `build --weights` (test_weights_corpus), the same way.
+CHECKPOINT_CASES += [CORPUS / weights_file_name(stem) for stem in WEIGHTS_BUILDERS]
 
 
 def number_of(case) -> str:
@@ -90,7 +94,17 @@ CLASSES = {
     "errors inside nested blocks name the chain of uses": ["290", "291"],
     "block module classes and inline (issue 10 §2)": ["300", "301", "302"],
     "strings in expressions: ordering, escapes, arithmetic, min/max (== and != only)": ["310", "311", "312", "313"],
+    "normalisation and stochastic depth: groups, dims, one position, mode (issue 11)": ["340", "341", "342", "345"],
+    "block parameters outside their 'choices'; choices for no parameter, defaults outside them": ["343", "344"],
     "out-of-range values": ["69", "70", "80"],
+    "integer token inputs: sizes, tokens reaching a float op or a merge, floats reaching embedding (issue 11)": [
+        "350",
+        "351",
+        "352",
+        "353",
+        "354",
+        "355",
+    ],
     "functions given arguments that make Python do unbounded work": ["100", "101"],
     "expressions reading the input's shape (own namespace, no subscripts)": ["102", "103", "110", "126"],
     "param order: forward references, cycles, self-reference": ["104", "105", "106", "107"],
@@ -98,6 +112,7 @@ CLASSES = {
     "number and boolean fields given lists, booleans, null, words": ["111", "112", "113", "114", "115"],
     "hints that must themselves be valid": ["116", "117", "118", "119"],
     "reserved head name": ["120"],
+    "layout and selection ops, channel_split: the shapes they cannot take (issue 11)": ["84", "85", "86", "87"],
     "merges of fewer than two inputs": ["121", "122", "123"],
     "merge errors name the inputs that came through 'from'": ["124", "125"],
     "suggestions for huge channel counts computed cheaply": ["150"],
@@ -146,6 +161,28 @@ CLASSES = {
     "damaged archives (truncated, no data.pkl, decompression bomb)": ["236", "238", "246"],
     "checkpoints of another format or another program": ["239", "245"],
     "errors in a checkpoint's saved spec, input or overrides name the checkpoint": ["237", "242", "244", "247"],
+    "weights files whose pickle builds objects (code, a module, training arguments)": ["400", "401", "402"],
+    "weights files that are damaged, of another format or not weights at all": [
+        "403",
+        "414",
+        "415",
+        "416",
+        "417",
+        "418",
+        "419",
+        "420",
+        "421",
+    ],
+    "weights files that hold no state dict (a list, two wrapper levels, no tensors)": ["404", "405", "406"],
+    "weights that do not fit the module (names, shapes, types, prefixes, another network)": [
+        "407",
+        "408",
+        "409",
+        "410",
+        "411",
+        "412",
+        "413",
+    ],
 }
 
 

@@ -25,8 +25,11 @@ EXPECTED_NETWORKS = {
     *(f"vgg{depth}{bn}" for depth in (11, 13, 16, 19) for bn in ("", "_bn")),
     *(f"resnet{depth}" for depth in (18, 34, 50, 101, 152)),
     *("mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small"),  # issue 11 (tests/parity/test_mobilenets.py)
+    *("efficientnet_b0", "efficientnet_v2_s"),  # issue 11 (tests/parity/test_efficientnet.py)
+    "shufflenet_v2_x1_0",  # issue 11 (tests/parity/test_shufflenet.py)
 }
-# The others build 25M-140M parameters each, and the MobileNets run in the default suite in test_mobilenets: slow.
+# The others build 25M-140M parameters each, and the MobileNets and EfficientNets run in the default suite in
+# test_mobilenets and test_efficientnet: slow.
 FAST = {"alexnet", "resnet18", "googlenet"}
 INPUT = [3, 64, 64]
 
@@ -39,7 +42,7 @@ def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
 
 def test_every_torchvision_network_is_covered():
     assert set(TORCHVISION_NETWORKS) == EXPECTED_NETWORKS
-    assert len(EXPECTED_NETWORKS) == 20
+    assert len(EXPECTED_NETWORKS) == 23
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,8 @@ bad_path = st.one_of(
     st.text(max_size=5).map(lambda text: f"{text}\0.yaml"),
     st.just(Path("a\0b")),
 )
+# Weights are a path or a state dict; None (the default) means none, so it is no wrong value here.
+bad_weights = bad_path.filter(lambda value: value is not None)
 bad_source = st.one_of(bad_path, st.just(types.MappingProxyType({"archspec": 1})), st.just(("lenet5",)))
 not_module = st.one_of(
     st.none(), st.integers(), st.text(max_size=4), st.lists(st.integers(), max_size=2), st.just(LENET)
@@ -163,6 +165,8 @@ CASES = [
     ("compile", "input_shape", bad_shape),
     ("compile", "in_place", not_bool),
     ("compile", "max_nodes", bad_count),
+    ("compile", "weights", bad_weights),
+    ("compile", "strict", not_bool),
     ("load_checkpoint", "path", bad_path),
     ("load_weights_in_order", "target", not_module),
     ("load_weights_in_order", "source", not_module_or_state),

@@ -5,11 +5,13 @@ layers with PyTorch's own formulas (``torch_geometry``, REFERENCE.md §1) and pi
 accepts for that shape. So a SpecError on a generated spec is a failure, not a filter. Covered: conv
 (stride, padding as int / per-dim list / 'same' / 'valid', dilation, groups, bias, padding modes),
 conv_transpose, max/avg pooling (ceil mode, padding <= k//2, dilation, count_include_pad, divisor_override),
-adaptive and global pools, batchnorm, lrn, activations, softmax, dropout, upsample, flatten (also partial)
-and linear heads (also on the last dim of a spatial tensor); 1-D, 2-D and 3-D inputs; ``repeat`` with
-``first``; ``sequential`` groups; ``concat`` / ``add`` / ``multiply`` branches (lists or named, empty =
-identity, channel broadcasting, strided); ``name``; user-defined blocks with a required parameter, defaults,
-expressions (``${out * mult}``, ``${kernel // 2}``, ``${in.channels}``) and ``if``; global ``params``.
+adaptive and global pools, batchnorm, layernorm (last dims or channels), groupnorm, instancenorm,
+stochastic_depth, lrn, activations, softmax, dropout, upsample, flatten (also partial), linear heads (also on
+the last dim of a spatial tensor), self_attention on rank-2 tensors and window_attention on rank-3 ones; 1-D,
+2-D and 3-D inputs; ``repeat`` with ``first``; ``sequential`` groups; ``concat`` / ``add`` / ``multiply``
+branches (lists or named, empty = identity, channel broadcasting, strided); ``name``; user-defined blocks with
+a required parameter, defaults, expressions (``${out * mult}``, ``${kernel // 2}``, ``${in.channels}``) and
+``if``; global ``params``.
 
 A second property appends one invalid-by-construction layer to a valid spec and asserts a located
 SpecError pointing at that item — never another exception.
@@ -263,8 +265,13 @@ class Builder:
     def pointwise(self, x: Shape) -> tuple[Any, Shape]:
         spatial = len(x) > 1
         kind = self.pick(
-            ["activation", "activation", "batchnorm", "dropout", "softmax", "tensor"] + (["lrn"] if spatial else [])
+            ["activation", "activation", "batchnorm", "dropout", "softmax", "tensor", "norm", "stochastic_depth"]
+            + (["lrn"] if spatial else [])
         )
+        if kind == "norm":
+            return self.norm(x), x
+        if kind == "stochastic_depth":
+            return {"stochastic_depth": {"p": self.pick([0.0, 0.2, 1.0]), "mode": self.pick(["row", "batch"])}}, x
         if kind == "tensor":  # a parameter item that keeps the shape: a learned scale or an added tensor
             dim = self.integer(1, len(x)) * self.pick([1, -1]) if len(x) > 1 else 1
             if self.flag():
@@ -299,6 +306,57 @@ class Builder:
         if kind == "softmax":
             return {"softmax": {"dim": self.pick([1, -1, len(x)])}}, x
         return {"lrn": {"size": self.integer(1, 5), "alpha": 1e-4, "beta": 0.75, "k": self.pick([1.0, 2.0])}}, x
+
+    def norm(self, x: Shape) -> Any:
+        """layernorm (over the last dims, or over channels), groupnorm or instancenorm for input ``x``."""
+        kinds = ["layernorm", "groupnorm"] + (["instancenorm"] if prod(x[1:]) > 1 else [])
+        kind = self.pick(kinds)
+        args: dict[str, Any] = {}
+        if kind == "layernorm":
+            if len(x) > 1 and self.flag():
+                args["channels"] = True
+            elif self.flag():
+                args["dims"] = self.integer(1, len(x))
+            if self.flag():
+                args["elementwise_affine"] = self.flag()
+            if self.flag():
+                args["bias"] = self.flag()
+        elif kind == "groupnorm":
+            # torch rejects a group of one value (batch × channels per group × positions == 1)
+            args["groups"] = self.pick([g for g in divisors(x[0]) if x[0] // g * prod(x[1:]) > 1] or [None])
+            if args["groups"] is None:
+                return "relu"
+            if self.flag():
+                args["affine"] = self.flag()
+        else:
+            if self.flag():
+                args["affine"] = self.flag()
+            if self.flag():
+                args["track_running_stats"] = self.flag()
+        if self.flag():
+            args["eps"] = self.pick([1e-5, 1e-3])
+        return {kind: args} if args or self.flag() else kind
+
+    def attention(self, x: Shape) -> tuple[dict, Shape]:
+        """``self_attention`` on a rank-2 tensor (read as [L, D]) or ``window_attention`` on a rank-3 one (read
+        as [H, W, C]); both keep the shape, their heads divide the last dim."""
+        heads = self.pick(divisors(x[-1]))
+        if len(x) == 2:
+            args: dict[str, Any] = {"heads": heads}
+            for key in ("bias", "causal"):
+                if self.flag():
+                    args[key] = self.flag()
+            return {"self_attention": args}, x
+        window = [self.integer(1, 4), self.integer(1, 4)]
+        args = {"window": window if self.flag() else window[0], "heads": heads}
+        window = window if isinstance(args["window"], list) else [window[0]] * 2
+        if self.flag():
+            shift = [self.integer(0, w - 1) for w in window]
+            args["shift"] = shift if self.flag() or shift[0] != shift[1] else shift[0]
+        for key in ("qkv_bias", "proj_bias"):
+            if self.flag():
+                args[key] = self.flag()
+        return {"window_attention": args}, x
 
     def linear(self, x: Shape) -> tuple[dict, Shape]:
         out = self.integer(1, MAX_CHANNELS if len(x) == 1 else self.cap)
@@ -469,6 +527,51 @@ class Builder:
             args["dim"] = 1
         return {kind: args}, y
 
+    def layout(self, x: Shape) -> tuple[Any, Shape]:
+        """Layout and selection ops (issue 11) that leave a [C, *spatial] map: channels last with a linear
+        there and back, two spatial dims swapped, a strided slice, ShuffleNet's shuffle (as reshapes or as
+        ``channel_shuffle``) and its channel split."""
+        dims = len(x) - 1
+        kind = self.pick(["channels_last", "swap", "slice", "shuffle", "channel_shuffle", "split"])
+        if kind == "channels_last":
+            out = self.integer(1, MAX_CHANNELS)
+            order = [0, *range(2, dims + 2), 1]
+            back = [0, dims + 1, *range(1, dims + 1)]
+            items = [{"permute": {"dims": order}}, {"linear": {"out": out}}, {"permute": {"dims": back}}]
+            return {"sequential": items}, (out, *x[1:])
+        if kind == "swap" and dims >= 2:
+            a, b = self.draw(st.permutations(range(2, dims + 2)))[:2]
+            y = list(x)
+            y[a - 1], y[b - 1] = x[b - 1], x[a - 1]
+            return {"transpose": {"dim0": a, "dim1": b}}, tuple(y)
+        if kind == "slice" or kind == "swap":
+            dim = self.integer(1, dims)
+            length = x[dim]
+            start, step = self.integer(0, length - 1), self.integer(1, 3)
+            args: dict[str, Any] = {"dim": dim + 1, "start": start, "step": step}
+            stop = self.integer(start + 1, length) if self.flag() else None
+            if stop is not None:
+                args["stop"] = stop
+            kept = len(range(start, length if stop is None else stop, step))
+            return {"slice": args}, (*x[:dim], kept, *x[dim + 1 :])
+        groups = self.pick(divisors(x[0]))
+        if kind == "shuffle" and len(x) < 4:  # the groups are one more dim: at most 4 feature dims
+            items = [
+                {"unflatten": {"dim": 1, "sizes": [groups, -1]}},
+                {"transpose": {"dim0": 1, "dim1": 2}},
+                {"reshape": {"shape": list(x)}},
+            ]
+            return {"sequential": items}, x
+        if kind in ("channel_shuffle", "shuffle"):
+            return {"channel_shuffle": {"groups": groups}}, x
+        parts = [count for count in divisors(x[0]) if count >= 2]
+        if not parts:  # one channel cannot be split
+            return {"channel_shuffle": {"groups": 1}}, x
+        count = self.pick(parts)
+        part = (x[0] // count, *x[1:])
+        branches = [[] if index == 0 else self.branch(part, 1, part[0])[0] for index in range(count)]
+        return {"channel_split": {"branches": branches}}, x
+
     # -- chains ---------------------------------------------------------------------------------------------
 
     def spatial_layer(self, x: Shape, depth: int = 0) -> tuple[Any, Shape]:
@@ -487,7 +590,10 @@ class Builder:
             "width",
             "parallel",
             "parallel",
+            "layout",
         ]
+        if len(x) in (2, 3):
+            choices.append("attention")
         if self.block_shape is not None:
             choices += ["block"] * 4
         if depth == 0:
@@ -513,6 +619,10 @@ class Builder:
             return self.block_use(x)
         if choice == "parallel":
             return self.parallel(x)
+        if choice == "layout":
+            return self.layout(x)
+        if choice == "attention":
+            return self.attention(x)
         children = []
         for _ in range(self.integer(1, 3)):
             child, x = self.spatial_layer(x, depth + 1)
@@ -534,9 +644,16 @@ class Builder:
             layers.append((pool, x))
         item, x = self.flatten(x)
         layers.append((item, x))
-        if len(x) == 2 and self.flag():  # a sequence: prepend a class token
+        if len(x) == 2 and self.flag():  # a sequence [C, L] as ViT's: [L, C], a class token, read out
+            x = (x[1], x[0])
+            layers.append(({"transpose": {"dim0": 1, "dim1": 2}}, x))
             x = (x[0] + 1, x[1])
             layers.append(("class_token", x))
+            if self.flag():
+                x = (x[1],)
+                layers.append(({"select": {"dim": 1, "index": self.pick([0, -1])}}, x))
+        if len(x) == 2 and self.flag():  # a sequence: attention over its positions
+            layers.append(self.attention(x))
         for _ in range(self.integer(1, 3)):
             item, x = self.linear(x)
             layers.append((item, x))
@@ -618,7 +735,14 @@ def invalid_for(x: Shape) -> list[tuple[str, Any]]:
     """Items that PyTorch rejects for input ``x`` (and archspec must reject statically), as (what, item)."""
     channels, lengths = x[0], x[1:]
     if not lengths:
-        return [("conv on a vector", {"conv": {"out": 2, "kernel": 1}}), ("lrn on a vector", "lrn")]
+        return [
+            ("conv on a vector", {"conv": {"out": 2, "kernel": 1}}),
+            ("lrn on a vector", "lrn"),
+            ("instancenorm on a vector", "instancenorm"),
+            ("layernorm over channels of a vector", {"layernorm": {"channels": True}}),
+            ("layernorm over more dims than the input has", {"layernorm": {"dims": len(x) + 1}}),
+            ("groupnorm groups not dividing the channels", {"groupnorm": {"groups": channels + 1}}),
+        ]
     wide = max(lengths) + 3
     cases = [
         ("groups not dividing in channels", {"conv": {"out": (channels + 1) * 2, "kernel": 1, "groups": channels + 1}}),
@@ -634,11 +758,26 @@ def invalid_for(x: Shape) -> list[tuple[str, Any]]:
         ("adaptive output 0", {"adaptive_avgpool": {"output": 0}}),
         ("upsample with both size and scale", {"upsample": {"size": 4, "scale": 2}}),
         ("upsample shrinking to nothing", {"upsample": {"scale": 1 / (wide * 2)}}),
+        ("groupnorm groups not dividing the channels", {"groupnorm": {"groups": channels + 1}}),
+        ("layernorm over more dims than the input has", {"layernorm": {"dims": len(x) + 1}}),
+        ("stochastic_depth with p above 1", {"stochastic_depth": {"p": 1.5}}),
     ]
     if channels > 1:
         cases.append(
             ("groups not dividing out channels", {"conv": {"out": channels * 2 + 1, "kernel": 1, "groups": channels}})
         )
+    rank = len(x) + 1
+    cases += [  # layout and selection ops (issue 11)
+        ("permute moving the batch", {"permute": {"dims": [*range(1, rank), 0]}}),
+        ("permute of the wrong length", {"permute": {"dims": list(range(rank + 1))}}),
+        ("transpose of the batch", {"transpose": {"dim0": 0, "dim1": 1}}),
+        ("select past the end", {"select": {"dim": 2, "index": lengths[0]}}),
+        ("slice keeping nothing", {"slice": {"dim": 2, "start": lengths[0]}}),
+        ("reshape to another size", {"reshape": {"shape": [channels + 1, *lengths]}}),
+        ("unflatten to another size", {"unflatten": {"dim": 1, "sizes": [channels + 1, 1]}}),
+        ("channel_shuffle groups not dividing", {"channel_shuffle": {"groups": channels + 1}}),
+        ("channel_split of indivisible channels", {"channel_split": {"branches": [[]] * (channels + 1)}}),
+    ]
     return cases
 
 

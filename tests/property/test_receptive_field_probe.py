@@ -325,3 +325,176 @@ def test_probe_sees_through_max_pooling_and_relu():
     # conv k3: output j reads [j, j+2]; pool window i covers conv outputs [2i, 2i+2] (ceil: 5 windows over 10)
     assert receptive_span(model, [1, 12], [0]) == [(0, 4)]
     assert receptive_span(model, [1, 12], [4]) == [(8, 11)]
+
+
+# -- layout ops (issue 11): the field follows the spatial dims through them ------------------------------------
+
+
+def _excursion(draw: Any, dims: int, channels: int, lengths: list[int]) -> list[Any]:
+    """Items that leave the geometry as it is and return to [C, *spatial]: channels last with pointwise work
+    there, spatial dims swapped and back, or ShuffleNet's shuffle written with reshapes (where no spatial dim has
+    length 1: a reshape cannot tell which of several size-1 dims is which, and says "not tracked")."""
+    kinds = ["channels_last", "swap"] if dims == 2 else ["channels_last"]
+    kind = draw(st.sampled_from([*kinds, "shuffle"] if min(lengths) > 1 else kinds))
+    if kind == "channels_last":
+        last = [0, 2, 3, 1] if dims == 2 else [0, 2, 1]
+        first = [0, 3, 1, 2] if dims == 2 else [0, 2, 1]
+        pointwise = [{"linear": {"out": channels}}, "relu", {"layer_scale": {"dim": -1}}]
+        if channels > 1:  # a softmax over one channel is constant: no gradient for the probe to see
+            pointwise.append({"softmax": {"dim": -1}})
+        middle = draw(st.lists(st.sampled_from(pointwise), max_size=3))
+        return [{"permute": {"dims": last}}, *middle, {"permute": {"dims": first}}]
+    if kind == "swap":
+        return [{"transpose": {"dim0": 2, "dim1": 3}}, "relu", {"transpose": {"dim0": -1, "dim1": -2}}]
+    groups = draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
+    return [
+        {"unflatten": {"dim": 1, "sizes": [groups, -1]}},
+        {"transpose": {"dim0": 1, "dim1": 2}},
+        {"reshape": {"shape": [channels, *lengths]}},
+        {"channel_shuffle": {"groups": groups}},
+    ]
+
+
+@st.composite
+def chains_through_layout_ops(draw: Any) -> tuple[Chain, bool]:
+    """An exact chain with layout excursions between its layers, ending maybe in a strided slice of a spatial
+    dim (a window of 1 with stride ``step`` and left padding ``-start``) and maybe left channels last."""
+    chain = draw(exact_chains())
+    dims = len(chain.lengths[0])
+    report = archspec.analyze(chain.spec)
+    layers: list[Any] = []
+    for position, layer in enumerate(chain.spec["layers"]):
+        layers.append(layer)
+        if draw(st.booleans()):
+            channels = report.layer(str(position)).output_shape[1]
+            layers += _excursion(draw, dims, channels, chain.lengths[position + 1])
+    windows, lengths = list(chain.windows), list(chain.lengths)
+    if draw(st.booleans()):
+        dim = draw(st.integers(0, dims - 1))
+        length = lengths[-1][dim]
+        start = draw(st.integers(0, length - 1))
+        step = draw(st.integers(1, 3))
+        layers.append({"slice": {"dim": dim + 2, "start": start, "step": step}})
+        windows.append([Window(1, 1, step, -start, length) if d == dim else None for d in range(dims)])
+        lengths.append([len(range(start, length, step)) if d == dim else n for d, n in enumerate(lengths[-1])])
+    channels_last = draw(st.booleans())
+    if channels_last:
+        layers += [{"permute": {"dims": [0, 2, 3, 1] if dims == 2 else [0, 2, 1]}}, "relu"]
+    return Chain({**chain.spec, "layers": layers}, lengths, windows), channels_last
+
+
+class _ChannelsFirst(torch.nn.Module):
+    """Puts a module's output back in [N, C, *spatial] for the probe, from the field's ``axes``."""
+
+    def __init__(self, module: torch.nn.Module, axes: tuple[int, ...]):
+        super().__init__()
+        self.module, self.axes = module, axes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.module(x)
+        channel = next(d for d in range(y.dim() - 1) if d not in self.axes)
+        return y.permute(0, channel + 1, *(a + 1 for a in self.axes))
+
+
+@given(chains_through_layout_ops())
+def test_probe_equals_static_field_through_layout_ops(case):
+    chain, channels_last = case
+    note(f"spec: {chain.spec}")
+    report = archspec.analyze(chain.spec)
+    field = report.layers[-1].rf
+    assert field is not None and field.kind == "exact", field
+    dims = len(chain.lengths[0])
+    assert field.axes == (tuple(range(dims)) if channels_last else ())
+    model = archspec.compile(chain.spec)
+    if field.axes:
+        model = _ChannelsFirst(model, field.axes)
+    inputs, outputs = chain.lengths[0], chain.lengths[-1]
+    indices = probe_indices(outputs)
+    measured = receptive_spans(model, chain.spec["input"], indices)
+    for index, spans in zip(indices, measured, strict=True):
+        for dim, span in enumerate(spans):
+            unclipped = field.span(index[dim], dim)
+            static = clipped(unclipped, inputs[dim])
+            assert span == chain.exact_span(index[dim], dim), (index, dim)
+            assert static[0] <= span[0] <= span[1] <= static[1], (index, dim, span, static)
+            inside = unclipped[0] >= 0 and unclipped[1] < inputs[dim]
+            if inside or not (chain.dilated(dim) or chain.drops_tail(dim)):
+                assert span == static, (index, dim, span, static)
+
+
+def test_probe_through_convnext_and_swin_layouts():
+    """ConvNeXt's channels-last LayerNorm and MLP keep the depthwise conv's field; Swin's 2x2 phases (slices
+    with step 2, concatenated along the channels) double the jump, and the union of the four phases covers 2
+    positions."""
+    convnext = {
+        "archspec": 1,
+        "name": "convnext_like",
+        "input": [4, 12, 12],
+        "layers": [
+            {"conv": {"out": 4, "kernel": 7, "padding": 3, "groups": 4}},
+            {"permute": {"dims": [0, 2, 3, 1]}},
+            {"layernorm": {"eps": 1e-6}},
+            {"linear": {"out": 8}},
+            "gelu",
+            {"linear": {"out": 4}},
+            {"permute": {"dims": [0, 3, 1, 2]}},
+            {"conv": {"out": 2, "kernel": 3, "padding": 1}},
+        ],
+    }
+    swin = {
+        "archspec": 1,
+        "name": "swin_like",
+        "input": [3, 12, 12],
+        "layers": [
+            {"conv": {"out": 4, "kernel": 3, "padding": 1}},
+            {"permute": {"dims": [0, 2, 3, 1]}},
+            {
+                "concat": {
+                    "dim": -1,
+                    "branches": [
+                        [{"slice": {"dim": 1, "start": a, "step": 2}}, {"slice": {"dim": 2, "start": b, "step": 2}}]
+                        for a, b in ((0, 0), (1, 0), (0, 1), (1, 1))
+                    ],
+                }
+            },
+            {"linear": {"out": 5}},
+        ],
+    }
+    for spec, expected in ((convnext, ((9, 9), (1, 1), (4, 4))), (swin, ((4, 4), (2, 2), (1, 1)))):
+        report = archspec.analyze(spec)
+        field = report.layers[-1].rf
+        assert field.kind == "exact" and (field.size, field.jump, field.padding) == expected, (spec["name"], field)
+        model = archspec.compile(spec)
+        if field.axes:
+            model = _ChannelsFirst(model, field.axes)
+        sizes = report.layers[-1].output_shape[1:3] if field.axes else report.layers[-1].output_shape[2:]
+        indices = probe_indices(sizes)
+        for index, spans in zip(indices, receptive_spans(model, spec["input"], indices), strict=True):
+            for dim, span in enumerate(spans):
+                assert span == clipped(field.span(index[dim], dim), 12), (spec["name"], index, dim)
+
+
+def test_probe_through_select_of_a_channel():
+    """Selecting one channel leaves [H, W] (the spatial dims at feature dims 0 and 1); a new size-1 dim in front
+    makes it [1, H, W] again, and the fields of both convs add up."""
+    spec = {
+        "archspec": 1,
+        "name": "select_channel",
+        "input": [3, 11, 9],
+        "layers": [
+            {"conv": {"out": 4, "kernel": 3, "padding": 1}},
+            {"select": {"dim": 1, "index": -2}},
+            "relu",
+            {"unflatten": {"dim": 1, "sizes": [1, -1]}},
+            {"conv": {"out": 2, "kernel": [3, 5], "stride": 2}},
+        ],
+    }
+    report = archspec.analyze(spec)
+    assert report.layer("1").rf.axes == (0, 1) and report.layer("3").rf.axes == ()
+    field = report.layers[-1].rf
+    assert field.kind == "exact" and (field.size, field.jump, field.padding) == ((5, 7), (2, 2), (1, 1))
+    sizes = report.layers[-1].output_shape[2:]
+    indices = probe_indices(sizes)
+    for index, spans in zip(indices, receptive_spans(archspec.compile(spec), spec["input"], indices), strict=True):
+        for dim, span in enumerate(spans):
+            assert span == clipped(field.span(index[dim], dim), spec["input"][1 + dim]), (index, dim)

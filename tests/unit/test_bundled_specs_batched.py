@@ -23,7 +23,10 @@ INPUTS: dict[str, list[int] | None] = {
     "alexnet": [3, 64, 80],
     "alexnet_original": [3, 99, 99],
     "densenet121": [3, 64, 64],
+    "efficientnet_b0": [3, 64, 48],
+    "efficientnet_v2_s": [3, 48, 64],
     "googlenet": [3, 64, 64],
+    "gpt_tiny": None,  # integer tokens; its positional tensor takes exactly its context
     "lenet5": None,
     "mobilenet_v1": [3, 64, 64],
     "mobilenet_v2": [3, 64, 48],
@@ -37,6 +40,7 @@ INPUTS: dict[str, list[int] | None] = {
     "resnet101": [3, 64, 64],
     "resnet152": [3, 64, 64],
     "resnext50_32x4d": [3, 64, 64],
+    "shufflenet_v2_x1_0": [3, 64, 48],
     "unet": [1, 32, 48],
     "vgg11": VGG_INPUT,
     "vgg11_bn": VGG_INPUT,
@@ -51,9 +55,12 @@ INPUTS: dict[str, list[int] | None] = {
 # graphs) in the slow set
 FAST = {
     *("lenet5", "nin", "alexnet_original", "mobilenet_v1", "mobilenet_v3_small"),
-    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn"),
+    *("resnet18", "resnet50_slim", "googlenet", "vgg11_bn", "gpt_tiny", "shufflenet_v2_x1_0"),
 }
-TRAIN = ["resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121"]
+TRAIN = [
+    *("resnet18", "googlenet", "mobilenet_v1", "mobilenet_v3_small", "densenet121", "efficientnet_b0"),
+    "shufflenet_v2_x1_0",
+]
 TRAIN_FAST = {"resnet18", "googlenet"}
 
 

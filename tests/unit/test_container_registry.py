@@ -12,11 +12,11 @@ import torch
 from truth import assert_static_equals_measured
 
 import archspec
+from archspec.blocks.schema import spec_schema
 from archspec.ops.containers.base import LAYERS, Container, ContainerExample
 from archspec.ops.containers.head import HeadArgs
 from archspec.ops.registry import CONTAINERS, all_containers, register_container
 from archspec.render.table import render_table
-from archspec.spec.schema import spec_schema
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from truth import assert_static_equals_measured
 
+from archspec.ops.base import Tokens
 from archspec.ops.registry import all_containers, all_ops
 
 EXAMPLES = [
@@ -21,7 +22,12 @@ CONTAINER_EXAMPLES = [
 
 
 def spec_for(op_name: str, value: object, input_shape: tuple[int, ...]) -> dict:
-    return {"archspec": 1, "name": f"{op_name}_example", "input": list(input_shape), "layers": [{op_name: value}]}
+    """A spec of one item; a ``Tokens`` example input is written as a token input (measured with randint)."""
+    if isinstance(input_shape, Tokens):
+        written: object = {"tokens": input_shape[0], "vocab": input_shape.vocab}
+    else:
+        written = list(input_shape)
+    return {"archspec": 1, "name": f"{op_name}_example", "input": written, "layers": [{op_name: value}]}
 
 
 @pytest.mark.parametrize("batch", [1, 3])
@@ -56,6 +62,10 @@ SPATIAL_OPS = [
     "lrn",
     "layer_scale",
     "pos_embedding",
+    "layernorm",
+    "groupnorm",
+    "instancenorm",
+    "stochastic_depth",
 ]
 
 

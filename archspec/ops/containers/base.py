@@ -140,6 +140,9 @@ class Container:
     # Inlined (``inline: true``), a merge adds no module: the enclosing module merges its branches' outputs
     # itself, with this step of archspec.backend.flow; None for containers that do not merge.
     flow_step: ClassVar[str | None] = None
+    # Its branches read equal parts of its input along its ``dim`` (branch k part k: ``channel_split``) rather
+    # than the whole input; an inlined one splits with the part steps of archspec.backend.flow.
+    splits_input: ClassVar[bool] = False
 
     def runs_only_in_training(self, args: Any) -> bool:
         """Whether its children run only in training mode (in eval mode its module passes its input on)."""
@@ -167,6 +170,13 @@ class Container:
     def field_merge(self, args: Any, rank: int) -> FieldMerge:
         """How its branches' receptive fields merge, for an output of ``rank`` feature dimensions."""
         return FieldMerge.UNION
+
+    def joined_dim(self, args: Any, rank: int) -> int | None:
+        """The feature dim (0-based, 0 the channels) along which it joins its branches' outputs (``concat``), or
+        None (elementwise merges, and containers that use ``field_merge`` alone). Where a spatial dim of the
+        network input lies on it (dim 2 of ``[C, H, W]``; dim 0 of ``[H, W, C]``), later branches land at shifted
+        positions: the receptive field is position dependent; elsewhere it is the union of the branches'."""
+        return None
 
     def propagate(self, state: Any, children: Sequence[Any], visit: Visit, merge: Merge, side: Side) -> Any:
         """Carry a pass's per-node state (shape, receptive field, ...) through the children."""

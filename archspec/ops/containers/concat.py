@@ -54,6 +54,9 @@ class Concat(Parallel):
         # Along channels every branch's position i lands at position i; along a spatial dim it does not.
         return FieldMerge.UNION if args.dim % (rank + 1) == 1 else FieldMerge.SHIFTED
 
+    def joined_dim(self, args: ConcatArgs, rank: int) -> int | None:
+        return args.dim % (rank + 1) - 1
+
     def output_shape(
         self,
         args: ConcatArgs,

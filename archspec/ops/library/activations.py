@@ -33,6 +33,9 @@ class Pointwise(Op):
     def torch_kwargs(self, args: Any) -> dict[str, Any]:
         return args.model_dump()
 
+    def pointwise_along_channels(self, args: Any, x: Shape) -> bool:
+        return True  # elementwise: a spatial dim moved to dim 1 (channels last) keeps its field
+
 
 @register
 class ReLU(Pointwise):
@@ -163,6 +166,9 @@ class Softmax(Pointwise):
                 "dim",
             )
         return x
+
+    def pointwise_along_channels(self, args: SoftmaxArgs, x: Shape) -> bool:
+        return args.dim % (len(x) + 1) != 1  # along dim 1 every output reads all of it
 
     def receptive_field(self, args: SoftmaxArgs, x: Shape, y: Shape) -> RFStep:
         """Along channels softmax is pointwise in space; along a spatial dim every output sees that whole dim."""

@@ -53,6 +53,9 @@ class BatchNorm(Op):
         # running_mean and running_var (C each) plus the one-element num_batches_tracked.
         return 2 * x[0] + 1 if args.track_running_stats else 0
 
+    def pointwise_along_channels(self, args: BatchNormArgs, x: Shape) -> bool:
+        return True  # in eval, a per-channel affine map
+
     def build(self, nn: Any, args: BatchNormArgs, x: Shape) -> Any:
         # (C,) and (C, L) both normalise with BatchNorm1d
         cls = spatial_class(nn, "BatchNorm", max(len(x) - 1, 1))

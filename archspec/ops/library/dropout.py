@@ -40,6 +40,9 @@ class Dropout(Op):
             )
         return x
 
+    def pointwise_along_channels(self, args: DropoutArgs, x: Shape) -> bool:
+        return True  # the identity in eval, where fields are defined
+
     def build(self, nn: Any, args: DropoutArgs, x: Shape) -> Any:
         if args.channel:
             return spatial_class(nn, "Dropout", len(x) - 1)(p=args.p)

@@ -39,6 +39,9 @@ class Linear(Op):
     def macs(self, args: LinearArgs, x: Shape, y: Shape) -> int:
         return prod(y) * x[-1]
 
+    def pointwise_along_channels(self, args: LinearArgs, x: Shape) -> bool:
+        return len(x) > 1  # it mixes the last dim only ([H, W, C]: pointwise along H)
+
     def receptive_field(self, args: LinearArgs, x: Shape, y: Shape) -> RFStep:
         return global_along(x, (len(x) - 2,), "linear mixes the whole last dimension") if len(x) > 1 else None
 

@@ -56,6 +56,9 @@ class LayerScale(Op):
         _feature_dim(args.dim, x)
         return x
 
+    def pointwise_along_channels(self, args: LayerScaleArgs, x: Shape) -> bool:
+        return True  # elementwise
+
     def parameters(self, args: LayerScaleArgs, x: Shape, y: Shape) -> int:
         return x[_feature_dim(args.dim, x)]
 
@@ -151,6 +154,9 @@ class PosEmbedding(Op):
                 "length",
             )
         return x
+
+    def pointwise_along_channels(self, args: PosEmbeddingArgs, x: Shape) -> bool:
+        return True  # elementwise
 
     def parameters(self, args: PosEmbeddingArgs, x: Shape, y: Shape) -> int:
         return prod(x)
