@@ -44,15 +44,20 @@ class Exported:
     outputs: int
 
 
-def export(model: Any, input_shape: list[int], form: str) -> Exported:
-    """``model`` in ``form``, checked against itself on a random input of ``input_shape`` (batch first).
+def export(model: Any, input_shape: list[int], form: str, vocab: int | None = None) -> Exported:
+    """``model`` in ``form``, checked against itself on a random input of ``input_shape`` (batch first): integer
+    tokens in [0, ``vocab``) for a token input, else normal floats.
 
     Raises:
         ExportFailed: when the export, or loading its result back, fails.
         VerificationFailed: when the loaded file computes something else than the eager module.
     """
     model.eval()
-    x = torch.randn(input_shape, generator=torch.Generator().manual_seed(SEED))
+    generator = torch.Generator().manual_seed(SEED)
+    if vocab is None:
+        x = torch.randn(input_shape, generator=generator)
+    else:
+        x = torch.randint(0, vocab, input_shape, generator=generator)
     with torch.no_grad():
         expected = _tensors(model(x))
     save, run = _FORMATS[form]

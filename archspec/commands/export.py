@@ -36,12 +36,13 @@ def run_export(args: argparse.Namespace) -> int:
             f"--format {args.format} needs {_listed(missing)}, not installed here: {_INSTALL[args.format]}"
         )
     check_writable("--output", args.output)
-    model, shape = _model(args)
+    model, report = _model(args)
+    shape = list(report.input_shape[1:])
     from archspec.backend.export import ExportFailed, VerificationFailed, export
 
     note(args, f"exporting {model.archspec_name} as {args.format} for inputs of shape {[args.batch, *shape]} ...")
     try:
-        exported = export(model, [args.batch, *shape], args.format)
+        exported = export(model, [args.batch, *shape], args.format, report.input_vocab)
     except ExportFailed as error:
         others = " or ".join(form for form in EXPORT_FORMATS if form != args.format)
         raise UsageError(
@@ -68,26 +69,24 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _model(args: argparse.Namespace) -> tuple[Any, list[int]]:
-    """The compiled module and its input shape (without batch): a spec's with its random initial weights, or
-    a checkpoint's (``archspec build --save``) with the weights saved in it."""
+def _model(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The compiled module and its report: a spec's with its random initial weights, or a checkpoint's
+    (``archspec build --save``) with the weights saved in it."""
     from archspec.api import compile
 
     checkpoint = _checkpoint(args)
     if checkpoint is None:
         _, network, report = analyse(args.spec, args)
         model = compile(network)
-        shape = list(report.input_shape[1:])
     else:
-        network, _ = analyse_spec(checkpoint.spec, checkpoint.input_shape, args)
+        network, report = analyse_spec(checkpoint.spec, checkpoint.input_shape, args)
         model = compile(network)
         from archspec.backend.checkpoint import load_weights
 
         load_weights(model, checkpoint)
-        shape = list(checkpoint.input_shape)
     # Weights from a state-dict file (`--weights FILE`, as `archspec build --weights`) are loaded here, into
     # `model`, before it is exported.
-    return model, shape
+    return model, report
 
 
 def _checkpoint(args: argparse.Namespace) -> Any:

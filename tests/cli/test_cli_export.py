@@ -208,3 +208,11 @@ def test_the_parser_offers_the_formats_the_backend_exports():
     from archspec.commands.parsers import EXPORT_FORMATS
 
     assert EXPORT_FORMATS == export.FORMATS == tuple(export._FORMATS)
+
+
+def test_a_token_network_is_exported_for_integer_tokens(tmp_path, cli):
+    output = tmp_path / "gpt.pt2"
+    code, _, err = cli("export", "gpt_tiny", "--format", "exported-program", "-o", str(output), "--batch", "2")
+    assert code == 0, err
+    tokens = torch.randint(0, 512, (2, 64), generator=torch.Generator().manual_seed(7))
+    assert torch.export.load(str(output)).module()(tokens).shape == (2, 64, 512)
