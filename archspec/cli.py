@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
     leaves the old file and no temporary one (:func:`archspec.outputs.terminate_as_exit`)."""
     module, function = args.run
     command = getattr(importlib.import_module(module), function)
-    if args.command not in ("build", "codegen", "explain"):
+    if args.command not in ("build", "codegen", "explain", "export"):
         return int(command(args))
     from archspec.outputs import terminate_as_exit  # lazy: signal handling, for the writing commands only
 

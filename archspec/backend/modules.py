@@ -171,9 +171,18 @@ class _Branches(nn.ModuleDict):
             for branch in self.values():
                 outputs.append(branch(inputs))
             return outputs if len(outputs) > 0 else [inputs]
+        if not torch.jit.is_scripting() and not isinstance(inputs, (list, tuple)):
+            # torch.fx.symbolic_trace passes a Proxy for the one tensor: not a Tensor, and indexing it as a list
+            # would give every branch one item of the batch
+            return self._traced_outputs(inputs)
         for index, branch in enumerate(self.values()):
             outputs.append(branch(inputs[index]))
         return outputs if len(outputs) > 0 else inputs
+
+    @torch.jit.unused
+    def _traced_outputs(self, inputs: Any) -> List[torch.Tensor]:
+        outputs = [branch(inputs) for branch in self.values()]
+        return outputs if len(outputs) > 0 else [inputs]
 
 
 class Concat(_Branches):

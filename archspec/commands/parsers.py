@@ -11,6 +11,7 @@ from archspec.commands.options import positive_int, whole_number
 from archspec.limits import DEFAULT_MAX_NODES
 
 FORMATS = ("table", "json", "markdown")
+EXPORT_FORMATS = ("onnx", "torchscript", "exported-program")  # archspec.backend.export.FORMATS (that imports torch)
 SPEC_HELP = "a spec file, a bundled spec's name (see 'archspec list'), or '-' for standard input"
 EXIT_STATUS_HELP = (
     "exit status: 0 ok, 1 invalid spec, 2 usage error, 3 a bug in archspec (an internal error, "
@@ -91,6 +92,31 @@ def add_explain(commands: Any) -> None:
     explain.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     _shape_options(explain)
     explain.set_defaults(run=("archspec.commands.explain", "run_explain"))
+
+
+def add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write the compiled module as ONNX, TorchScript or a torch.export program, verified on a random input",
+        epilog=EXIT_STATUS_HELP,
+    )
+    export.add_argument(
+        "spec", metavar="SPEC", help=f"{SPEC_HELP}; or a checkpoint written by 'build --save', with its weights"
+    )
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        required=True,
+        help="onnx: an .onnx file (needs onnx, onnxscript, onnxruntime); torchscript: torch.jit.load reads it; "
+        "exported-program: torch.export.load reads it",
+    )
+    export.add_argument("--output", "-o", metavar="FILE", required=True, help="the file to write")
+    _shape_options(export)
+    export.add_argument(
+        "--batch", type=whole_number, default=1, metavar="N", help="batch size of the exported input (default 1)"
+    )
+    export.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    export.set_defaults(run=("archspec.commands.export", "run_export"))
 
 
 def add_schema(commands: Any) -> None:
@@ -202,6 +228,7 @@ COMMANDS = {
     "graph": add_graph,
     "codegen": add_codegen,
     "explain": add_explain,
+    "export": add_export,
     "schema": add_schema,
     "sweep": add_sweep,
     "diff": add_diff,
