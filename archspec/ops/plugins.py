@@ -100,17 +100,24 @@ def _load(plugin: Plugin) -> None:
         module = import_module(plugin.module)
     finally:
         _STATE.loading = None
-    package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
-    for file in _names(module, "ARCHSPEC_BLOCKS"):
-        try:
-            text = resources.files(package).joinpath(file).read_text(encoding="utf-8")
-        except (OSError, ValueError) as error:
-            raise PluginError(f"its block file {quoted(file)} cannot be read: {cut(str(error))}") from None
-        try:
-            plugin.blocks.append(load_text(text, f"<plugin {plugin.name}>/{file}"))
-        except SpecError as error:  # located in the plugin's file: the warning shows where
-            raise PluginError(f"its block file {quoted(file)} cannot be read:\n{error}") from None
+    files = _names(module, "ARCHSPEC_BLOCKS")
     plugin.layers = _names(module, "ARCHSPEC_LAYERS")
+    package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
+    try:
+        plugin.blocks = [_block_file(plugin, package, file) for file in files]
+    except PluginError as error:  # its ops are fine: only its blocks go (as when they fail validation)
+        disable_blocks(plugin, str(error))
+
+
+def _block_file(plugin: Plugin, package: str, file: str) -> Document:
+    try:
+        text = resources.files(package).joinpath(file).read_text(encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise PluginError(f"its block file {quoted(file)} cannot be read: {cut(str(error))}") from None
+    try:
+        return load_text(text, f"<plugin {plugin.name}>/{file}")
+    except SpecError as error:  # located in the plugin's file: the warning shows where
+        raise PluginError(f"its block file {quoted(file)} is not a valid spec file:\n{error}") from None
 
 
 def _names(module: object, attribute: str) -> list[str]:
@@ -140,8 +147,10 @@ def disable_blocks(plugin: Plugin, problem: str) -> None:
 
 def _warn(plugin: Plugin, message: str, fix: str) -> None:
     _STATE.broken[plugin.name] = message
-    # The message may hold a SpecError's lines, each escaped already: keep its line breaks.
-    print(f"archspec: warning: {escaped(message, keep=chr(10))} — {fix}", file=sys.stderr)
+    # A problem may end in a SpecError's located lines (each escaped already): they follow the headline and fix.
+    headline, _, details = message.partition("\n")
+    details = f":\n{escaped(details, keep=chr(10))}" if details else ""
+    print(f"archspec: warning: {escaped(headline.rstrip(':'))} — {fix}{details}", file=sys.stderr)
 
 
 def claim(name: str, kind: str, taken_by: str | None) -> None:
