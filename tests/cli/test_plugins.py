@@ -123,6 +123,7 @@ def test_the_plugins_op_passes_the_op_contract_test(site):
     assert len(passed) == 6 and all("hard_gate" in line for line in passed)  # 1-D, 2-D, 3-D at batch 1 and 3
 
 
+@pytest.mark.slow  # three processes importing torch
 def test_build_verify_and_codegen_match(site, tmp_path):
     spec = write_spec(tmp_path, GATED)
     built = archspec(site, "build", str(spec), "--verify", "-q")
@@ -279,3 +280,32 @@ def test_a_bad_block_file_disables_the_plugins_blocks_not_its_ops(tmp_path, bloc
     assert checked.returncode == 0, checked.stderr  # its op and the built-in blocks still work
     assert "archspec: warning:" in checked.stderr and message in checked.stderr, checked.stderr
     assert "plugin 'bad_blocks'" in checked.stderr and "Traceback" not in checked.stderr
+
+
+LAYER_OP = """
+    from archspec.ops.base import Op
+    from archspec.ops.registry import register
+
+    @register
+    class Layered(Op):
+        '''Built from the plugin's own layer class.'''
+        name = "layered_op"
+
+        def build(self, nn, args, x):
+            return nn.Layered()
+"""
+
+
+@pytest.mark.parametrize("command", ["build", "codegen"])
+def test_a_layer_module_that_cannot_be_used_is_an_error_naming_the_plugin(tmp_path, command):
+    site = tmp_path / "site"
+    files = {"__init__.py": LAYER_OP, "layers.py": "raise ImportError('no torch here')\n"}
+    layers = "ARCHSPEC_LAYERS = ['bad_layers.layers', 'bad_layers.missing']\n"
+    fake_plugin(site, "bad_layers", files, layers)
+    spec = write_spec(tmp_path, "archspec: 1\nname: s\ninput: [3, 8, 8]\nlayers:\n  - layered_op\n")
+    assert run_cli("check", str(spec), "-q", env=subprocess_env(site)).returncode == 0  # check never imports them
+    result = run_cli(command, str(spec), *(["-q"] if command == "build" else []), env=subprocess_env(site))
+    assert result.returncode == 1, result.stderr
+    assert "error: <spec>: plugin 'bad_layers' (bad_layers, from bad_layers): " in result.stderr
+    expected = "importing bad_layers.layers failed: ImportError" if command == "build" else "bad_layers.missing"
+    assert expected in result.stderr and "Traceback" not in result.stderr
