@@ -309,3 +309,43 @@ def test_a_layer_module_that_cannot_be_used_is_an_error_naming_the_plugin(tmp_pa
     assert "error: <spec>: plugin 'bad_layers' (bad_layers, from bad_layers): " in result.stderr
     expected = "importing bad_layers.layers failed: ImportError" if command == "build" else "bad_layers.missing"
     assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+CONTAINER_MODULE = """
+    from archspec.ops.containers._merge import Elementwise
+    from archspec.ops.containers.base import ContainerExample
+    from archspec.ops.registry import register_container
+
+    @register_container
+    class Summed(Elementwise):
+        '''Sums its branches (a plugin's container reusing archspec's Add module).'''
+        name, order = "summed", 90
+        module = "Add"
+        flow_step = "add"
+        examples = [ContainerExample({}, [[{"conv": {"out": 4, "kernel": 3, "padding": 1}}], []], (4, 6, 6))]
+"""
+
+
+def test_a_plugins_container_parses_checks_and_passes_the_contract_test(tmp_path):
+    site = tmp_path / "site"
+    fake_plugin(site, "summing", {"__init__.py": CONTAINER_MODULE})
+    text = (
+        "archspec: 1\nname: s\ninput: [4, 8, 8]\nlayers:\n  - summed: {branches: [[conv: {out: 4, kernel: 1}], []]}\n"
+    )
+    spec = write_spec(tmp_path, text)
+    checked = run_cli("check", str(spec), "--format", "json", env=subprocess_env(site))
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["totals"]["params"] == 4 * 4 + 4  # the 1×1 conv: weight and bias
+    listing = run_cli("list", "containers", env=subprocess_env(site))
+    assert "summed" in listing.stdout and "from plugin 'summing'" in listing.stdout
+    result = subprocess.run(
+        [*CONTRACT_TEST, "-k", "container_example and summed"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=subprocess_env(site),
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len([line for line in result.stdout.splitlines() if line.startswith("PASSED ")]) == 2  # batch 1 and 3
