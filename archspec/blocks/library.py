@@ -1,4 +1,5 @@
-"""Load the bundled block library: every ``blocks:`` entry of the YAML specs in this package."""
+"""Load the block library: every ``blocks:`` entry of the YAML specs in this package, and the valid blocks of
+installed plugins (:mod:`archspec.spec.plugin_blocks`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import cache
 from archspec.loading.resolve import block_documents
 from archspec.loading.source import SourceMap
 from archspec.spec.model import Block
+from archspec.spec.plugin_blocks import plugin_blocks
 from archspec.spec.validate import validate
 
 
@@ -22,6 +24,8 @@ def _library() -> tuple[dict[str, Block], dict[str, SourceMap]]:
                 raise RuntimeError(f"built-in block {name!r} is defined twice")
             blocks[name] = block
             sources[name] = library.source
+    for name, (block, source) in plugin_blocks().items():  # none takes a bundled block's name (checked there)
+        blocks[name], sources[name] = block, source
     return blocks, sources
 
 

@@ -22,7 +22,7 @@ from archspec.ir.routing import input_names, read_input
 from archspec.ir.values import Evaluator
 from archspec.ops.base import Context, Shape, accepted, format_shape
 from archspec.ops.containers import CONTAINERS, LIST_INPUT, SEQUENTIAL, Inputs
-from archspec.ops.registry import all_ops
+from archspec.ops.registry import loaded_ops
 from archspec.spec.expressions import referenced_names
 from archspec.spec.model import Item, Spec, is_module_name, network_input, walk_items
 from archspec.user_text import describe_value, quoted
@@ -62,7 +62,7 @@ class _Expander(ContainerExpansion):
         self.spec = spec
         self.ctx = ctx
         self.limits = limits
-        self.ops = all_ops()
+        self.ops = loaded_ops()  # every name the spec uses was looked up as it was validated
         self.blocks = BlockScope(spec.blocks)  # a spec's block overrides a built-in one everywhere
         self.locator = Locator(spec, self.blocks)
         self.fail = self.locator.fail

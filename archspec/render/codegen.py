@@ -17,6 +17,7 @@ import ast
 import math
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from archspec.backend.torch_backend import build_tree
@@ -148,6 +149,28 @@ def _layer_sources() -> dict[str, tuple[frozenset[str], str]]:
         names = frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
         body = source.split('"""', 2)[2] if ast.get_docstring(tree) else source
         sources[entry.name] = (names, body.replace("from __future__ import annotations\n", ""))
+    return sources | _plugin_layer_sources()
+
+
+def _plugin_layer_sources() -> dict[str, tuple[frozenset[str], str]]:
+    """The same, for the layer modules of installed plugins (read as text too, found without importing them)."""
+    from importlib.util import find_spec
+
+    from archspec.ops.plugins import layer_error, plugin_layer_modules
+
+    sources = {}
+    for plugin, module_name in plugin_layer_modules():
+        try:
+            found = find_spec(module_name)
+            source = Path(found.origin).read_text(encoding="utf-8") if found and found.origin else None
+        except (ImportError, OSError, ValueError) as error:
+            raise layer_error(plugin, f"the source of {module_name} cannot be read: {error}") from None
+        if source is None:
+            raise layer_error(plugin, f"its layer module {module_name} is not installed")
+        tree = ast.parse(source)
+        names = frozenset(node.name for node in tree.body if isinstance(node, ast.ClassDef))
+        body = source.split('"""', 2)[2] if ast.get_docstring(tree) else source
+        sources[f"plugin:{module_name}"] = (names, body.replace("from __future__ import annotations\n", ""))
     return sources
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archspec.blocks.library import builtin_blocks
 from archspec.loading.resolve import bundled_specs
+from archspec.ops.plugins import origin
 from archspec.ops.registry import all_containers, all_ops
 
 
@@ -16,13 +17,13 @@ def print_listing(what: str) -> None:
     if what in ("ops", "all"):
         print("Ops:")
         for name, op in sorted(all_ops().items()):
-            print(_described(name, op.describe(), list(op.Args.model_fields)))
+            print(_described(name, _from(name, op.describe()), list(op.Args.model_fields)))
     if what in ("containers", "all"):
         print("Containers (hold items: sequential: [...], or branches: / layers: beside their arguments):")
         for name, container in all_containers().items():
             key = container.syntax.children_key
             keys = [] if key is None else [key]
-            print(_described(name, container.describe(), [*keys, *container.Args.model_fields]))
+            print(_described(name, _from(name, container.describe()), [*keys, *container.Args.model_fields]))
     if what in ("blocks", "all"):
         print("Built-in blocks:")
         for name, block in sorted(builtin_blocks().items()):
@@ -32,6 +33,12 @@ def print_listing(what: str) -> None:
                 for k, v in block.params.items()
             )
             print(f"  {name:18} ({params})")
+
+
+def _from(name: str, description: str) -> str:
+    """A plugin's op or container says which plugin it comes from."""
+    where = origin(name)
+    return description if where == "built-in" else f"{description} (from {where})"
 
 
 def _described(name: str, description: str, fields: list[str]) -> str:

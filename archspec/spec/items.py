@@ -8,7 +8,7 @@ from typing import Any
 from archspec.errors import Diagnostic, SpecPath, did_you_mean
 from archspec.loading.source import SourceMap
 from archspec.ops.containers import CONTAINERS, RESERVED_IDS
-from archspec.ops.registry import all_ops
+from archspec.ops.registry import all_ops, resolve_name
 from archspec.spec.expressions import is_expression
 from archspec.spec.model import INLINE_GROUP, NAME_PATTERN, Item, is_module_name
 from archspec.user_text import cut, describe_value, quoted
@@ -41,6 +41,7 @@ class ItemParser:
             if not _NAME.fullmatch(raw):
                 self.error(path, f"{quoted(raw)} is not an op name", "write an op name such as 'relu'")
                 return None
+            resolve_name(raw)
             return Item(op=raw, args={}, path=path)
         if not isinstance(raw, dict):
             self.error(
@@ -65,6 +66,7 @@ class ItemParser:
             return None
         op = op_keys[0]
         item = Item(op=op, args=raw[op], path=path)
+        resolve_name(op)  # a plugin's container must be known before its items are parsed
         if op in CONTAINERS:
             if not self.parse_container(item):
                 return None

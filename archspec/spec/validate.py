@@ -12,7 +12,7 @@ from archspec.loading.python_data import plain_data
 from archspec.loading.resolve import builtin_block_names
 from archspec.loading.source import Document, SourceMap
 from archspec.ops.containers import CONTAINERS
-from archspec.ops.registry import all_ops
+from archspec.ops.registry import loaded_ops, resolve_name
 from archspec.spec.expressions import has_expression, referenced_names
 from archspec.spec.items import ItemParser
 from archspec.spec.model import (
@@ -26,6 +26,7 @@ from archspec.spec.model import (
     is_class_name,
     walk_items,
 )
+from archspec.spec.plugin_blocks import plugin_block_names, unknown_name_fix
 from archspec.user_text import describe_value, listed, quoted
 
 
@@ -137,10 +138,10 @@ def _layer_errors(data: dict[str, Any], document: Document, library: bool) -> tu
 def known_names(spec: Spec, library: bool = False) -> dict[str, str]:
     """Every name an item may use, with what it is (``library``: only ops, containers and the file's own blocks —
     the names checked before the other library files are read)."""
-    names = {name: "op" for name in all_ops()}
+    names = {name: "op" for name in loaded_ops()}
     names.update({name: "container" for name in CONTAINERS})
     if not library:
-        names.update({name: "block" for name in builtin_block_names()})
+        names.update({name: "block" for name in [*builtin_block_names(), *plugin_block_names()]})
     names.update({name: "block" for name in spec.blocks})
     return names
 
@@ -159,7 +160,7 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
     # First the names a library file sees (no built-in blocks): the library is read only if some item names none
     # of them. Most specs use no built-in block, and reading the library costs more than checking a small spec.
     names = known_names(spec, library=True)
-    ops = all_ops()
+    ops = loaded_ops()
     errors: list[Diagnostic] = []
     omitted = 0
     unknown: list[Item] = []
@@ -196,9 +197,7 @@ def _check_names(spec: Spec, library: bool = False) -> tuple[list[Diagnostic], i
     # Only the first errors are shown (SpecError), so only the first unknown names get a did-you-mean search.
     misspelt = sorted(
         (
-            spec.source.diagnostic(
-                item.op_path, f"unknown op {quoted(item.op)}", "run 'archspec list' for the ops", key=True
-            )
+            spec.source.diagnostic(item.op_path, f"unknown op {quoted(item.op)}", unknown_name_fix(), key=True)
             for item in unknown
         ),
         key=_source_position,
@@ -226,9 +225,10 @@ def _check_blocks(spec: Spec, library: bool = False) -> list[Diagnostic]:
     """A block may take the name of an op or a built-in block only by saying so (``override: true``), and never a
     container's (items of a container are parsed as the container's)."""
     errors: list[Diagnostic] = []
-    taken = {name: "op" for name in all_ops()}
+    resolve_name(*spec.blocks)  # a block may shadow a plugin's op only by saying so, as it may a built-in one
+    taken = {name: "op" for name in loaded_ops()}
     if not library and spec.blocks:  # no blocks, nothing to check: the library is read only when needed
-        taken.update({name: "block" for name in builtin_block_names()})
+        taken.update({name: "block" for name in [*builtin_block_names(), *plugin_block_names()]})
     taken.update({name: "container" for name in CONTAINERS})
     for name, block in spec.blocks.items():
         kind = taken.get(name)

@@ -33,8 +33,28 @@ def classes() -> dict[str, type]:
     return found
 
 
+def plugin_classes(taken: dict[str, type]) -> dict[str, type]:
+    """The classes of the installed plugins' layer modules (``ARCHSPEC_LAYERS``, :mod:`archspec.ops.plugins`),
+    by name; a module that fails to import or a class name that is taken is an error naming the plugin."""
+    from archspec.ops.plugins import layer_error, plugin_layer_modules
+
+    found: dict[str, type] = {}
+    for plugin, module_name in plugin_layer_modules():
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as error:  # the plugin's bug, reported as such (never a traceback)
+            raise layer_error(plugin, f"importing {module_name} failed: {type(error).__name__}: {error}") from None
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, nn.Module) and value.__module__ == module.__name__:
+                if hasattr(nn, name) or name in taken or name in found:
+                    raise layer_error(plugin, f"its layer class {module_name}.{name} takes a name that is taken")
+                found[name] = value
+    return found
+
+
 @functools.cache
 def namespace() -> SimpleNamespace:
-    """``torch.nn``'s names and this package's classes, as the ``nn`` argument of ``Op.build``."""
+    """``torch.nn``'s names, this package's classes and the plugins', as the ``nn`` argument of ``Op.build``."""
     names = {name: getattr(nn, name) for name in dir(nn) if not name.startswith("_")}
-    return SimpleNamespace(**names, **classes())
+    own = classes()
+    return SimpleNamespace(**names, **own, **plugin_classes(own))
