@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+from archspec.errors import OpError
+
 
 def effective_kernel(kernel: int, dilation: int = 1) -> int:
     """Extent a dilated kernel covers.
@@ -113,3 +115,15 @@ def divisor_near(value: int, wanted: int) -> int:
         if value % low == 0:
             divisors.update((low, value // low))
     return min(divisors, key=lambda d: (abs(d - wanted), d))
+
+
+def check_heads_divide(heads: int, features: int, what: str, symbol: str, shown_input: str) -> None:
+    """Refuse ``heads`` that do not divide the ``features`` (named ``what``: features, channels) an attention op
+    splits among its heads, with the nearest number of heads that does as the fix."""
+    if features % heads:
+        raise OpError(
+            f"{heads} heads do not divide the input's {features} {what} (input {shown_input}): each head takes "
+            f"{symbol} / heads of them",
+            f"use heads that divide {features} (e.g. {divisor_near(features, heads)})",
+            "heads",
+        )

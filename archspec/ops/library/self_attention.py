@@ -22,7 +22,7 @@ from archspec.ops.base import (
     format_shape,
 )
 from archspec.ops.registry import register
-from archspec.ops.shape_math import divisor_near
+from archspec.ops.shape_math import check_heads_divide
 
 
 class SelfAttentionArgs(OpArgs):
@@ -56,13 +56,7 @@ class SelfAttention(Op):
                 "then permute to [L, D])",
             )
         features = x[1]
-        if features % args.heads:
-            raise OpError(
-                f"{args.heads} heads do not divide the input's {features} features (input {format_shape(x)}): "
-                "each head takes D / heads of them",
-                f"use heads that divide {features} (e.g. {divisor_near(features, args.heads)})",
-                "heads",
-            )
+        check_heads_divide(args.heads, features, "features", "D", format_shape(x))
         return x
 
     def parameters(self, args: SelfAttentionArgs, x: Shape, y: Shape) -> int:

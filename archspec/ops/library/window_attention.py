@@ -24,7 +24,7 @@ from archspec.ops.base import (
     format_shape,
 )
 from archspec.ops.registry import register
-from archspec.ops.shape_math import divisor_near
+from archspec.ops.shape_math import check_heads_divide
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 
@@ -70,13 +70,7 @@ class WindowAttention(Op):
                 "shift",
             )
         channels = x[2]
-        if channels % args.heads:
-            raise OpError(
-                f"{args.heads} heads do not divide the input's {channels} channels (input {format_shape(x)}): "
-                "each head takes C / heads of them",
-                f"use heads that divide {channels} (e.g. {divisor_near(channels, args.heads)})",
-                "heads",
-            )
+        check_heads_divide(args.heads, channels, "channels", "C", format_shape(x))
         return x
 
     def parameters(self, args: WindowAttentionArgs, x: Shape, y: Shape) -> int:
