@@ -32,7 +32,7 @@ def apply_scale(spec: Spec, scales: dict[str, dict[str, Any]], scale: str | None
         known = f"the spec's scales: {listed(scales)}" if scales else "declare 'scales: {NAME: {PARAM: VALUE}}'"
         fix = f"{close} ({known})" if close else known
         what = f"unknown scale {quoted(scale)}" + ("" if scales else ": the spec declares no scales")
-        errors.append(spec.source.diagnostic(("scales",) if scales else (), what, fix))
+        errors.append(spec.source.diagnostic(("scales",) if scales else (), what, fix, key=bool(scales)))
         return errors
     for key, value in scales[scale].items():
         value, problems = plain_data(value, spec.source, ("scales", scale, key))
