@@ -42,8 +42,9 @@ def load(
     """Load and validate a spec from a path, a bundled spec's name (``"vgg16"``) or a dict.
 
     ``overrides`` maps param names to values (as ``--set`` does); ``scale`` names one of the spec's ``scales``
-    (as ``--scale`` does), whose values apply first, so an override of the same param wins; ``limits`` caps what reading the text may
-    cost (:class:`~archspec.loading.yaml_loader.LoadLimits`; nothing is read when ``source`` is a Spec).
+    (as ``--scale`` does), whose values apply first, so an override of the same param wins; ``limits`` caps what
+    reading the text may cost (:class:`~archspec.loading.yaml_loader.LoadLimits`; nothing is read when ``source``
+    is a Spec).
 
     Raises:
         SpecError: listing every problem, each with file, line, column, spec path and a fix.
