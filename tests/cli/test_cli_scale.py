@@ -107,3 +107,12 @@ def test_load_takes_the_scale_and_checks_it():
         archspec.load("mobilenet_v2", scale=0.5)
     with pytest.raises(SpecError, match="scale"):
         archspec.load(archspec.load("mobilenet_v2"), scale="x0_5")
+
+
+def test_diff_applies_the_scale_to_both_sides():
+    same = run_cli("diff", "mobilenet_v2", "--scale", "x0_5", "--set-b", "width=0.5")
+    assert same.returncode == 0, same.stdout + same.stderr
+    differ = run_cli("diff", "mobilenet_v2", "--scale", "x0_5", "--set-b", "width=0.75", "--format", "json")
+    assert differ.returncode == 1
+    totals = json.loads(differ.stdout)
+    assert report("mobilenet_v2", "--set", "width=0.5")["totals"]["params"] == totals["a"]["totals"]["params"]
