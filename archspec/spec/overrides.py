@@ -17,9 +17,9 @@ def apply_scale(spec: Spec, scales: dict[str, dict[str, Any]], scale: str | None
     for name, values in scales.items():
         for key in values:
             if key not in spec.params:
-                fix = did_you_mean(key, spec.params) or (
-                    f"a scale sets params: declare '{key}' under params (known: {listed(spec.params) or 'none'})"
-                )
+                close = did_you_mean(key, spec.params)
+                declare = f"declare {quoted(key)} under params (the spec's params: {listed(spec.params) or 'none'})"
+                fix = f"{close} Or {declare}" if close else f"a scale sets params: {declare}"
                 errors.append(
                     spec.source.diagnostic(
                         ("scales", name, key), f"scale '{name}' sets {quoted(key)}, which is not a param", fix
