@@ -171,6 +171,16 @@ def test_halo_and_stride(cli, tmp_path):
     assert strided["tiling"]["stride"] == [16, 12]
 
 
+def test_tiling_report_follows_the_schema(cli, tmp_path):
+    import jsonschema
+
+    from archspec.analysis.report_schema import report_schema
+
+    _, report = _tiling(cli, tmp_path, STRIDED, "40,37")
+    jsonschema.Draft202012Validator(report_schema()).validate(report)
+    assert report["format_version"] == "1.1.0"  # MINOR: the tiling key was added
+
+
 def test_table_footer(cli, tmp_path):
     path = tmp_path / "net.yaml"
     path.write_text(STACK)
