@@ -233,3 +233,12 @@ def test_bad_tile(cli, tmp_path, tile, needle):
     path.write_text(STACK)
     code, _, err = cli("check", str(path), "--tile", tile)
     assert code in (1, 2) and needle in err and "Traceback" not in err
+
+
+def test_tile_the_network_rejects(cli, tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text(STRIDED)
+    # 5 -> pool 2 -> a 3x3 stride-2 unpadded conv has no output: the tile is no input of the network
+    code, out, err = cli("check", str(path), "--tile", "5")
+    assert code == 1 and not out
+    assert "is not a valid input of the network" in err and "smallest valid input" in err
