@@ -57,6 +57,12 @@ def add_check(commands: Any) -> None:
     check = commands.add_parser("check", help="validate and analyse without importing torch", epilog=EXIT_STATUS_HELP)
     check.add_argument("specs", metavar="SPEC", nargs="+", help=SPEC_HELP)
     _analysis_options(check, quiet="print nothing for valid specs; only errors")
+    check.add_argument(
+        "--tile",
+        metavar="N[,N...]",
+        help="state the halo, stride and number of tiles of a tiled inference with tiles of N inputs per spatial "
+        "dim (one size or one per dim), from the receptive field",
+    )
     check.set_defaults(run=("archspec.commands.check", "run_check"))
 
 
