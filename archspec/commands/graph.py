@@ -26,7 +26,7 @@ def run_graph(args: argparse.Namespace) -> int:
         dot = shutil.which("dot")  # looked for before the spec is read: a missing tool is said at once
         if dot is None:
             raise UsageError(f"--format {args.format} draws through Graphviz's 'dot', not found on PATH: {INSTALL_DOT}")
-        if args.output is None and sys.stdout.isatty():
+        if args.format == "png" and args.output is None and sys.stdout.isatty():
             raise UsageError(f"--format {args.format} writes a binary image: give --output FILE (or redirect stdout)")
     if args.output:
         check_writable("--output", args.output)
