@@ -19,7 +19,7 @@ INSTALL_DOT = (
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    from archspec.render.graph import render_dot, render_mermaid
+    from archspec.render.graph import MERMAID_MAX_EDGES, render_dot, render_mermaid
 
     dot = None
     if args.format in DRAWN:
@@ -34,6 +34,13 @@ def run_graph(args: argparse.Namespace) -> int:
     layers = {row.path: row for row in report.layers}
     if args.format == "mermaid":
         text = render_mermaid(network, args.depth, layers)
+        edges = text.count(" --> ")
+        if edges >= MERMAID_MAX_EDGES:  # only with an explicit --depth: without one it collapses far enough
+            print(
+                f"archspec: warning: --depth {args.depth} draws {edges} edges and Mermaid draws fewer than "
+                f"{MERMAID_MAX_EDGES} by default: try a smaller --depth, or leave it out to collapse automatically",
+                file=sys.stderr,
+            )
     else:
         text = render_dot(network, args.depth, layers)
     data = text.encode("utf-8") if dot is None else _draw(dot, text.encode("utf-8"), args.format)

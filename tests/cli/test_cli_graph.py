@@ -34,7 +34,11 @@ def test_mermaid_says_when_it_collapsed():
     assert re.search(r"^  %% collapsed to --depth 2 \(\d+ edges\)", result.stdout, flags=re.M)
     assert len(re.findall(r" --> ", result.stdout)) < 500
     explicit = run_cli("graph", "resnet152", "--format", "mermaid", "--depth", "1")
-    assert "%%" not in explicit.stdout
+    assert "%%" not in explicit.stdout and explicit.stderr == ""
+    # drawn in full on request (resnet152 has more edges than Mermaid draws): printed, with a warning
+    full = run_cli("graph", "resnet152", "--format", "mermaid", "--depth", "4")
+    assert full.returncode == 0 and len(re.findall(r" --> ", full.stdout)) >= 500
+    assert "warning: --depth 4 draws" in full.stderr and "Mermaid draws fewer than 500" in full.stderr
 
 
 def test_depth_must_be_positive():
