@@ -13,6 +13,7 @@ from typing import Any
 
 from archspec.analysis.min_input import least_input, min_input
 from archspec.analysis.receptive_field import Field, network_field, placement, receptive_fields
+from archspec.analysis.tiling import Tiling
 from archspec.analysis.warnings import ReportWarning, anchors, warning_at
 from archspec.errors import Location, SpecPath
 from archspec.gc_pause import paused_gc
@@ -24,7 +25,7 @@ from archspec.ops.base import DTYPE_BYTES, Context, Tokens, format_shape
 # misread the new one), MINOR when a key is added (old readers keep working), PATCH when only the schema's
 # descriptions change. archspec/analysis/report_schema.py describes it; tests/unit/test_report_schema.py holds
 # every report to the shipped schema, so a changed to_dict fails there until both are updated.
-FORMAT_VERSION = "1.1.0"
+FORMAT_VERSION = "1.2.0"
 
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
@@ -135,6 +136,8 @@ class Report:
     # How deep a notebook shows the layer table (``_repr_html_``, ``_repr_markdown_``): None every module, 0 the
     # totals only; archspec.summary sets its ``depth``. Not part of the report (to_dict, equality).
     display_depth: int | None = field(default=None, compare=False, repr=False)
+    # ``archspec check --tile N``: the tiled inference of this input (archspec.analysis.tiling); None otherwise.
+    tiling: Tiling | None = None
 
     def _repr_markdown_(self) -> str:
         """The report in Markdown (``--format markdown``), as Jupyter shows it; user text cannot inject HTML."""
@@ -176,6 +179,7 @@ class Report:
             "conventions": CONVENTIONS,
             "warnings": [warning.to_dict() for warning in self.warnings],
             "layers": [row.to_dict() for row in self.layers],
+            "tiling": self.tiling.to_dict() if self.tiling is not None else None,
         }
 
 

@@ -106,6 +106,25 @@ def _warning() -> dict[str, Any]:
     )
 
 
+def _tiling() -> dict[str, Any]:
+    per_dim = {"type": "array", "items": _COUNT}
+    return _object(
+        {
+            "tile": {**per_dim, "description": "the tile's size in inputs, per spatial dim"},
+            "halo_before": {**per_dim, "description": "inputs of a tile before the part it keeps"},
+            "halo_after": {**per_dim, "description": "inputs of a tile after the part it keeps"},
+            "stride": {**per_dim, "description": "inputs between tile starts (a multiple of the network's jump)"},
+            "overlap": {**per_dim, "description": "tile - stride: inputs neighbouring tiles share"},
+            "keep_first": {**per_dim, "description": "the first output of a tile to keep (0-based)"},
+            "keep": {**per_dim, "description": "how many outputs of a tile to keep from keep_first"},
+            "tiles": {**per_dim, "description": "tiles along each dim for the input_shape"},
+            "count": {**_SIZE, "description": "tiles in all"},
+        },
+        "archspec check --tile N: a tiled inference whose kept outputs equal the untiled ones wherever their "
+        "receptive field lies in the input; null without --tile",
+    )
+
+
 def report_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one report (``--format json`` with several specs: an array of them)."""
     smallest = {"oneOf": [{"type": "array", "items": _SIZE}, {"type": "null"}]}
@@ -154,6 +173,7 @@ def report_schema() -> dict[str, Any]:
             "conventions": _object({name: {"const": text} for name, text in CONVENTIONS.items()}),
             "warnings": {"type": "array", "items": _warning()},
             "layers": {"type": "array", "items": _layer()},
+            "tiling": {"oneOf": [_tiling(), {"type": "null"}]},
         },
         "archspec's static report of one network (archspec check --format json, archspec.analyze(...).to_dict())",
     )

@@ -9,6 +9,7 @@ from typing import Any
 from archspec.commands.options import check_analysis_options
 from archspec.commands.reports import analyse, render_reports
 from archspec.commands.shared import EXIT_INVALID, EXIT_OK, STDIN, UsageError
+from archspec.commands.tiles import add_tiling, tile_sizes
 from archspec.errors import SpecError
 
 
@@ -16,11 +17,15 @@ def run_check(args: argparse.Namespace) -> int:
     check_analysis_options(args)
     if args.specs.count(STDIN) > 1:
         raise UsageError("'-' (standard input) can be given only once")
+    tile = tile_sizes(args.tile)
     reports: list[Any] = []
     failed: list[SpecError] = []
     for source in args.specs:
         try:
-            reports.append(analyse(source, args)[2])
+            spec, network, report = analyse(source, args)
+            if tile is not None:
+                add_tiling(spec, network, report, tile, args)
+            reports.append(report)
         except SpecError as error:
             failed.append(error)
     if reports and not args.quiet:

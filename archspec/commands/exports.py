@@ -1,5 +1,4 @@
-"""The commands that write a spec's network in another form: ``graph`` (DOT or Mermaid) and ``codegen``
-(standalone PyTorch source)."""
+"""``codegen``: a spec's network as standalone PyTorch source (``graph`` is archspec.commands.graph)."""
 
 from __future__ import annotations
 
@@ -10,14 +9,6 @@ from archspec.commands.options import check_writable, write_failed
 from archspec.commands.reports import analyse
 from archspec.commands.shared import EXIT_OK
 from archspec.user_text import file_name
-
-
-def run_graph(args: argparse.Namespace) -> int:
-    from archspec.render.graph import render_dot, render_mermaid
-
-    _, network, _ = analyse(args.spec, args)
-    print(render_dot(network) if args.format == "dot" else render_mermaid(network), end="")
-    return EXIT_OK
 
 
 def run_codegen(args: argparse.Namespace) -> int:

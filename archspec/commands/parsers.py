@@ -57,6 +57,12 @@ def add_check(commands: Any) -> None:
     check = commands.add_parser("check", help="validate and analyse without importing torch", epilog=EXIT_STATUS_HELP)
     check.add_argument("specs", metavar="SPEC", nargs="+", help=SPEC_HELP)
     _analysis_options(check, quiet="print nothing for valid specs; only errors")
+    check.add_argument(
+        "--tile",
+        metavar="N[,N...]",
+        help="state the halo, stride and number of tiles of a tiled inference with tiles of N inputs per spatial "
+        "dim (one size or one per dim), from the receptive field",
+    )
     check.set_defaults(run=("archspec.commands.check", "run_check"))
 
 
@@ -67,11 +73,26 @@ def add_list(commands: Any) -> None:
 
 
 def add_graph(commands: Any) -> None:
-    graph = commands.add_parser("graph", help="print the data flow as a Graphviz DOT or Mermaid diagram")
+    graph = commands.add_parser(
+        "graph", help="print the data flow as a Graphviz DOT or Mermaid diagram, or draw it as SVG/PNG with Graphviz"
+    )
     graph.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    graph.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    graph.add_argument(
+        "--format",
+        choices=("dot", "mermaid", "svg", "png"),
+        default="dot",
+        help="svg and png run Graphviz's 'dot' (apt install graphviz / brew install graphviz)",
+    )
+    graph.add_argument(
+        "--depth",
+        type=positive_int,
+        metavar="N",
+        help="draw blocks at depth N or deeper as one box with their params, MACs and output shape "
+        "(default: every op; mermaid: the largest depth under Mermaid's 500-edge limit)",
+    )
+    graph.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     _shape_options(graph)
-    graph.set_defaults(run=("archspec.commands.exports", "run_graph"))
+    graph.set_defaults(run=("archspec.commands.graph", "run_graph"))
 
 
 def add_codegen(commands: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archspec.analysis.receptive_field import FieldKind
 from archspec.analysis.report import Report
+from archspec.analysis.tiling import Tiling
 from archspec.ops.registry import get_container
 from archspec.render.numbers import (
     FIELD_HEADERS,
@@ -78,6 +79,8 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
         f"params {mebibytes(totals.param_bytes)}",
         f"Receptive field: {field_text}",
     ]
+    if report.tiling is not None:
+        out.append(_tiling_text(report.tiling))
     if any(layer.train_only for layer in report.layers) and not report.train:
         out.append(
             "(train): runs only in training; its MACs and activations are not in the totals (--train "
@@ -86,6 +89,15 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
     out += [str(warning) for warning in report.warnings]  # FILE:LINE:COL: warning: PATH: what — fix
     out.append(rule)
     return "\n".join(out)
+
+
+def _tiling_text(tiling: Tiling) -> str:
+    return (
+        f"Tiling: tile {shape(tiling.tile)}, halo {shape(tiling.halo_before)} before and "
+        f"{shape(tiling.halo_after)} after, stride {shape(tiling.stride)} (overlap {shape(tiling.overlap)}); "
+        f"keep outputs from {shape(tiling.keep_first)}, {shape(tiling.keep)} per tile; "
+        f"{' × '.join(map(str, tiling.tiles))} = {grouped(tiling.count)} tiles"
+    )
 
 
 def _starts_side_output(op: str) -> bool:

@@ -60,6 +60,10 @@ def probe(tmp_path_factory):
     folder = tmp_path_factory.mktemp("specs")
     broken = folder / "broken.yaml"
     broken.write_text("archspec: 1\nname: broken\ninput: [3, 8, 8]\nlayers:\n  - reul\n")
+    stack = folder / "stack.yaml"
+    stack.write_text(
+        "archspec: 1\nname: stack\ninput: [3, 32, 32]\nlayers:\n  - conv: {out: 4, kernel: 3, padding: 1}\n"
+    )
     checkpoint = folder / "lenet5.pt"  # written here, with torch; checked there, without
     save(archspec.compile("lenet5"), archspec.load("lenet5"), checkpoint)
     commands = {
@@ -83,6 +87,7 @@ def probe(tmp_path_factory):
         ],
         "invalid": ["check", str(broken)],
         "checkpoint": ["check", str(checkpoint)],
+        "tile": ["check", str(stack), "--tile", "16", "--format", "json"],
         "list": ["list"],
         "schema": ["schema"],
         "report schema": ["schema", "report"],
@@ -100,7 +105,7 @@ def probe(tmp_path_factory):
     return dict(zip(commands, json.loads(result.stdout), strict=True))
 
 
-@pytest.mark.parametrize("command", ["table", "json", "markdown", "options", "list", "schema", "report schema"])
+@pytest.mark.parametrize("command", ["table", "json", "markdown", "options", "tile", "list", "schema", "report schema"])
 def test_runs_without_torch(probe, command):
     run = probe[command]
     assert run["code"] == 0, run["stderr"]

@@ -46,4 +46,4 @@ def test_dot_and_mermaid_mention_every_box_and_edge():
     assert len(re.findall(r" -> ", dot)) == len(graph.edges)
     assert mermaid.startswith("flowchart TD")
     assert len(re.findall(r" --> ", mermaid)) == len(graph.edges)
-    assert len(re.findall(r'\["', mermaid)) == len(graph.labels) + len(graph.groups)
+    assert len(re.findall(r'\["', mermaid)) == len(graph.labels) + len(graph.clusters)  # boxes and subgraphs
