@@ -33,11 +33,18 @@ ShapeLike = Sequence[int]
 _OTHER_SOURCES = ", a bundled spec's name, a dict or an archspec Spec"
 
 
-def load(source: SpecLike, overrides: dict[str, Any] | None = None, limits: LoadLimits | None = None) -> Spec:
+def load(
+    source: SpecLike,
+    overrides: dict[str, Any] | None = None,
+    limits: LoadLimits | None = None,
+    scale: str | None = None,
+) -> Spec:
     """Load and validate a spec from a path, a bundled spec's name (``"vgg16"``) or a dict.
 
-    ``overrides`` maps param names to values (as ``--set`` does); ``limits`` caps what reading the text may
-    cost (:class:`~archspec.loading.yaml_loader.LoadLimits`; nothing is read when ``source`` is a Spec).
+    ``overrides`` maps param names to values (as ``--set`` does); ``scale`` names one of the spec's ``scales``
+    (as ``--scale`` does), whose values apply first, so an override of the same param wins; ``limits`` caps what
+    reading the text may cost (:class:`~archspec.loading.yaml_loader.LoadLimits`; nothing is read when ``source``
+    is a Spec).
 
     Raises:
         SpecError: listing every problem, each with file, line, column, spec path and a fix.
@@ -46,7 +53,9 @@ def load(source: SpecLike, overrides: dict[str, Any] | None = None, limits: Load
     args = Arguments("load")
     checked_overrides = args.overrides("overrides", overrides)
     checked_limits = args.instance("limits", limits, LoadLimits, "from archspec import LoadLimits")
-    return _load(args, "source", source, checked_overrides, checked_limits)
+    if scale is not None and not isinstance(scale, str):
+        raise args.fail("scale", f"must be a scale's name (a str), got {describe(scale)}", "pass e.g. scale='x0_5'")
+    return _load(args, "source", source, checked_overrides, checked_limits, scale)
 
 
 def expand(
@@ -281,13 +290,18 @@ def summary(
 
 
 def _load(
-    args: Arguments, argument: str, source: Any, overrides: dict[str, Any], limits: LoadLimits | None = None
+    args: Arguments,
+    argument: str,
+    source: Any,
+    overrides: dict[str, Any],
+    limits: LoadLimits | None = None,
+    scale: str | None = None,
 ) -> Spec:
     """``source`` (the function's ``argument``) read and validated, after checking what kind of value it is."""
     if isinstance(source, Spec):
-        if overrides:
+        if overrides or scale is not None:
             raise args.fail(
-                "overrides",
+                "overrides" if overrides else "scale",
                 "apply when a spec is read, and this one is an already loaded Spec",
                 "pass the path, bundled name or dict with overrides=... instead",
             )
@@ -308,7 +322,7 @@ def _load(
                 )
             ]
         ) from None
-    return validate(document, overrides)
+    return validate(document, overrides, scale=scale)
 
 
 def _expansion(

@@ -25,7 +25,7 @@ from archspec.ops.base import DTYPE_BYTES, Context, Tokens, format_shape
 # misread the new one), MINOR when a key is added (old readers keep working), PATCH when only the schema's
 # descriptions change. archspec/analysis/report_schema.py describes it; tests/unit/test_report_schema.py holds
 # every report to the shipped schema, so a changed to_dict fails there until both are updated.
-FORMAT_VERSION = "1.1.0"
+FORMAT_VERSION = "1.2.0"
 
 CONVENTIONS = {
     "macs": "torch.utils.flop_counter.FlopCounterMode total / 2 (conv, conv_transpose, linear; bias, "
@@ -132,6 +132,7 @@ class Report:
     min_input_train: list[int] | None = None
     # A token input's vocabulary (its int64 indices lie in [0, input_vocab)); None for a float input.
     input_vocab: int | None = None
+    scale: str | None = None  # the spec's named scale in effect (--scale), None without one
     # How deep a notebook shows the layer table (``_repr_html_``, ``_repr_markdown_``): None every module, 0 the
     # totals only; archspec.summary sets its ``depth``. Not part of the report (to_dict, equality).
     display_depth: int | None = field(default=None, compare=False, repr=False)
@@ -165,6 +166,7 @@ class Report:
         return {
             "format_version": FORMAT_VERSION,
             "name": self.name,
+            "scale": self.scale,
             "input_shape": self.input_shape,
             "input_vocab": self.input_vocab,
             "outputs": self.outputs,
@@ -219,6 +221,7 @@ def _build_report(network: Network, batch: int, ctx: Context | None) -> Report:
         min_input_eval=smallest_eval,
         min_input_train=smallest_train,
         input_vocab=network.input.vocab if isinstance(network.input, Tokens) else None,
+        scale=network.scale,
     )
 
 

@@ -136,6 +136,10 @@ def report_schema() -> dict[str, Any]:
                 "value changes type or meaning, MINOR when a key is added, PATCH when only descriptions change",
             },
             "name": {"type": "string"},
+            "scale": {
+                "oneOf": [{"type": "string"}, {"type": "null"}],
+                "description": "the spec's named scale in effect (check --scale NAME); null when none was chosen",
+            },
             "input_shape": {**_SHAPE, "description": "the network input, batch included"},
             "input_vocab": {
                 "oneOf": [_SIZE, {"type": "null"}],

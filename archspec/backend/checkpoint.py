@@ -72,6 +72,7 @@ def save(
         "spec": spec.text,
         "spec_file": spec_file or spec.file,
         "overrides": dict(spec.overrides),
+        "scale": spec.scale,  # its values apply under the overrides, as when the spec was built
         "input": list(input_shape or spec.input),
         "state_dict": model.state_dict(),
     }
@@ -193,7 +194,10 @@ def _checkpoint_from(payload: Any, file: str) -> Checkpoint:
         raise _error(
             file, f"the checkpoint's state_dict[{quoted(bad)}] is {_kind(state[bad])}, not a tensor", _SAVE_AGAIN
         )
-    spec = validate(load_text(text, file), overrides, override_origin=OVERRIDE_ORIGIN)
+    scale = payload.get("scale")  # absent in checkpoints written before scales
+    if scale is not None and not isinstance(scale, str):
+        raise _mistyped(file, "scale", scale, "a scale's name")
+    spec = validate(load_text(text, file), overrides, override_origin=OVERRIDE_ORIGIN, scale=scale)
     if not (all(type(size) is int and 1 <= size <= MAX_DIMENSION for size in shape) and len(shape) == len(spec.input)):
         raise _error(
             file,

@@ -85,10 +85,10 @@ def _checkpoint(args: argparse.Namespace) -> Any:
             f"{args.spec} is a checkpoint and holds its own weights: --weights loads a state dict into the "
             "network a spec builds (give the spec as SPEC)"
         )
-    if args.overrides or args.input:
+    if args.overrides or args.scale or args.input:
         raise UsageError(
             f"{args.spec} is a checkpoint: its params and input shape are saved with its weights, "
-            "so --set and --input cannot change them"
+            "so --set, --scale and --input cannot change them"
         )
     from archspec.backend.checkpoint import read_checkpoint  # lazy: torch
 

@@ -59,7 +59,7 @@ def _report(source: str, overrides: dict[str, Any], args: argparse.Namespace) ->
     from archspec.spec.validate import validate
 
     document = load_stream(sys.stdin.buffer, STDIN_NAME) if source == STDIN else load_document(source)
-    spec = validate(document, overrides, override_origin="--set")
+    spec = validate(document, overrides, override_origin="--set", scale=args.scale)
     return analyse_spec(spec, input_shape(args.input), args)[1]
 
 

@@ -37,6 +37,7 @@ def _header(args: argparse.Namespace, shape: tuple[int, ...]) -> str:
     """Where the explained spec came from, as its first comment lines (user text escaped: one line each)."""
     source = STDIN_NAME if args.spec == STDIN else args.spec
     lines = [f"archspec explain {file_name(source)}: the spec expanded for the input {list(shape)}."]
+    lines += [f"--scale {file_name(args.scale)}"] if args.scale is not None else []
     lines += [f"--set {file_name(pair)}" for pair in args.overrides]
     lines.append("Params are substituted, blocks and repeats unrolled; each block below is one expansion of a block.")
     return "\n".join(lines)

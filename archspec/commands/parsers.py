@@ -209,6 +209,11 @@ def _shape_options(parser: argparse.ArgumentParser) -> None:
         help="override a param (repeatable); VALUE is read as YAML",
     )
     parser.add_argument(
+        "--scale",
+        metavar="NAME",
+        help="use one of the spec's named scales (its param values; a --set of the same param wins)",
+    )
+    parser.add_argument(
         "--max-nodes",
         type=positive_int,
         default=DEFAULT_MAX_NODES,

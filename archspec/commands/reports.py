@@ -18,7 +18,7 @@ def load_spec(source: str, args: argparse.Namespace) -> Any:
 
     overrides = parse_overrides(args.overrides)
     document = load_stream(sys.stdin.buffer, STDIN_NAME) if source == STDIN else load_document(source)
-    return validate(document, overrides, override_origin="--set")
+    return validate(document, overrides, override_origin="--set", scale=args.scale)
 
 
 def analyse(source: str, args: argparse.Namespace) -> tuple[Any, Any, Any]:

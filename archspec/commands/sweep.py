@@ -71,7 +71,7 @@ def analyse_row(source: str, text: bytes | None, settings: dict[str, Any], optio
     row: dict[str, Any] = {"settings": settings}
     try:
         document = load_stream(io.BytesIO(text), STDIN_NAME) if text is not None else load_document(source)
-        spec = validate(document, settings, override_origin="--set")
+        spec = validate(document, settings, override_origin="--set", scale=args.scale)
         _, report = analyse_spec(spec, input_shape(args.input), args)
     except SpecError as error:
         row["error"] = {"message": str(error), "diagnostics": [_diagnostic(d) for d in error.diagnostics]}
@@ -121,7 +121,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         from archspec.loading.resolve import load_document
 
         load_document(args.spec)  # a missing file or a YAML error is the whole sweep's error, not every row's
-    options = {key: getattr(args, key) for key in ("input", "batch", "train", "max_nodes")}
+    options = {key: getattr(args, key) for key in ("input", "batch", "train", "max_nodes", "scale")}
     jobs = [(args.spec, text, settings, options) for settings in chosen]
     if args.jobs > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:

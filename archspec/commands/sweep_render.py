@@ -19,6 +19,7 @@ def render(rows: list[dict[str, Any]], axes: dict[str, list[Any]], args: argpars
     if args.format == "json":
         document = {
             "spec": args.spec,
+            "scale": args.scale,
             "sweep": axes,
             "batch": args.batch,
             "train": args.train,

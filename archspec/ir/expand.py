@@ -112,7 +112,14 @@ class _Expander(ContainerExpansion):
             container=SEQUENTIAL,
             children=children,
         )
-        return Network(name=self.spec.name, input=shape, root=root, doc=self.spec.doc, file=self.spec.file)
+        return Network(
+            name=self.spec.name,
+            input=shape,
+            root=root,
+            doc=self.spec.doc,
+            file=self.spec.file,
+            scale=self.spec.scale,
+        )
 
     # -- items ----------------------------------------------------------------------------------------------
 

@@ -99,6 +99,7 @@ class Network:
     root: Node
     doc: str | None = None
     file: str = "<string>"
+    scale: str | None = None  # the spec's scale in effect, if one was chosen
 
     @property
     def output(self) -> Shape:

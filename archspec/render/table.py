@@ -52,7 +52,8 @@ def render_table(report: Report, max_depth: int | None = None) -> str:
 
     rule = "=" * len(line(_HEADERS))
     # The file name is the user's (any byte but '/'): escaped, so that it cannot drive the terminal.
-    out = [rule, f"{report.name}" + (f" — {file_name(report.file)}" if report.file else ""), rule]
+    scale = f" (scale {file_name(report.scale)})" if report.scale is not None else ""
+    out = [rule, f"{report.name}{scale}" + (f" — {file_name(report.file)}" if report.file else ""), rule]
     if max_depth != 0:
         out += [line(_HEADERS), "-" * len(rule), *(line(r) for r in rows), rule]
     totals = report.totals

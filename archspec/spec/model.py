@@ -121,6 +121,9 @@ class SpecModel(_Strict):
     ) = Field(description="[C, *spatial] float values, or {tokens: L, vocab: V} integer token indices")
     params: dict[Name, Any] = Field(default_factory=dict, description="named values usable in expressions")
     blocks: dict[Name, BlockModel] = Field(default_factory=dict)
+    scales: dict[Name, dict[Name, Any]] = Field(
+        default_factory=dict, description="named sets of param values, chosen with --scale NAME (--set wins)"
+    )
     layers: list[Any] = Field(min_length=1)
 
     def spec_input(self) -> tuple[int, ...] | TokenInput:
@@ -216,6 +219,7 @@ class Spec:
     text: str = ""
     overrides: dict[str, Any] = field(default_factory=dict)
     override_origin: str = "overrides"  # where the overrides came from, for messages ("--set" in the CLI)
+    scale: str | None = None  # the scale in effect (--scale), whose values are in params
 
     @property
     def file(self) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import MAX_SHOWN_DIAGNOSTICS, Diagnostic, SpecError, SpecPath, did_you_mean
-from archspec.loading.python_data import plain_data
 from archspec.loading.resolve import builtin_block_names
 from archspec.loading.source import Document, SourceMap
 from archspec.ops.containers import CONTAINERS
@@ -26,6 +25,7 @@ from archspec.spec.model import (
     is_class_name,
     walk_items,
 )
+from archspec.spec.overrides import apply_overrides, apply_scale
 from archspec.spec.plugin_blocks import plugin_block_names, unknown_name_fix
 from archspec.user_text import describe_value, listed, quoted
 
@@ -35,9 +35,11 @@ def validate(
     overrides: dict[str, Any] | None = None,
     library: bool = False,
     override_origin: str = "overrides",
+    scale: str | None = None,
 ) -> Spec:
     """Check a loaded document against spec format version 1. ``override_origin`` names where ``overrides``
-    came from in later messages about them (the CLI's ``--set``).
+    came from in later messages about them (the CLI's ``--set``). ``scale`` names one of the spec's ``scales``,
+    whose param values apply before ``overrides`` (so an override of the same param wins).
 
     Raises:
         SpecError: with every problem found (structure, unknown ops, bad literal arguments, bad overrides).
@@ -103,7 +105,8 @@ def validate(
     errors += _check_blocks(spec, library)
     name_errors, omitted = _check_names(spec, library)
     errors += name_errors
-    errors += _apply_overrides(spec, overrides or {})
+    errors += apply_scale(spec, dict(model.scales), scale)
+    errors += apply_overrides(spec, overrides or {})
     errors += check_param_order(spec.params, ("params",), spec.source, "param '{}'")
     for block in spec.blocks.values():
         errors += check_param_order(
@@ -364,37 +367,3 @@ def _cycle_through(start: str, uses: dict[str, set[str]]) -> list[str] | None:
         return False
 
     return trail if search(start) else None
-
-
-def _apply_overrides(spec: Spec, overrides: dict[str, Any]) -> list[Diagnostic]:
-    errors: list[Diagnostic] = []
-    for key, value in overrides.items():
-        if key not in spec.params:
-            fix = did_you_mean(key, spec.params) or (
-                f"known params: {listed(spec.params)}" if spec.params else "the spec declares no params"
-            )
-            errors.append(
-                Diagnostic(
-                    f"override {quoted(key)} does not name a param of the spec",
-                    ("params", key),
-                    spec.source.locate(("params",)),
-                    fix,
-                )
-            )
-            continue
-        value, problems = plain_data(value, spec.source, ("params", key))  # as strict as the spec's own data
-        if problems:
-            errors += problems
-            continue
-        spec.params[key] = value
-        spec.overrides[key] = value
-    for key, value in spec.params.items():
-        if value == REQUIRED:
-            errors.append(
-                spec.source.diagnostic(
-                    ("params", key),
-                    f"param '{key}' is required but has no value",
-                    f"give it with --set {key}=VALUE or overrides={{'{key}': ...}}",
-                )
-            )
-    return errors

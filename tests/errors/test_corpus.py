@@ -185,6 +185,7 @@ CLASSES = {
         "412",
         "413",
     ],
+    "named scales: an unknown --scale (the scales listed), a scale setting no param": ["460", "461"],
 }
 
 
