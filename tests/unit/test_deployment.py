@@ -27,6 +27,7 @@ from distributed import train, train_in_processes
 from weights import randomise
 
 import archspec
+import archspec.backend.layers.attention
 import archspec.specs
 
 BUNDLED = sorted(path.stem for path in Path(archspec.specs.__file__).parent.glob("*.yaml"))
@@ -112,12 +113,14 @@ def test_every_bundled_spec_is_covered():
 
 
 class AttentionAsLeaf(torch.fx.Tracer):
-    """torch.fx's tracer, keeping attention modules whole: archspec's attention subclasses
-    nn.MultiheadAttention, whose forward branches on its inputs' properties (fx cannot trace that), and fx
-    keeps only torch.nn's own classes whole. The README says so."""
+    """torch.fx's tracer, keeping attention modules whole: archspec's self-attention subclasses
+    nn.MultiheadAttention, whose forward branches on its inputs' properties, and its window attention pads and
+    shifts by the map's size, as torchvision's does (fx cannot trace either); fx keeps only torch.nn's own
+    classes whole. The README says so."""
 
     def is_leaf_module(self, module: torch.nn.Module, path: str) -> bool:
-        return isinstance(module, torch.nn.MultiheadAttention) or super().is_leaf_module(module, path)
+        attention = (torch.nn.MultiheadAttention, archspec.backend.layers.attention.ShiftedWindowAttention)
+        return isinstance(module, attention) or super().is_leaf_module(module, path)
 
 
 def test_fx_symbolic_trace(network):
@@ -128,8 +131,9 @@ def test_fx_symbolic_trace(network):
     # them runs, except those of train-only heads, idle in eval mode
     idle = [path for path, module in network.model.named_modules() if getattr(module, "train_only", False)]
     leaves = {path for path, module in network.model.named_modules() if path and tracer.is_leaf_module(module, path)}
-    inner = [path for path in leaves if isinstance(network.model.get_submodule(path), torch.nn.MultiheadAttention)]
-    idle += inner  # out_proj runs inside its attention module
+    attention = (torch.nn.MultiheadAttention, archspec.backend.layers.attention.ShiftedWindowAttention)
+    idle += [path for path in leaves if isinstance(network.model.get_submodule(path), attention)]
+    # out_proj (qkv, proj) run inside their attention module
     assert called == {path for path in leaves if not any(path.startswith(f"{head}.") for head in idle)}
     with torch.no_grad():
         torch.testing.assert_close(traced(network.x), network.expected, rtol=0, atol=0)
