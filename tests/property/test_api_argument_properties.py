@@ -122,6 +122,8 @@ bad_path = st.one_of(
     st.text(max_size=5).map(lambda text: f"{text}\0.yaml"),
     st.just(Path("a\0b")),
 )
+# A scale is named by a string (or None): other types are wrong whatever the spec declares.
+bad_scale = st.one_of(st.booleans(), st.integers(), st.floats(), st.binary(max_size=3), st.lists(st.text(max_size=2)))
 # Weights are a path or a state dict; None (the default) means none, so it is no wrong value here.
 bad_weights = bad_path.filter(lambda value: value is not None)
 bad_source = st.one_of(bad_path, st.just(types.MappingProxyType({"archspec": 1})), st.just(("lenet5",)))
@@ -194,6 +196,7 @@ CASES = [
     ("load", "source", bad_source),
     ("load", "overrides", bad_overrides),
     ("load", "limits", bad_limits),
+    ("load", "scale", bad_scale),
     *[
         (function, argument, wrong)
         for function in ("expand", "analyze")
