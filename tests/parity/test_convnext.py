@@ -15,12 +15,12 @@ import functools
 import pytest
 import torch
 import torchvision
+import torchvision_parity
 from probe import clipped, probe_indices, receptive_span
 from torchvision.models.convnext import CNBlockConfig, ConvNeXt
 from weights import numel, randomise
 
 import archspec
-from archspec.backend.verify import flop_counter
 
 SMALL = {"depth3": 27, "stochastic_depth": 0.4}
 # (torchvision builder, its overrides of the convnext_tiny spec)
@@ -52,12 +52,7 @@ def randomised(name: str) -> torch.nn.Module:
 
 
 def measured_macs(model: torch.nn.Module, shape: list[int]) -> int:
-    """FlopCounterMode / 2 with autograd enabled (on the model's device: the meta device counts the same)."""
-    counter = flop_counter()
-    device = next(model.parameters()).device
-    with counter:
-        model(torch.zeros(1, *shape, device=device))
-    return counter.get_total_flops() // 2
+    return torchvision_parity.measured_macs(model, shape, fused_attention=True)
 
 
 @pytest.mark.parametrize(("builder", "overrides"), [*CASES, *(slow(case) for case in LARGER)])

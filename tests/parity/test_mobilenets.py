@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
-from torch.utils.flop_counter import FlopCounterMode
+from torchvision_parity import assert_loads_strictly_and_matches, measured_macs
 from weights import numel, randomise
 
 import archspec
@@ -34,14 +34,6 @@ def torchvision_model(name: str, kwargs: dict) -> torch.nn.Module:
     return getattr(torchvision.models, name)(weights=None, **kwargs)
 
 
-def measured_macs(model: torch.nn.Module, shape: list[int]) -> int:
-    """FlopCounterMode / 2 with autograd enabled (under no_grad, fused paths can hide their matmuls)."""
-    counter = FlopCounterMode(display=False)
-    with counter:
-        model(torch.zeros(1, *shape))
-    return counter.get_total_flops() // 2
-
-
 @pytest.mark.parametrize(("name", "kwargs", "overrides"), CASES)
 def test_parameters_buffers_and_macs_are_torchvisions(name, kwargs, overrides):
     reference = torchvision_model(name, kwargs).eval()
@@ -58,13 +50,7 @@ def test_parameters_buffers_and_macs_are_torchvisions(name, kwargs, overrides):
 def test_torchvisions_state_dict_loads_strictly_and_gives_the_same_outputs(name, kwargs, overrides):
     reference = randomise(torchvision_model(name, kwargs), seed=1).eval()
     ours = archspec.compile(archspec.load(name, overrides=overrides), SMALL_INPUT)
-    result = ours.load_state_dict(reference.state_dict(), strict=True)
-    assert not result.missing_keys and not result.unexpected_keys
-    assert [t.shape for t in ours.state_dict().values()] == [t.shape for t in reference.state_dict().values()]
-    ours.eval()
-    x = torch.randn(2, *SMALL_INPUT, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+    assert_loads_strictly_and_matches(ours, reference, SMALL_INPUT, same_order=True)
 
 
 def container_classes(model: torch.nn.Module) -> dict[str, str]:

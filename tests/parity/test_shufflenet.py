@@ -12,7 +12,7 @@ import pickle
 import pytest
 import torch
 import torchvision
-from torch.utils.flop_counter import FlopCounterMode
+from torchvision_parity import assert_loads_strictly_and_matches, measured_macs
 from weights import numel, randomise
 
 import archspec
@@ -33,14 +33,6 @@ SMALL_INPUT = [3, 96, 96]
 
 def torchvision_model(name: str) -> torch.nn.Module:
     return getattr(torchvision.models, name)(weights=None)
-
-
-def measured_macs(model: torch.nn.Module, shape: list[int]) -> int:
-    """FlopCounterMode / 2 with autograd enabled."""
-    counter = FlopCounterMode(display=False)
-    with counter:
-        model(torch.zeros(1, *shape))
-    return counter.get_total_flops() // 2
 
 
 @pytest.mark.parametrize(("name", "overrides"), CASES)
@@ -64,13 +56,7 @@ def test_published_parameter_counts():
 def test_torchvisions_state_dict_loads_strictly_and_gives_the_same_outputs(name, overrides):
     reference = randomise(torchvision_model(name), seed=1).eval()
     ours = archspec.compile(archspec.load(SPEC, overrides=overrides), SMALL_INPUT)
-    result = ours.load_state_dict(reference.state_dict(), strict=True)
-    assert not result.missing_keys and not result.unexpected_keys
-    assert [t.shape for t in ours.state_dict().values()] == [t.shape for t in reference.state_dict().values()]
-    ours.eval()
-    x = torch.randn(2, *SMALL_INPUT, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+    assert_loads_strictly_and_matches(ours, reference, SMALL_INPUT, same_order=True)
 
 
 def test_training_mode_matches():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from torchvision_parity import assert_loads_strictly_and_matches
 from weights import randomise
 
 import archspec
@@ -55,12 +56,7 @@ def test_every_torchvision_network_is_covered():
 def test_torchvision_state_dict_loads_strictly_and_gives_the_same_outputs(name):
     reference = randomise(torchvision_model(name), seed=1).eval()
     ours = archspec.compile(name)
-    result = ours.load_state_dict(reference.state_dict(), strict=True)
-    assert not result.missing_keys and not result.unexpected_keys
-    ours.eval()
-    x = torch.randn(2, *INPUTS.get(name, INPUT), generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+    assert_loads_strictly_and_matches(ours, reference, INPUTS.get(name, INPUT))
 
 
 def test_googlenet_with_aux_heads_loads_torchvision_aux_logits_state_dict_and_matches_in_training():

@@ -13,10 +13,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+import torchvision_parity
+from torchvision_parity import assert_loads_strictly_and_matches
 from weights import numel, randomise
 
 import archspec
-from archspec.backend.verify import flop_counter
 
 CASES = [
     pytest.param("swin_t", {}, id="swin_t"),
@@ -31,10 +32,7 @@ def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
 
 
 def measured_macs(model: torch.nn.Module, shape: list[int]) -> int:
-    counter = flop_counter()
-    with counter:
-        model(torch.zeros(1, *shape))
-    return counter.get_total_flops() // 2
+    return torchvision_parity.measured_macs(model, shape, fused_attention=True)
 
 
 @pytest.mark.slow  # torchvision's swin_t at 224² (the default run reads the published GFLOPS below)
@@ -67,12 +65,7 @@ def test_macs_are_torchvisions_published_gflops(builder, overrides, gflops):
 def test_torchvisions_state_dict_loads_strictly_and_gives_the_same_outputs(builder, overrides):
     reference = randomise(torchvision_model(builder), seed=1).eval()
     ours = archspec.compile(archspec.load("swin_t", overrides=overrides), SMALL_INPUT)
-    result = ours.load_state_dict(reference.state_dict(), strict=True)
-    assert not result.missing_keys and not result.unexpected_keys
-    ours.eval()
-    x = torch.randn(2, *SMALL_INPUT, generator=torch.Generator().manual_seed(2))
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), reference(x), rtol=1e-5, atol=1e-5)
+    assert_loads_strictly_and_matches(ours, reference, SMALL_INPUT)
 
 
 @pytest.mark.slow
